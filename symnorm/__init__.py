@@ -1,0 +1,31 @@
+"""symnorm: derivatives of norms, derived symbolically, compiled, checked, shown.
+
+>>> import symnorm as sn
+>>> x = sn.vector("x")
+>>> print(sn.to_text(sn.grad(sn.norm(x, 2)**2, x).result))
+2*x
+"""
+
+from .api import grad, hessian
+from .atoms import Norm, ScalarOf
+from .check import CheckReport, check
+from .derivation import Derivation, Step
+from .errors import (CheckFailedError, ParseError, ShapeError, SymnormError,
+                     UnknownNormError, UnsupportedExpressionError)
+from .kernel import Kernel, kernel
+from .norms import norm
+try:
+    from .parser import parse
+except ImportError:  # TEMP
+    pass
+from .printing import latex, to_text
+from .symbols import matrix, scalar, vector
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CheckFailedError", "CheckReport", "Derivation", "Kernel", "Norm", "ParseError",
+    "ScalarOf", "ShapeError", "Step", "SymnormError", "UnknownNormError",
+    "UnsupportedExpressionError", "check", "grad", "hessian", "kernel", "latex",
+    "matrix", "norm", "parse", "scalar", "to_text", "vector",
+]

@@ -1,0 +1,331 @@
+"""Finite-difference checks of derivatives, in the style of ``jax.test_util.check_grads``.
+
+For a random unit direction ``d`` the directional derivative ``(f(x+hd) - f(x-hd))/2h``
+(refined by one Richardson step) is compared with ``<g(x), d>``; for a Hessian, the
+same difference of the gradient is compared with ``H d``. The cost is a few evaluations
+per direction, whatever the dimension. Tolerances come from a per-dtype table.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import sympy as sp
+from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
+
+from .atoms import Norm
+from .errors import CheckFailedError, ShapeError
+from .kernel import _is_dim, free_arguments, kernel
+from .printing import to_text
+
+# relative and absolute tolerance per dtype (central differences + Richardson)
+TOLERANCES: dict[type, tuple[float, float]] = {
+    np.float64: (1e-6, 1e-8),
+    np.float32: (3e-2, 1e-3),
+}
+
+METHOD = ("central differences along random unit directions, one Richardson "
+          "extrapolation step, step h = eps^(1/3) * max(1, |x|_inf)")
+
+
+@dataclass
+class DirectionResult:
+    direction: np.ndarray
+    finite_difference: Any
+    claimed: Any
+    error: float
+    tolerance: float
+
+    @property
+    def ok(self) -> bool:
+        return bool(np.isfinite(self.error) and self.error <= self.tolerance)
+
+
+@dataclass
+class PointResult:
+    """The check at one point: the argument values and the result per direction."""
+
+    values: dict[str, Any]
+    directions: list[DirectionResult] = field(default_factory=list)
+    problem: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.problem and all(d.ok for d in self.directions)
+
+    @property
+    def max_error(self) -> float:
+        return max((d.error for d in self.directions), default=float("nan"))
+
+
+@dataclass
+class CheckReport:
+    """Result of :func:`check`: ``ok``, errors per point, the method used."""
+
+    expression: str
+    claimed: str
+    wrt: str
+    method: str
+    dtype: str
+    rtol: float
+    atol: float
+    points: list[PointResult]
+
+    @property
+    def ok(self) -> bool:
+        return all(p.ok for p in self.points)
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    @property
+    def errors(self) -> list[float]:
+        """Largest error at each point."""
+        return [p.max_error for p in self.points]
+
+    @property
+    def worst(self) -> PointResult:
+        failing = [p for p in self.points if not p.ok]
+        if failing:
+            return failing[0]
+        return max(self.points, key=lambda p: p.max_error)
+
+    def summary(self) -> str:
+        verdict = "PASS" if self.ok else "FAIL"
+        lines = [f"{verdict}: derivative {self.claimed} of {self.expression} "
+                 f"with respect to {self.wrt}",
+                 f"  {len(self.points)} point(s), {self.dtype}, rtol={self.rtol:g}, "
+                 f"atol={self.atol:g}; method: {self.method}"]
+        for i, p in enumerate(self.points):
+            state = "ok" if p.ok else "FAILED"
+            detail = p.problem or f"max error {p.max_error:.3g}"
+            lines.append(f"  point {i}: {state}, {detail}")
+            if not p.ok:
+                for name, v in p.values.items():
+                    lines.append(f"    {name} = {np.array2string(np.asarray(v), precision=6)}")
+                bad = [d for d in p.directions if not d.ok][:1]
+                for d in bad:
+                    lines.append(f"    along d = {np.array2string(d.direction, precision=4)}: "
+                                 f"finite difference {_fmt(d.finite_difference)}, claimed "
+                                 f"{_fmt(d.claimed)}, error {d.error:.3g} > "
+                                 f"tolerance {d.tolerance:.3g}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        colour = "#1a7f37" if self.ok else "#cf222e"
+        verdict = "PASS" if self.ok else "FAIL"
+        rows = "".join(
+            f"<tr><td>{i}</td><td>{'ok' if p.ok else 'FAILED'}</td>"
+            f"<td>{html.escape(p.problem) or f'{p.max_error:.3g}'}</td></tr>"
+            for i, p in enumerate(self.points))
+        return (f"<div><b style='color:{colour}'>{verdict}</b> "
+                f"{html.escape(self.claimed)} = &nabla;<sub>{html.escape(self.wrt)}</sub> "
+                f"{html.escape(self.expression)}<br><small>{html.escape(self.method)}; "
+                f"{self.dtype}, rtol={self.rtol:g}, atol={self.atol:g}</small>"
+                f"<table><tr><th>point</th><th>verdict</th><th>max error</th></tr>{rows}"
+                f"</table></div>")
+
+    def to_dict(self) -> dict:
+        return {"ok": self.ok, "method": self.method, "dtype": self.dtype,
+                "rtol": self.rtol, "atol": self.atol, "errors": self.errors,
+                "points": [{"ok": p.ok, "max_error": p.max_error, "problem": p.problem}
+                           for p in self.points]}
+
+
+def _fmt(v: Any) -> str:
+    a = np.asarray(v)
+    return f"{float(a):.6g}" if a.ndim == 0 else np.array2string(a, precision=6)
+
+
+def _dims(args: list) -> set:
+    dims = set()
+    for a in args:
+        if isinstance(a, MatrixSymbol):
+            dims |= {d for d in a.shape if _is_dim(d)}
+    return dims
+
+
+def _p_bounds(expr: Any) -> dict:
+    """Symbolic norm orders and the lower bound assumed for each."""
+    found = {}
+    for n in (expr.atoms(Norm) if isinstance(expr, sp.Basic) else []):
+        if isinstance(n.p, sp.Symbol):
+            found[n.p] = float(n.p_min)
+    return found
+
+
+def random_values(args: list, rng: np.random.Generator, dtype: Any, expr: Any,
+                  fixed: dict | None = None) -> dict[str, Any]:
+    """Random argument values: integer sizes 2..5, normal arrays, positive scalars."""
+    fixed = dict(fixed or {})
+    sizes: dict = {}
+    for a in args:  # sizes implied by given arrays
+        if isinstance(a, MatrixSymbol) and a.name in fixed:
+            shape = np.shape(fixed[a.name])
+            dims = a.shape if a.shape[1] != 1 else (a.shape[0],)
+            for d, s in zip(dims, shape[-len(dims):] if dims else ()):
+                if _is_dim(d):
+                    sizes.setdefault(d, s)
+    for d in sorted(_dims(args), key=str):
+        sizes.setdefault(d, int(rng.integers(2, 6)))
+    orders = _p_bounds(expr)
+    values: dict[str, Any] = {}
+    for a in args:
+        if a.name in fixed:
+            values[a.name] = np.asarray(fixed[a.name], dtype=dtype)
+            continue
+        if isinstance(a, MatrixSymbol):
+            shape = tuple(int(sizes.get(d, d)) for d in a.shape)
+            if shape[1] == 1:
+                shape = shape[:1]
+            values[a.name] = rng.standard_normal(shape).astype(dtype)
+        elif a in orders:
+            lo = max(orders[a], 1.1) if orders[a] >= 1 else max(orders[a], 0.3)
+            values[a.name] = dtype(rng.uniform(lo, lo + 2.5))
+        else:
+            values[a.name] = dtype(rng.uniform(0.5, 2.0))
+    return values
+
+
+def _directional_check(value_fn: Any, deriv_fn: Any, values: dict, wrt_name: str,
+                       rng: np.random.Generator, directions: int, dtype: Any,
+                       rtol: float, atol: float, hessian: bool) -> PointResult:
+    point = PointResult(values=values)
+    x = np.asarray(values[wrt_name], dtype=dtype)
+    try:
+        f0 = np.asarray(value_fn(values))
+        g = np.asarray(deriv_fn(values))
+    except Exception as exc:  # a kernel failing is a check failure, reported
+        point.problem = f"evaluation failed: {type(exc).__name__}: {exc}"
+        return point
+    if not (np.all(np.isfinite(f0)) and np.all(np.isfinite(g))):
+        point.problem = "value or derivative is not finite here"
+        return point
+    eps = float(np.finfo(dtype).eps)
+    h = eps ** (1 / 3) * max(1.0, float(np.max(np.abs(x))) if x.size else 1.0)
+    for _ in range(directions):
+        d = rng.standard_normal(x.shape).astype(dtype)
+        d /= np.linalg.norm(d) or 1
+
+        def diff(step: float) -> Any:
+            plus = dict(values, **{wrt_name: (x + step * d).astype(dtype)})
+            minus = dict(values, **{wrt_name: (x - step * d).astype(dtype)})
+            return (np.asarray(value_fn(plus), dtype=np.float64)
+                    - np.asarray(value_fn(minus), dtype=np.float64)) / (2 * step)
+
+        fd = (4 * diff(h / 2) - diff(h)) / 3
+        if hessian:
+            claimed = np.tensordot(g, d, axes=(list(range(-x.ndim, 0)),
+                                               list(range(x.ndim))))
+        else:
+            claimed = np.sum(g * d)
+        err = float(np.max(np.abs(fd - claimed))) if np.size(fd) else 0.0
+        scale = max(float(np.max(np.abs(claimed))) if np.size(claimed) else 0.0,
+                    float(np.max(np.abs(f0))) if np.size(f0) else 0.0, 1e-300)
+        point.directions.append(DirectionResult(d, fd, claimed, err, atol + rtol * scale))
+    return point
+
+
+def run_check(f: Any, wrt: Any, claimed: Any, *, hessian: bool = False, at: Any = None,
+              points: int = 3, directions: int = 3, dtype: Any = np.float64,
+              seed: int | None = 0, value: Any = None, fusions: dict | None = None,
+              value_fusions: dict | None = None) -> CheckReport:
+    """Core of :func:`check`; ``value`` is the function whose derivative is ``claimed``."""
+    dtype = np.dtype(dtype).type
+    if dtype not in TOLERANCES:
+        raise ValueError(f"no tolerance for dtype {np.dtype(dtype).name}; known: "
+                         f"{', '.join(np.dtype(t).name for t in TOLERANCES)}")
+    rtol, atol = TOLERANCES[dtype]
+    value = f if value is None else value
+    args = free_arguments(value, first=wrt)
+    extra = [s for s in free_arguments(claimed) if s not in args]
+    if extra:
+        raise ShapeError(f"the claimed derivative {to_text(claimed)} uses "
+                         f"{', '.join(map(str, extra))}, which {to_text(f)} does not")
+    vk = kernel(value, args, fusions=value_fusions)
+    gk = kernel(claimed, args, fusions=fusions)
+    rng = np.random.default_rng(seed)
+    fixed_list = _fixed_points(at, wrt)
+    results = []
+    count = len(fixed_list) if fixed_list else points
+    for i in range(count):
+        fixed = fixed_list[i] if fixed_list else None
+        values = random_values(args, rng, dtype, value, fixed)
+        results.append(_directional_check(
+            lambda v: vk(**v), lambda v: gk(**v), values, wrt.name, rng, directions,
+            dtype, rtol, atol, hessian))
+    return CheckReport(expression=to_text(f), claimed=to_text(claimed), wrt=to_text(wrt),
+                       method=METHOD, dtype=np.dtype(dtype).name, rtol=rtol, atol=atol,
+                       points=results)
+
+
+def _fixed_points(at: Any, wrt: Any) -> list[dict]:
+    if at is None:
+        return []
+    if isinstance(at, dict):
+        return [{(k.name if hasattr(k, "name") else str(k)): v for k, v in at.items()}]
+    if isinstance(at, list) and at and isinstance(at[0], dict):
+        return [_fixed_points(a, wrt)[0] for a in at]
+    return [{wrt.name: at}]
+
+
+def check(f: Any, wrt: Any, grad: Any = None, at: Any = None, **options: Any) -> CheckReport:
+    """Check a gradient (derived, or the one you supply) against finite differences.
+
+    ``at`` is a value for ``wrt``, a dict of values by name, or a list of such dicts;
+    anything not given is drawn at random (sizes 2..5). Options: ``points``,
+    ``directions``, ``dtype`` (float64 or float32), ``seed``.
+
+    >>> import symnorm as sn
+    >>> x = sn.vector("x")
+    >>> sn.check(sn.norm(x, 2)**2, x, grad=2*x).ok
+    True
+    >>> sn.check(sn.norm(x, 2)**2, x, grad=x).ok
+    False
+    """
+    from .engine import as_scalar, derive_gradient
+
+    f = as_scalar(f)
+    if grad is None:
+        deriv = derive_gradient(f, wrt)
+        grad, fusions = deriv.result, deriv.fusions
+    else:
+        fusions = {}
+        _check_shape(grad, wrt)
+    return run_check(f, wrt, grad, at=at, fusions=fusions, **options)
+
+
+def _check_shape(grad: Any, wrt: Any) -> None:
+    gshape = grad.shape if isinstance(grad, MatrixExpr) else ()
+    wshape = wrt.shape if isinstance(wrt, MatrixExpr) else ()
+    if gshape != wshape:
+        raise ShapeError(f"the claimed gradient {to_text(grad)} has shape {gshape or 'scalar'}"
+                         f", but {wrt} has shape {wshape or 'scalar'}")
+
+
+def check_derivation(deriv: Any, **options: Any) -> CheckReport:
+    """Check a :class:`Derivation` (gradient or Hessian) numerically."""
+    if deriv.kind == "hessian":
+        from .engine import derive_gradient
+
+        first = derive_gradient(deriv.f, deriv.wrt)
+        return run_check(deriv.f, deriv.wrt, deriv.result, hessian=True,
+                         value=first.result, value_fusions=first.fusions, **options)
+    return run_check(deriv.f, deriv.wrt, deriv.result, fusions=deriv.fusions, **options)
+
+
+def ensure(deriv: Any, **options: Any) -> Any:
+    """Run the default check on a derivation; raise naming expression and point if it fails."""
+    report = check_derivation(deriv, **options)
+    deriv.report = report
+    if not report.ok:
+        raise CheckFailedError(
+            f"the derived {deriv.kind} of {to_text(deriv.f)} disagrees with finite "
+            f"differences:\n{report.summary()}", report)
+    return deriv

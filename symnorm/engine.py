@@ -1,0 +1,463 @@
+"""The derivation engine: the chain rule over SymPy trees, recording each step.
+
+Scalars are differentiated by SymPy's own (reliable) scalar calculus after every
+norm and 1x1 matrix node is replaced by a dummy; vector and matrix nodes go through
+reverse-mode cotangent propagation (``vjp``), so a gradient is ``J^T g`` in closed
+vector form, valid for every dimension. SymPy's ``MatrixSymbol.diff`` is never used.
+The engine knows no particular norm: it asks the rule registries.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy as sp
+from sympy import (DiagMatrix, HadamardPower, HadamardProduct, Identity, MatAdd, MatMul,
+                   Transpose, ZeroMatrix)
+from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
+
+from .atoms import Elementwise, Norm, ScalarOf
+from .derivation import Derivation, Differential, Step
+from .errors import ShapeError, UnsupportedExpressionError
+from .printing import to_text
+from .rules import ELEMENTWISE, Kink, norm_rule
+
+Expr = Any  # a SymPy scalar Expr or MatrixExpr
+
+
+class Recorder:
+    """Collects steps, assumptions, kinks and kernel fusions during one derivation."""
+
+    def __init__(self, index_notation: bool = False) -> None:
+        self.steps: list[Step] = []
+        self.assumptions: list[sp.Basic] = []
+        self.kinks: list[Kink] = []
+        self.fusions: dict = {}
+        self.index_notation = index_notation
+
+    def step(self, rule: str, before: Any, after: Any, note: str = "") -> None:
+        self.steps.append(Step(rule, before, after, note))
+
+    def kink(self, kinks: list[Kink]) -> None:
+        for k in kinks:
+            if k not in self.kinks:
+                self.kinks.append(k)
+
+    def assume(self, facts: list[sp.Basic]) -> None:
+        for a in facts:
+            if a not in self.assumptions:
+                self.assumptions.append(a)
+
+
+# -- helpers --------------------------------------------------------------------------
+
+def depends(expr: Expr, wrt: Expr) -> bool:
+    """Does ``expr`` contain ``wrt``?"""
+    return expr == wrt or expr.has(wrt)
+
+
+def zero_like(wrt: Expr) -> Expr:
+    return ZeroMatrix(*wrt.shape) if isinstance(wrt, MatrixExpr) else sp.Integer(0)
+
+
+def scale(c: sp.Expr, g: Expr) -> Expr:
+    """``c * g`` for a scalar ``c`` and a scalar or matrix ``g``, coefficients combined."""
+    if isinstance(g, MatrixExpr):
+        if c == 1:
+            return g
+        return _flatten(MatMul(c, g))
+    return c * g
+
+
+def add(terms: list[Expr]) -> Expr | None:
+    terms = [t for t in terms if t is not None and not _is_zero(t)]
+    if not terms:
+        return None
+    if len(terms) == 1:
+        return terms[0]
+    if isinstance(terms[0], MatrixExpr):
+        return _collect_right(_flatten(MatAdd(*terms)))
+    return sp.Add(*terms)
+
+
+def _collect_right(e: MatrixExpr) -> MatrixExpr:
+    """``M x + M^T x`` -> ``(M + M^T) x``: collect a common rightmost factor."""
+    if not isinstance(e, MatAdd):
+        return e
+    lefts, right = [], None
+    for t in e.args:
+        if not isinstance(t, MatMul):
+            return e
+        c, mats = _split_args(t)
+        if len(mats) < 2 or (right is not None and mats[-1] != right):
+            return e
+        right = mats[-1]
+        lefts.append(scale(c, _product(mats[:-1])))
+    return MatMul(MatAdd(*lefts), right)
+
+
+def _split_args(m: MatMul) -> tuple[sp.Expr, list[MatrixExpr]]:
+    return (sp.Mul(*[a for a in m.args if not isinstance(a, MatrixExpr)]),
+            [a for a in m.args if isinstance(a, MatrixExpr)])
+
+
+def _is_zero(t: Expr) -> bool:
+    return isinstance(t, ZeroMatrix) or (not isinstance(t, MatrixExpr) and t == 0)
+
+
+def _flatten(e: MatrixExpr) -> MatrixExpr:
+    """Flatten nested products/sums and combine scalar coefficients, keeping our atoms."""
+    if isinstance(e, MatMul):
+        args = []
+        for a in e.args:
+            a = _flatten(a) if isinstance(a, (MatMul, MatAdd)) else a
+            args.extend(a.args if isinstance(a, MatMul) else [a])
+        scalars = sp.Mul(*[a for a in args if not isinstance(a, MatrixExpr)])
+        mats = [a for a in args if isinstance(a, MatrixExpr)]
+        mats = [m for m in mats if not isinstance(m, Identity)] or mats[:1]
+        if scalars == 0 or any(isinstance(m, ZeroMatrix) for m in mats):
+            return ZeroMatrix(*e.shape)
+        if not mats:
+            return e
+        scalars = sp.powsimp(scalars)
+        if scalars == 1 and len(mats) == 1:
+            return mats[0]
+        return MatMul(scalars, *mats) if scalars != 1 else MatMul(*mats)
+    if isinstance(e, MatAdd):
+        return MatAdd(*[_flatten(a) if isinstance(a, (MatMul, MatAdd)) else a
+                        for a in e.args]).doit(deep=False)
+    return e
+
+
+def _transpose(e: Expr) -> Expr:
+    return e.T if isinstance(e, MatrixExpr) else e
+
+
+def _product(factors: list[Expr]) -> Expr:
+    factors = [f for f in factors if not (isinstance(f, sp.Expr) and f == 1)]
+    if not factors:
+        return sp.Integer(1)
+    if len(factors) == 1:
+        return factors[0]
+    if not any(isinstance(f, MatrixExpr) for f in factors):
+        return sp.Mul(*factors)
+    return _flatten(MatMul(*factors))
+
+
+# -- gradient of a scalar -------------------------------------------------------------
+
+def grad_scalar(f: sp.Expr, wrt: Expr, rec: Recorder) -> Expr | None:
+    """Gradient of the scalar ``f`` with respect to ``wrt`` (None means zero)."""
+    if not depends(f, wrt):
+        return None
+    if f == wrt:
+        return sp.Integer(1)
+    if isinstance(f, Norm):
+        return grad_norm(f, wrt, rec)
+    if isinstance(f, ScalarOf):
+        g = vjp(f.mat, wrt, sp.Integer(1), rec)
+        if g is not None:
+            rec.step("product rule", Differential(f, wrt), g,
+                     "product rule (bilinear form)")
+        return g
+    if isinstance(f, MatrixExpr):
+        raise ShapeError(f"expected a scalar, got the {f.shape[0]}x{f.shape[1]} "
+                         f"matrix expression {to_text(f)}")
+    atoms = _dependent_atoms(f, wrt)
+    dummies = {a: sp.Dummy(f"t{i}", positive=isinstance(a, Norm), real=True)
+               for i, a in enumerate(atoms)}
+    back = {d: a for a, d in dummies.items()}
+    plain = f.xreplace(dummies)
+    unknown = plain.has(*[s for s in plain.free_symbols
+                          if isinstance(s, MatrixSymbol)]) if isinstance(plain, sp.Basic) else False
+    if unknown:
+        raise UnsupportedExpressionError(f"cannot differentiate {to_text(f)}: a matrix "
+                                         "appears outside a norm or a 1x1 product")
+    terms = []
+    outer = []
+    for atom, d in dummies.items():
+        coeff = _tidy(sp.diff(plain, d).xreplace(back))
+        if coeff == 0:
+            continue
+        outer.append((atom, coeff))
+    if len(outer) > 1 or (outer and outer[0][1] != 1):
+        rec.step("chain rule", Differential(f, wrt),
+                 sp.Add(*[c * _GradSymbol(a, wrt) for a, c in outer]),
+                 "chain rule")
+    for atom, coeff in outer:
+        g = sp.Integer(1) if atom == wrt else grad_scalar(atom, wrt, rec)
+        if g is not None:
+            terms.append(scale(coeff, g))
+    return add(terms)
+
+
+class _GradSymbol(sp.Symbol):
+    """Placeholder ``∇_wrt atom`` inside a chain-rule step (display only)."""
+
+    def __new__(cls, atom: Expr, wrt: Expr) -> "_GradSymbol":
+        obj = sp.Symbol.__new__(cls, f"grad({to_text(atom)})", commutative=True)
+        obj._atom, obj._wrt = atom, wrt
+        return obj
+
+    def _latex(self, printer: Any) -> str:
+        return Differential(self._atom, self._wrt).latex()
+
+    def _sympystr(self, printer: Any) -> str:
+        return Differential(self._atom, self._wrt).text()
+
+
+def _dependent_atoms(f: sp.Expr, wrt: Expr) -> list[Expr]:
+    """Outermost Norm / ScalarOf nodes (and ``wrt`` itself) that depend on ``wrt``."""
+    found: list[Expr] = []
+
+    def walk(e: sp.Basic) -> None:
+        if isinstance(e, (Norm, ScalarOf)) or e == wrt:
+            if depends(e, wrt) and e not in found:
+                found.append(e)
+            return
+        if isinstance(e, MatrixExpr):
+            raise UnsupportedExpressionError(
+                f"the matrix expression {to_text(e)} appears in a scalar position in "
+                f"{to_text(f)}; wrap 1x1 products in ScalarOf or use the parser")
+        for a in e.args:
+            walk(a)
+
+    walk(f)
+    return found
+
+
+def _tidy(c: sp.Expr) -> sp.Expr:
+    """Light scalar clean-up: expand exponents, merge powers of the same base."""
+    c = c.replace(lambda e: e.is_Pow and not e.exp.is_number,
+                  lambda e: sp.Pow(e.base, sp.expand(e.exp)))
+    return sp.powsimp(c)
+
+
+def grad_norm(n: Norm, wrt: Expr, rec: Recorder) -> Expr | None:
+    u, p = n.arg, n.p
+    rule = norm_rule(p)
+    g_u = rule.gradient(u, p)
+    rec.assume(rule.assumptions(p, n.p_min))
+    rec.kink(rule.kinks(u, p))
+    rec.fusions[g_u] = (rule, u, p)
+    if rec.index_notation and rule.index_form is not None:
+        from .index_notation import index_steps
+
+        rec.steps.extend(index_steps(rule, n))
+    rec.step(rule.key, Differential(n, u), g_u, rule.title)
+    if u == wrt:
+        return g_u
+    g = vjp(u, wrt, g_u, rec)
+    if g is not None:
+        rec.step("chain rule", Differential(n, wrt), g,
+                 "chain rule: multiply by the transposed Jacobian of the inner map")
+    return g
+
+
+# -- reverse mode through matrix expressions ------------------------------------------
+
+def vjp(e: Expr, wrt: Expr, cot: Expr, rec: Recorder) -> Expr | None:
+    """``J_e(wrt)^T cot``: the cotangent on ``wrt`` given the cotangent ``cot`` on ``e``.
+
+    ``cot`` has the shape of ``e`` (a scalar when ``e`` is 1x1).
+    """
+    if e == wrt:
+        return cot
+    if not depends(e, wrt):
+        return None
+    if isinstance(e, MatAdd):
+        return add([vjp(t, wrt, cot, rec) for t in e.args])
+    if isinstance(e, MatMul):
+        scalars = [a for a in e.args if not isinstance(a, MatrixExpr)]
+        mats = [a for a in e.args if isinstance(a, MatrixExpr)]
+        c = sp.Mul(*scalars)
+        terms = []
+        if depends(c, wrt):
+            rest = _product(mats)
+            inner = ScalarOf(_product([_transpose(cot), rest])) if rest.shape != (1, 1) \
+                or isinstance(cot, MatrixExpr) else cot * ScalarOf(rest)
+            g_c = grad_scalar(c, wrt, rec)
+            if g_c is not None:
+                terms.append(scale(inner, g_c) if not isinstance(inner, MatrixExpr) else None)
+        for i, factor in enumerate(mats):
+            if not depends(factor, wrt):
+                continue
+            left = [m.T for m in reversed(mats[:i])]
+            right = [m.T for m in reversed(mats[i + 1:])]
+            terms.append(vjp(factor, wrt, _product([c, *left, cot, *right]), rec))
+        return add(terms)
+    if isinstance(e, Transpose):
+        return vjp(e.arg, wrt, _transpose(cot), rec)
+    if isinstance(e, HadamardProduct):
+        terms = []
+        for i, a in enumerate(e.args):
+            if depends(a, wrt):
+                others = [b for j, b in enumerate(e.args) if j != i]
+                terms.append(vjp(a, wrt, _hadamard([cot, *others]), rec))
+        return add(terms)
+    if isinstance(e, HadamardPower):
+        if depends(e.exp, wrt):
+            raise UnsupportedExpressionError(
+                f"cannot differentiate {to_text(e)}: the exponent depends on {wrt}")
+        d = scale(e.exp, HadamardPower(e.base, e.exp - 1)) if e.exp != 2 \
+            else scale(2, e.base)
+        return vjp(e.base, wrt, _hadamard([cot, d]), rec)
+    if isinstance(e, Elementwise):
+        rule = ELEMENTWISE[e.name]
+        rec.kink(rule.kinks(e.arg))
+        d = rule.derivative(e.arg)
+        if d is None:  # piecewise constant: zero derivative almost everywhere
+            return None
+        return vjp(e.arg, wrt, _hadamard([cot, d]), rec)
+    raise UnsupportedExpressionError(
+        f"no derivative rule for {type(e).__name__} in {to_text(e)}")
+
+
+def _hadamard(args: list[Expr]) -> Expr:
+    flat = []
+    for a in args:
+        flat.extend(a.args if isinstance(a, HadamardProduct) else [a])
+    scalars = [a for a in flat if not isinstance(a, MatrixExpr)]
+    mats = [a for a in flat if isinstance(a, MatrixExpr)]
+    coeff = sp.Mul(*scalars)
+    pulled = []
+    for m in mats:  # pull scalar coefficients out: (c*u) ⊙ v = c (u ⊙ v)
+        if isinstance(m, MatMul):
+            c, rest = _split(m)
+            coeff *= c
+            m = rest
+        pulled.append(m)
+    body = pulled[0] if len(pulled) == 1 else HadamardProduct(*pulled)
+    return scale(coeff, body)
+
+
+def _split(m: MatMul) -> tuple[sp.Expr, MatrixExpr]:
+    scalars = [a for a in m.args if not isinstance(a, MatrixExpr)]
+    mats = [a for a in m.args if isinstance(a, MatrixExpr)]
+    return sp.Mul(*scalars), (mats[0] if len(mats) == 1 else MatMul(*mats))
+
+
+# -- forward mode for Hessians ----------------------------------------------------------
+
+def jacobian(e: Expr, wrt: MatrixExpr, rec: Recorder) -> MatrixExpr | None:
+    """Jacobian ``∂e/∂wrt`` of a column vector ``e`` with respect to a column vector."""
+    if e == wrt:
+        return Identity(wrt.shape[0])
+    if not depends(e, wrt):
+        return None
+    if isinstance(e, MatAdd):
+        return add([jacobian(t, wrt, rec) for t in e.args])
+    if isinstance(e, MatMul):
+        scalars = [a for a in e.args if not isinstance(a, MatrixExpr)]
+        mats = [a for a in e.args if isinstance(a, MatrixExpr)]
+        c = sp.Mul(*scalars)
+        terms = []
+        if depends(c, wrt):
+            g_c = grad_scalar(c, wrt, rec)
+            if g_c is not None:
+                terms.append(_product([*mats, g_c.T]))
+        for i, factor in enumerate(mats):
+            if not depends(factor, wrt):
+                continue
+            if i != len(mats) - 1:
+                raise UnsupportedExpressionError(
+                    f"Hessian: the factor {to_text(factor)} of {to_text(e)} depends on "
+                    f"{wrt} but is not the last factor")
+            terms.append(_product([c, *mats[:-1], jacobian(factor, wrt, rec)]))
+        return add(terms)
+    if isinstance(e, HadamardProduct):
+        terms = []
+        for i, a in enumerate(e.args):
+            if depends(a, wrt):
+                others = [b for j, b in enumerate(e.args) if j != i]
+                j = jacobian(a, wrt, rec)
+                if j is not None:
+                    terms.append(_product([DiagMatrix(_hadamard(others)), j]))
+        return add(terms)
+    if isinstance(e, HadamardPower):
+        j = jacobian(e.base, wrt, rec)
+        if j is None:
+            return None
+        d = scale(e.exp, HadamardPower(e.base, e.exp - 1)) if e.exp != 2 else scale(2, e.base)
+        return _product([DiagMatrix(d), j])
+    if isinstance(e, Elementwise):
+        rule = ELEMENTWISE[e.name]
+        rec.kink(rule.kinks(e.arg))
+        d = rule.derivative(e.arg)
+        j = jacobian(e.arg, wrt, rec)
+        if d is None or j is None:
+            return None
+        return _product([DiagMatrix(d), j])
+    raise UnsupportedExpressionError(
+        f"no Jacobian rule for {type(e).__name__} in {to_text(e)}")
+
+
+def factor_identity(h: MatrixExpr) -> MatrixExpr:
+    """``c I + c B`` -> ``c (I + B)``: the form textbooks write Hessians in."""
+    if not isinstance(h, MatAdd):
+        return h
+    ident = [t for t in h.args if isinstance(t, MatMul) and any(
+        isinstance(a, Identity) for a in t.args)]
+    if not ident:
+        return h
+    c, _ = _split(ident[0])
+    if c == 1:
+        return h
+    inner = MatAdd(*[_flatten(MatMul(1 / c, t)) for t in h.args])
+    return MatMul(c, inner)
+
+
+# -- entry points -----------------------------------------------------------------------
+
+def as_scalar(f: Any) -> sp.Expr:
+    """Accept a 1x1 matrix expression as a scalar; reject anything else non-scalar."""
+    if isinstance(f, MatrixExpr):
+        if f.shape == (1, 1):
+            return ScalarOf(f)
+        raise ShapeError(f"can only differentiate a scalar; {to_text(f)} is a "
+                         f"{f.shape[0]}x{f.shape[1]} matrix expression")
+    if not isinstance(f, sp.Expr):
+        raise UnsupportedExpressionError(
+            f"expected a SymPy/symnorm expression, got {type(f).__name__}: {f!r}")
+    return f
+
+
+def check_wrt(f: sp.Expr, wrt: Any) -> None:
+    if isinstance(wrt, MatrixSymbol):
+        if wrt.shape[1] != 1 and wrt.shape[0] != 1:
+            return
+        return
+    if isinstance(wrt, sp.Symbol):
+        return
+    raise UnsupportedExpressionError(
+        f"wrt must be a symbol made by sn.scalar/sn.vector/sn.matrix, got {wrt!r}")
+
+
+def derive_gradient(f: Any, wrt: Any, *, index_notation: bool = False) -> Derivation:
+    f = as_scalar(f)
+    check_wrt(f, wrt)
+    rec = Recorder(index_notation=index_notation)
+    g = grad_scalar(f, wrt, rec)
+    result = zero_like(wrt) if g is None else g
+    return Derivation(f=f, wrt=wrt, result=result, steps=rec.steps,
+                      assumptions=rec.assumptions, kinks=rec.kinks, fusions=rec.fusions)
+
+
+def derive_hessian(f: Any, wrt: Any) -> Derivation:
+    f = as_scalar(f)
+    if not (isinstance(wrt, MatrixSymbol) and wrt.shape[1] == 1):
+        raise UnsupportedExpressionError(f"hessian() needs a column vector wrt, got {wrt!r}")
+    first = derive_gradient(f, wrt)
+    rec = Recorder()
+    rec.steps.extend(first.steps)
+    rec.kinks.extend(first.kinks)
+    rec.assumptions.extend(first.assumptions)
+    rec.step("gradient", Differential(f, wrt), first.result, "gradient")
+    h = jacobian(first.result, wrt, rec)
+    n = wrt.shape[0]
+    result = ZeroMatrix(n, n) if h is None else factor_identity(h)
+    rec.step("Jacobian of the gradient", Differential(first.result, wrt, "partial"),
+             result, "differentiate the gradient (product and chain rules)")
+    return Derivation(f=f, wrt=wrt, result=result, steps=rec.steps,
+                      assumptions=rec.assumptions, kinks=rec.kinks, kind="hessian",
+                      fusions={})

@@ -1,0 +1,65 @@
+"""Explicit components: expand vector expressions of integer size into SymPy scalars.
+
+Used to cross-check vector-form results against SymPy's scalar calculus, and for
+teaching (``x_1 .. x_n``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy as sp
+from sympy.matrices.expressions import MatrixExpr
+
+from .atoms import MaxAbsSelector, Norm, ScalarOf
+from .errors import ShapeError
+
+
+def _entries(u: MatrixExpr) -> list[sp.Expr]:
+    m = explicit(u)
+    return list(m)
+
+
+def explicit_norm(n: Norm) -> sp.Expr:
+    """The scalar formula of a norm over explicit entries."""
+    entries = _entries(n.arg)
+    p = n.p
+    if p == 2:
+        return sp.sqrt(sp.Add(*[e**2 for e in entries]))
+    if p == 1:
+        return sp.Add(*[sp.Abs(e) for e in entries])
+    if p == sp.oo:
+        return sp.Max(*[sp.Abs(e) for e in entries])
+    if p == 0:
+        return sp.Add(*[sp.Piecewise((0, sp.Eq(e, 0)), (1, True)) for e in entries])
+    return sp.Add(*[sp.Abs(e) ** p for e in entries]) ** (1 / p)
+
+
+def explicit(expr: Any) -> Any:
+    """Replace every vector/matrix expression by an explicit matrix of entries.
+
+    >>> import symnorm as sn
+    >>> x = sn.vector("x", 2)
+    >>> explicit(sn.norm(x, 2))
+    sqrt(x[0, 0]**2 + x[1, 0]**2)
+    """
+    if isinstance(expr, MatrixExpr):
+        for d in expr.shape:
+            if not (isinstance(d, (int, sp.Integer))):
+                raise ShapeError(f"explicit components need integer sizes; {expr} has "
+                                 f"shape {expr.shape}")
+        if isinstance(expr, MaxAbsSelector):
+            return sp.Matrix(expr.as_explicit())
+        mapped = expr.replace(lambda e: isinstance(e, (Norm, ScalarOf)),
+                              lambda e: _explicit_scalar_atom(e))
+        return sp.Matrix(mapped.as_explicit())
+    if isinstance(expr, sp.Basic):
+        return expr.replace(lambda e: isinstance(e, (Norm, ScalarOf)),
+                            lambda e: _explicit_scalar_atom(e))
+    return expr
+
+
+def _explicit_scalar_atom(e: sp.Expr) -> sp.Expr:
+    if isinstance(e, Norm):
+        return explicit_norm(e)
+    return explicit(e.mat)[0, 0]

@@ -1,0 +1,237 @@
+"""Text and LaTeX printers in textbook notation.
+
+``to_text`` prints the expression language the parser reads (``A.T*(A*x - b)/norm(A*x -
+b, 2)``, ``.*`` and ``.^`` for elementwise product and power), so printed results can be
+pasted back. ``latex`` prints ``\\lVert x \\rVert_2``, ``^\\top``, ``\\odot`` and
+``\\operatorname{sign}`` as in the Matrix Cookbook.
+"""
+
+from __future__ import annotations
+
+import re
+
+import sympy as sp
+from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, Transpose
+from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.precedence import PRECEDENCE, precedence
+from sympy.printing.str import StrPrinter
+
+from .atoms import Abs, Elementwise, MaxAbsSelector, Norm, ScalarOf, Sign
+
+_GREEK_ABBREV = {"lam": "lambda", "eps": "epsilon"}
+
+
+def _reads_as_negative(e: sp.Expr) -> bool:
+    """True for exponents a person writes with a minus: -2, -1/2, 1 - p (= -(p - 1))."""
+    if e.is_number:
+        return bool(e.is_negative)
+    if e.could_extract_minus_sign():
+        return True
+    if e.is_Add:
+        _, dependent = e.as_independent(*e.free_symbols, as_Add=True)
+        return dependent.could_extract_minus_sign()
+    return False
+
+
+def fraction(c: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
+    """Split a scalar into numerator and denominator as a person writes them."""
+    num, den = [], []
+    for factor in sp.Mul.make_args(c):
+        if factor.is_Rational and not factor.is_Integer:
+            num.append(sp.Integer(factor.p))
+            den.append(sp.Integer(factor.q))
+        elif factor.is_Pow and _reads_as_negative(factor.exp):
+            den.append(sp.Pow(factor.base, -factor.exp))
+        else:
+            num.append(factor)
+    return sp.Mul(*num), sp.Mul(*den)
+
+
+def _split_coeff(expr: MatMul) -> tuple[sp.Expr, sp.Expr, list[MatrixExpr]]:
+    """Scalar numerator, scalar denominator and matrix factors of a matrix product."""
+    scalars = [a for a in expr.args if not isinstance(a, MatrixExpr)]
+    mats = [a for a in expr.args if isinstance(a, MatrixExpr)]
+    num, den = fraction(sp.Mul(*scalars))
+    return num, den, mats
+
+
+def _terms(printer: StrPrinter, expr: MatAdd) -> list[sp.Basic]:
+    """Terms in SymPy's order, but those that read as negative after the others."""
+    terms = printer._as_ordered_terms(expr, order=None)
+    return [t for t in terms if not _negative(t)] + [t for t in terms if _negative(t)]
+
+
+def _negative(term: sp.Basic) -> bool:
+    if isinstance(term, MatMul):
+        scalars = [a for a in term.args if not isinstance(a, MatrixExpr)]
+        return sp.Mul(*scalars).could_extract_minus_sign()
+    return term.could_extract_minus_sign()
+
+
+class TextPrinter(StrPrinter):
+    """Prints the expression language (round-trips through :func:`symnorm.parse`)."""
+
+    def _print_Norm(self, expr: Norm) -> str:
+        return f"norm({self._print(expr.arg)}, {self._print(expr.p)})"
+
+    def _print_Infinity(self, expr: sp.Basic) -> str:
+        return "oo"
+
+    def _print_ScalarOf(self, expr: ScalarOf) -> str:
+        return self._print(expr.mat)
+
+    def _print_Transpose(self, expr: Transpose) -> str:
+        inner = self._print(expr.arg)
+        if not isinstance(expr.arg, MatrixSymbol):
+            inner = f"({inner})"
+        return f"{inner}.T"
+
+    def _print_Elementwise(self, expr: Elementwise) -> str:
+        return f"{expr.name}({self._print(expr.arg)})"
+
+    def _print_HadamardProduct(self, expr: HadamardProduct) -> str:
+        return " .* ".join(self.parenthesize(a, PRECEDENCE["Mul"]) for a in expr.args)
+
+    def _print_HadamardPower(self, expr: HadamardPower) -> str:
+        base = self.parenthesize(expr.base, PRECEDENCE["Pow"])
+        exp = self._print(expr.exp)
+        if not (expr.exp.is_Atom and (expr.exp.is_Integer or expr.exp.is_Symbol)):
+            exp = f"({exp})"
+        return f"{base}.^{exp}"
+
+    def _print_Identity(self, expr: sp.Basic) -> str:
+        return "I"
+
+    def _print_MatAdd(self, expr: MatAdd) -> str:
+        out = ""
+        for i, term in enumerate(_terms(self, expr)):
+            text = self._print(term)
+            if text.startswith("-"):
+                out += (" - " if i else "-") + text[1:]
+            else:
+                out += (" + " if i else "") + text
+        return out
+
+    def _print_MatMul(self, expr: MatMul) -> str:
+        num, den, mats = _split_coeff(expr)
+        sign = ""
+        if num.could_extract_minus_sign():
+            num, sign = -num, "-"
+        factors = [] if num == 1 else [self.parenthesize(num, PRECEDENCE["Mul"])]
+        factors += [self.parenthesize(m, PRECEDENCE["Mul"]) for m in mats]
+        text = "*".join(factors) if factors else "1"
+        if den != 1:
+            text += "/" + self.parenthesize(den, PRECEDENCE["Mul"] + 1)
+        return sign + text
+
+
+class SymnormLatexPrinter(LatexPrinter):
+    """LaTeX in Matrix Cookbook notation."""
+
+    def _print_Norm(self, expr: Norm) -> str:
+        p = expr.p
+        sub = r"\infty" if p == sp.oo else self._print(p)
+        return rf"\left\lVert {self._print(expr.arg)} \right\rVert_{{{sub}}}"
+
+    def _print_ScalarOf(self, expr: ScalarOf) -> str:
+        return self._print(expr.mat)
+
+    def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
+        match = re.fullmatch(r"(lam|eps)(\d*)", expr.name)
+        if match:
+            name = _GREEK_ABBREV[match.group(1)]
+            return super()._print_Symbol(sp.Symbol(name + match.group(2)))
+        return super()._print_Symbol(expr, style=style)
+
+    def _print_Transpose(self, expr: Transpose) -> str:
+        inner = self._print(expr.arg)
+        if not isinstance(expr.arg, MatrixSymbol):
+            inner = rf"\left({inner}\right)"
+        return rf"{inner}^\top"
+
+    def _print_Elementwise(self, expr: Elementwise) -> str:
+        from .rules import ELEMENTWISE
+
+        return ELEMENTWISE[expr.name].latex.format(u=self._print(expr.arg))
+
+    def _print_MaxAbsSelector(self, expr: MaxAbsSelector) -> str:
+        return "e_{k}"
+
+    def _component(self, u: MatrixExpr, index: str) -> str:
+        if isinstance(u, MatrixSymbol):
+            return f"{self._print(u)}_{{{index}}}"
+        return rf"\left({self._print(u)}\right)_{{{index}}}"
+
+    def _print_HadamardProduct(self, expr: HadamardProduct) -> str:
+        args = list(expr.args)
+        if (len(args) == 2 and isinstance(args[0], Sign) and isinstance(args[1], MaxAbsSelector)
+                and args[0].arg == args[1].arg):
+            return (rf"\operatorname{{sign}}\left({self._component(args[0].arg, 'k')}\right)"
+                    r"\, e_{k}")
+        return r" \odot ".join(self.parenthesize(a, PRECEDENCE["Mul"]) for a in args)
+
+    def _print_HadamardPower(self, expr: HadamardPower) -> str:
+        exp = self._print(expr.exp)
+        if isinstance(expr.base, Abs):
+            return rf"\lvert {self._print(expr.base.arg)} \rvert^{{{exp}}}"
+        base = self.parenthesize(expr.base, PRECEDENCE["Pow"])
+        return rf"{base}^{{\circ {exp}}}"
+
+    def _print_Identity(self, expr: sp.Basic) -> str:
+        return "I"
+
+    def _print_MatAdd(self, expr: MatAdd) -> str:
+        out = ""
+        for i, term in enumerate(_terms(self, expr)):
+            text = self._print(term)
+            if text.startswith("- "):
+                out += (" - " if i else "-") + text[2:]
+            elif text.startswith("-"):
+                out += (" - " if i else "-") + text[1:]
+            else:
+                out += (" + " if i else "") + text
+        return out
+
+    def _print_MatMul(self, expr: MatMul) -> str:
+        num, den, mats = _split_coeff(expr)
+        sign = ""
+        if num.could_extract_minus_sign():
+            num, sign = -num, "- "
+        parts = [] if num == 1 else [self.parenthesize(num, PRECEDENCE["Mul"])]
+        alone = len(mats) == 1 and num == 1
+        if den != 1 and alone and isinstance(mats[0], MatAdd):
+            # (1/d)(a - b) reads better than a fraction over a bracket
+            return (sign + rf"\frac{{1}}{{{self._print(den)}}}"
+                    rf"\left({self._print(mats[0])}\right)")
+        for m in mats:
+            text = self._print(m)
+            if isinstance(m, (MatAdd, HadamardProduct)) and not alone:
+                text = rf"\left({text}\right)"
+            parts.append(text)
+        body = " ".join(parts) if parts else "1"
+        if den != 1:
+            return sign + rf"\frac{{{body}}}{{{self._print(den)}}}"
+        return sign + body
+
+
+def to_text(expr: object) -> str:
+    """Expression-language text of ``expr``.
+
+    >>> import symnorm as sn
+    >>> A, x, b = sn.matrix("A"), sn.vector("x"), sn.vector("b", "m")
+    >>> to_text(A.T*(A*x - b)/sn.norm(A*x - b, 2))
+    'A.T*(A*x - b)/norm(A*x - b, 2)'
+    """
+    return TextPrinter().doprint(expr)
+
+
+def latex(expr: object) -> str:
+    r"""LaTeX of ``expr`` in textbook notation.
+
+    >>> import symnorm as sn
+    >>> x = sn.vector("x")
+    >>> latex(x/sn.norm(x, 2))
+    '\\frac{x}{\\left\\lVert x \\right\\rVert_{2}}'
+    """
+    return SymnormLatexPrinter().doprint(expr)

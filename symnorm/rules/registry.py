@@ -1,0 +1,119 @@
+"""String- and predicate-keyed rule registries.
+
+A rule holds everything symnorm knows about one norm or elementwise map. The engine,
+the printers and the kernel generator look rules up here and never import a particular
+norm, so adding a norm is adding one rule (and the registry-parametrised tests then
+cover it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Generic, Iterator, TypeVar
+
+import sympy as sp
+from sympy.matrices.expressions import MatrixExpr
+
+from ..errors import UnknownNormError, UnsupportedExpressionError
+
+
+@dataclass(frozen=True)
+class Kink:
+    """A set of points where a derivative does not exist, and what kernels return there."""
+
+    where: str          # plain text, e.g. "A*x - b = 0"
+    where_latex: str    # LaTeX of the same condition
+    returns: str        # the element a kernel returns there, e.g. "0 (minimum-norm subgradient)"
+
+
+@dataclass(frozen=True)
+class IndexForm:
+    """``‖u‖ = psi(sum_j phi(u_j))`` and ``S = inverse(‖u‖)``, for index-notation steps."""
+
+    phi: Callable[[sp.Expr, sp.Basic], sp.Expr]
+    psi: Callable[[sp.Expr, sp.Basic], sp.Expr]
+    inverse: Callable[[sp.Expr, sp.Basic], sp.Expr]
+
+
+@dataclass(frozen=True)
+class NormRule:
+    """Everything about one vector norm (or norm family, e.g. ``p`` rational)."""
+
+    key: str                                                 # registry key: "L1", "L2", ...
+    title: str                                               # "Euclidean norm"
+    matches: Callable[[sp.Basic], bool]                      # does this rule cover order p?
+    gradient: Callable[[MatrixExpr, sp.Basic], MatrixExpr]   # ∇_u ‖u‖_p, closed vector form
+    kinks: Callable[[MatrixExpr, sp.Basic], list[Kink]]      # where the gradient fails
+    numpy_value: str                                         # helper in symnorm.numeric: f(u, p)
+    numpy_gradient: str | None = None                        # fused helper f(u, p, out=None)
+    index_form: IndexForm | None = None
+    assumptions: Callable[[sp.Basic, sp.Basic], list[sp.Basic]] = lambda p, p_min: []
+    is_norm: Callable[[sp.Basic], bool] = lambda p: True
+    broken_axiom: Callable[[sp.Basic], str | None] = lambda p: None
+    description: str = ""
+    sample_orders: tuple = ()                                # orders the registry tests use
+    extras: dict = field(default_factory=dict)               # room for subdiff, dual, prox
+
+
+@dataclass(frozen=True)
+class ElementwiseRule:
+    """An elementwise map ``f`` applied to a vector: its derivative, kernel and kinks."""
+
+    key: str                                                 # "sign", "abs", "sigmoid"
+    derivative: Callable[[MatrixExpr], MatrixExpr | None]    # f'(u) entrywise; None = 0 a.e.
+    numpy: str                                               # expression template, "{u}" for u
+    latex: str                                               # template, "{u}" for LaTeX of u
+    kinks: Callable[[MatrixExpr], list[Kink]] = lambda u: []
+
+
+R = TypeVar("R")
+
+
+class Registry(Generic[R]):
+    """An ordered registry whose lookup errors list the valid options."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self._rules: dict[str, R] = {}
+
+    def register(self, rule: R) -> R:
+        key = rule.key  # type: ignore[attr-defined]
+        if key in self._rules:
+            raise ValueError(f"{self.what} rule {key!r} is already registered")
+        self._rules[key] = rule
+        return rule
+
+    def __getitem__(self, key: str) -> R:
+        try:
+            return self._rules[key]
+        except KeyError:
+            raise UnsupportedExpressionError(
+                f"no {self.what} rule named {key!r}; known: {', '.join(self._rules)}"
+            ) from None
+
+    def __iter__(self) -> Iterator[R]:
+        return iter(self._rules.values())
+
+    def __len__(self) -> int:
+        return len(self._rules)
+
+    def keys(self) -> list[str]:
+        return list(self._rules)
+
+
+NORMS: Registry[NormRule] = Registry("norm")
+ELEMENTWISE: Registry[ElementwiseRule] = Registry("elementwise")
+
+
+def norm_rule(p: sp.Basic) -> NormRule:
+    """The registered rule for a vector norm of order ``p``.
+
+    >>> import sympy as sp
+    >>> norm_rule(sp.Integer(2)).key
+    'L2'
+    """
+    for rule in NORMS:
+        if rule.matches(p):
+            return rule
+    options = "; ".join(f"{r.key} ({r.description})" for r in NORMS)
+    raise UnknownNormError(f"no norm rule for order p = {p}; registered: {options}")
