@@ -21,6 +21,7 @@ from .derivation import Derivation, Differential, Step
 from .errors import ShapeError, UnsupportedExpressionError
 from .printing import to_text
 from .rules import ELEMENTWISE, Kink, norm_rule
+from .symbols import check_shapes
 
 Expr = Any  # a SymPy scalar Expr or MatrixExpr
 
@@ -168,11 +169,6 @@ def grad_scalar(f: sp.Expr, wrt: Expr, rec: Recorder) -> Expr | None:
                for i, a in enumerate(atoms)}
     back = {d: a for a, d in dummies.items()}
     plain = f.xreplace(dummies)
-    unknown = plain.has(*[s for s in plain.free_symbols
-                          if isinstance(s, MatrixSymbol)]) if isinstance(plain, sp.Basic) else False
-    if unknown:
-        raise UnsupportedExpressionError(f"cannot differentiate {to_text(f)}: a matrix "
-                                         "appears outside a norm or a 1x1 product")
     terms = []
     outer = []
     for atom, d in dummies.items():
@@ -181,9 +177,7 @@ def grad_scalar(f: sp.Expr, wrt: Expr, rec: Recorder) -> Expr | None:
             continue
         outer.append((atom, coeff))
     if len(outer) > 1 or (outer and outer[0][1] != 1):
-        rec.step("chain rule", Differential(f, wrt),
-                 sp.Add(*[c * _GradSymbol(a, wrt) for a, c in outer]),
-                 "chain rule")
+        rec.step("chain rule", Differential(f, wrt), ChainSum(outer, wrt), "chain rule")
     for atom, coeff in outer:
         g = sp.Integer(1) if atom == wrt else grad_scalar(atom, wrt, rec)
         if g is not None:
@@ -191,19 +185,41 @@ def grad_scalar(f: sp.Expr, wrt: Expr, rec: Recorder) -> Expr | None:
     return add(terms)
 
 
-class _GradSymbol(sp.Symbol):
-    """Placeholder ``∇_wrt atom`` inside a chain-rule step (display only)."""
+class ChainSum:
+    """``Σ_i (∂f/∂a_i) ∇ a_i`` shown as written, coefficient first (display only)."""
 
-    def __new__(cls, atom: Expr, wrt: Expr) -> "_GradSymbol":
-        obj = sp.Symbol.__new__(cls, f"grad({to_text(atom)})", commutative=True)
-        obj._atom, obj._wrt = atom, wrt
-        return obj
+    def __init__(self, terms: list[tuple[Expr, sp.Expr]], wrt: Expr) -> None:
+        self.terms = terms
+        self.wrt = wrt
 
-    def _latex(self, printer: Any) -> str:
-        return Differential(self._atom, self._wrt).latex()
+    def _join(self, parts: list[tuple[str, str]]) -> str:
+        out = ""
+        for i, (sign, body) in enumerate(parts):
+            out += (f" {sign} " if i else ("-" if sign == "-" else "")) + body
+        return out
 
-    def _sympystr(self, printer: Any) -> str:
-        return Differential(self._atom, self._wrt).text()
+    def _render(self, show: Any, grad: Any, sep: str, paren: tuple[str, str]) -> str:
+        parts = []
+        for atom, coeff in self.terms:
+            sign = "-" if coeff.could_extract_minus_sign() else "+"
+            c = -coeff if sign == "-" else coeff
+            g = grad(Differential(atom, self.wrt))
+            if c == 1:
+                parts.append((sign, g))
+                continue
+            body = show(c)
+            if isinstance(c, sp.Add):
+                body = f"{paren[0]}{body}{paren[1]}"
+            parts.append((sign, f"{body}{sep}{g}"))
+        return self._join(parts)
+
+    def latex(self) -> str:
+        from .printing import latex
+
+        return self._render(latex, lambda d: d.latex(), r" \, ", (r"\left(", r"\right)"))
+
+    def text(self) -> str:
+        return self._render(to_text, lambda d: d.text(), "*", ("(", ")"))
 
 
 def _dependent_atoms(f: sp.Expr, wrt: Expr) -> list[Expr]:
@@ -435,6 +451,7 @@ def check_wrt(f: sp.Expr, wrt: Any) -> None:
 
 def derive_gradient(f: Any, wrt: Any, *, index_notation: bool = False) -> Derivation:
     f = as_scalar(f)
+    check_shapes(f)
     check_wrt(f, wrt)
     rec = Recorder(index_notation=index_notation)
     g = grad_scalar(f, wrt, rec)

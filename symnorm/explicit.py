@@ -20,6 +20,24 @@ def _entries(u: MatrixExpr) -> list[sp.Expr]:
     return list(m)
 
 
+def component_symbol(name: str, i: int, j: int | None = None) -> sp.Symbol:
+    """The real scalar ``x_1`` (1-based, as written by hand) for entry ``(i, j)``."""
+    label = f"{name}_{i + 1}" if j is None else f"{name}_{i + 1}{j + 1}"
+    return sp.Symbol(label, real=True)
+
+
+def _real_entries(e: sp.Basic) -> sp.Basic:
+    """Replace ``x[i, 0]`` by the real symbol ``x_{i+1}`` (SymPy cannot see they are real)."""
+    def swap(m: sp.Basic) -> sp.Basic:
+        parent, i, j = m.args
+        name = parent.name
+        if parent.shape[1] == 1:
+            return component_symbol(name, int(i))
+        return component_symbol(name, int(i), int(j))
+    return e.replace(lambda t: isinstance(t, sp.matrices.expressions.matexpr.MatrixElement)
+                     and isinstance(t.args[0], sp.MatrixSymbol), swap)
+
+
 def explicit_norm(n: Norm) -> sp.Expr:
     """The scalar formula of a norm over explicit entries."""
     entries = _entries(n.arg)
@@ -41,7 +59,7 @@ def explicit(expr: Any) -> Any:
     >>> import symnorm as sn
     >>> x = sn.vector("x", 2)
     >>> explicit(sn.norm(x, 2))
-    sqrt(x[0, 0]**2 + x[1, 0]**2)
+    sqrt(x_1**2 + x_2**2)
     """
     if isinstance(expr, MatrixExpr):
         for d in expr.shape:
@@ -52,10 +70,10 @@ def explicit(expr: Any) -> Any:
             return sp.Matrix(expr.as_explicit())
         mapped = expr.replace(lambda e: isinstance(e, (Norm, ScalarOf)),
                               lambda e: _explicit_scalar_atom(e))
-        return sp.Matrix(mapped.as_explicit())
+        return _real_entries(sp.Matrix(mapped.as_explicit()))
     if isinstance(expr, sp.Basic):
-        return expr.replace(lambda e: isinstance(e, (Norm, ScalarOf)),
-                            lambda e: _explicit_scalar_atom(e))
+        return _real_entries(expr.replace(lambda e: isinstance(e, (Norm, ScalarOf)),
+                                          lambda e: _explicit_scalar_atom(e)))
     return expr
 
 

@@ -211,10 +211,12 @@ class _Generator:
             return self.tmp(f"_nm.diag({self.emit(e.args[0])})")
         if isinstance(e, Identity):
             return self.tmp(f"np.eye({self.dim(e.shape[0])})")
-        if isinstance(e, ZeroMatrix):
-            return self.tmp(f"np.zeros({self.shape(e)})")
-        if isinstance(e, OneMatrix):
-            return self.tmp(f"np.ones({self.shape(e)})")
+        if isinstance(e, (ZeroMatrix, OneMatrix)):
+            fill = "zeros" if isinstance(e, ZeroMatrix) else "ones"
+            like = [a for a in self.args if isinstance(a, MatrixSymbol) and a.shape == e.shape]
+            if like:  # keeps the batch shape of the argument
+                return self.tmp(f"np.{fill}_like({self.names[like[0]]})")
+            return self.tmp(f"np.{fill}({self.shape(e)})")
         raise UnsupportedExpressionError(
             f"no kernel rule for {type(e).__name__} in {to_text(e)}")
 
@@ -365,6 +367,9 @@ def kernel(expr: Any, args: list | None = None, *, fusions: dict | None = None) 
     >>> k(np.zeros(3))
     array([0., 0., 0.])
     """
+    from .symbols import check_shapes
+
+    check_shapes(expr)
     if args is None:
         args = free_arguments(expr)
     args = list(args)

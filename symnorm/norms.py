@@ -8,6 +8,7 @@ from sympy.matrices.expressions import MatrixExpr
 from .atoms import Norm, order
 from .errors import ShapeError, UnknownNormError
 from .rules import norm_rule
+from .symbols import check_shapes
 
 MATRIX_ORDERS = ("fro", "nuc")
 
@@ -29,6 +30,7 @@ def norm(expr: object, p: object = 2, *, p_min: object = None) -> Norm:
         raise ShapeError(
             f"norm() takes a vector expression, got {expr!r} "
             f"({'a scalar' if isinstance(expr, sp.Expr) else type(expr).__name__})")
+    check_shapes(expr)
     rows, cols = expr.shape
     if rows != 1 and cols != 1:
         raise UnknownNormError(

@@ -50,7 +50,8 @@ def norm2(u: object, p: object = 2) -> Array:
     """
     u = _float(u)
     info = np.finfo(u.dtype)
-    ss = _sum_squares(u)
+    with np.errstate(over="ignore", under="ignore"):
+        ss = _sum_squares(u)
     low = np.sqrt(info.tiny)  # below this, underflowed squares may matter
     ok = (ss >= low) & (ss <= info.max)
     if np.all(ok):
@@ -62,15 +63,24 @@ def _norm2_scaled(u: Array) -> Array:
     big = np.max(np.abs(u), axis=-1) if u.shape[-1] else np.zeros(u.shape[:-1], u.dtype)
     finite = np.isfinite(big) & (big > 0)
     exponent = np.frexp(np.where(finite, big, 1))[1]
-    scaled = np.ldexp(u, -exponent[..., None])
-    out = np.ldexp(np.sqrt(_sum_squares(scaled)), exponent)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        scaled = np.ldexp(u, -exponent[..., None])
+        out = np.ldexp(np.sqrt(_sum_squares(scaled)), exponent)
     return np.where(finite, out, np.where(np.isnan(big), np.nan, big))
 
 
 def norm2_grad(u: object, p: object = 2, out: Array | None = None) -> Array:
     """``u/‖u‖₂`` without overflow or underflow; 0 at ``u = 0`` (minimum-norm subgradient)."""
     u = _float(u)
-    return sdiv(u, sv(norm2(u)), out=out)
+    s = norm2(u)
+    tiny = np.finfo(u.dtype).tiny
+    if np.all((s >= tiny) | (s == 0)):
+        return sdiv(u, sv(s), out=out)
+    # a subnormal norm has too few bits to divide by: rescale the entries first
+    big = np.max(np.abs(u), axis=-1)
+    exponent = np.frexp(np.where(big > 0, big, 1))[1]
+    scaled = np.ldexp(u, -exponent[..., None])
+    return sdiv(scaled, sv(norm2(scaled)), out=out)
 
 
 def norm1(u: object, p: object = 1) -> Array:

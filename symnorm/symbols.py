@@ -121,3 +121,34 @@ def shape_text(e: object) -> str:
         r, c = e.shape
         return f"{r}x{c} matrix"
     return "scalar"
+
+
+def check_shapes(expr: object) -> None:
+    """Raise :class:`ShapeError` naming the first subexpression whose shapes do not fit.
+
+    SymPy does not validate symbolic shapes (``x - b`` with ``x`` of size ``n`` and
+    ``b`` of size ``m`` is accepted), so symnorm does it before deriving.
+    """
+    from sympy import HadamardProduct, MatAdd, MatMul
+
+    from .printing import to_text
+
+    if not isinstance(expr, sp.Basic):
+        return
+    for arg in expr.args:
+        check_shapes(arg)
+    if isinstance(expr, (MatAdd, HadamardProduct)):
+        shapes = {a.shape for a in expr.args if isinstance(a, MatrixExpr)}
+        if len(shapes) > 1:
+            op = "+" if isinstance(expr, MatAdd) else ".*"
+            detail = ", ".join(f"{to_text(a)} is {a.shape[0]}x{a.shape[1]}"
+                               for a in expr.args if isinstance(a, MatrixExpr))
+            raise ShapeError(f"shapes do not match in {to_text(expr)} ({op}): {detail}")
+    if isinstance(expr, MatMul):
+        mats = [a for a in expr.args if isinstance(a, MatrixExpr)]
+        for left, right in zip(mats, mats[1:]):
+            if left.shape[1] != right.shape[0]:
+                raise ShapeError(
+                    f"cannot multiply in {to_text(expr)}: {to_text(left)} is "
+                    f"{left.shape[0]}x{left.shape[1]} and {to_text(right)} is "
+                    f"{right.shape[0]}x{right.shape[1]}")

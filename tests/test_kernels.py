@@ -1,0 +1,182 @@
+"""Generated numpy kernels: any n, batched, out=, kinks, overflow and underflow."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import symnorm as sn
+from symnorm import numeric
+
+
+@pytest.fixture
+def x():
+    return sn.vector("x")
+
+
+def ulp_close(got, want, ulps=4):
+    got, want = np.asarray(got, float), np.asarray(want, float)
+    spacing = np.spacing(np.abs(want))
+    assert np.all(np.abs(got - want) <= ulps * spacing), (got, want)
+
+
+# -- overflow / underflow of the L2 norm and its gradient --------------------------------
+
+@pytest.mark.parametrize("scale", [1e200, 1e-200, 1e300, 1e-300, 1e-310, 1.0])
+def test_l2_value_and_gradient_at_extreme_scales(x, scale):
+    v = np.array([scale, scale])
+    value = sn.kernel(sn.norm(x, 2), [x])(v)
+    grad = sn.grad(sn.norm(x, 2), x).kernel()(v)
+    if scale >= 1e-300:  # a normal result: a few ulp
+        ulp_close(value, np.sqrt(2.0) * scale)
+    else:  # a subnormal result has fewer bits; still right to its own precision
+        assert abs(value - np.sqrt(2.0) * scale) <= 2 * np.spacing(value)
+    ulp_close(grad, [np.sqrt(0.5), np.sqrt(0.5)])
+
+
+def test_numpy_itself_fails_where_the_kernel_does_not():
+    v = np.array([1e200, 1e200])
+    with np.errstate(over="ignore"):
+        assert np.isinf(np.linalg.norm(v)) or np.linalg.norm(v) > 0  # numpy < 2 overflows
+    w = np.array([1e-200, 1e-200])
+    assert np.sqrt(np.dot(w, w)) == 0.0  # what a naive formula gives
+    assert numeric.norm2(w) > 0
+
+
+def test_l2_mixed_magnitudes_and_batches(x):
+    k = sn.grad(sn.norm(x, 2), x).kernel()
+    batch = np.array([[1e200, 1e200, 0.0], [3.0, 4.0, 0.0], [0.0, 0.0, 0.0], [1e-200, 0, 0]])
+    got = k(batch)
+    want = np.array([[np.sqrt(0.5), np.sqrt(0.5), 0], [0.6, 0.8, 0], [0, 0, 0], [1, 0, 0]])
+    np.testing.assert_allclose(got, want, rtol=4e-16, atol=0)
+
+
+def test_l2_gradient_of_residual_at_scale():
+    A, x, b = sn.matrix("A"), sn.vector("x"), sn.vector("b", "m")
+    k = sn.grad(sn.norm(A * x - b, 2), x).kernel()
+    Av = np.eye(2)
+    got = k(np.array([1e200, 1e200]), Av, np.zeros(2))
+    np.testing.assert_allclose(got, [np.sqrt(0.5)] * 2, rtol=1e-15)
+
+
+def test_lp_gradient_does_not_overflow(x):
+    p = sn.scalar("p")
+    k = sn.grad(sn.norm(x, p), x).kernel()
+    v = np.array([1e200, -1e200, 0.0])
+    got = k(v, 3.0)
+    want = np.array([1, -1, 0]) * 2 ** (-2 / 3)
+    np.testing.assert_allclose(got, want, rtol=1e-14)
+
+
+# -- kinks ----------------------------------------------------------------------------
+
+def test_kink_values_are_minimum_norm_subgradients(x):
+    g2 = sn.grad(sn.norm(x, 2), x).kernel()
+    g1 = sn.grad(sn.norm(x, 1), x).kernel()
+    gi = sn.grad(sn.norm(x, sp.oo), x).kernel()
+    np.testing.assert_array_equal(g2(np.zeros(4)), np.zeros(4))
+    np.testing.assert_array_equal(g1(np.array([0.0, -2.0, 3.0, 0.0])), [0, -1, 1, 0])
+    np.testing.assert_allclose(gi(np.array([3.0, -3.0, 1.0, 3.0])), [1 / 3, -1 / 3, 0, 1 / 3])
+    np.testing.assert_array_equal(gi(np.zeros(3)), np.zeros(3))
+    for k in (g2, g1, gi):
+        assert "minimum-norm subgradient" in k.__doc__
+
+
+def test_quasi_norm_gradient_is_finite_at_zero_entries(x):
+    k = sn.grad(sn.norm(x, sp.Rational(1, 2)), x).kernel()
+    got = k(np.array([0.0, 1.0, 4.0]))
+    assert np.all(np.isfinite(got)) and got[0] == 0
+
+
+def test_kernels_never_nan_at_the_origin(x):
+    A, b = sn.matrix("A"), sn.vector("b", "m")
+    lam = sn.scalar("lam")
+    exprs = [sn.norm(A * x - b, 2), lam * sn.norm(x, 1) + sn.norm(x, 2),
+             sn.norm(x, 2) ** 2 + sn.norm(x, sp.oo), sn.norm(x, 3)]
+    for f in exprs:
+        d = sn.grad(f, x)
+        k = d.kernel()
+        vals = {"x": np.zeros(3), "A": np.eye(3), "b": np.zeros(3), "lam": 0.5}
+        got = k(**{name: vals[name] for name in k.arg_names})
+        assert np.all(np.isfinite(got)), (sn.to_text(f), got)
+
+
+# -- calling conventions --------------------------------------------------------------
+
+def test_any_dimension_and_batch(x, rng):
+    k = sn.grad(sn.norm(x, 1) + sn.norm(x, 2) ** 2, x).kernel()
+    for n in (1, 3, 100, 10_000):
+        v = rng.standard_normal(n)
+        np.testing.assert_allclose(k(v), np.sign(v) + 2 * v)
+    batch = rng.standard_normal((2, 3, 5))
+    np.testing.assert_allclose(k(batch), np.sign(batch) + 2 * batch)
+
+
+def test_out_is_written_in_place(x, rng):
+    k = sn.grad(sn.norm(x, 2), x).kernel()
+    v = rng.standard_normal(1000)
+    out = np.empty_like(v)
+    res = k(v, out=out)
+    assert res is out
+    np.testing.assert_allclose(out, v / np.linalg.norm(v), rtol=1e-15)
+
+
+def test_out_through_the_generic_path(rng):
+    x, M = sn.vector("x"), sn.matrix("M", "n", "n")
+    k = sn.grad(x.T * M * x, x).kernel()
+    v, m = rng.standard_normal(4), rng.standard_normal((4, 4))
+    out = np.empty(4)
+    assert k(v, m, out=out) is out
+    np.testing.assert_allclose(out, (m + m.T) @ v)
+
+
+def test_source_is_kept_and_readable(x):
+    k = sn.grad(sn.norm(x, 2), x).kernel()
+    assert k.source.startswith("def kernel(a_x, out=None):")
+    assert "norm2_grad" in k.source
+    assert "kernel" in repr(k) and "x/norm(x, 2)" in repr(k)
+
+
+def test_arguments_by_name_and_errors(rng):
+    A, x, b = sn.matrix("A"), sn.vector("x"), sn.vector("b", "m")
+    k = sn.grad(sn.norm(A * x - b, 2) ** 2, x).kernel()
+    assert k.arg_names == ["x", "A", "b"]
+    a, v, bb = rng.standard_normal((3, 2)), rng.standard_normal(2), rng.standard_normal(3)
+    np.testing.assert_allclose(k(b=bb, A=a, x=v), 2 * a.T @ (a @ v - bb))
+    with pytest.raises(TypeError, match="missing argument"):
+        k(v)
+    with pytest.raises(TypeError, match="unknown argument"):
+        k(v, a, bb, c=1)
+    with pytest.raises(sn.ShapeError, match="argument A must be a matrix"):
+        k(v, v, bb)
+
+
+def test_explicit_sizes_are_enforced():
+    y = sn.vector("y", 3)
+    k = sn.kernel(sn.norm(y, 2), [y])
+    with pytest.raises(sn.ShapeError, match=r"shape \(3, 1\)"):
+        k(np.ones(4))
+
+
+def test_kernel_requires_all_arguments():
+    x, a = sn.vector("x"), sn.vector("a")
+    with pytest.raises(sn.UnsupportedExpressionError, match="needs the argument"):
+        sn.kernel(sn.norm(x - a, 2), [x])
+
+
+def test_scalar_kernel_of_composite_value(rng):
+    x, lam = sn.vector("x"), sn.scalar("lam")
+    f = lam * sn.norm(x, 1) + sp.sqrt(sn.norm(x, 2) ** 2 + 1)
+    k = sn.kernel(f, [x, lam])
+    v = rng.standard_normal(5)
+    want = 0.7 * np.abs(v).sum() + np.sqrt(v @ v + 1)
+    np.testing.assert_allclose(k(v, 0.7), want)
+    batch = rng.standard_normal((4, 5))
+    np.testing.assert_allclose(k(batch, 0.7), [k(r, 0.7) for r in batch])
+
+
+def test_float32_inputs_stay_float32(x, rng):
+    k = sn.grad(sn.norm(x, 2), x).kernel()
+    v = rng.standard_normal(8).astype(np.float32)
+    assert k(v).dtype == np.float32

@@ -1,0 +1,154 @@
+"""Every registered norm rule, tested for value, gradient, LaTeX and kernel output.
+
+Parametrised over the registry: a newly registered rule is covered automatically
+through its ``sample_orders``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import symnorm as sn
+from symnorm.explicit import component_symbol, explicit
+from symnorm.rules import ELEMENTWISE, NORMS, norm_rule
+
+CASES = [(rule, p) for rule in NORMS for p in rule.sample_orders]
+IDS = [f"{rule.key}-p={p}" for rule, p in CASES]
+
+
+def numpy_norm(v: np.ndarray, p: float) -> float:
+    """Independent reference, written from the definition."""
+    a = np.abs(v)
+    if p == 0:
+        return float(np.count_nonzero(v))
+    if p == np.inf:
+        return float(a.max())
+    return float(np.sum(a**p) ** (1 / p))
+
+
+def _numeric_order(p: sp.Basic) -> tuple[float, dict]:
+    if isinstance(p, sp.Symbol):
+        return 2.7, {"p": 2.7}
+    return (np.inf if p == sp.oo else float(p)), {}
+
+
+@pytest.mark.parametrize("rule,p", CASES, ids=IDS)
+def test_rule_is_found_for_its_orders(rule, p):
+    assert norm_rule(sp.sympify(p)) is rule
+
+
+@pytest.mark.parametrize("rule,p", CASES, ids=IDS)
+def test_value_kernel_matches_definition(rule, p, rng):
+    x = sn.vector("x")
+    f = sn.norm(x, p)
+    k = sn.kernel(f, sn.kernel.__globals__["free_arguments"](f, first=x))
+    q, extra = _numeric_order(p)
+    for n in (1, 2, 7, 50):
+        v = rng.standard_normal(n)
+        v[0] = 0.0  # an exact zero entry must not disturb the value
+        got = k(v, **extra)
+        np.testing.assert_allclose(got, numpy_norm(v, q), rtol=1e-13)
+
+
+@pytest.mark.parametrize("rule,p", CASES, ids=IDS)
+def test_gradient_passes_finite_difference_check(rule, p):
+    x = sn.vector("x")
+    d = sn.grad(sn.norm(x, p), x, check=False)
+    report = d.check(points=4, directions=3, seed=7)
+    assert report.ok, report.summary()
+    assert max(report.errors) < 1e-6
+
+
+@pytest.mark.parametrize("rule,p", CASES, ids=IDS)
+def test_gradient_matches_explicit_components(rule, p):
+    """Vector-form result against SymPy's scalar diff of the explicit formula (n = 3)."""
+    if p == 0:
+        pytest.skip("the count is piecewise constant; its explicit diff is Piecewise noise")
+    y = sn.vector("y", 3)
+    d = sn.grad(sn.norm(y, p), y, check=False)
+    comp = d.components()
+    f = explicit(sn.norm(y, p))
+    q, _ = _numeric_order(p)
+    ys = [component_symbol("y", i) for i in range(3)]
+    point = dict(zip(ys, (0.3, -1.7, 0.9)))
+    if isinstance(p, sp.Symbol):
+        point[p] = q
+    for i in range(3):
+        want = sp.diff(f, ys[i]).subs(point).evalf()
+        got = comp[i].subs(point).evalf()
+        assert abs(float(want) - float(got)) < 1e-12
+
+
+@pytest.mark.parametrize("rule,p", CASES, ids=IDS)
+def test_latex_renders_norm_and_gradient(rule, p):
+    x = sn.vector("x")
+    f = sn.norm(x, p)
+    tex = sn.latex(f)
+    assert tex.startswith(r"\left\lVert x \right\rVert_")
+    d = sn.grad(f, x, check=False)
+    src = d.latex()
+    assert src.startswith(r"\begin{aligned}") and r"\end{aligned}" in src
+    assert r"\nabla_{x}" in src
+    assert src.count("{") == src.count("}")
+    assert d._repr_latex_().startswith("$$")
+
+
+@pytest.mark.parametrize("rule,p", CASES, ids=IDS)
+def test_gradient_kernel_batched_out_and_kinks(rule, p, rng):
+    x = sn.vector("x")
+    d = sn.grad(sn.norm(x, p), x, check=False)
+    k = d.kernel()
+    _, extra = _numeric_order(p)
+    batch = rng.standard_normal((5, 4))
+    single = np.stack([k(row, **extra) for row in batch])
+    np.testing.assert_allclose(k(batch, **extra), single, rtol=1e-14)
+    out = np.empty_like(batch)
+    res = k(batch, out=out, **extra)
+    np.testing.assert_allclose(out, single, rtol=1e-14)
+    assert res is out or np.shares_memory(res, out)
+    # kinks: exact zeros, the origin, ties: never NaN
+    for v in (np.zeros(4), np.array([0.0, 1.0, -1.0, 0.0]), np.array([2.0, -2.0, 1.0, 2.0])):
+        g = k(v, **extra)
+        assert np.all(np.isfinite(g)), (rule.key, v, g)
+    assert "minimum-norm subgradient" in k.__doc__
+
+
+@pytest.mark.parametrize("rule,p", CASES, ids=IDS)
+def test_rule_reports_kinks_and_classification(rule, p):
+    x = sn.vector("x")
+    q = sp.sympify(p)
+    kinks = rule.kinks(x, q)
+    assert kinks and all(k.where and k.returns for k in kinks)
+    if rule.is_norm(q):
+        assert rule.broken_axiom(q) is None
+    else:
+        assert rule.broken_axiom(q)
+
+
+def test_unknown_order_lists_registered_rules():
+    x = sn.vector("x")
+    with pytest.raises(sn.UnknownNormError) as err:
+        sn.norm(x, "fro")
+    for rule in NORMS:
+        assert rule.key in str(err.value)
+
+
+def test_negative_and_complex_orders_are_rejected():
+    x = sn.vector("x")
+    with pytest.raises(sn.UnknownNormError, match="p = -1"):
+        sn.norm(x, -1)
+    with pytest.raises(sn.UnknownNormError, match="real"):
+        sn.norm(x, sp.I)
+
+
+def test_registering_twice_is_an_error():
+    rule = next(iter(NORMS))
+    with pytest.raises(ValueError, match="already registered"):
+        NORMS.register(rule)
+
+
+def test_unknown_elementwise_lists_known():
+    with pytest.raises(sn.UnsupportedExpressionError, match="sign"):
+        ELEMENTWISE["tanhh"]
