@@ -1,0 +1,820 @@
+"""A safe reader of symnorm's expression language: text in, SymPy expression out.
+
+The text is read by a lark LALR grammar and the SymPy objects are built node by node;
+nothing in it is ever handed to ``eval``, ``exec`` or ``sympify``, so text such as
+``__import__('os').system('...')`` is a :class:`~symnorm.errors.ParseError` and runs
+nothing.
+
+Operators, loosest first (all binary ones left-associative except the powers)::
+
+    + -          binary plus and minus
+    * / .*       product (scalar or matrix), division by a scalar, elementwise product
+    - +          unary minus and plus
+    ** ^ .^      power (scalars only), elementwise power; right-associative, and
+                 tighter than a unary minus on their left: -x**2 is -(x**2)
+    .T           postfix transpose
+    ( ) f(...)   parentheses and function calls
+
+Functions: ``norm(u)``, ``norm(u, p)``, ``sqrt``, ``log`` (scalars) and ``exp``,
+``abs``, ``sign``, ``sigmoid`` (scalars, or elementwise on vectors and matrices).
+
+What a name stands for, unless ``parse(text, name=...)`` says otherwise: one capital
+letter with optional digits (``A``, ``W1``) is a matrix; a Greek letter name (``lam``,
+``alpha2``, ``eps_0``) or a name used as a norm order is a real scalar; any other name
+is a column vector. Dimensions are found by unification: the class of the first vector
+is ``n``, the other classes ``m``, ``k``, ``l``, ``d``, ``r``, ``s``, ... in order of
+first appearance (``m``, ``n``, ``k``, ... when no vector claims ``n``).
+"""
+
+from __future__ import annotations
+
+import keyword
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import chain, count
+from typing import Union
+
+import sympy as sp
+from lark import Lark, Token, Tree
+from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
+from sympy.matrices.exceptions import ShapeError as SympyShapeError
+from sympy.matrices.expressions import MatrixExpr
+
+from .atoms import ELEMENTWISE_BY_NAME, ScalarOf, sigmoid_scalar
+from .errors import ParseError, ShapeError, UnknownNormError
+from .norms import norm
+from .symbols import dim, matrix, scalar, vector
+
+__all__ = ["KNOWN_FUNCTIONS", "GREEK_NAMES", "parse"]
+
+KNOWN_FUNCTIONS: tuple[str, ...] = ("norm", "sqrt", "log", "exp", "abs", "sign", "sigmoid")
+
+# (fewest, most) arguments, and how a correct call looks.
+_ARITY: dict[str, tuple[int, int, str]] = {
+    "norm": (1, 2, "1 or 2 (norm(u) or norm(u, p))"),
+    **{f: (1, 1, f"1 ({f}(s))") for f in ("sqrt", "log")},
+    **{f: (1, 1, f"1 ({f}(u))") for f in ("exp", "abs", "sign", "sigmoid")},
+}
+
+_SCALAR_FUNCS = {"exp": sp.exp, "abs": sp.Abs, "sign": sp.sign, "sigmoid": sigmoid_scalar}
+
+GREEK_NAMES: tuple[str, ...] = (
+    "alpha", "beta", "gamma", "delta", "epsilon", "eps", "zeta", "eta", "theta", "iota",
+    "kappa", "lambda", "lam", "lmbda", "mu", "nu", "xi", "omicron", "pi", "rho", "sigma",
+    "tau", "upsilon", "phi", "chi", "psi", "omega",
+)
+_GREEK_RE = re.compile(rf"(?:{'|'.join(GREEK_NAMES)})(?:[0-9]+|_[A-Za-z0-9_]+)?")
+_MATRIX_RE = re.compile(r"[A-Z][0-9]*")
+_NUMBER_RE = re.compile(r"([0-9]*)(?:\.([0-9]+))?(?:[eE]([+-]?[0-9]+))?")
+
+# `lambda` is a Greek letter here; other Python keywords have no meaning in the language.
+_RESERVED = frozenset(keyword.kwlist) - {"lambda"}
+
+_MAX_DEPTH = 100          # nesting levels; long + and * chains do not count
+_MAX_DIGITS = 1000        # digits in one number literal
+_MAX_EXPONENT = 1000      # |e| in 1e-3 style literals
+_MAX_BITS = 10_000        # size of an exact number built from the text (~3000 digits)
+
+_GRAMMAR = r"""
+?start: sum
+
+?sum: product
+    | sum "+" product       -> add
+    | sum "-" product       -> sub
+
+?product: unary
+    | product "*" unary     -> mul
+    | product "/" unary     -> div
+    | product ".*" unary    -> hadamard
+
+?unary: power
+    | "-" unary             -> neg
+    | "+" unary             -> pos
+
+?power: postfix
+    | postfix "**" unary    -> pow
+    | postfix "^" unary     -> pow
+    | postfix ".^" unary    -> hpow
+
+?postfix: atom
+    | postfix ATTR          -> attr
+
+?atom: NUMBER               -> number
+    | NAME                  -> var
+    | NAME "(" _args? ")"   -> call
+    | "(" sum ")"
+
+_args: sum ("," sum)*
+
+PLUS: "+"
+MINUS: "-"
+STAR: "*"
+SLASH: "/"
+DSTAR: "**"
+CARET: "^"
+ESTAR: ".*"
+EPOW: ".^"
+LPAR: "("
+RPAR: ")"
+COMMA: ","
+ATTR: /\.[A-Za-z_][A-Za-z0-9_]*/
+NAME: /[A-Za-z_][A-Za-z0-9_]*/
+NUMBER: /([0-9]+(\.[0-9]+)?|\.[0-9]+)([eE][+-]?[0-9]+)?/
+
+%ignore /[ \t\r\n\f]+/
+"""
+
+_SUM_OPS = frozenset({"add", "sub"})
+_PRODUCT_OPS = frozenset({"mul", "div", "hadamard"})
+_BINARY_OPS = _SUM_OPS | _PRODUCT_OPS | {"pow", "hpow"}
+_OP_TEXT = {"add": "+", "sub": "-", "mul": "*", "div": "/", "hadamard": ".*",
+            "pow": "**", "hpow": ".^"}
+
+_Shape = Union[None, tuple[int, int]]  # None: a scalar; else (row class, column class)
+
+
+class _RejectedName(Exception):
+    """Raised by the lexer callback; turned into a ParseError once the text is known."""
+
+    def __init__(self, token: Token, what: str) -> None:
+        super().__init__(what)
+        self.token = token
+        self.what = what
+
+
+def _check_name_token(token: Token) -> Token:
+    # Runs while lexing, so `__import__(...)` is refused at the name, before any syntax error.
+    if token.startswith("_"):
+        raise _RejectedName(token, f"name '{token}' is not allowed (names may not start "
+                                   f"with '_')")
+    if token in _RESERVED:
+        raise _RejectedName(token, f"keyword '{token}' is not part of the expression "
+                                   f"language")
+    return token
+
+
+_PARSER = Lark(_GRAMMAR, parser="lalr", lexer="basic", propagate_positions=True,
+               lexer_callbacks={"NAME": _check_name_token})
+
+_TERMINAL_TEXT: dict[str, str] = {
+    t.name: repr(t.pattern.value) for t in _PARSER.terminals if t.pattern.type == "str"}
+_TERMINAL_TEXT.update({"NAME": "a name", "NUMBER": "a number", "ATTR": "'.T'",
+                       "$END": "end of text"})
+_TERMINAL_RANK = {t.name: i for i, t in enumerate(_PARSER.terminals)}
+
+
+# --------------------------------------------------------------------------- errors
+
+def _line_col(text: str, pos: int) -> tuple[int, int]:
+    line = text.count("\n", 0, pos) + 1
+    return line, pos - (text.rfind("\n", 0, pos) + 1) + 1
+
+
+def _caret(text: str, pos: int) -> str:
+    """The line holding ``pos`` and a ``^`` under it (a window of it if the line is long)."""
+    start = text.rfind("\n", 0, pos) + 1
+    end = text.find("\n", pos)
+    line = text[start:len(text) if end == -1 else end]
+    col = pos - start
+    width = 76
+    if len(line) > width:
+        lo = max(0, min(col - width // 2, len(line) - width))
+        hi = lo + width
+        prefix = "..." if lo > 0 else ""
+        line = prefix + line[lo:hi] + ("..." if hi < len(line) else "")
+        col = len(prefix) + col - lo
+    pad = "".join("\t" if c == "\t" else " " for c in line[:col])
+    return f"    {line}\n    {pad}^"
+
+
+def _error(text: str, pos: int, what: str, detail: str = "") -> ParseError:
+    pos = max(0, min(pos, len(text)))
+    line, col = _line_col(text, pos)
+    message = f"{what} at line {line}, column {col}{detail}\n{_caret(text, pos)}"
+    return ParseError(message, text, pos, line, col)
+
+
+def _end_pos(text: str) -> int:
+    return len(text.rstrip())
+
+
+def _describe_token(token: Token) -> str:
+    if token.type == "NAME":
+        return f"name '{token}'"
+    if token.type == "NUMBER":
+        return f"number {token}"
+    return repr(str(token))
+
+
+def _from_lark(text: str, err: LarkError) -> ParseError:
+    if isinstance(err, UnexpectedCharacters):
+        pos = err.pos_in_stream
+        char = text[pos] if 0 <= pos < len(text) else ""
+        return _error(text, pos, f"unexpected character {char!r}")
+    if isinstance(err, UnexpectedToken):
+        token = err.token
+        expected = sorted(err.expected, key=lambda t: _TERMINAL_RANK.get(t, len(_TERMINAL_RANK)))
+        names = [_TERMINAL_TEXT.get(t, t) for t in expected]
+        detail = f"; expected {', '.join(names)}" if names else ""
+        if token.type == "$END":
+            return _error(text, _end_pos(text), "unexpected end of text", detail)
+        if token.type in ("NAME", "NUMBER", "LPAR") and "STAR" in err.expected:
+            detail += " (is an operator such as '*' missing?)"
+        pos = token.start_pos if token.start_pos is not None else 0
+        return _error(text, pos, f"unexpected {_describe_token(token)}", detail)
+    if isinstance(err, UnexpectedEOF):
+        return _error(text, _end_pos(text), "unexpected end of text")
+    pos = getattr(err, "pos_in_stream", None)
+    first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    return _error(text, pos if isinstance(pos, int) else 0, f"cannot read the text ({first})")
+
+
+# --------------------------------------------------------------------------- shapes
+
+@dataclass
+class _Spec:
+    """What ``shapes[name]`` says: a kind, fixed dimensions (None = free), or an object."""
+
+    kind: str                                 # "scalar", "vector" or "matrix"
+    dims: tuple[sp.Expr | None, ...] = ()
+    ready: sp.Basic | None = None
+
+
+def _spec_dim(name: str, value: object) -> sp.Expr | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        pass
+    elif isinstance(value, int):
+        if value >= 1:
+            return sp.Integer(value)
+    elif isinstance(value, str):
+        if value.isidentifier():
+            return dim(value)
+    elif isinstance(value, sp.Symbol):
+        return value
+    elif isinstance(value, sp.Integer) and value >= 1:
+        return value
+    raise ShapeError(f"shapes[{name!r}]: a dimension must be a positive integer or a name, "
+                     f"got {value!r}")
+
+
+def _parse_spec(name: str, value: object) -> _Spec:
+    if isinstance(value, str):
+        if value in ("scalar", "vector", "matrix"):
+            return _Spec(value, (None, None))
+        return _Spec("vector", (_spec_dim(name, value),))
+    if isinstance(value, (int, sp.Integer)) and not isinstance(value, bool):
+        return _Spec("vector", (_spec_dim(name, value),))
+    if isinstance(value, MatrixExpr):
+        return _Spec("matrix", tuple(sp.sympify(d) for d in value.shape), value)
+    if isinstance(value, sp.Expr):
+        return _Spec("scalar", (), value)
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        return _Spec("matrix", (_spec_dim(name, value[0]), _spec_dim(name, value[1])))
+    raise ShapeError(
+        f"shapes[{name!r}] = {value!r}: expected 'scalar', 'vector', 'matrix', a vector "
+        f"length (int or dimension name), an (m, n) tuple, or a SymPy symbol")
+
+
+class _Dims:
+    """Union-find over dimension variables. Variable 0 is the literal 1 of a vector's
+    columns; it never merges with a free class, so ``x*y`` of two vectors is an error."""
+
+    ONE = 0
+
+    def __init__(self) -> None:
+        self.parent: list[int] = [0]
+        self.fixed: dict[int, sp.Expr] = {0: sp.Integer(1)}
+
+    def new(self, fixed: sp.Expr | None = None) -> int:
+        if fixed is not None and fixed == 1:
+            return self.ONE
+        var = len(self.parent)
+        self.parent.append(var)
+        if fixed is not None:
+            self.fixed[var] = fixed
+        return var
+
+    def find(self, var: int) -> int:
+        root = var
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[var] != root:
+            self.parent[var], var = root, self.parent[var]
+        return root
+
+    def is_one(self, var: int) -> bool:
+        return self.find(var) == self.ONE
+
+    def unify(self, pairs: list[tuple[int, int]]) -> bool:
+        """Merge every pair, or change nothing and return False on a conflict."""
+        parent, fixed = list(self.parent), dict(self.fixed)
+        for a, b in pairs:
+            ra, rb = self.find(a), self.find(b)
+            if ra == rb:
+                continue
+            fa, fb = self.fixed.get(ra), self.fixed.get(rb)
+            if self.ONE in (ra, rb) or (fa is not None and fb is not None and fa != fb):
+                self.parent, self.fixed = parent, fixed
+                return False
+            root, child = min(ra, rb), max(ra, rb)
+            self.parent[child] = root
+            value = fa if fa is not None else fb
+            if value is not None:
+                self.fixed[root] = value
+        return True
+
+
+@dataclass
+class _Name:
+    kind: str
+    shape: _Shape
+    ready: sp.Basic | None = None
+
+
+def _kind_by_convention(name: str) -> str:
+    if _MATRIX_RE.fullmatch(name):
+        return "matrix"
+    if _GREEK_RE.fullmatch(name):
+        return "scalar"
+    return "vector"
+
+
+def _span(node: Tree | Token) -> tuple[int, int]:
+    if isinstance(node, Token):
+        return node.start_pos or 0, node.end_pos or 0
+    return node.meta.start_pos, node.meta.end_pos
+
+
+def _chain(node: Tree) -> tuple[Tree, list[Tree]]:
+    """``a + b - c`` as (a, [a+b, a+b-c]): walks a left-recursive chain without recursion."""
+    ops = _SUM_OPS if node.data in _SUM_OPS else _PRODUCT_OPS if node.data in _PRODUCT_OPS \
+        else frozenset({node.data})
+    links = []
+    while isinstance(node, Tree) and node.data in ops:
+        links.append(node)
+        node = node.children[0]
+    return node, links[::-1]
+
+
+def _same_chain(parent: Tree, child: object) -> bool:
+    if not isinstance(child, Tree):
+        return False
+    return any(parent.data in ops and child.data in ops for ops in (_SUM_OPS, _PRODUCT_OPS))
+
+
+def _subtrees(tree: Tree) -> Iterator[Tree]:
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(c for c in node.children if isinstance(c, Tree))
+
+
+def _is_oo(node: object) -> bool:
+    return isinstance(node, Tree) and node.data == "var" and node.children[0] == "oo"
+
+
+def _bits(value: sp.Rational) -> float:
+    big = max(abs(value.p), value.q)
+    return math.log2(big) if big > 1 else 0.0
+
+
+_DIM_NAMES = ("m", "k", "l", "d", "r", "s", "t", "q")
+
+
+class _Reader:
+    """Pass 1 (``shape_of``) infers shapes by unification and checks them; pass 2
+    (``build``) makes the SymPy objects once every dimension class has its final name."""
+
+    def __init__(self, text: str, shapes: dict[str, object]) -> None:
+        self.text = text
+        self.specs = {name: _parse_spec(name, value) for name, value in shapes.items()}
+        self.reserved: set[str] = set()
+        for spec in self.specs.values():
+            for d in spec.dims:
+                self.reserved.update(s.name for s in getattr(d, "free_symbols", ()))
+        self.dims = _Dims()
+        self.names: dict[str, _Name] = {}
+        self.order_names: set[str] = set()
+        self.first_vector: int | None = None
+        self.wrap: set[int] = set()          # ids of nodes whose 1x1 value is used as a scalar
+        self.hadamard: set[int] = set()      # ids of .* / .^ nodes that are elementwise
+        self.numbers: dict[int, sp.Rational] = {}
+        self.resolved: dict[int, sp.Expr] = {}
+        self.symbols: dict[str, sp.Basic] = {}
+
+    # ---- helpers
+    def src(self, node: Tree | Token) -> str:
+        start, end = _span(node)
+        return self.text[start:end]
+
+    def operand(self, node: Tree) -> str:
+        """Source text of an operand, parenthesised when it is compound."""
+        text = self.src(node)
+        simple = isinstance(node, Token) or node.data in ("var", "number", "call", "attr")
+        return text if simple else f"({text})"
+
+    def error(self, node: Tree | Token, what: str, detail: str = "") -> ParseError:
+        return _error(self.text, _span(node)[0], what, detail)
+
+    def naming(self) -> dict[int, sp.Expr]:
+        """Dimension of every class root: fixed, or a name by order of first appearance."""
+        dims = self.dims
+        result: dict[int, sp.Expr] = {}
+        used = set(self.reserved)
+        pool: tuple[str, ...] = ("m", "n") + _DIM_NAMES[1:]
+        if self.first_vector is not None:
+            root = dims.find(self.first_vector)
+            if root not in dims.fixed and "n" not in used:
+                result[root] = dim("n")
+                used.add("n")
+                pool = _DIM_NAMES
+        fresh = (n for n in chain(pool, (f"n{i}" for i in count(1))) if n not in used)
+        for var in range(len(dims.parent)):
+            root = dims.find(var)
+            if root in result:
+                continue
+            result[root] = dims.fixed[root] if root in dims.fixed else dim(next(fresh))
+        return result
+
+    def describe(self, shape: _Shape) -> str:
+        if shape is None:
+            return "a scalar"
+        names = self.naming()  # provisional names, so messages match the final ones
+        rows, cols = (names[self.dims.find(v)] for v in shape)
+        one_r, one_c = (self.dims.is_one(v) for v in shape)
+        if one_r and one_c:
+            return "a 1x1 matrix"
+        kind = "column vector" if one_c else "row vector" if one_r else "matrix"
+        return f"a {kind} of shape ({rows}, {cols})"
+
+    def mismatch(self, node: Tree, ls: _Shape, rs: _Shape, reason: str) -> ShapeError:
+        left, right = node.children
+        return ShapeError(
+            f"shape mismatch in '{self.src(node)}': '{self.src(left)}' is "
+            f"{self.describe(ls)} but '{self.src(right)}' is {self.describe(rs)}; {reason}")
+
+    def is_1x1(self, shape: _Shape) -> bool:
+        return shape is not None and all(self.dims.is_one(v) for v in shape)
+
+    def scalar_use(self, node: Tree, shape: _Shape, what: str) -> None:
+        """Accept a scalar, or a 1x1 matrix that will be wrapped in ScalarOf."""
+        if shape is None:
+            return
+        if self.is_1x1(shape):
+            self.wrap.add(id(node))
+            return
+        raise ShapeError(what.format(arg=self.src(node), shape=self.describe(shape)))
+
+    def entry(self, token: Token) -> _Name:
+        name = str(token)
+        if name in self.names:
+            return self.names[name]
+        spec = self.specs.get(name)
+        if spec is None:
+            kind = "scalar" if name in self.order_names else _kind_by_convention(name)
+            spec = _Spec(kind, (None, None))
+        dims = self.dims
+        shape: _Shape
+        if spec.kind == "scalar":
+            shape = None
+        elif spec.kind == "vector":
+            shape = (dims.new(spec.dims[0]), dims.ONE)
+            if self.first_vector is None:
+                self.first_vector = shape[0]
+        else:
+            shape = (dims.new(spec.dims[0]), dims.new(spec.dims[1]))
+        entry = self.names[name] = _Name(spec.kind, shape, spec.ready)
+        return entry
+
+    # ---- pass 1: shapes
+    def check_depth(self, tree: Tree) -> None:
+        stack: list[tuple[Tree, int]] = [(tree, 0)]
+        while stack:
+            node, depth = stack.pop()
+            if depth > _MAX_DEPTH:
+                raise self.error(node, f"expression nested too deeply (more than "
+                                       f"{_MAX_DEPTH} levels)")
+            for i, child in enumerate(node.children):
+                if isinstance(child, Tree):
+                    same = i == 0 and _same_chain(node, child)
+                    stack.append((child, depth if same else depth + 1))
+
+    def collect_orders(self, tree: Tree) -> None:
+        for node in _subtrees(tree):
+            if node.data == "call" and node.children[0] == "norm" and len(node.children) == 3:
+                order = node.children[2]
+                if isinstance(order, Tree) and order.data == "var" and not _is_oo(order):
+                    self.order_names.add(str(order.children[0]))
+
+    def shape_of(self, node: Tree) -> _Shape:
+        kind = node.data
+        if kind in _BINARY_OPS:
+            first, links = _chain(node)
+            shape = self.shape_of(first)
+            for link in links:
+                shape = self.binary_shape(link, shape, self.shape_of(link.children[1]))
+            return shape
+        if kind == "number":
+            self.numbers[id(node)] = self.number(node.children[0])
+            return None
+        if kind == "var":
+            token = node.children[0]
+            if token == "oo":
+                raise self.error(node, "'oo' (infinity) may only be a norm order",
+                                 ", as in norm(x, oo)")
+            if token in KNOWN_FUNCTIONS:
+                raise self.error(node, f"'{token}' is a function",
+                                 f"; call it as {token}(...)")
+            return self.entry(token).shape
+        if kind in ("neg", "pos"):
+            return self.shape_of(node.children[0])
+        if kind == "attr":
+            base, attr = node.children
+            shape = self.shape_of(base)
+            if attr != ".T":
+                raise self.error(attr, f"unknown attribute '{attr}'",
+                                 "; only '.T' (transpose) is allowed")
+            return None if shape is None else (shape[1], shape[0])
+        if kind == "call":
+            return self.call_shape(node)
+        raise self.error(node, f"unsupported construct '{kind}'")  # grammar and code disagree
+
+    def binary_shape(self, node: Tree, ls: _Shape, rs: _Shape) -> _Shape:
+        op = node.data
+        left, right = node.children
+        sym = _OP_TEXT[op]
+        if op in ("add", "sub"):
+            if ls is None or rs is None:
+                other, other_node = (rs, right) if ls is None else (ls, left)
+                if other is None or self.is_1x1(other):
+                    if other is not None:
+                        self.wrap.add(id(other_node))
+                    return None
+                raise self.mismatch(node, ls, rs, f"'{sym}' needs equal shapes (a scalar is "
+                                                  f"not broadcast)")
+            if not self.dims.unify([(ls[0], rs[0]), (ls[1], rs[1])]):
+                raise self.mismatch(node, ls, rs, f"'{sym}' needs equal shapes")
+            return ls
+        if op in ("mul", "hadamard"):
+            if ls is None or rs is None:
+                return rs if ls is None else ls
+            l1, r1 = self.is_1x1(ls), self.is_1x1(rs)
+            fits = self.dims.find(ls[1]) == self.dims.find(rs[0])
+            if l1 != r1 and (op == "hadamard" or not fits):
+                # a 1x1 factor next to a bigger matrix is a coefficient
+                self.wrap.add(id(left if l1 else right))
+                return rs if l1 else ls
+            if op == "hadamard":
+                if not self.dims.unify([(ls[0], rs[0]), (ls[1], rs[1])]):
+                    raise self.mismatch(node, ls, rs, "'.*' needs equal shapes")
+                self.hadamard.add(id(node))
+                return ls
+            if not self.dims.unify([(ls[1], rs[0])]):
+                names = self.naming()
+                reason = (f"'*' is the matrix product: the columns of '{self.src(left)}' "
+                          f"({names[self.dims.find(ls[1])]}) must match the rows of "
+                          f"'{self.src(right)}' ({names[self.dims.find(rs[0])]})")
+                if self.dims.is_one(ls[1]) and self.dims.is_one(rs[1]):
+                    a, b = self.operand(left), self.operand(right)
+                    reason += (f". For the inner product write {a}.T*{b}; for the "
+                               f"elementwise product write {a} .* {b}")
+                raise self.mismatch(node, ls, rs, reason)
+            return (ls[0], rs[1])
+        if op == "div":
+            self.scalar_use(right, rs, f"cannot divide by '{{arg}}' in '{self.src(node)}': "
+                                       f"it is {{shape}}, and '/' divides by a scalar only")
+            return ls
+        if op == "pow":
+            hint = ""
+            if ls is not None and (rs is None or self.is_1x1(rs)):
+                hint = (f"; for the elementwise power write "
+                        f"{self.operand(left)} .^ {self.operand(right)}")
+            for part, shape in ((left, ls), (right, rs)):
+                self.scalar_use(part, shape, f"'**' raises a scalar to a scalar power, but "
+                                             f"'{{arg}}' in '{self.src(node)}' is {{shape}}"
+                                             + hint)
+            return None
+        # hpow
+        self.scalar_use(right, rs, f"the exponent '{{arg}}' of '{self.src(node)}' must be a "
+                                   f"scalar, but it is {{shape}}")
+        if ls is None:
+            return None
+        self.hadamard.add(id(node))
+        return ls
+
+    def call_shape(self, node: Tree) -> _Shape:
+        token, *args = node.children
+        name = str(token)
+        if name not in KNOWN_FUNCTIONS:
+            raise self.error(token, f"unknown function '{name}'",
+                             f"; known functions: {', '.join(KNOWN_FUNCTIONS)}")
+        low, high, usage = _ARITY[name]
+        if not low <= len(args) <= high:
+            raise self.error(token, f"wrong number of arguments to '{name}'",
+                             f": expected {usage}, got {len(args)}")
+        shape = self.shape_of(args[0])
+        call = self.src(node)
+        if name == "norm":
+            if shape is None:
+                raise ShapeError(f"norm() takes a vector expression, but '{self.src(args[0])}'"
+                                 f" in '{call}' is a scalar")
+            if len(args) == 2 and not _is_oo(args[1]):
+                self.scalar_use(args[1], self.shape_of(args[1]),
+                                f"the order '{{arg}}' of '{call}' must be a scalar, "
+                                f"but it is {{shape}}")
+            return None
+        if name in ("sqrt", "log"):
+            self.scalar_use(args[0], shape, f"{name}() takes a scalar, but '{{arg}}' in "
+                                            f"'{call}' is {{shape}}")
+            return None
+        if shape is None or self.is_1x1(shape):
+            self.scalar_use(args[0], shape, "")
+            return None
+        return shape
+
+    def number(self, token: Token) -> sp.Rational:
+        match = _NUMBER_RE.fullmatch(token)
+        if match is None:  # the grammar's NUMBER guarantees a match
+            raise self.error(token, f"malformed number '{token}'")
+        whole, frac, exp = match.group(1), match.group(2) or "", match.group(3)
+        digits = (whole + frac).lstrip("0") or "0"
+        if len(digits) > _MAX_DIGITS:
+            raise self.error(token, f"number with more than {_MAX_DIGITS} digits")
+        shift = -len(frac)
+        if exp is not None:
+            if len(exp.lstrip("+-").lstrip("0")) > 6 or abs(int(exp)) > _MAX_EXPONENT:
+                raise self.error(token, f"exponent of '{token}' out of range",
+                                 f" (at most {_MAX_EXPONENT} in size)")
+            shift += int(exp)
+        n = int(digits)
+        return sp.Rational(n * 10**shift) if shift >= 0 else sp.Rational(n, 10**-shift)
+
+    # ---- pass 2: SymPy objects
+    def symbol(self, name: str) -> sp.Basic:
+        if name in self.symbols:
+            return self.symbols[name]
+        entry = self.names[name]
+        value: sp.Basic
+        if entry.ready is not None:
+            value = entry.ready
+        elif entry.shape is None:
+            value = scalar(name)
+        else:
+            rows, cols = (self.resolved[self.dims.find(v)] for v in entry.shape)
+            value = vector(name, rows) if entry.kind == "vector" else matrix(name, rows, cols)
+        self.symbols[name] = value
+        return value
+
+    def finish(self, node: Tree, value: sp.Basic) -> sp.Basic:
+        if id(node) in self.wrap and isinstance(value, MatrixExpr):
+            value = ScalarOf(value)
+        if node.data in ("mul", "div", "hadamard", "pow", "hpow"):
+            coeff = value if isinstance(value, sp.Rational) else (
+                value.args[0] if value.args and isinstance(value.args[0], sp.Rational) else None)
+            if coeff is not None and _bits(coeff) > _MAX_BITS:
+                raise self.error(node, f"number too large in '{self.src(node)}'",
+                                 f" (more than {_MAX_BITS} bits)")
+        return value
+
+    def build(self, node: Tree) -> sp.Basic:
+        kind = node.data
+        if kind in _BINARY_OPS:
+            first, links = _chain(node)
+            value = self.build(first)
+            for link in links:
+                value = self.finish(link, self.binary(link, value, self.build(link.children[1])))
+            return value
+        if kind == "number":
+            value = self.numbers[id(node)]
+        elif kind == "var":
+            value = self.symbol(str(node.children[0]))
+        elif kind == "neg":
+            value = -self.build(node.children[0])
+        elif kind == "pos":
+            value = self.build(node.children[0])
+        elif kind == "attr":
+            base = self.build(node.children[0])
+            value = base.T if isinstance(base, MatrixExpr) else base
+        else:
+            value = self.call(node)
+        return self.finish(node, value)
+
+    def binary(self, node: Tree, left: sp.Basic, right: sp.Basic) -> sp.Basic:
+        op = node.data
+        if op == "add":
+            return left + right
+        if op == "sub":
+            return left - right
+        if op == "mul":
+            return left * right
+        if op == "div":
+            return left / right
+        if op == "hadamard":
+            if id(node) not in self.hadamard:
+                return left * right
+            factors = [f for part in (left, right)
+                       for f in (part.args if isinstance(part, sp.HadamardProduct) else (part,))]
+            return sp.HadamardProduct(*factors)
+        if op == "hpow" and id(node) in self.hadamard:
+            return sp.HadamardPower(left, right)
+        return self.power(node, left, right)
+
+    def power(self, node: Tree, base: sp.Basic, exp: sp.Basic) -> sp.Basic:
+        # SymPy evaluates numeric powers at once; refuse the ones that would be huge.
+        if isinstance(exp, sp.Rational) and abs(exp) > 1:
+            if base.is_number:
+                bits = max((_bits(a) for a in base.atoms(sp.Rational)), default=0.0)
+                if not isinstance(base, sp.Rational):
+                    bits += 64
+            else:  # only a numeric coefficient is raised at once: (2*lam)**3 = 8*lam**3
+                coeff = base.as_coeff_Mul()[0]
+                bits = _bits(coeff) if isinstance(coeff, sp.Rational) else 0.0
+            if bits * abs(exp) > _MAX_BITS:
+                raise self.error(node, f"number too large in '{self.src(node)}'",
+                                 f" (more than {_MAX_BITS} bits)")
+        return base ** exp
+
+    def call(self, node: Tree) -> sp.Basic:
+        token, *args = node.children
+        name = str(token)
+        arg = self.build(args[0])
+        if name == "norm":
+            if len(args) == 1:
+                p: sp.Basic = sp.Integer(2)
+            else:
+                p = sp.oo if _is_oo(args[1]) else self.build(args[1])
+            try:
+                return norm(arg, p)
+            except (ShapeError, UnknownNormError) as err:
+                raise type(err)(f"in '{self.src(node)}': {err}") from err
+        if name == "sqrt":
+            return sp.sqrt(arg)
+        if name == "log":
+            return sp.log(arg)
+        if isinstance(arg, MatrixExpr):
+            return ELEMENTWISE_BY_NAME[name](arg)
+        return _SCALAR_FUNCS[name](arg)
+
+    def read(self, tree: Tree) -> sp.Basic:
+        self.check_depth(tree)
+        self.collect_orders(tree)
+        self.shape_of(tree)
+        self.resolved = self.naming()
+        try:
+            result = self.build(tree)
+        except SympyShapeError as err:  # pass 1 should have caught it; keep symnorm's class
+            raise ShapeError(f"in '{self.text.strip()}': {err}") from err
+        if isinstance(result, MatrixExpr) and result.shape == (1, 1):
+            result = ScalarOf(result)
+        return result
+
+
+def parse(text: str, **shapes: object) -> sp.Basic:
+    """Read ``text`` in symnorm's expression language into a SymPy expression.
+
+    ``shapes`` overrides what a name stands for: ``'scalar'``, ``'vector'``,
+    ``'matrix'``, an int ``k`` (a vector of length ``k``), a dimension name (a vector of
+    that dimension), an ``(m, n)`` tuple of ints or names (a matrix), or a ready SymPy
+    ``Symbol``/``MatrixSymbol`` used as is. A 1x1 matrix used as a scalar, or as the
+    result, is wrapped in :class:`~symnorm.atoms.ScalarOf`.
+
+    Raises :class:`~symnorm.errors.ParseError` (with ``position``, ``line`` and
+    ``column``) for text outside the language, :class:`~symnorm.errors.ShapeError` for
+    shapes that do not fit, and :class:`~symnorm.errors.UnknownNormError` for a norm
+    order without a rule.
+
+    >>> from symnorm.parser import parse
+    >>> parse("norm(A*x - b, 2)")
+    norm(A*x - b, 2)
+    >>> parse("norm(A*x - b, 2)").arg.shape
+    (m, 1)
+    >>> parse("x.T*M*x + lam*norm(x, 1)")
+    lam*norm(x, 1) + x.T*M*x
+    >>> A, x = parse("A*x", x=3).args
+    >>> A.shape, x.shape
+    ((m, 3), (3, 1))
+    >>> parse("x .* y")
+    HadamardProduct(x, y)
+    >>> parse("x*y")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    symnorm.errors.ShapeError: shape mismatch in 'x*y': ... write x.T*y; for the ...
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"parse() needs a str, got {type(text).__name__}")
+    if not text.strip():
+        raise _error(text, 0, "empty expression")
+    try:
+        tree = _PARSER.parse(text)
+    except _RejectedName as err:
+        raise _error(text, err.token.start_pos or 0, err.what) from None
+    except LarkError as err:
+        raise _from_lark(text, err) from None
+    if isinstance(tree, Token):  # the grammar always gives a tree; be safe anyway
+        raise _error(text, 0, "cannot read the text")
+    return _Reader(text, shapes).read(tree)
