@@ -1,0 +1,172 @@
+"""The ``symnorm`` command: derive, check and print gradients from the shell.
+
+    symnorm derive "norm(A*x - b, 2)" --wrt x           steps, result, check verdict
+    symnorm derive "norm(x, 2)" --wrt x --hessian --latex
+    symnorm check "norm(x, 2)**2" --wrt x --grad "2*x"  a gradient you derived by hand
+    symnorm latex "lam*norm(x, 1) + mu/2*norm(x, 2)**2"
+
+Exit status: 0 when everything checked out, 1 when a numerical check failed, 2 for
+bad input (unreadable text, unknown norm, shapes that do not fit).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import sympy as sp
+from sympy.matrices.expressions import MatrixSymbol
+
+from .api import grad, hessian
+from .check import check as check_gradient
+from .engine import as_scalar
+from .errors import CheckFailedError, SymnormError
+from .parser import parse
+from .printing import latex
+
+EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _shapes(items: list[str]) -> dict[str, Any]:
+    """``--shape lam=scalar --shape x=3 --shape A=3x4`` -> parse() keywords."""
+    out: dict[str, Any] = {}
+    for item in items:
+        name, sep, kind = item.partition("=")
+        if not sep or not name.isidentifier() or not kind:
+            raise SymnormError(f"--shape takes NAME=KIND (scalar, vector, matrix, a size "
+                               f"such as 3, or 3x4), got {item!r}")
+        if kind.isdigit():
+            out[name] = int(kind)
+        elif "x" in kind and all(part.isdigit() or part.isidentifier()
+                                 for part in kind.split("x", 1)):
+            m, n = kind.split("x", 1)
+            out[name] = (int(m) if m.isdigit() else m, int(n) if n.isdigit() else n)
+        else:
+            out[name] = kind
+    return out
+
+
+def _find_wrt(expr: Any, name: str) -> Any:
+    symbols = {s.name: s for s in expr.atoms(sp.Symbol, MatrixSymbol)
+               if not (isinstance(s, sp.Symbol) and s.is_integer)}
+    if name not in symbols:
+        known = ", ".join(sorted(symbols)) or "none"
+        raise SymnormError(f"--wrt {name}: {name} does not appear in the expression; "
+                           f"its symbols are: {known}")
+    return symbols[name]
+
+
+def _read(args: argparse.Namespace) -> tuple[Any, Any]:
+    expr = parse(args.expression, **_shapes(args.shape))
+    return expr, _find_wrt(expr, args.wrt)
+
+
+def cmd_derive(args: argparse.Namespace) -> int:
+    f, wrt = _read(args)
+    f = as_scalar(f)
+    status = EXIT_OK
+    try:
+        if args.hessian:
+            d = hessian(f, wrt, check=not args.no_check)
+        else:
+            d = grad(f, wrt, check=not args.no_check,
+                     index_notation=True if args.index else None)
+    except CheckFailedError as err:
+        if args.json:
+            print(json.dumps({"ok": False, "error": str(err)}, indent=2))
+        else:
+            print(err, file=sys.stderr)
+        return EXIT_CHECK_FAILED
+    if args.json:
+        data = d.to_dict()
+        data["ok"] = d.report is None or d.report.ok
+        print(json.dumps(data, indent=2))
+    elif args.latex:
+        print(d.latex())
+    else:
+        print(d.text())
+        if d.report is not None:
+            print()
+            print(d.report.summary())
+    return status
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    f, wrt = _read(args)
+    claimed = parse(args.grad, **_shapes(args.shape))
+    claimed = _same_symbols(claimed, f)
+    report = check_gradient(f, wrt, grad=claimed, points=args.points, seed=args.seed)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print(report.summary())
+    return EXIT_OK if report.ok else EXIT_CHECK_FAILED
+
+
+def _same_symbols(claimed: Any, f: Any) -> Any:
+    """Use the symbols of ``f`` in the claimed gradient, so dimensions agree."""
+    by_name = {s.name: s for s in f.atoms(MatrixSymbol)}
+    swap = {s: by_name[s.name] for s in claimed.atoms(MatrixSymbol)
+            if s.name in by_name and by_name[s.name] != s}
+    return claimed.xreplace(swap) if swap else claimed
+
+
+def cmd_latex(args: argparse.Namespace) -> int:
+    expr = parse(args.expression, **_shapes(args.shape))
+    print(latex(expr))
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="symnorm",
+        description="Derive gradients of norm expressions, check them against finite "
+                    "differences, print them as text, LaTeX or JSON.")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser, wrt: bool = True) -> None:
+        p.add_argument("expression", help='e.g. "norm(A*x - b, 2)"')
+        if wrt:
+            p.add_argument("--wrt", required=True, help="the variable, e.g. x")
+        p.add_argument("--shape", action="append", default=[], metavar="NAME=KIND",
+                       help="declare a name: scalar, vector, matrix, 3 (a vector of "
+                            "size 3) or 3x4; repeatable")
+
+    d = sub.add_parser("derive", help="derive, check and print a gradient or Hessian")
+    common(d)
+    d.add_argument("--hessian", action="store_true", help="the Hessian instead")
+    d.add_argument("--index", action="store_true", help="add index-notation steps")
+    d.add_argument("--no-check", action="store_true", help="skip the numerical check")
+    out = d.add_mutually_exclusive_group()
+    out.add_argument("--latex", action="store_true", help="print LaTeX")
+    out.add_argument("--json", action="store_true", help="print JSON")
+    d.set_defaults(func=cmd_derive)
+
+    c = sub.add_parser("check", help="check a gradient you supply")
+    common(c)
+    c.add_argument("--grad", required=True, help='the claimed gradient, e.g. "2*x"')
+    c.add_argument("--points", type=int, default=3, help="random points (default 3)")
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--json", action="store_true", help="print JSON")
+    c.set_defaults(func=cmd_check)
+
+    t = sub.add_parser("latex", help="print the LaTeX of an expression")
+    common(t, wrt=False)
+    t.set_defaults(func=cmd_latex)
+    return ap
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except SymnormError as err:
+        print(f"symnorm {args.command}: error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""The symnorm command: output, formats and exit codes (run in-process and as a program)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from symnorm.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_derive_prints_steps_result_and_verdict(capsys):
+    code, out, err = run(capsys, "derive", "norm(A*x - b, 2)", "--wrt", "x")
+    assert code == 0 and err == ""
+    assert "grad_x(norm(A*x - b, 2)) = A.T*(A*x - b)/norm(A*x - b, 2)" in out
+    assert "[Euclidean (L2) norm]" in out
+    assert "PASS" in out and "not valid where A*x - b = 0" in out
+
+
+def test_derive_latex(capsys):
+    code, out, _ = run(capsys, "derive", "norm(x, 2)", "--wrt", "x", "--latex")
+    assert code == 0
+    assert out.startswith(r"\begin{aligned}")
+    assert r"\frac{x}{\left\lVert x \right\rVert_{2}}" in out
+
+
+def test_derive_json(capsys):
+    code, out, _ = run(capsys, "derive", "lam*norm(x,1) + mu/2*norm(x,2)**2", "--wrt", "x",
+                       "--json")
+    data = json.loads(out)
+    assert code == 0 and data["ok"] is True
+    assert data["result"] == "lam*sign(x) + mu*x"
+    assert data["check"]["ok"] is True and data["steps"]
+
+
+def test_derive_hessian_and_index(capsys):
+    code, out, _ = run(capsys, "derive", "norm(x, 2)", "--wrt", "x", "--hessian")
+    assert code == 0 and "(I - x*x.T/norm(x, 2)**2)/norm(x, 2)" in out
+    code, out, _ = run(capsys, "derive", "norm(x, p)", "--wrt", "x", "--index")
+    assert code == 0 and "Sum(Abs(x[j])**p, (j, 1, n))**(1/p)" in out
+    assert "assuming p >= 1" in out
+
+
+def test_shapes_can_be_declared(capsys):
+    code, out, _ = run(capsys, "derive", "c*norm(x, 1)", "--wrt", "x", "--shape", "c=scalar")
+    assert code == 0 and "c*sign(x)" in out
+    code, out, _ = run(capsys, "derive", "norm(x, 2)", "--wrt", "x", "--shape", "x=3")
+    assert code == 0 and "definition" in out  # explicit size: index notation shown
+
+
+def test_check_subcommand(capsys):
+    code, out, _ = run(capsys, "check", "norm(A*x - b, 2)**2", "--wrt", "x",
+                       "--grad", "2*A.T*(A*x - b)")
+    assert code == 0 and out.startswith("PASS")
+    code, out, _ = run(capsys, "check", "norm(x, 2)**2", "--wrt", "x", "--grad", "x")
+    assert code == 1 and out.startswith("FAIL") and "x = [" in out
+
+
+def test_latex_subcommand(capsys):
+    code, out, _ = run(capsys, "latex", "x.T*M*x + lam*norm(x, 1)")
+    assert code == 0
+    assert out.strip() == r"\lambda \left\lVert x \right\rVert_{1} + x^\top M x"
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["derive", "norm(x, 2", "--wrt", "x"], "line 1, column 10"),
+    (["derive", "foo(x)", "--wrt", "x"], "unknown function 'foo'"),
+    (["derive", "norm(x - b, 2)", "--wrt", "z"], "z does not appear"),
+    (["derive", "norm(x, -1)", "--wrt", "x"], "p = -1"),
+    (["derive", "x*y", "--wrt", "x"], "x.T*y"),
+    (["derive", "__import__('os').system('echo hi')", "--wrt", "x"], "error"),
+    (["derive", "norm(x,1)", "--wrt", "x", "--shape", "bad"], "NAME=KIND"),
+])
+def test_bad_input_exits_2_with_a_message(capsys, argv, needle):
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == ""
+    assert needle in err and "Traceback" not in err
+
+
+def test_usage_error_is_exit_2(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["derive", "norm(x, 2)"])  # --wrt missing
+    assert exc.value.code == 2
+
+
+def test_console_script_runs_as_a_program():
+    proc = subprocess.run([sys.executable, "-m", "symnorm", "derive", "norm(x, 1)", "--wrt",
+                           "x"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "grad_x(norm(x, 1)) = sign(x)" in proc.stdout
