@@ -10,14 +10,17 @@ from .api import grad, hessian
 from .atoms import Norm, ScalarOf
 from .check import CheckReport, check
 from .derivation import Derivation, Step
-from .errors import (CheckFailedError, ParseError, ShapeError, SymnormError,
-                     UnknownNormError, UnsupportedExpressionError)
+from .errors import (
+                     CheckFailedError,
+                     ParseError,
+                     ShapeError,
+                     SymnormError,
+                     UnknownNormError,
+                     UnsupportedExpressionError,
+)
 from .kernel import Kernel, kernel
 from .norms import norm
-try:
-    from .parser import parse
-except ImportError:  # TEMP
-    pass
+from .parser import parse
 from .printing import latex, to_text
 from .symbols import matrix, scalar, vector
 

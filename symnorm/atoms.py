@@ -74,6 +74,8 @@ class Norm(sp.Expr):
 class ScalarOf(sp.Expr):
     """A 1x1 matrix expression (``x.T*M*x``) used as a scalar."""
 
+    # between Add and Mul: bracketed as a factor, bare as a term of a sum
+    precedence = 45
     is_commutative = True
     is_real = True
     is_extended_real = True

@@ -39,7 +39,10 @@ class Differential:
 
     def text(self) -> str:
         name = {"grad": "grad", "hessian": "hessian", "partial": "d/d"}[self.symbol]
-        return f"{name}_{to_text(self.wrt)}({to_text(self.expr)})"
+        wrt = to_text(self.wrt)
+        if not wrt.isidentifier():
+            wrt = f"({wrt})"
+        return f"{name}_{wrt}({to_text(self.expr)})"
 
 
 @dataclass(frozen=True)
@@ -98,8 +101,9 @@ class Derivation:
             note = step.note or step.rule
             lines.append(rf"{step.latex()} && \text{{{_escape_text(note)}}}")
         symbol = "hessian" if self.kind == "hessian" else "grad"
-        lines.append(rf"{Differential(self.f, self.wrt, symbol).latex()} &= "
-                     rf"{to_latex(self.result)} && \text{{result}}")
+        if not self._ends_with_result():
+            lines.append(rf"{Differential(self.f, self.wrt, symbol).latex()} &= "
+                         rf"{to_latex(self.result)} && \text{{result}}")
         body = r" \\" + "\n"
         out = r"\begin{aligned}" + "\n" + body.join(lines) + "\n" + r"\end{aligned}"
         if self.assumptions or self.kinks:
@@ -108,6 +112,18 @@ class Derivation:
             out += r"\quad \left(" + r",\ ".join(extra) + r"\right)"
         return out
 
+    def _ends_with_result(self) -> bool:
+        """Does the last step already state ``∇f = result``?"""
+        symbol = "hessian" if self.kind == "hessian" else "grad"
+        return bool(self.steps) and self.steps[-1].after == self.result and \
+            self.steps[-1].before == Differential(self.f, self.wrt, symbol)
+
+    def _kink_text(self, k: Kink) -> str:
+        if self.kind == "hessian":
+            return f"not valid where {k.where}: no Hessian there; kernels set its singular " \
+                   "terms to 0"
+        return f"not valid where {k.where}; kernels return {k.returns}"
+
     def _repr_latex_(self) -> str:
         return "$$" + self.latex() + "$$"
 
@@ -115,11 +131,13 @@ class Derivation:
         """Plain-text derivation, one step a line."""
         lines = [f"{s.text()}    [{s.note or s.rule}]" for s in self.steps]
         symbol = "hessian" if self.kind == "hessian" else "grad"
-        lines.append(f"{Differential(self.f, self.wrt, symbol).text()} = {to_text(self.result)}")
+        if not self._ends_with_result():
+            lines.append(f"{Differential(self.f, self.wrt, symbol).text()} = "
+                         f"{to_text(self.result)}    [result]")
         for a in self.assumptions:
             lines.append(f"assuming {to_text(a)}")
         for k in self.kinks:
-            lines.append(f"not valid where {k.where}; kernels return {k.returns}")
+            lines.append(self._kink_text(k))
         return "\n".join(lines)
 
     def __str__(self) -> str:

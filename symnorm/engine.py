@@ -12,8 +12,16 @@ from __future__ import annotations
 from typing import Any
 
 import sympy as sp
-from sympy import (DiagMatrix, HadamardPower, HadamardProduct, Identity, MatAdd, MatMul,
-                   Transpose, ZeroMatrix)
+from sympy import (
+    DiagMatrix,
+    HadamardPower,
+    HadamardProduct,
+    Identity,
+    MatAdd,
+    MatMul,
+    Transpose,
+    ZeroMatrix,
+)
 from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
 from .atoms import Elementwise, Norm, ScalarOf
@@ -37,7 +45,10 @@ class Recorder:
         self.index_notation = index_notation
 
     def step(self, rule: str, before: Any, after: Any, note: str = "") -> None:
-        self.steps.append(Step(rule, before, after, note))
+        new = Step(rule, before, after, note)
+        if any(s.before == new.before and s.after == new.after for s in self.steps):
+            return  # the same fact derived again (e.g. inside a Hessian): say it once
+        self.steps.append(new)
 
     def kink(self, kinks: list[Kink]) -> None:
         for k in kinks:
@@ -179,6 +190,12 @@ def grad_scalar(f: sp.Expr, wrt: Expr, rec: Recorder) -> Expr | None:
     if len(outer) > 1 or (outer and outer[0][1] != 1):
         rec.step("chain rule", Differential(f, wrt), ChainSum(outer, wrt), "chain rule")
     for atom, coeff in outer:
+        if isinstance(atom, Norm) and _vanishes_at_zero(coeff, atom):
+            # c(t) -> 0 as ||u|| -> 0 and the norm's gradient is bounded: no kink at u = 0
+            g = grad_norm(atom, wrt, rec, smooth_at_zero=True)
+            if g is not None:
+                terms.append(scale(coeff, g))
+            continue
         g = sp.Integer(1) if atom == wrt else grad_scalar(atom, wrt, rec)
         if g is not None:
             terms.append(scale(coeff, g))
@@ -213,6 +230,9 @@ class ChainSum:
             parts.append((sign, f"{body}{sep}{g}"))
         return self._join(parts)
 
+    def __repr__(self) -> str:
+        return self.text()
+
     def latex(self) -> str:
         from .printing import latex
 
@@ -220,6 +240,15 @@ class ChainSum:
 
     def text(self) -> str:
         return self._render(to_text, lambda d: d.text(), "*", ("(", ")"))
+
+
+def _vanishes_at_zero(coeff: sp.Expr, atom: Norm) -> bool:
+    t = sp.Dummy("t", nonnegative=True)
+    try:
+        at0 = coeff.xreplace({atom: t}).subs(t, 0)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return False
+    return bool(at0 == 0)
 
 
 def _dependent_atoms(f: sp.Expr, wrt: Expr) -> list[Expr]:
@@ -249,12 +278,12 @@ def _tidy(c: sp.Expr) -> sp.Expr:
     return sp.powsimp(c)
 
 
-def grad_norm(n: Norm, wrt: Expr, rec: Recorder) -> Expr | None:
+def grad_norm(n: Norm, wrt: Expr, rec: Recorder, smooth_at_zero: bool = False) -> Expr | None:
     u, p = n.arg, n.p
     rule = norm_rule(p)
     g_u = rule.gradient(u, p)
     rec.assume(rule.assumptions(p, n.p_min))
-    rec.kink(rule.kinks(u, p))
+    rec.kink([k for k in rule.kinks(u, p) if not (smooth_at_zero and k.at_zero)])
     rec.fusions[g_u] = (rule, u, p)
     if rec.index_notation and rule.index_form is not None:
         from .index_notation import index_steps
@@ -469,7 +498,7 @@ def derive_hessian(f: Any, wrt: Any) -> Derivation:
     rec.steps.extend(first.steps)
     rec.kinks.extend(first.kinks)
     rec.assumptions.extend(first.assumptions)
-    rec.step("gradient", Differential(f, wrt), first.result, "gradient")
+    rec.step("gradient", Differential(f, wrt), first.result, "the gradient")
     h = jacobian(first.result, wrt, rec)
     n = wrt.shape[0]
     result = ZeroMatrix(n, n) if h is None else factor_identity(h)

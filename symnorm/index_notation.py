@@ -27,6 +27,9 @@ class Juxtaposed:
     def subs(self, old: sp.Basic, new: sp.Basic) -> "Juxtaposed":
         return Juxtaposed([f.subs(old, new) for f in self.factors])
 
+    def __repr__(self) -> str:
+        return self.text()
+
     def latex(self) -> str:
         return r" \cdot ".join(_paren(latex(f), f) for f in self.factors)
 

@@ -14,8 +14,17 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
-from sympy import (DiagMatrix, HadamardPower, HadamardProduct, Identity, MatAdd, MatMul,
-                   OneMatrix, Transpose, ZeroMatrix)
+from sympy import (
+    DiagMatrix,
+    HadamardPower,
+    HadamardProduct,
+    Identity,
+    MatAdd,
+    MatMul,
+    OneMatrix,
+    Transpose,
+    ZeroMatrix,
+)
 from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
 from . import numeric

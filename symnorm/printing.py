@@ -14,7 +14,7 @@ import sympy as sp
 from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, Transpose
 from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 from sympy.printing.latex import LatexPrinter
-from sympy.printing.precedence import PRECEDENCE, precedence
+from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from .atoms import Abs, Elementwise, MaxAbsSelector, Norm, ScalarOf, Sign
@@ -118,7 +118,7 @@ class TextPrinter(StrPrinter):
         sign = ""
         if num.could_extract_minus_sign():
             num, sign = -num, "-"
-        factors = [] if num == 1 else [self.parenthesize(num, PRECEDENCE["Mul"])]
+        factors = [] if num == 1 else [self.parenthesize(num, PRECEDENCE["Mul"], strict=True)]
         factors += [self.parenthesize(m, PRECEDENCE["Mul"]) for m in mats]
         text = "*".join(factors) if factors else "1"
         if den != 1:
@@ -198,7 +198,7 @@ class SymnormLatexPrinter(LatexPrinter):
         sign = ""
         if num.could_extract_minus_sign():
             num, sign = -num, "- "
-        parts = [] if num == 1 else [self.parenthesize(num, PRECEDENCE["Mul"])]
+        parts = [] if num == 1 else [self.parenthesize(num, PRECEDENCE["Mul"], strict=True)]
         alone = len(mats) == 1 and num == 1
         if den != 1 and alone and isinstance(mats[0], MatAdd):
             # (1/d)(a - b) reads better than a fraction over a bracket

@@ -8,8 +8,9 @@ cover it).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Generic, Iterator, TypeVar
+from typing import Generic, TypeVar
 
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
@@ -24,6 +25,7 @@ class Kink:
     where: str          # plain text, e.g. "A*x - b = 0"
     where_latex: str    # LaTeX of the same condition
     returns: str        # the element a kernel returns there, e.g. "0 (minimum-norm subgradient)"
+    at_zero: bool = False  # the kink is where the norm itself is 0 (u = 0)
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ def _is_symbolic_order(p: sp.Basic) -> bool:
 
 def _zero_kink(u: MatrixExpr, p: sp.Basic) -> list[Kink]:
     return [Kink(f"{_text(u)} = 0", f"{_latex(u)} = 0",
-                 "0, the minimum-norm subgradient")]
+                 "0, the minimum-norm subgradient", at_zero=True)]
 
 
 L1 = NORMS.register(NormRule(
