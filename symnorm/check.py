@@ -180,7 +180,9 @@ def random_values(args: list, rng: np.random.Generator, dtype: Any, expr: Any,
         if a.name in fixed:
             values[a.name] = np.asarray(fixed[a.name], dtype=dtype)
             continue
-        if isinstance(a, MatrixSymbol):
+        if hasattr(a, "random_value"):  # symbols that know their own kind (group labels)
+            values[a.name] = a.random_value(rng, sizes)
+        elif isinstance(a, MatrixSymbol):
             shape = tuple(int(sizes.get(d, d)) for d in a.shape)
             if shape[1] == 1:
                 shape = shape[:1]

@@ -194,6 +194,10 @@ class _Generator:
             return self.emit_scalar(e)
         if isinstance(e, MatrixSymbol):
             raise UnsupportedExpressionError(f"{e.name} is not a kernel argument")
+        if hasattr(e, "kernel_code"):  # nodes that say how they are computed
+            parts = [self.emit(a) if isinstance(a, MatrixExpr) else self.emit_scalar(a)
+                     for a in e.args]
+            return self.tmp(e.kernel_code(parts))
         if isinstance(e, MatMul):
             return self.emit_matmul(e, out)
         if isinstance(e, MatAdd):
@@ -301,6 +305,10 @@ class _Generator:
         return code
 
     def _emit_scalar(self, e: sp.Expr) -> str:
+        if hasattr(e, "kernel_code"):
+            parts = [self.emit(a) if isinstance(a, MatrixExpr) else self.emit_scalar(a)
+                     for a in e.args]
+            return self.tmp(e.kernel_code(parts))
         if isinstance(e, Norm):
             rule = norm_rule(e.p)
             return self.tmp(f"_nm.{rule.numpy_value}({self.emit(e.arg)}, "

@@ -38,6 +38,22 @@ class IndexForm:
 
 
 @dataclass(frozen=True)
+class SubdiffRule:
+    """The subdifferential of a norm at a point ``u``: closed forms and exact numerics.
+
+    Numeric functions take 1-D float arrays (``u`` the point, ``g``/``d``/``s`` vectors
+    of the same length) and the numeric order ``p`` (or a norm's parameter array).
+    """
+
+    latex: Callable[[str, sp.Basic], str]                 # set-builder form at u
+    contains: Callable[..., bool]                         # contains(g, u, p, tol)
+    project: Callable[..., Any]                           # project(s, u, p): onto the set
+    support: Callable[..., float]                         # support(d, u, p) = max <g, d>
+    support_point: Callable[..., Any]                     # an argmax g of <g, d>
+    support_latex: Callable[[str, str, sp.Basic], str]    # closed form of f'(u; d)
+
+
+@dataclass(frozen=True)
 class NormRule:
     """Everything about one vector norm (or norm family, e.g. ``p`` rational)."""
 
@@ -54,7 +70,11 @@ class NormRule:
     broken_axiom: Callable[[sp.Basic], str | None] = lambda p: None
     description: str = ""
     sample_orders: tuple = ()                                # orders the registry tests use
-    extras: dict = field(default_factory=dict)               # room for subdiff, dual, prox
+    subdiff: SubdiffRule | None = None                       # None: not convex
+    dual_order: Callable[[sp.Basic], sp.Basic] | None = None  # q with ||.||_p^* = ||.||_q
+    # prox(v, lam, p) -> closed form of argmin_x lam*||x||_p + ||x - v||^2/2, or None
+    prox: Callable[[MatrixExpr, sp.Expr, sp.Basic], MatrixExpr] | None = None
+    extras: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -114,6 +134,10 @@ def norm_rule(p: sp.Basic) -> NormRule:
     >>> norm_rule(sp.Integer(2)).key
     'L2'
     """
+    if not isinstance(p, sp.Basic):
+        from ..atoms import order
+
+        p = order(p)
     for rule in NORMS:
         if rule.matches(p):
             return rule
