@@ -22,13 +22,14 @@ from .kernel import Kernel, kernel
 from .norms import norm
 from .parser import parse
 from .printing import latex, to_text
+from .subdiff import Subdifferential, subdiff
 from .symbols import matrix, scalar, vector
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CheckFailedError", "CheckReport", "Derivation", "Kernel", "Norm", "ParseError",
-    "ScalarOf", "ShapeError", "Step", "SymnormError", "UnknownNormError",
+    "ScalarOf", "ShapeError", "Step", "Subdifferential", "SymnormError", "UnknownNormError",
     "UnsupportedExpressionError", "check", "grad", "hessian", "kernel", "latex",
-    "matrix", "norm", "parse", "scalar", "to_text", "vector",
+    "matrix", "norm", "parse", "scalar", "subdiff", "to_text", "vector",
 ]

@@ -38,6 +38,9 @@ class DirectionResult:
     claimed: Any
     error: float
     tolerance: float
+    test: str = "directional derivative"
+    left_label: str = "finite difference"
+    right_label: str = "claimed"
 
     @property
     def ok(self) -> bool:
@@ -51,6 +54,7 @@ class PointResult:
     values: dict[str, Any]
     directions: list[DirectionResult] = field(default_factory=list)
     problem: str = ""
+    mode: str = "differentiable"    # or "kink": checked as a subgradient
 
     @property
     def ok(self) -> bool:
@@ -102,14 +106,17 @@ class CheckReport:
         for i, p in enumerate(self.points):
             state = "ok" if p.ok else "FAILED"
             detail = p.problem or f"max error {p.max_error:.3g}"
+            if p.mode == "kink":
+                detail += " (a kink: checked as a subgradient)"
             lines.append(f"  point {i}: {state}, {detail}")
             if not p.ok:
                 for name, v in p.values.items():
                     lines.append(f"    {name} = {np.array2string(np.asarray(v), precision=6)}")
                 bad = [d for d in p.directions if not d.ok][:1]
                 for d in bad:
-                    lines.append(f"    along d = {np.array2string(d.direction, precision=4)}: "
-                                 f"finite difference {_fmt(d.finite_difference)}, claimed "
+                    lines.append(f"    {d.test} fails along d = "
+                                 f"{np.array2string(d.direction, precision=4)}: "
+                                 f"{d.left_label} {_fmt(d.finite_difference)}, {d.right_label} "
                                  f"{_fmt(d.claimed)}, error {d.error:.3g} > "
                                  f"tolerance {d.tolerance:.3g}")
         return "\n".join(lines)
@@ -270,8 +277,13 @@ def _one_sided_gap(value_fn: Any, values: dict, wrt_name: str, x: np.ndarray,
 def run_check(f: Any, wrt: Any, claimed: Any, *, hessian: bool = False, at: Any = None,
               points: int = 3, directions: int = 3, dtype: Any = np.float64,
               seed: int | None = 0, value: Any = None, fusions: dict | None = None,
-              value_fusions: dict | None = None) -> CheckReport:
-    """Core of :func:`check`; ``value`` is the function whose derivative is ``claimed``."""
+              value_fusions: dict | None = None, subdifferential: Any = None) -> CheckReport:
+    """Core of :func:`check`; ``value`` is the function whose derivative is ``claimed``.
+
+    ``claimed`` is an expression, or an array: the claimed (sub)gradient at the one
+    point ``at``. At a point where ``value`` has a kink the gradient comparison is
+    replaced by the subgradient checks (see :func:`check`).
+    """
     dtype = np.dtype(dtype).type
     if dtype not in TOLERANCES:
         raise ValueError(f"no tolerance for dtype {np.dtype(dtype).name}; known: "
@@ -279,25 +291,118 @@ def run_check(f: Any, wrt: Any, claimed: Any, *, hessian: bool = False, at: Any 
     rtol, atol = TOLERANCES[dtype]
     value = f if value is None else value
     args = free_arguments(value, first=wrt)
-    extra = [s for s in free_arguments(claimed) if s not in args]
-    if extra:
-        raise ShapeError(f"the claimed derivative {to_text(claimed)} uses "
-                         f"{', '.join(map(str, extra))}, which {to_text(f)} does not")
     vk = kernel(value, args, fusions=value_fusions)
-    gk = kernel(claimed, args, fusions=fusions)
+    if isinstance(claimed, sp.Basic):
+        extra = [s for s in free_arguments(claimed) if s not in args]
+        if extra:
+            raise ShapeError(f"the claimed derivative {to_text(claimed)} uses "
+                             f"{', '.join(map(str, extra))}, which {to_text(f)} does not")
+        gk = kernel(claimed, args, fusions=fusions)
+        claimed_fn, claimed_text = (lambda v: gk(**v)), to_text(claimed)
+    else:
+        fixed_value = np.asarray(claimed, dtype=float)
+        if at is None:
+            raise ShapeError("a numeric claimed gradient needs the point it belongs to: at=")
+        claimed_fn = lambda v: fixed_value  # noqa: E731
+        claimed_text = np.array2string(fixed_value, precision=6)
     rng = np.random.default_rng(seed)
     fixed_list = _fixed_points(at, wrt)
     results = []
     count = len(fixed_list) if fixed_list else points
+    methods: set[str] = set()
     for i in range(count):
         fixed = fixed_list[i] if fixed_list else None
         values = random_values(args, rng, dtype, value, fixed)
+        if not hessian and _has_kink(lambda v: vk(**v), values, wrt.name, rng, dtype,
+                                     rtol, atol):
+            methods.add(KINK_METHOD)
+            results.append(_kink_check(lambda v: vk(**v), claimed_fn, values, wrt.name, rng,
+                                       directions, dtype, rtol, atol, subdifferential, f))
+            continue
+        methods.add(METHOD)
         results.append(_directional_check(
-            lambda v: vk(**v), lambda v: gk(**v), values, wrt.name, rng, directions,
+            lambda v: vk(**v), claimed_fn, values, wrt.name, rng, directions,
             dtype, rtol, atol, hessian))
-    return CheckReport(expression=to_text(f), claimed=to_text(claimed), wrt=to_text(wrt),
-                       method=METHOD, dtype=np.dtype(dtype).name, rtol=rtol, atol=atol,
-                       points=results)
+    return CheckReport(expression=to_text(f), claimed=claimed_text, wrt=to_text(wrt),
+                       method="; ".join(sorted(methods)), dtype=np.dtype(dtype).name,
+                       rtol=rtol, atol=atol, points=results)
+
+
+KINK_METHOD = ("at a kink: one-sided differences (one Richardson step) against <g, d> "
+               "and the support function, and the subgradient inequality at nearby and far "
+               "points")
+
+
+def _has_kink(value_fn: Any, values: dict, wrt_name: str, rng: np.random.Generator,
+              dtype: Any, rtol: float, atol: float, tries: int = 3) -> bool:
+    x = np.asarray(values[wrt_name], dtype=dtype)
+    for _ in range(tries):
+        d = rng.standard_normal(x.shape).astype(dtype)
+        d /= np.linalg.norm(d) or 1
+        if _one_sided_gap(value_fn, values, wrt_name, x, d, dtype, rtol, atol) is not None:
+            return True
+    return False
+
+
+def one_sided_derivative(value_fn: Any, values: dict, wrt_name: str, d: np.ndarray,
+                         dtype: Any = np.float64) -> float:
+    """``f'(x; d)`` by forward differences with one Richardson step (error O(h^2))."""
+    x = np.asarray(values[wrt_name], dtype=dtype)
+    f0 = float(value_fn(values))
+    h = float(np.finfo(dtype).eps) ** 0.5 * 16 * max(1.0, float(np.max(np.abs(x))))
+
+    def forward(step: float) -> float:
+        moved = dict(values, **{wrt_name: (x + step * d).astype(dtype)})
+        return (float(value_fn(moved)) - f0) / step
+
+    return 2 * forward(h / 2) - forward(h)
+
+
+def _kink_check(value_fn: Any, claimed_fn: Any, values: dict, wrt_name: str,
+                rng: np.random.Generator, directions: int, dtype: Any, rtol: float,
+                atol: float, subdifferential: Any, f: Any) -> PointResult:
+    """Subgradient checks at a kink: <g, d> <= f'(x; d) for every d, the subgradient
+    inequality f(y) >= f(x) + <g, y - x>, and (when the set is known) its support
+    function against one-sided differences."""
+    point = PointResult(values=values, mode="kink")
+    x = np.asarray(values[wrt_name], dtype=np.float64)
+    try:
+        g = np.asarray(claimed_fn(values), dtype=np.float64).reshape(x.shape)
+    except Exception as exc:
+        point.problem = f"evaluation failed: {type(exc).__name__}: {exc}"
+        return point
+    if not np.all(np.isfinite(g)):
+        point.problem = "the claimed subgradient is not finite here"
+        return point
+    f0 = float(value_fn(values))
+    tol_fd = 1e2 * (atol + rtol * max(1.0, abs(f0)))
+    eye = np.eye(x.size)
+    special = [sign * eye[i] for i in range(min(x.size, 8)) for sign in (1, -1)]
+    if np.any(x):
+        special += [x, -x]  # along the point itself: where homogeneous functions are tight
+    for d in special + [rng.standard_normal(x.shape) for _ in range(directions)]:
+        d = d / (np.linalg.norm(d) or 1)
+        fd = one_sided_derivative(value_fn, values, wrt_name, d, dtype)
+        gd = float(g @ d)
+        # a subgradient never exceeds the directional derivative
+        point.directions.append(DirectionResult(d, fd, gd, max(0.0, gd - fd), tol_fd,
+                                                "<g, d> <= f'(x; d)", "f'(x; d)", "<g, d>"))
+        if subdifferential is not None:
+            sigma = subdifferential.support(d, at=values)
+            point.directions.append(DirectionResult(d, fd, sigma, abs(sigma - fd), tol_fd,
+                                                    "support function = f'(x; d)",
+                                                    "f'(x; d)", "support function"))
+    for radius in (1e-3, 1e-1, 1.0, 10.0):
+        for _ in range(max(1, directions)):
+            d = rng.standard_normal(x.shape)
+            y = x + radius * d / (np.linalg.norm(d) or 1)
+            fy = float(value_fn(dict(values, **{wrt_name: y.astype(dtype)})))
+            bound = f0 + float(g @ (y - x))
+            tol = 1e2 * (atol + rtol * max(1.0, abs(fy), abs(bound)))
+            point.directions.append(DirectionResult(y - x, fy, bound, max(0.0, bound - fy),
+                                                    tol, "f(y) >= f(x) + <g, y - x>",
+                                                    "f(y)", "f(x) + <g, y - x>"))
+    return point
 
 
 def _fixed_points(at: Any, wrt: Any) -> list[dict]:
@@ -310,12 +415,20 @@ def _fixed_points(at: Any, wrt: Any) -> list[dict]:
     return [{wrt.name: at}]
 
 
-def check(f: Any, wrt: Any, grad: Any = None, at: Any = None, **options: Any) -> CheckReport:
+def check(f: Any, wrt: Any, grad: Any = None, at: Any = None, *, subdiff: Any = None,
+          **options: Any) -> CheckReport:
     """Check a gradient (derived, or the one you supply) against finite differences.
 
     ``at`` is a value for ``wrt``, a dict of values by name, or a list of such dicts;
     anything not given is drawn at random (sizes 2..5). Options: ``points``,
-    ``directions``, ``dtype`` (float64 or float32), ``seed``.
+    ``directions``, ``dtype`` (float64 or float32), ``seed``. ``grad`` may also be an
+    array: the claimed (sub)gradient at the single point ``at``.
+
+    At a kink (one-sided derivatives that differ) a claimed gradient is checked as a
+    subgradient: ``<g, d> <= f'(x; d)`` for one-sided differences along coordinate and
+    random directions, and ``f(y) >= f(x) + <g, y - x>`` at nearby and far points
+    (``f`` convex). With ``subdiff=`` (a :class:`~symnorm.subdiff.Subdifferential`) its
+    support function is also compared with ``f'(x; d)``.
 
     >>> import symnorm as sn
     >>> x = sn.vector("x")
@@ -330,10 +443,12 @@ def check(f: Any, wrt: Any, grad: Any = None, at: Any = None, **options: Any) ->
     if grad is None:
         deriv = derive_gradient(f, wrt)
         grad, fusions = deriv.result, deriv.fusions
-    else:
+    elif isinstance(grad, sp.Basic):
         fusions = {}
         _check_shape(grad, wrt)
-    return run_check(f, wrt, grad, at=at, fusions=fusions, **options)
+    else:
+        fusions = {}
+    return run_check(f, wrt, grad, at=at, fusions=fusions, subdifferential=subdiff, **options)
 
 
 def _check_shape(grad: Any, wrt: Any) -> None:

@@ -75,12 +75,19 @@ def test_html_and_dict(syms):
     assert d["ok"] is True and len(d["errors"]) == 3
 
 
-def test_nan_derivative_is_a_failure_not_a_crash(syms):
+def test_at_a_kink_a_gradient_is_checked_as_a_subgradient(syms):
     x = syms["x"]
-    r = sn.check(sn.norm(x, 2), x, grad=x / sn.norm(x, 2), at=np.zeros(3))
-    # at the kink the derivative is a subgradient, the central difference is not defined:
-    # the report must say so rather than pass silently
-    assert not r.ok
+    good = sn.check(sn.norm(x, 2), x, grad=x / sn.norm(x, 2), at=np.zeros(3))
+    assert good.ok and good.points[0].mode == "kink"
+    assert "subgradient" in good.summary()
+    bad = sn.check(sn.norm(x, 2), x, grad=[2.0, 0.0, 0.0], at=np.zeros(3))
+    assert not bad.ok and "f'(x; d)" in bad.summary()
+
+
+def test_numeric_claim_needs_a_point(syms):
+    x = syms["x"]
+    with pytest.raises(sn.ShapeError, match="at="):
+        sn.check(sn.norm(x, 2), x, grad=[1.0, 0.0])
 
 
 def test_hessian_check_detects_an_error(syms):
