@@ -10,6 +10,7 @@ from .api import grad, hessian
 from .atoms import Norm, ScalarOf
 from .check import CheckReport, check
 from .derivation import Derivation, Step
+from .dual import DualNorm, dual
 from .errors import (
                      CheckFailedError,
                      ParseError,
@@ -28,8 +29,8 @@ from .symbols import matrix, scalar, vector
 __version__ = "0.1.0"
 
 __all__ = [
-    "CheckFailedError", "CheckReport", "Derivation", "Kernel", "Norm", "ParseError",
+    "CheckFailedError", "CheckReport", "Derivation", "DualNorm", "Kernel", "Norm", "ParseError",
     "ScalarOf", "ShapeError", "Step", "Subdifferential", "SymnormError", "UnknownNormError",
-    "UnsupportedExpressionError", "check", "grad", "hessian", "kernel", "latex",
+    "UnsupportedExpressionError", "check", "dual", "grad", "hessian", "kernel", "latex",
     "matrix", "norm", "parse", "scalar", "subdiff", "to_text", "vector",
 ]

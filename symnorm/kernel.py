@@ -220,6 +220,8 @@ class _Generator:
             if out and code.startswith("np.") and code.endswith(")"):
                 code = code[:-1] + ", out=out)"
             return self.tmp(code)
+        if isinstance(e, sp.Inverse):
+            return self.tmp(f"np.linalg.inv({self.emit(e.arg)})")
         if isinstance(e, DiagMatrix):
             return self.tmp(f"_nm.diag({self.emit(e.args[0])})")
         if isinstance(e, Identity):

@@ -103,6 +103,9 @@ class TextPrinter(StrPrinter):
     def _print_Identity(self, expr: sp.Basic) -> str:
         return "I"
 
+    def _print_Inverse(self, expr: sp.Basic) -> str:
+        return f"inv({self._print(expr.arg)})"
+
     def _print_MatAdd(self, expr: MatAdd) -> str:
         out = ""
         for i, term in enumerate(_terms(self, expr)):
@@ -149,6 +152,15 @@ class SymnormLatexPrinter(LatexPrinter):
         if not isinstance(expr.arg, MatrixSymbol):
             inner = rf"\left({inner}\right)"
         return rf"{inner}^\top"
+
+    def _print_Inverse(self, expr: sp.Basic) -> str:
+        arg = expr.arg
+        if isinstance(arg, Transpose) and isinstance(arg.arg, MatrixSymbol):
+            return rf"{self._print(arg.arg)}^{{-\top}}"
+        inner = self._print(arg)
+        if not isinstance(arg, MatrixSymbol):
+            inner = rf"\left({inner}\right)"
+        return rf"{inner}^{{-1}}"
 
     def _print_Elementwise(self, expr: Elementwise) -> str:
         from .rules import ELEMENTWISE
