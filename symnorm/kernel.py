@@ -220,6 +220,13 @@ class _Generator:
             if out and code.startswith("np.") and code.endswith(")"):
                 code = code[:-1] + ", out=out)"
             return self.tmp(code)
+        if isinstance(e, sp.MatrixBase):  # explicit numbers, e.g. a difference matrix
+            rows = [[float(v) for v in e.row(i)] for i in range(e.rows)]
+            if e.cols == 1:
+                return self.tmp(f"np.array({[r[0] for r in rows]!r})")
+            if e.rows == 1:
+                return self.tmp(f"np.array({rows[0]!r})")
+            return self.tmp(f"np.array({rows!r})")
         if isinstance(e, sp.Inverse):
             return self.tmp(f"np.linalg.inv({self.emit(e.arg)})")
         if isinstance(e, DiagMatrix):

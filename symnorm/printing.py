@@ -1,8 +1,9 @@
 """Text and LaTeX printers in textbook notation.
 
 ``to_text`` prints the expression language the parser reads (``A.T*(A*x - b)/norm(A*x -
-b, 2)``, ``.*`` and ``.^`` for elementwise product and power), so printed results can be
-pasted back. ``latex`` prints ``\\lVert x \\rVert_2``, ``^\\top``, ``\\odot`` and
+b, 2)``, ``.*`` and ``.^`` for elementwise product and power), so printed results built
+from symbols can be pasted back (explicit number matrices print as nested lists, which
+the language does not read). ``latex`` prints ``\\lVert x \\rVert_2``, ``^\\top``, ``\\odot`` and
 ``\\operatorname{sign}`` as in the Matrix Cookbook.
 """
 
@@ -105,6 +106,12 @@ class TextPrinter(StrPrinter):
 
     def _print_Inverse(self, expr: sp.Basic) -> str:
         return f"inv({self._print(expr.arg)})"
+
+    def _print_MatrixBase(self, expr: sp.MatrixBase) -> str:
+        return str(expr.tolist()).replace("'", "")
+
+    _print_ImmutableDenseMatrix = _print_MatrixBase
+    _print_MutableDenseMatrix = _print_MatrixBase
 
     def _print_MatAdd(self, expr: MatAdd) -> str:
         out = ""
