@@ -8,29 +8,35 @@
 
 from .api import grad, hessian
 from .atoms import Norm, ScalarOf
+from .axioms import AxiomReport, axioms
 from .check import CheckReport, check
 from .derivation import Derivation, Step
 from .dual import DualNorm, dual
 from .errors import (
-                     CheckFailedError,
-                     ParseError,
-                     ShapeError,
-                     SymnormError,
-                     UnknownNormError,
-                     UnsupportedExpressionError,
+    CheckFailedError,
+    ParseError,
+    ShapeError,
+    SymnormError,
+    UnknownNormError,
+    UnsupportedExpressionError,
 )
 from .kernel import Kernel, kernel
 from .norms import norm
 from .parser import parse
 from .printing import latex, to_text
+from .prox import Prox, prox
+from .regularization import optimality, proximal_gradient
+from .rules.group_norm import group_labels, group_norm
 from .subdiff import Subdifferential, subdiff
 from .symbols import matrix, scalar, vector
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "CheckFailedError", "CheckReport", "Derivation", "DualNorm", "Kernel", "Norm", "ParseError",
-    "ScalarOf", "ShapeError", "Step", "Subdifferential", "SymnormError", "UnknownNormError",
-    "UnsupportedExpressionError", "check", "dual", "grad", "hessian", "kernel", "latex",
-    "matrix", "norm", "parse", "scalar", "subdiff", "to_text", "vector",
+    "AxiomReport", "CheckFailedError", "CheckReport", "Derivation", "DualNorm", "Kernel",
+    "Norm", "ParseError", "Prox", "ScalarOf", "ShapeError", "Step", "Subdifferential",
+    "SymnormError", "UnknownNormError", "UnsupportedExpressionError", "axioms", "check", "dual",
+    "grad", "group_labels", "group_norm", "hessian", "kernel", "latex", "matrix", "norm",
+    "optimality", "parse", "prox", "proximal_gradient", "scalar", "subdiff", "to_text",
+    "vector",
 ]

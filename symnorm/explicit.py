@@ -40,6 +40,13 @@ def _real_entries(e: sp.Basic) -> sp.Basic:
 
 def explicit_norm(n: Norm) -> sp.Expr:
     """The scalar formula of a norm over explicit entries."""
+    from .errors import UnsupportedExpressionError
+    from .rules import norm_rule
+
+    if norm_rule(n.p).extras.get("explicit") is False:
+        raise UnsupportedExpressionError(
+            f"{n} has no explicit-component formula: its structure is known only at "
+            "kernel time")
     entries = _entries(n.arg)
     p = n.p
     if p == 2:

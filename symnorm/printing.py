@@ -140,6 +140,11 @@ class SymnormLatexPrinter(LatexPrinter):
     """LaTeX in Matrix Cookbook notation."""
 
     def _print_Norm(self, expr: Norm) -> str:
+        from .rules import norm_rule
+
+        rule = norm_rule(expr.p)
+        if "latex" in rule.extras:  # a norm with a notation of its own (group lasso)
+            return rule.extras["latex"](self._print(expr.arg), expr.p)
         p = expr.p
         sub = r"\infty" if p == sp.oo else self._print(p)
         return rf"\left\lVert {self._print(expr.arg)} \right\rVert_{{{sub}}}"

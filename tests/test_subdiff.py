@@ -15,7 +15,7 @@ from symnorm.rules import NORMS
 
 X = sn.vector("x")
 CONVEX = [(r, p) for r in NORMS for p in r.sample_orders
-          if r.subdiff is not None and not isinstance(p, sp.Symbol) and r.is_norm(sp.sympify(p))
+          if r.subdiff is not None and not sp.sympify(p).free_symbols and r.is_norm(sp.sympify(p))
           and (p in (1, 2, sp.oo) or p > 1)]
 IDS = [f"{r.key}-p={p}" for r, p in CONVEX]
 

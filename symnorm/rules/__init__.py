@@ -1,8 +1,22 @@
-"""Rule tables. Importing this package registers every built-in rule."""
+"""Rule tables. Importing this package registers every built-in rule.
 
-from . import elementwise, vector_norms  # noqa: F401  (registration side effects)
-from .registry import (ELEMENTWISE, NORMS, ElementwiseRule, IndexForm, Kink, NormRule,
-                       SubdiffRule, norm_rule)
+Registration order is the order error messages list the norms in: vector norms first.
+"""
+
+from . import vector_norms  # noqa: F401  (registration side effects)
+
+# isort: split
+from . import elementwise, group_norm  # noqa: F401  (registration side effects)
+from .registry import (
+    ELEMENTWISE,
+    NORMS,
+    ElementwiseRule,
+    IndexForm,
+    Kink,
+    NormRule,
+    SubdiffRule,
+    norm_rule,
+)
 
 __all__ = ["ELEMENTWISE", "NORMS", "ElementwiseRule", "IndexForm", "Kink", "NormRule",
            "SubdiffRule", "norm_rule"]

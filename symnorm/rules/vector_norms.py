@@ -13,6 +13,7 @@ from sympy import HadamardPower, HadamardProduct, MatMul, ZeroMatrix
 from sympy.matrices.expressions import MatrixExpr
 
 from ..atoms import Abs, MaxAbsSelector, Norm, Sign
+from ..prox_atoms import prox_l1, prox_l2, prox_linf
 from . import convex_numeric as cn
 from .registry import NORMS, IndexForm, Kink, NormRule, SubdiffRule
 
@@ -201,6 +202,7 @@ L1 = NORMS.register(NormRule(
     dual_order=lambda p: sp.oo,
     index_form=IndexForm(phi=lambda v, p: sp.Abs(v), psi=lambda s, p: s,
                          inverse=lambda n, p: n),
+    prox=prox_l1,
     sample_orders=(1,),
 ))
 
@@ -217,6 +219,7 @@ L2 = NORMS.register(NormRule(
     dual_order=lambda p: sp.Integer(2),
     index_form=IndexForm(phi=lambda v, p: v**2, psi=lambda s, p: sp.sqrt(s),
                          inverse=lambda n, p: n**2),
+    prox=prox_l2,
     sample_orders=(2,),
 ))
 
@@ -237,6 +240,7 @@ LINF = NORMS.register(NormRule(
     subdiff=LINF_SUBDIFF,
     dual_order=lambda p: sp.Integer(1),
     index_form=None,
+    prox=prox_linf,
     sample_orders=(sp.oo,),
 ))
 
