@@ -73,6 +73,13 @@ def _negative(term: sp.Basic) -> bool:
 class TextPrinter(StrPrinter):
     """Prints the expression language (round-trips through :func:`symnorm.parse`)."""
 
+    def _as_ordered_terms(self, expr: sp.Basic, order: object = None) -> list:
+        terms = super()._as_ordered_terms(expr, order=order)
+        if isinstance(expr, sp.Add):
+            terms = [t for t in terms if not t.could_extract_minus_sign()] + \
+                [t for t in terms if t.could_extract_minus_sign()]
+        return terms
+
     def _print_Norm(self, expr: Norm) -> str:
         return f"norm({self._print(expr.arg)}, {self._print(expr.p)})"
 
@@ -138,6 +145,13 @@ class TextPrinter(StrPrinter):
 
 class SymnormLatexPrinter(LatexPrinter):
     """LaTeX in Matrix Cookbook notation."""
+
+    def _as_ordered_terms(self, expr: sp.Basic, order: object = None) -> list:
+        terms = super()._as_ordered_terms(expr, order=order)
+        if isinstance(expr, sp.Add):
+            terms = [t for t in terms if not t.could_extract_minus_sign()] + \
+                [t for t in terms if t.could_extract_minus_sign()]
+        return terms
 
     def _print_Norm(self, expr: Norm) -> str:
         from .rules import norm_rule
