@@ -197,7 +197,10 @@ class _Generator:
         if hasattr(e, "kernel_code"):  # nodes that say how they are computed
             parts = [self.emit(a) if isinstance(a, MatrixExpr) else self.emit_scalar(a)
                      for a in e.args]
-            return self.tmp(e.kernel_code(parts))
+            code = e.kernel_code(parts)
+            if out and getattr(e, "kernel_accepts_out", False):  # helper writes into out
+                code = code[:-1] + ", out=out)"
+            return self.tmp(code)
         if isinstance(e, MatMul):
             return self.emit_matmul(e, out)
         if isinstance(e, MatAdd):

@@ -79,6 +79,8 @@ class SoftThreshold(MatrixExpr):
         vi = self.v._entry(i, j, **kwargs)
         return sp.sign(vi) * sp.Max(sp.Abs(vi) - self.lam, 0)
 
+    kernel_accepts_out = True  # the helper takes out=
+
     def kernel_code(self, parts: list[str]) -> str:
         return f"_nm.soft_threshold({parts[0]}, {parts[1]})"
 
@@ -124,6 +126,8 @@ class ProjectL1Ball(MatrixExpr):
     def shape(self) -> tuple:
         return self.v.shape
 
+    kernel_accepts_out = True  # the helper takes out=
+
     def kernel_code(self, parts: list[str]) -> str:
         return f"_nm.project_l1_ball({parts[0]}, {parts[1]})"
 
@@ -167,6 +171,8 @@ class GroupShrink(MatrixExpr):
     @property
     def shape(self) -> tuple:
         return self.v.shape
+
+    kernel_accepts_out = True  # the helper takes out=
 
     def kernel_code(self, parts: list[str]) -> str:
         return f"_nm.group_shrink({parts[0]}, {parts[1]}, {parts[2]})"

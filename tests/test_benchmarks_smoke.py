@@ -88,3 +88,13 @@ def test_bench_derive_cse_modes(bench_derive, cse):
     kernel = bench_derive.symnorm_derive()
     cmp = bench_derive.compare(kernel, ex["func"], 4, 2)
     assert cmp["max_abs_diff"] <= bench_derive.TOL
+
+
+def test_bench_nonsmooth_run_tiny():
+    module = _load("bench_nonsmooth")
+    rows = module.run([1000], repeat=1, min_sample=0.0) + module.run(
+        [1000], repeat=1, min_sample=0.0, batch=10)
+    assert any("prox λ‖·‖₁" in r["kernel"] for r in rows)
+    assert any("[batch 10]" in r["kernel"] for r in rows)
+    for r in rows:
+        assert _positive_finite(r["seconds"]) and _positive_finite(r["vs_copyto"])

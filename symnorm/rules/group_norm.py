@@ -188,6 +188,8 @@ class GroupNormalize(MatrixExpr):
             f"group_normalize({self.arg}, {self.labels}) has no explicit components: the "
             f"blocks are only known when the labels are given to a kernel")
 
+    kernel_accepts_out = True  # the helper takes out=
+
     def kernel_code(self, parts: list[str]) -> str:
         return f"_nm.group_normalize({parts[0]}, {parts[1]})"
 
