@@ -4,6 +4,10 @@
     symnorm derive "norm(x, 2)" --wrt x --hessian --latex
     symnorm check "norm(x, 2)**2" --wrt x --grad "2*x"  a gradient you derived by hand
     symnorm latex "lam*norm(x, 1) + mu/2*norm(x, 2)**2"
+    symnorm subdiff "norm(x, oo)" --wrt x --at 1,1,1 --contains 0.5,0.5,0.5
+    symnorm prox "lam*norm(x, 1)" --wrt x
+    symnorm dual "norm(x, p)"
+    symnorm axioms "norm(x, 1/2)" --wrt x
 
 Exit status: 0 when everything checked out, 1 when a numerical check failed, 2 for
 bad input (unreadable text, unknown norm, shapes that do not fit).
@@ -114,6 +118,113 @@ def _same_symbols(claimed: Any, f: Any) -> Any:
     return claimed.xreplace(swap) if swap else claimed
 
 
+def _vector(text: str, what: str) -> Any:
+    import numpy as np
+
+    try:
+        return np.array([float(v) for v in text.split(",")])
+    except ValueError:
+        raise SymnormError(f"{what} takes comma-separated numbers such as 1,0,-2; got "
+                           f"{text!r}") from None
+
+
+def _values(items: list[str]) -> dict[str, Any]:
+    """``--value A=[[1,0],[0,1]] --value lam=0.5`` (JSON numbers and nested lists)."""
+    import numpy as np
+
+    out: dict[str, Any] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        try:
+            if not sep or not name.isidentifier():
+                raise ValueError
+            out[name] = np.asarray(json.loads(text), dtype=float)
+        except (ValueError, TypeError):
+            raise SymnormError(f"--value takes NAME=JSON (a number or nested lists), got "
+                               f"{item!r}") from None
+    return out
+
+
+def cmd_subdiff(args: argparse.Namespace) -> int:
+    from .subdiff import subdiff
+
+    f, wrt = _read(args)
+    s = subdiff(as_scalar(f), wrt)
+    if args.latex:
+        print(s.latex())
+        print(s.support_latex())
+        return EXIT_OK
+    data: dict[str, Any] = {"set": s.text(), "latex": s.latex(),
+                            "directional_derivative_latex": s.support_latex()}
+    if args.at is not None:
+        x0 = _vector(args.at, "--at")
+        values = _values(args.value)
+        data["at"] = x0.tolist()
+        data["min_norm"] = s.min_norm(x0, **values).tolist()
+        if args.contains is not None:
+            g = _vector(args.contains, "--contains")
+            data["contains"] = bool(s.contains(g, at=x0, **values))
+            data["distance"] = s.distance(g, at=x0, **values)
+    if args.json:
+        print(json.dumps(data, indent=2))
+    else:
+        print(data["set"])
+        print(f"as LaTeX: {data['latex']}")
+        print(f"directional derivative: {data['directional_derivative_latex']}")
+        for key in ("at", "min_norm", "contains", "distance"):
+            if key in data:
+                print(f"{key}: {data[key]}")
+    return EXIT_OK
+
+
+def cmd_prox(args: argparse.Namespace) -> int:
+    from .prox import prox
+
+    f, wrt = _read(args)
+    # a prox weight is positive: the command reads scalar parameters as positive symbols
+    positive = {s: sp.Symbol(s.name, positive=True) for s in f.atoms(sp.Symbol)
+                if type(s) is sp.Symbol and s.is_real and not s.is_integer}
+    f = f.xreplace(positive)
+    try:
+        p = prox(as_scalar(f), wrt)
+    except CheckFailedError as err:
+        print(err, file=sys.stderr)
+        return EXIT_CHECK_FAILED
+    if args.latex:
+        print(p.latex())
+    else:
+        print(p.text())
+        if p.report is not None:
+            print()
+            print(p.report.summary())
+    return EXIT_OK
+
+
+def cmd_dual(args: argparse.Namespace) -> int:
+    from .dual import dual
+
+    expr = parse(args.expression, **_shapes(args.shape))
+    try:
+        d = dual(expr)
+    except CheckFailedError as err:
+        print(err, file=sys.stderr)
+        return EXIT_CHECK_FAILED
+    print(d.latex() if args.latex else d.text())
+    if not args.latex and d.report is not None:
+        print()
+        print(d.report.summary())
+    return EXIT_OK
+
+
+def cmd_axioms(args: argparse.Namespace) -> int:
+    from .axioms import axioms
+
+    f, wrt = _read(args)
+    report = axioms(as_scalar(f), wrt)
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.summary())
+    return EXIT_OK
+
+
 def cmd_latex(args: argparse.Namespace) -> int:
     expr = parse(args.expression, **_shapes(args.shape))
     print(latex(expr))
@@ -156,6 +267,33 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("latex", help="print the LaTeX of an expression")
     common(t, wrt=False)
     t.set_defaults(func=cmd_latex)
+
+    s = sub.add_parser("subdiff", help="the subdifferential: the set, and at a point its "
+                                       "minimum-norm element and membership")
+    common(s)
+    s.add_argument("--at", help="the point, e.g. 1,1,1")
+    s.add_argument("--contains", help="a vector to test for membership (needs --at)")
+    s.add_argument("--value", action="append", default=[], metavar="NAME=JSON",
+                   help="values of the other symbols at the point, e.g. lam=0.5")
+    fmt = s.add_mutually_exclusive_group()
+    fmt.add_argument("--latex", action="store_true", help="print LaTeX")
+    fmt.add_argument("--json", action="store_true", help="print JSON")
+    s.set_defaults(func=cmd_subdiff)
+
+    x = sub.add_parser("prox", help="derive and check a proximal operator")
+    common(x)
+    x.add_argument("--latex", action="store_true", help="print LaTeX")
+    x.set_defaults(func=cmd_prox)
+
+    u = sub.add_parser("dual", help="derive the dual norm and check it with Hölder")
+    common(u, wrt=False)
+    u.add_argument("--latex", action="store_true", help="print LaTeX")
+    u.set_defaults(func=cmd_dual)
+
+    a = sub.add_parser("axioms", help="test the norm axioms and classify")
+    common(a)
+    a.add_argument("--json", action="store_true", help="print JSON")
+    a.set_defaults(func=cmd_axioms)
     return ap
 
 

@@ -90,6 +90,7 @@ class Derivation:
     assumptions: list[sp.Basic] = field(default_factory=list)
     kinks: list[Kink] = field(default_factory=list)
     kind: str = "gradient"
+    warnings: list[str] = field(default_factory=list)   # e.g. "... is not a norm: ..."
     fusions: dict = field(default_factory=dict, repr=False)
     report: "CheckReport | None" = field(default=None, repr=False)
 
@@ -138,6 +139,8 @@ class Derivation:
             lines.append(f"assuming {to_text(a)}")
         for k in self.kinks:
             lines.append(self._kink_text(k))
+        for w in self.warnings:
+            lines.append(f"note: {w}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -186,6 +189,7 @@ class Derivation:
                        "after": _text(s.after)} for s in self.steps],
             "assumptions": [to_text(a) for a in self.assumptions],
             "kinks": [{"where": k.where, "kernel_returns": k.returns} for k in self.kinks],
+            "warnings": list(self.warnings),
             "check": None if self.report is None else self.report.to_dict(),
         }
 

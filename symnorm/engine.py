@@ -41,6 +41,7 @@ class Recorder:
         self.steps: list[Step] = []
         self.assumptions: list[sp.Basic] = []
         self.kinks: list[Kink] = []
+        self.warnings: list[str] = []
         self.fusions: dict = {}
         self.index_notation = index_notation
 
@@ -283,6 +284,10 @@ def grad_norm(n: Norm, wrt: Expr, rec: Recorder, smooth_at_zero: bool = False) -
     rule = norm_rule(p)
     g_u = rule.gradient(u, p)
     rec.assume(rule.assumptions(p, n.p_min))
+    if not rule.is_norm(p):  # quasi-norms and the count are allowed, but flagged
+        note = f"{to_text(n)} is not a norm: it breaks the {rule.broken_axiom(p)}"
+        if note not in rec.warnings:
+            rec.warnings.append(note)
     rec.kink([k for k in rule.kinks(u, p) if not (smooth_at_zero and k.at_zero)])
     rec.fusions[g_u] = (rule, u, p)
     if rec.index_notation and rule.index_form is not None:
@@ -486,7 +491,8 @@ def derive_gradient(f: Any, wrt: Any, *, index_notation: bool = False) -> Deriva
     g = grad_scalar(f, wrt, rec)
     result = zero_like(wrt) if g is None else g
     return Derivation(f=f, wrt=wrt, result=result, steps=rec.steps,
-                      assumptions=rec.assumptions, kinks=rec.kinks, fusions=rec.fusions)
+                      assumptions=rec.assumptions, kinks=rec.kinks, fusions=rec.fusions,
+                      warnings=rec.warnings)
 
 
 def derive_hessian(f: Any, wrt: Any) -> Derivation:
@@ -498,6 +504,7 @@ def derive_hessian(f: Any, wrt: Any) -> Derivation:
     rec.steps.extend(first.steps)
     rec.kinks.extend(first.kinks)
     rec.assumptions.extend(first.assumptions)
+    rec.warnings.extend(first.warnings)
     rec.step("gradient", Differential(f, wrt), first.result, "the gradient")
     h = jacobian(first.result, wrt, rec)
     n = wrt.shape[0]
@@ -506,4 +513,4 @@ def derive_hessian(f: Any, wrt: Any) -> Derivation:
              result, "differentiate the gradient (product and chain rules)")
     return Derivation(f=f, wrt=wrt, result=result, steps=rec.steps,
                       assumptions=rec.assumptions, kinks=rec.kinks, kind="hessian",
-                      fusions={})
+                      fusions={}, warnings=rec.warnings)

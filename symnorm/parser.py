@@ -15,8 +15,9 @@ Operators, loosest first (all binary ones left-associative except the powers)::
     .T           postfix transpose
     ( ) f(...)   parentheses and function calls
 
-Functions: ``norm(u)``, ``norm(u, p)``, ``sqrt``, ``log`` (scalars) and ``exp``,
-``abs``, ``sign``, ``sigmoid`` (scalars, or elementwise on vectors and matrices).
+Functions: ``norm(u)``, ``norm(u, p)``, ``sqrt``, ``log``, ``max(a, b, ...)`` (scalars)
+and ``exp``, ``abs``, ``sign``, ``sigmoid`` (scalars, or elementwise on vectors and
+matrices).
 
 What a name stands for, unless ``parse(text, name=...)`` says otherwise: one capital
 letter with optional digits (``A``, ``W1``) is a matrix; a Greek letter name (``lam``,
@@ -49,12 +50,14 @@ from .symbols import dim, matrix, scalar, vector
 
 __all__ = ["KNOWN_FUNCTIONS", "GREEK_NAMES", "parse"]
 
-KNOWN_FUNCTIONS: tuple[str, ...] = ("norm", "sqrt", "log", "exp", "abs", "sign", "sigmoid")
+KNOWN_FUNCTIONS: tuple[str, ...] = ("norm", "sqrt", "log", "exp", "abs", "sign", "sigmoid",
+                                    "max")
 
 # (fewest, most) arguments, and how a correct call looks.
 _ARITY: dict[str, tuple[int, int, str]] = {
     "norm": (1, 2, "1 or 2 (norm(u) or norm(u, p))"),
     **{f: (1, 1, f"1 ({f}(s))") for f in ("sqrt", "log")},
+    "max": (2, 64, "2 or more scalars (max(a, b, ...))"),
     **{f: (1, 1, f"1 ({f}(u))") for f in ("exp", "abs", "sign", "sigmoid")},
 }
 
@@ -632,6 +635,11 @@ class _Reader:
             self.scalar_use(args[0], shape, f"{name}() takes a scalar, but '{{arg}}' in "
                                             f"'{call}' is {{shape}}")
             return None
+        if name == "max":  # pointwise max of scalars (elementwise max is not in the language)
+            for a in args:
+                self.scalar_use(a, self.shape_of(a), f"max() takes scalars, but '{{arg}}' in "
+                                                     f"'{call}' is {{shape}}")
+            return None
         if shape is None or self.is_1x1(shape):
             self.scalar_use(args[0], shape, "")
             return None
@@ -752,6 +760,8 @@ class _Reader:
                 return norm(arg, p)
             except (ShapeError, UnknownNormError) as err:
                 raise type(err)(f"in '{self.src(node)}': {err}") from err
+        if name == "max":
+            return sp.Max(arg, *[self.build(a) for a in args[1:]])
         if name == "sqrt":
             return sp.sqrt(arg)
         if name == "log":

@@ -114,6 +114,9 @@ class TextPrinter(StrPrinter):
     def _print_Inverse(self, expr: sp.Basic) -> str:
         return f"inv({self._print(expr.arg)})"
 
+    def _print_Max(self, expr: sp.Basic) -> str:
+        return "max(" + ", ".join(self._print(a) for a in expr.args) + ")"
+
     def _print_MatrixBase(self, expr: sp.MatrixBase) -> str:
         return str(expr.tolist()).replace("'", "")
 

@@ -96,3 +96,36 @@ def test_console_script_runs_as_a_program():
                            "x"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "grad_x(norm(x, 1)) = sign(x)" in proc.stdout
+
+
+def test_subdiff_subcommand(capsys):
+    code, out, _ = run(capsys, "subdiff", "norm(x, oo)", "--wrt", "x", "--at", "1,1,1",
+                       "--contains", "0.5,0.5,0.5", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["contains"] is False and data["distance"] > 0.28
+    assert data["min_norm"] == pytest.approx([1 / 3] * 3)
+    code, out, _ = run(capsys, "subdiff", "norm(A*x - b, 2)**2/2 + lam*norm(x, 1)", "--wrt",
+                       "x", "--at", "2,0", "--value", "A=[[1,0],[0,1]]", "--value",
+                       "b=[3,0.5]", "--value", "lam=1", "--contains", "0,0")
+    assert code == 0 and "contains: True" in out
+    code, out, _ = run(capsys, "subdiff", "max(norm(x,1), 2*norm(x, oo))", "--wrt", "x",
+                       "--latex")
+    assert code == 0 and r"\operatorname{conv}" in out
+
+
+def test_prox_dual_axioms_subcommands(capsys):
+    code, out, _ = run(capsys, "prox", "lam*norm(x, 1) + mu/2*norm(x, 2)**2", "--wrt", "x")
+    assert code == 0 and "soft(v, lam)/(mu + 1)" in out and "PASS" in out
+    code, out, _ = run(capsys, "dual", "norm(x, p)")
+    assert code == 0 and "norm(y, p/(p - 1))" in out and "PASS" in out
+    code, out, _ = run(capsys, "axioms", "norm(x, 1/2)", "--wrt", "x")
+    assert code == 0 and "quasi-norm" in out and "f(x + y) = 4 > f(x) + f(y) = 2" in out
+
+
+def test_nonsmooth_bad_input(capsys):
+    code, _, err = run(capsys, "subdiff", "norm(x, 0)", "--wrt", "x")
+    assert code == 2 and "not convex" in err
+    code, _, err = run(capsys, "subdiff", "norm(x, 1)", "--wrt", "x", "--at", "1,a")
+    assert code == 2 and "comma-separated" in err
+    code, _, err = run(capsys, "prox", "norm(x, 3)", "--wrt", "x")
+    assert code == 2 and "Supported" in err

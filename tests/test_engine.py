@@ -314,3 +314,13 @@ def test_squared_l2_has_no_kink_but_l2_does(syms):
     assert [k.where for k in sn.grad(sn.norm(x, 2), x).kinks] == ["x = 0"]
     d = sn.grad(syms["lam"] * sn.norm(x, 1) + sn.norm(x, 2) ** 2 / 2, x)
     assert [k.where for k in d.kinks] == ["an entry of x is 0"]
+
+
+def test_quasi_norms_and_the_count_are_flagged(syms):
+    x = syms["x"]
+    d = sn.grad(sn.norm(x, sp.Rational(1, 2)), x)
+    assert d.warnings == ["norm(x, 1/2) is not a norm: it breaks the triangle inequality "
+                          "(a quasi-norm for 0 < p < 1)"]
+    assert "note: norm(x, 1/2) is not a norm" in d.text()
+    assert "homogeneity" in sn.grad(sn.norm(x, 0), x).warnings[0]
+    assert sn.grad(sn.norm(x, 2), x).warnings == []
