@@ -594,7 +594,7 @@ def prox(f: Any, wrt: Any, *, check: bool = True, **check_options: Any) -> Prox:
     >>> print(sn.latex(P.result))
     \frac{\operatorname{sign}(v) \odot \max(\lvert v \rvert - \lambda_{1}, 0)}{\lambda_{2} + 1}
     >>> print(sn.to_text(prox(sn.norm(x, 2), x).result))
-    Max(0, 1 - 1/norm(v, 2))*v
+    max(0, 1 - 1/norm(v, 2))*v
     >>> prox(sn.norm(x, 3), x)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...

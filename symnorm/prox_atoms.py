@@ -206,7 +206,7 @@ def prox_l2(v: MatrixExpr, lam: sp.Expr, p: sp.Basic) -> MatrixExpr:
 
     >>> import symnorm as sn
     >>> print(sn.to_text(prox_l2(sn.vector("v"), sn.scalar("lam", positive=True), 2)))
-    Max(0, 1 - lam/norm(v, 2))*v
+    max(0, 1 - lam/norm(v, 2))*v
     """
     return MatMul(sp.Max(1 - _scalar_arg(lam, "prox_l2") / Norm(v, 2), 0), v)
 

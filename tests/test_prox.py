@@ -161,7 +161,7 @@ def call(key, v, lam, mu=None, labels=None):
 
 @pytest.mark.parametrize("key,text,node", [
     ("l1", "soft(v, lam)", SoftThreshold),
-    ("l2", "Max(0, 1 - lam/norm(v, 2))*v", sp.MatMul),
+    ("l2", "max(0, 1 - lam/norm(v, 2))*v", sp.MatMul),
     ("linf", "v - proj_l1ball(v, lam)", sp.MatAdd),
     ("sq", "v/(lam + 1)", sp.MatMul),
     ("enet", "soft(v, lam1)/(lam2 + 1)", sp.MatMul),
@@ -203,7 +203,7 @@ def test_bare_norm_numbers_and_combined_coefficients():
     P = prox(LAM * sn.norm(X, sp.oo) + MU / 2 * sn.norm(X, 2) ** 2, X)
     assert sn.to_text(P.result) == "(v - proj_l1ball(v, lam))/(mu + 1)"
     P = prox(LAM * sn.norm(X, 2) + MU / 2 * sn.norm(X, 2) ** 2, X)
-    assert sn.to_text(P.result) == "Max(0, 1 - lam/norm(v, 2))*v/(mu + 1)"
+    assert sn.to_text(P.result) == "max(0, 1 - lam/norm(v, 2))*v/(mu + 1)"
 
 
 def test_prox_variable_avoids_names_in_use():
