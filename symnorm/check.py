@@ -125,24 +125,28 @@ class CheckReport:
         return self.summary()
 
     def _repr_html_(self) -> str:
-        colour = "#1a7f37" if self.ok else "#cf222e"
-        verdict = "PASS" if self.ok else "FAIL"
-        rows = "".join(
-            f"<tr><td>{i}</td><td>{'ok' if p.ok else 'FAILED'}</td>"
-            f"<td>{html.escape(p.problem) or f'{p.max_error:.3g}'}</td></tr>"
-            for i, p in enumerate(self.points))
-        return (f"<div><b style='color:{colour}'>{verdict}</b> "
-                f"{html.escape(self.claimed)} = &nabla;<sub>{html.escape(self.wrt)}</sub> "
-                f"{html.escape(self.expression)}<br><small>{html.escape(self.method)}; "
-                f"{self.dtype}, rtol={self.rtol:g}, atol={self.atol:g}</small>"
-                f"<table><tr><th>point</th><th>verdict</th><th>max error</th></tr>{rows}"
-                f"</table></div>")
+        title = (f"{html.escape(self.claimed)} = &nabla;<sub>{html.escape(self.wrt)}</sub> "
+                 f"{html.escape(self.expression)}")
+        note = f"{self.method}; {self.dtype}, rtol={self.rtol:g}, atol={self.atol:g}"
+        return verdict_html(self.ok, title, note, "max error",
+                            [(p.ok, p.problem or f"{p.max_error:.3g}") for p in self.points])
 
     def to_dict(self) -> dict:
         return {"ok": self.ok, "method": self.method, "dtype": self.dtype,
                 "rtol": self.rtol, "atol": self.atol, "errors": self.errors,
                 "points": [{"ok": p.ok, "max_error": p.max_error, "problem": p.problem}
                            for p in self.points]}
+
+
+def verdict_html(ok: bool, title_html: str, note: str, measure: str,
+                 rows: list[tuple[bool, str]]) -> str:
+    """A PASS/FAIL heading and one table row per point (shared by the check reports)."""
+    colour = "#1a7f37" if ok else "#cf222e"
+    body = "".join(f"<tr><td>{i}</td><td>{'ok' if good else 'FAILED'}</td>"
+                   f"<td>{html.escape(detail)}</td></tr>" for i, (good, detail) in enumerate(rows))
+    return (f"<div><b style='color:{colour}'>{'PASS' if ok else 'FAIL'}</b> {title_html}"
+            f"<br><small>{html.escape(note)}</small><table><tr><th>point</th>"
+            f"<th>verdict</th><th>{html.escape(measure)}</th></tr>{body}</table></div>")
 
 
 def _fmt(v: Any) -> str:

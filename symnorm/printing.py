@@ -63,6 +63,17 @@ def _terms(printer: StrPrinter, expr: MatAdd) -> list[sp.Basic]:
     return [t for t in terms if not _negative(t)] + [t for t in terms if _negative(t)]
 
 
+def _signed_join(texts: list[str]) -> str:
+    """Join printed terms with + and -, folding each term's own leading minus."""
+    out = ""
+    for i, text in enumerate(texts):
+        if text.startswith("-"):
+            out += (" - " if i else "-") + text[1:].lstrip()
+        else:
+            out += (" + " if i else "") + text
+    return out
+
+
 def _negative(term: sp.Basic) -> bool:
     if isinstance(term, MatMul):
         scalars = [a for a in term.args if not isinstance(a, MatrixExpr)]
@@ -124,14 +135,7 @@ class TextPrinter(StrPrinter):
     _print_MutableDenseMatrix = _print_MatrixBase
 
     def _print_MatAdd(self, expr: MatAdd) -> str:
-        out = ""
-        for i, term in enumerate(_terms(self, expr)):
-            text = self._print(term)
-            if text.startswith("-"):
-                out += (" - " if i else "-") + text[1:]
-            else:
-                out += (" + " if i else "") + text
-        return out
+        return _signed_join([self._print(t) for t in _terms(self, expr)])
 
     def _print_MatMul(self, expr: MatMul) -> str:
         num, den, mats = _split_coeff(expr)
@@ -223,16 +227,7 @@ class SymnormLatexPrinter(LatexPrinter):
         return "I"
 
     def _print_MatAdd(self, expr: MatAdd) -> str:
-        out = ""
-        for i, term in enumerate(_terms(self, expr)):
-            text = self._print(term)
-            if text.startswith("- "):
-                out += (" - " if i else "-") + text[2:]
-            elif text.startswith("-"):
-                out += (" - " if i else "-") + text[1:]
-            else:
-                out += (" + " if i else "") + text
-        return out
+        return _signed_join([self._print(t) for t in _terms(self, expr)])
 
     def _print_MatMul(self, expr: MatMul) -> str:
         num, den, mats = _split_coeff(expr)

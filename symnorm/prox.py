@@ -193,16 +193,11 @@ class ProxCheckReport:
         return self.summary()
 
     def _repr_html_(self) -> str:
-        colour = "#1a7f37" if self.ok else "#cf222e"
-        verdict = "PASS" if self.ok else "FAIL"
-        rows = "".join(
-            f"<tr><td>{i}</td><td>{'ok' if p.ok else 'FAILED'}</td>"
-            f"<td>{html.escape(p.problem) or f'{p.distance:.3g}'}</td></tr>"
-            for i, p in enumerate(self.points))
-        return (f"<div><b style='color:{colour}'>{verdict}</b> prox "
-                f"{html.escape(self.result)} of {html.escape(self.expression)}<br>"
-                f"<small>{html.escape(self.method)}</small><table><tr><th>point</th>"
-                f"<th>verdict</th><th>distance</th></tr>{rows}</table></div>")
+        from .check import verdict_html
+
+        title = f"prox {html.escape(self.result)} of {html.escape(self.expression)}"
+        return verdict_html(self.ok, title, self.method, "distance",
+                            [(p.ok, p.problem or f"{p.distance:.3g}") for p in self.points])
 
     def to_dict(self) -> dict:
         return {"ok": self.ok, "method": self.method, "expression": self.expression,
