@@ -132,9 +132,6 @@ class Elementwise(MatrixExpr):
             return arg.applyfunc(self.scalar_func)
         return type(self)(arg)
 
-    def _eval_transpose(self) -> MatrixExpr:
-        return type(self)(self.arg.T)
-
     def _sympystr(self, printer: sp.printing.str.StrPrinter) -> str:
         return f"{self.name}({printer._print(self.arg)})"
 
