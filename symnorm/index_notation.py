@@ -75,9 +75,11 @@ def index_steps(rule: NormRule, n: Norm) -> list[Step]:
     if q != p:
         value, product, final = (value.subs(q, p), product.subs(q, p), final.subs(q, p))
     final = final.xreplace({size: n})
-    return [
+    steps = [
         Step("definition", n, value, f"definition of the {rule.key} norm in components"),
         Step("chain rule (index notation)", Differential(value, uk, "partial"), product,
              "chain rule; the derivative of u_j with respect to u_k is the Kronecker delta"),
-        Step("simplify", product, final, "substitute the norm back"),
     ]
+    if product.factors != [final]:  # nothing to substitute back (L1): no extra line
+        steps.append(Step("simplify", product, final, "substitute the norm back"))
+    return steps
