@@ -190,6 +190,11 @@ def random_values(args: list, rng: np.random.Generator, dtype: Any, expr: Any,
     for a in args:
         if a.name in fixed:
             values[a.name] = np.asarray(fixed[a.name], dtype=dtype)
+            want = 0 if not isinstance(a, MatrixSymbol) else (1 if 1 in a.shape else 2)
+            if values[a.name].ndim != want:
+                raise ShapeError(f"the value given for {a.name} must have {want} "
+                                 f"dimension(s) (one point, no batch); got shape "
+                                 f"{values[a.name].shape}")
             continue
         if hasattr(a, "random_value"):  # symbols that know their own kind (group labels)
             values[a.name] = a.random_value(rng, sizes)

@@ -98,3 +98,9 @@ def test_hessian_check_detects_an_error(syms):
     bad = run_check(good.f, x, sp.Identity(x.shape[0]) / sn.norm(x, 2), hessian=True,
                     value=x / sn.norm(x, 2))
     assert good.report.ok and not bad.ok
+
+
+def test_a_batch_is_not_a_point(syms):
+    x = syms["x"]
+    with pytest.raises(sn.ShapeError, match="one point"):
+        sn.check(sn.norm(x, 2), x, at=np.ones((2, 2)))
