@@ -354,11 +354,12 @@ def _has_kink(value_fn: Any, values: dict, wrt_name: str, rng: np.random.Generat
 
 
 def one_sided_derivative(value_fn: Any, values: dict, wrt_name: str, d: np.ndarray,
-                         dtype: Any = np.float64) -> float:
-    """``f'(x; d)`` by forward differences with one Richardson step (error O(h^2))."""
+                         dtype: Any = np.float64, shrink: float = 1.0) -> float:
+    """``f'(x; d)`` by forward differences with one Richardson step (error O(h^2) for a
+    piece that is smooth; ``shrink`` divides the step, to see how the estimate moves)."""
     x = np.asarray(values[wrt_name], dtype=dtype)
     f0 = float(value_fn(values))
-    h = float(np.finfo(dtype).eps) ** 0.5 * 16 * max(1.0, float(np.max(np.abs(x))))
+    h = float(np.finfo(dtype).eps) ** 0.5 * 16 * max(1.0, float(np.max(np.abs(x)))) / shrink
 
     def forward(step: float) -> float:
         moved = dict(values, **{wrt_name: (x + step * d).astype(dtype)})

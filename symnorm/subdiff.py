@@ -24,7 +24,7 @@ from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
 from .atoms import Norm
 from .engine import Recorder, as_scalar, check_wrt, depends, derive_gradient, vjp
-from .errors import ShapeError, UnsupportedExpressionError
+from .errors import CheckFailedError, ShapeError, UnsupportedExpressionError
 from .kernel import free_arguments, kernel
 from .printing import latex, to_text
 from .rules import norm_rule
@@ -284,6 +284,7 @@ class Subdifferential:
     root: SetNode
     arguments: list = field(default_factory=list)
     _kernels: dict = field(default_factory=dict, repr=False)
+    report: Any = field(default=None, repr=False)   # the check run when it was derived
 
     # -- display --------------------------------------------------------------------
     def latex(self) -> str:
@@ -371,6 +372,65 @@ class Subdifferential:
         return self.at(at, **values).support(np.asarray(d, dtype=float).reshape(-1))
 
     directional_derivative = support
+
+    def check(self, points: int = 3, directions: int = 4, seed: int = 0) -> Any:
+        """Compare the support function with one-sided differences of ``f``.
+
+        At random points, and at the same points with half the entries of ``wrt`` set
+        to exactly 0 (where the L1-type kinks are), ``f'(x; d)`` from one-sided
+        differences must equal ``max_{g ∈ ∂f(x)} <g, d>``; the minimum-norm element
+        must be a member. Returns a :class:`~symnorm.check.CheckReport`.
+        """
+        from .check import (
+            CheckReport,
+            DirectionResult,
+            PointResult,
+            one_sided_derivative,
+            random_values,
+        )
+
+        rng = np.random.default_rng(seed)
+        value = kernel(self.f, self.arguments)
+        names = [a.name for a in self.arguments]
+
+        def f_at(vals: dict) -> float:
+            return float(value(*[vals[n] for n in names]))
+
+        results = []
+        for i in range(2 * points):
+            vals = random_values(self.arguments, rng, np.float64, self.f)
+            kink = i % 2 == 1
+            if kink:  # exact zeros: the kinks of L1-type terms
+                x = vals[self.wrt.name].copy()
+                x[rng.random(x.shape) < 0.5] = 0.0
+                vals[self.wrt.name] = x
+            point = PointResult(values=vals, mode="kink" if kink else "differentiable")
+            try:
+                numeric_set = self.at(vals[self.wrt.name], **{
+                    k: v for k, v in vals.items() if k != self.wrt.name})
+                g = numeric_set.min_norm()
+                if not numeric_set.contains(g, 1e-7):
+                    point.problem = "the minimum-norm element is not a member"
+                for _ in range(directions):
+                    d = rng.standard_normal(vals[self.wrt.name].shape)
+                    fd = one_sided_derivative(f_at, vals, self.wrt.name, d)
+                    coarse = one_sided_derivative(f_at, vals, self.wrt.name, d, shrink=0.01)
+                    sigma = numeric_set.support(d)
+                    # |t|^p with 1 < p < 2 makes differences converge like h^(p-1) at a
+                    # zero entry: the spread between two steps bounds their own error
+                    tol = max(1e-6 * (1 + abs(fd)), 2 * abs(fd - coarse))
+                    point.directions.append(DirectionResult(
+                        d, fd, sigma, abs(sigma - fd), tol, "support function = f'(x; d)",
+                        "f'(x; d)", "support function"))
+            except (ValueError, ArithmeticError) as exc:
+                point.problem = f"evaluation failed: {type(exc).__name__}: {exc}"
+            results.append(point)
+        return CheckReport(expression=to_text(self.f), claimed=self.text(),
+                           wrt=to_text(self.wrt),
+                           method="support function against one-sided differences "
+                                  "(one Richardson step), at random points and at points "
+                                  "with exact zeros; minimum-norm element a member",
+                           dtype="float64", rtol=1e-6, atol=0.0, points=results)
 
     def min_norm_kernel(self) -> Any:
         """A function ``(wrt, *others) -> min-norm element``, batched over a leading axis.
@@ -478,8 +538,13 @@ def _monotone_of_norm(f: sp.Expr, wrt: Any) -> SetNode | None:
     return ScaleNode(slope.xreplace({t: atom}), inner) if inner is not None else None
 
 
-def subdiff(f: Any, wrt: Any) -> Subdifferential:
+def subdiff(f: Any, wrt: Any, *, check: bool = True, **check_options: Any) -> Subdifferential:
     """The subdifferential ``∂f`` with respect to ``wrt``, as a set object.
+
+    Like every result, it is checked before it is returned (``check=False`` switches
+    that off): its support function must match one-sided differences of ``f`` at random
+    points, kinks included (:meth:`Subdifferential.check`); a mismatch raises
+    :class:`~symnorm.errors.CheckFailedError`.
 
     >>> import numpy as np, symnorm as sn
     >>> x = sn.vector("x")
@@ -501,5 +566,11 @@ def subdiff(f: Any, wrt: Any) -> Subdifferential:
     root = build(f, wrt)
     if root is None:
         root = PointNode(sp.ZeroMatrix(*wrt.shape))
-    return Subdifferential(f=f, wrt=wrt, root=root,
-                           arguments=free_arguments(f, first=wrt))
+    out = Subdifferential(f=f, wrt=wrt, root=root, arguments=free_arguments(f, first=wrt))
+    if check:
+        report = out.check(**check_options)
+        out.report = report
+        if not report.ok:
+            raise CheckFailedError(f"the subdifferential of {to_text(f)} disagrees with "
+                                   f"one-sided differences:\n{report.summary()}", report)
+    return out

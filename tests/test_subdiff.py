@@ -263,3 +263,17 @@ def test_random_points_min_norm_and_support(x0, case, seed):
     assert abs(S.support(d, at=x0) - fd) <= fd_tol(p) * (1 + abs(fd))
     # support dominates every member: <g, d> <= σ(d)
     assert g @ d <= S.support(d, at=x0) + 1e-9
+
+
+def test_subdiff_is_checked_before_it_is_returned():
+    S = sn.subdiff(sn.norm(X, 1), X)
+    assert S.report is not None and S.report.ok
+    assert any(p.mode == "kink" for p in S.report.points)
+    from symnorm.subdiff import Subdifferential
+
+    # the set of ||x||_2 claimed for ||x||_1: the check must notice
+    wrong = Subdifferential(f=sn.norm(X, 1), wrt=X, root=sn.subdiff(sn.norm(X, 2), X).root,
+                            arguments=[X])
+    report = wrong.check()
+    assert not report.ok and "support function = f'(x; d)" in report.summary()
+    assert sn.subdiff(sn.norm(X, 1), X, check=False).report is None
