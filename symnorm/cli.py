@@ -71,7 +71,6 @@ def _read(args: argparse.Namespace) -> tuple[Any, Any]:
 def cmd_derive(args: argparse.Namespace) -> int:
     f, wrt = _read(args)
     f = as_scalar(f)
-    status = EXIT_OK
     try:
         if args.hessian:
             d = hessian(f, wrt, check=not args.no_check)
@@ -95,7 +94,7 @@ def cmd_derive(args: argparse.Namespace) -> int:
         if d.report is not None:
             print()
             print(d.report.summary())
-    return status
+    return EXIT_OK
 
 
 def cmd_check(args: argparse.Namespace) -> int:

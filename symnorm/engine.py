@@ -322,13 +322,21 @@ def vjp(e: Expr, wrt: Expr, cot: Expr, rec: Recorder) -> Expr | None:
         mats = [a for a in e.args if isinstance(a, MatrixExpr)]
         c = sp.Mul(*scalars)
         terms = []
-        if depends(c, wrt):
+        if depends(c, wrt):  # d(c M) = dc M + c dM: the dc part needs <cot, M>
             rest = _product(mats)
-            inner = ScalarOf(_product([_transpose(cot), rest])) if rest.shape != (1, 1) \
-                or isinstance(cot, MatrixExpr) else cot * ScalarOf(rest)
+            if rest.shape == (1, 1):
+                inner = cot * ScalarOf(rest)
+            elif rest.shape[1] == 1:
+                inner = ScalarOf(_product([cot.T, rest]))
+            elif rest.shape[0] == 1:
+                inner = ScalarOf(_product([rest, cot.T]))
+            else:
+                raise UnsupportedExpressionError(
+                    f"cannot differentiate {to_text(e)}: a matrix whose scalar factor "
+                    f"{to_text(c)} depends on {wrt} (vectors and scalars are supported)")
             g_c = grad_scalar(c, wrt, rec)
             if g_c is not None:
-                terms.append(scale(inner, g_c) if not isinstance(inner, MatrixExpr) else None)
+                terms.append(scale(inner, g_c))
         for i, factor in enumerate(mats):
             if not depends(factor, wrt):
                 continue
@@ -473,11 +481,7 @@ def as_scalar(f: Any) -> sp.Expr:
 
 
 def check_wrt(f: sp.Expr, wrt: Any) -> None:
-    if isinstance(wrt, MatrixSymbol):
-        if wrt.shape[1] != 1 and wrt.shape[0] != 1:
-            return
-        return
-    if isinstance(wrt, sp.Symbol):
+    if isinstance(wrt, (MatrixSymbol, sp.Symbol)):
         return
     raise UnsupportedExpressionError(
         f"wrt must be a symbol made by sn.scalar/sn.vector/sn.matrix, got {wrt!r}")

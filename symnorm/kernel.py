@@ -29,7 +29,7 @@ from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
 from . import numeric
 from .atoms import Elementwise, Norm, ScalarOf
-from .errors import ShapeError, SymnormError, UnsupportedExpressionError
+from .errors import ShapeError, UnsupportedExpressionError
 from .printing import fraction, to_text
 from .rules import ELEMENTWISE, norm_rule
 
@@ -230,6 +230,8 @@ class _Generator:
             if e.rows == 1:
                 return self.tmp(f"np.array({rows[0]!r})")
             return self.tmp(f"np.array({rows!r})")
+        if isinstance(e, sp.MatPow) and e.exp.is_Integer:
+            return self.tmp(f"np.linalg.matrix_power({self.emit(e.base)}, {int(e.exp)})")
         if isinstance(e, sp.Inverse):
             return self.tmp(f"np.linalg.inv({self.emit(e.arg)})")
         if isinstance(e, DiagMatrix):
@@ -409,10 +411,7 @@ def kernel(expr: Any, args: list | None = None, *, fusions: dict | None = None) 
     if missing:
         raise UnsupportedExpressionError(
             f"{to_text(expr)} needs the argument(s) {', '.join(map(str, missing))}")
-    try:
-        source = generate_source(expr, args, fusions)
-    except SymnormError:
-        raise
+    source = generate_source(expr, args, fusions)
     namespace: dict = {"np": np, "_nm": numeric}
     exec(compile(source, f"<symnorm kernel: {to_text(expr)[:60]}>", "exec"), namespace)
     return Kernel(expr, args, source, namespace["kernel"])

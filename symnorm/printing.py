@@ -57,10 +57,13 @@ def _split_coeff(expr: MatMul) -> tuple[sp.Expr, sp.Expr, list[MatrixExpr]]:
     return num, den, mats
 
 
-def _terms(printer: StrPrinter, expr: MatAdd) -> list[sp.Basic]:
-    """Terms in SymPy's order, but those that read as negative after the others."""
-    terms = printer._as_ordered_terms(expr, order=None)
-    return [t for t in terms if not _negative(t)] + [t for t in terms if _negative(t)]
+class _HandOrder:
+    """Terms in SymPy's order, but those that read as negative after the others, as
+    written by hand: ``1 - lam/norm(v, 2)``, ``I - x*x.T/norm(x, 2)**2``."""
+
+    def _as_ordered_terms(self, expr: sp.Basic, order: object = None) -> list:
+        terms = super()._as_ordered_terms(expr, order=order)  # type: ignore[misc]
+        return [t for t in terms if not _negative(t)] + [t for t in terms if _negative(t)]
 
 
 def _signed_join(texts: list[str]) -> str:
@@ -81,15 +84,8 @@ def _negative(term: sp.Basic) -> bool:
     return term.could_extract_minus_sign()
 
 
-class TextPrinter(StrPrinter):
+class TextPrinter(_HandOrder, StrPrinter):
     """Prints the expression language (round-trips through :func:`symnorm.parse`)."""
-
-    def _as_ordered_terms(self, expr: sp.Basic, order: object = None) -> list:
-        terms = super()._as_ordered_terms(expr, order=order)
-        if isinstance(expr, sp.Add):
-            terms = [t for t in terms if not t.could_extract_minus_sign()] + \
-                [t for t in terms if t.could_extract_minus_sign()]
-        return terms
 
     def _print_Norm(self, expr: Norm) -> str:
         return f"norm({self._print(expr.arg)}, {self._print(expr.p)})"
@@ -135,7 +131,7 @@ class TextPrinter(StrPrinter):
     _print_MutableDenseMatrix = _print_MatrixBase
 
     def _print_MatAdd(self, expr: MatAdd) -> str:
-        return _signed_join([self._print(t) for t in _terms(self, expr)])
+        return _signed_join([self._print(t) for t in self._as_ordered_terms(expr)])
 
     def _print_MatMul(self, expr: MatMul) -> str:
         num, den, mats = _split_coeff(expr)
@@ -150,15 +146,8 @@ class TextPrinter(StrPrinter):
         return sign + text
 
 
-class SymnormLatexPrinter(LatexPrinter):
+class SymnormLatexPrinter(_HandOrder, LatexPrinter):
     """LaTeX in Matrix Cookbook notation."""
-
-    def _as_ordered_terms(self, expr: sp.Basic, order: object = None) -> list:
-        terms = super()._as_ordered_terms(expr, order=order)
-        if isinstance(expr, sp.Add):
-            terms = [t for t in terms if not t.could_extract_minus_sign()] + \
-                [t for t in terms if t.could_extract_minus_sign()]
-        return terms
 
     def _print_Norm(self, expr: Norm) -> str:
         from .rules import norm_rule
@@ -227,7 +216,7 @@ class SymnormLatexPrinter(LatexPrinter):
         return "I"
 
     def _print_MatAdd(self, expr: MatAdd) -> str:
-        return _signed_join([self._print(t) for t in _terms(self, expr)])
+        return _signed_join([self._print(t) for t in self._as_ordered_terms(expr)])
 
     def _print_MatMul(self, expr: MatMul) -> str:
         num, den, mats = _split_coeff(expr)

@@ -191,9 +191,8 @@ def proximal_gradient(f: Any, wrt: Any, *, x0: Any = None, accelerated: bool = F
         raise UnsupportedExpressionError(f"values needed for {', '.join(missing)}")
     rest = [np.asarray(values[n], dtype=float) for n in names]
     f_k = kernel(as_scalar(f), args)
-    smooth_args = args
-    s_k = kernel(smooth, smooth_args)
-    g_k = derive_gradient(smooth, wrt).kernel(smooth_args) if depends(smooth, wrt) else None
+    s_k = kernel(smooth, args)
+    g_k = derive_gradient(smooth, wrt).kernel(args) if depends(smooth, wrt) else None
     size = _size(wrt, values, x0)
     x = np.zeros(size) if x0 is None else np.asarray(x0, dtype=float).copy()
 

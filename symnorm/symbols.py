@@ -129,14 +129,28 @@ def check_shapes(expr: object) -> None:
     SymPy does not validate symbolic shapes (``x - b`` with ``x`` of size ``n`` and
     ``b`` of size ``m`` is accepted), so symnorm does it before deriving.
     """
-    from sympy import HadamardProduct, MatAdd, MatMul
+    from sympy import HadamardProduct, MatAdd, MatMul, MatPow
 
+    from .atoms import Norm, ScalarOf
     from .printing import to_text
 
     if not isinstance(expr, sp.Basic):
         return
     for arg in expr.args:
         check_shapes(arg)
+    if isinstance(expr, MatPow) and expr.base.shape[0] != expr.base.shape[1]:
+        # SymPy turns x*x into x**2 even for a column vector
+        base = expr.base
+        hint = ("; for a vector use x.T*x (inner product) or x .* x (elementwise)"
+                if 1 in base.shape else "")
+        raise ShapeError(f"{to_text(expr)}: {to_text(base)} is {base.shape[0]}x"
+                         f"{base.shape[1]}, not square{hint}")
+    if isinstance(expr, sp.Expr) and not isinstance(expr, (MatrixExpr, Norm, ScalarOf)):
+        inside = [a for a in expr.args if isinstance(a, MatrixExpr) and a.shape != (1, 1)]
+        if inside:  # e.g. sp.sin(x): SymPy builds it, but it is neither scalar nor vector
+            raise ShapeError(f"{to_text(expr)} applies a scalar operation to the "
+                             f"{inside[0].shape[0]}x{inside[0].shape[1]} {to_text(inside[0])};"
+                             " use the elementwise maps (sign, abs, exp, sigmoid) or a norm")
     if isinstance(expr, (MatAdd, HadamardProduct)):
         shapes = {a.shape for a in expr.args if isinstance(a, MatrixExpr)}
         if len(shapes) > 1:

@@ -324,3 +324,24 @@ def test_quasi_norms_and_the_count_are_flagged(syms):
     assert "note: norm(x, 1/2) is not a norm" in d.text()
     assert "homogeneity" in sn.grad(sn.norm(x, 0), x).warnings[0]
     assert sn.grad(sn.norm(x, 2), x).warnings == []
+
+
+@pytest.mark.parametrize("make", [
+    lambda x, a, M: sn.norm(sn.norm(x, 2) * x, 1),
+    lambda x, a, M: sn.norm(ScalarOf(a.T * x) * x, 2),
+    lambda x, a, M: ScalarOf(x.T * (sn.norm(x, 1) * M) * x),
+], ids=["norm-times-x", "inner-product-times-x", "norm-inside-quadratic-form"])
+def test_products_whose_scalar_factor_depends_on_x(syms, make):
+    f = make(syms["x"], syms["a"], syms["M"])
+    d = sn.grad(f, syms["x"])  # raises if finite differences disagree
+    assert d.report.ok and max(d.report.errors) < 1e-6
+
+
+def test_sympy_shape_slips_are_caught(syms):
+    x, A = syms["x"], syms["A"]
+    with pytest.raises(sn.ShapeError, match="x.T\\*x"):
+        sn.norm(x * x, 2)                      # SymPy builds x**2 for a column vector
+    with pytest.raises(sn.ShapeError, match="not square"):
+        sn.norm(A * A * x, 2)
+    with pytest.raises(sn.ShapeError, match="scalar operation"):
+        sn.grad(sp.sin(x), x)                  # not a scalar: SymPy would accept it
