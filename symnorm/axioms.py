@@ -166,22 +166,11 @@ def _vec(a: Any) -> str:
     return "[" + ", ".join(_num(v, 4) for v in np.ravel(a)) + "]"
 
 
-def _matrix_text(m: sp.MatrixBase) -> str:
-    def entry(e: sp.Basic) -> str:
-        return _num(e) if isinstance(e, sp.Float) else str(e)
-
-    return "[" + ", ".join("[" + ", ".join(entry(e) for e in m.row(i)) + "]"
-                           for i in range(m.rows)) + "]"
-
-
 class _Printer(TextPrinter):
-    """The expression language, with explicit matrices on one line."""
+    """The expression language (explicit matrices on one line), floats to 6 digits."""
 
-    def _print_MatrixBase(self, expr: sp.MatrixBase) -> str:
-        return _matrix_text(expr)
-
-    _print_ImmutableDenseMatrix = _print_MatrixBase
-    _print_MutableDenseMatrix = _print_MatrixBase
+    def _print_Float(self, expr: sp.Float) -> str:
+        return _num(expr)
 
 
 def _text(e: Any) -> str:
@@ -329,7 +318,7 @@ def _symbolic_definiteness(terms: list[_Term]) -> tuple[AxiomResult, list[str]]:
         if isinstance(t.matrix, sp.MatrixBase) and not t.matrix.free_symbols:
             rank, _, _ = _rank_explicit(t.matrix)
             if rank == t.matrix.cols and scale_known:
-                return AxiomResult(True, SYMBOLIC, base + f"{_matrix_text(t.matrix)} has full "
+                return AxiomResult(True, SYMBOLIC, base + f"{_text(t.matrix)} has full "
                                    f"column rank {rank}, so {_text(t.norm)} = 0 only at "
                                    "x = 0"), []
             explicit_mats.append(t.matrix)
@@ -340,7 +329,7 @@ def _symbolic_definiteness(terms: list[_Term]) -> tuple[AxiomResult, list[str]]:
                                    "so it has a null vector x != 0, where f(x) = 0"), []
             symbolic.append(t.matrix)
     if symbolic or conditions:
-        names = [_text(m) for m in symbolic] + [_matrix_text(m) for m in explicit_mats]
+        names = [_text(m) for m in symbolic] + [_text(m) for m in explicit_mats]
         if len(names) == 1 and symbolic:
             rows, cols = symbolic[0].shape
             need = f"; needs {rows} >= {cols}" if rows != cols else ""
@@ -356,7 +345,7 @@ def _symbolic_definiteness(terms: list[_Term]) -> tuple[AxiomResult, list[str]]:
     if null is None:
         return AxiomResult(True, SYMBOLIC, base + "the matrices have no common null vector "
                            f"(stacked rank {rank}), so f(x) = 0 only at x = 0"), []
-    which = " and ".join(_matrix_text(m) for m in explicit_mats)
+    which = " and ".join(_text(m) for m in explicit_mats)
     ce = {"x": null, "lhs": 0.0, "rhs": 0.0, "relation": "f(x) = 0 at x != 0",
           "kind": "zero at nonzero x", "parameters": {},
           "verified": "exact" if exact else "float"}
@@ -399,7 +388,7 @@ class _Search:
                 if m.free_symbols:
                     raise UnsupportedExpressionError(
                         f"the numeric search needs explicit matrices of numbers; "
-                        f"{_matrix_text(m)} has symbols in it")
+                        f"{_text(m)} has symbols in it")
                 self.params[a.name] = self._as_array(a, np.array(m.evalf(), dtype=float))
                 continue
             if isinstance(a, MatrixSymbol):

@@ -9,7 +9,7 @@ import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
 from .printing import latex as to_latex
-from .printing import to_text
+from .printing import latex_text, to_text
 from .rules import Kink
 
 if TYPE_CHECKING:
@@ -100,7 +100,7 @@ class Derivation:
         lines = []
         for step in self.steps:
             note = step.note or step.rule
-            lines.append(rf"{step.latex()} && \text{{{_escape_text(note)}}}")
+            lines.append(rf"{step.latex()} && \text{{{latex_text(note)}}}")
         symbol = "hessian" if self.kind == "hessian" else "grad"
         if not self._ends_with_result():
             lines.append(rf"{Differential(self.f, self.wrt, symbol).latex()} &= "
@@ -193,7 +193,3 @@ class Derivation:
             "check": None if self.report is None else self.report.to_dict(),
         }
 
-
-def _escape_text(s: str) -> str:
-    return s.replace("\\", r"\textbackslash ").replace("_", r"\_").replace("&", r"\&") \
-        .replace("%", r"\%").replace("#", r"\#")

@@ -22,7 +22,7 @@ from .derivation import Step
 from .errors import CheckFailedError, ShapeError, UnsupportedExpressionError
 from .kernel import free_arguments, kernel
 from .printing import latex, to_text
-from .rules import norm_rule
+from .rules import norm_rule, numeric_order
 
 
 @dataclass
@@ -201,16 +201,12 @@ def holder_check(d: DualNorm, points: int = 20, seed: int = 0, **values: Any) ->
     for _ in range(points):
         size = int(rng.integers(2, 6)) if not x.shape[0].is_Integer else int(x.shape[0])
         vals = dict(values)
-        p_num = None
         for s in sorted(n_sym.free_symbols | d.result.free_symbols, key=str):
             if isinstance(s, MatrixSymbol) and s not in (x, y) and s.name not in vals:
                 w = rng.standard_normal((size, size)) + size * np.eye(size)  # invertible
                 vals[s.name] = w
             elif isinstance(s, sp.Symbol) and not s.is_integer and s.name not in vals:
                 vals[s.name] = float(rng.uniform(1.2, 4.0))
-        for s in n_sym.free_symbols:
-            if isinstance(s, sp.Symbol) and s.name in vals:
-                p_num = vals[s.name]
         xv, yv = rng.standard_normal(size), rng.standard_normal(size)
         if rng.random() < 0.3:  # exact zeros and ties, where the extremes sit
             xv[0], yv[-1] = 0.0, 0.0
@@ -222,7 +218,7 @@ def holder_check(d: DualNorm, points: int = 20, seed: int = 0, **values: Any) ->
         if excess > 1e-9 * max(1.0, px * dy):
             example = {"x": xv, "y": yv}
         # equality case: x* from the support point of the dual norm's subdifferential
-        q_num = _numeric_order(d.q, p_num)
+        q_num = numeric_order(d.q, vals)
         w_val = _weight(d, vals)
         mapped = yv if w_val is None else np.linalg.solve(w_val.T, yv)
         s = np.asarray(dual_rule.subdiff.support_point(mapped, mapped, q_num), dtype=float)
@@ -231,15 +227,6 @@ def holder_check(d: DualNorm, points: int = 20, seed: int = 0, **values: Any) ->
         worst_unit = max(worst_unit, abs(pstar - 1) if np.any(mapped) else 0.0)
         worst_eq = max(worst_eq, abs(float(xstar @ yv) - dy) / max(1.0, dy))
     return HolderReport(points, worst_ineq, worst_eq, worst_unit, 1e-9, example)
-
-
-def _numeric_order(q: sp.Basic, p_num: float | None) -> Any:
-    if q == sp.oo:
-        return np.inf
-    if isinstance(q, sp.Expr) and q.free_symbols:
-        (p,) = [s for s in q.free_symbols]
-        return float(q.subs(p, p_num))
-    return float(q)
 
 
 def _weight(d: DualNorm, vals: dict) -> np.ndarray | None:

@@ -125,7 +125,8 @@ class TextPrinter(_HandOrder, StrPrinter):
         return "max(" + ", ".join(self._print(a) for a in expr.args) + ")"
 
     def _print_MatrixBase(self, expr: sp.MatrixBase) -> str:
-        return str(expr.tolist()).replace("'", "")
+        rows = (", ".join(self._print(e) for e in expr.row(i)) for i in range(expr.rows))
+        return "[" + ", ".join(f"[{r}]" for r in rows) + "]"
 
     _print_ImmutableDenseMatrix = _print_MatrixBase
     _print_MutableDenseMatrix = _print_MatrixBase
@@ -238,6 +239,16 @@ class SymnormLatexPrinter(_HandOrder, LatexPrinter):
         if den != 1:
             return sign + rf"\frac{{{body}}}{{{self._print(den)}}}"
         return sign + body
+
+
+def latex_text(s: str) -> str:
+    r"""Plain text made safe inside ``\text{...}``.
+
+    >>> latex_text("d/dx_k {a} & 50%")
+    'd/dx\\_k \\{a\\} \\& 50\\%'
+    """
+    return (s.replace("\\", r"\textbackslash ").replace("_", r"\_").replace("&", r"\&")
+            .replace("%", r"\%").replace("#", r"\#").replace("{", r"\{").replace("}", r"\}"))
 
 
 def to_text(expr: object) -> str:

@@ -31,11 +31,13 @@ from sympy import MatMul
 from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
 from .atoms import Norm
+from .check import _fixed_points, _fmt
 from .derivation import Step
 from .errors import CheckFailedError, ShapeError, UnsupportedExpressionError
+from .kernel import _is_dim
 from .printing import latex as to_latex
-from .printing import to_text
-from .rules import NORMS, NormRule, norm_rule
+from .printing import latex_text, to_text
+from .rules import NORMS, NormRule, norm_rule, numeric_order
 
 __all__ = ["Prox", "ProxCheckReport", "ProxPoint", "prox"]
 
@@ -130,11 +132,6 @@ class Argmin:
         return f"argmin_{to_text(self.wrt)}({to_text(self.expr)})"
 
 
-def _escape_text(s: str) -> str:
-    return (s.replace("\\", r"\textbackslash ").replace("_", r"\_").replace("&", r"\&")
-            .replace("%", r"\%").replace("#", r"\#").replace("{", r"\{").replace("}", r"\}"))
-
-
 # -- the optimality check ---------------------------------------------------------------
 
 @dataclass
@@ -206,11 +203,6 @@ class ProxCheckReport:
                             "problem": p.problem} for p in self.points]}
 
 
-def _fmt(v: Any) -> str:
-    a = np.asarray(v)
-    return f"{float(a):.6g}" if a.ndim == 0 else np.array2string(a, precision=6)
-
-
 def _snap(u: np.ndarray, rtol: float = 1e-10) -> np.ndarray:
     """``u`` with near-ties of its largest |entry| made exact and near-zeros made 0.
 
@@ -267,7 +259,7 @@ class Prox:
     # -- display -------------------------------------------------------------------
     def latex(self) -> str:
         r"""LaTeX source: an ``aligned`` block, one step a line, rules named at the right."""
-        lines = [rf"{s.latex()} && \text{{{_escape_text(s.note or s.rule)}}}"
+        lines = [rf"{s.latex()} && \text{{{latex_text(s.note or s.rule)}}}"
                  for s in self.steps]
         body = r" \\" + "\n"
         return r"\begin{aligned}" + "\n" + body.join(lines) + "\n" + r"\end{aligned}"
@@ -311,7 +303,7 @@ class Prox:
         residual ``v - (1 + mu) prox(v)`` must vanish.
         """
         rng = np.random.default_rng(seed)
-        fixed = _fixed_points(at, self)
+        fixed = _fixed_points(at, self.v)
         count = len(fixed) if fixed else points
         results = [self._check_point(rng, i, fixed[i] if fixed else {})
                    for i in range(count)]
@@ -371,7 +363,7 @@ class Prox:
             return point
         g = residual / lam
         point.subgradient = g
-        order = _numeric_order(self.p, values)
+        order = numeric_order(self.p, values)
         sub = self.rule.subdiff
         snapped = _snap(u)
         try:
@@ -396,14 +388,6 @@ class Prox:
         }
 
 
-def _numeric_order(p: Any, values: dict) -> Any:
-    if hasattr(p, "numeric"):
-        return p.numeric(values)
-    if p == sp.oo:
-        return np.inf
-    return float(p)
-
-
 def _sample_v(rng: np.random.Generator, i: int, n: int, lam: float) -> np.ndarray:
     kind = i % 3
     if kind == 0:  # generic, with one exact zero
@@ -426,21 +410,7 @@ def _sample_v(rng: np.random.Generator, i: int, n: int, lam: float) -> np.ndarra
     return v * (0.5 * lam / total) if total > 0 else v
 
 
-def _fixed_points(at: Any, result: Prox) -> list[dict]:
-    if at is None:
-        return []
-    if isinstance(at, dict):
-        return [{(k.name if hasattr(k, "name") else str(k)): val for k, val in at.items()}]
-    if isinstance(at, (list, tuple)) and at and isinstance(at[0], dict):
-        return [_fixed_points(a, result)[0] for a in at]
-    return [{result.v.name: at}]
-
-
 # -- matching f and deriving ------------------------------------------------------------
-
-def _is_dim(s: sp.Basic) -> bool:
-    return isinstance(s, sp.Symbol) and bool(s.is_integer) and bool(s.is_positive)
-
 
 def _match(f: Any, wrt: Any) -> tuple[sp.Expr | None, sp.Basic | None, sp.Expr]:
     """``f = lam*||wrt||_p + mu/2*||wrt||_2**2``: return ``(lam, p, mu)``."""

@@ -27,7 +27,7 @@ from .engine import Recorder, as_scalar, check_wrt, depends, derive_gradient, vj
 from .errors import CheckFailedError, ShapeError, UnsupportedExpressionError
 from .kernel import free_arguments, kernel
 from .printing import latex, to_text
-from .rules import norm_rule
+from .rules import norm_rule, numeric_order
 from .sets import AffineSet, Atom, HullSet, NumericSet
 from .symbols import check_shapes
 
@@ -245,17 +245,7 @@ class Evaluator:
         return float(np.asarray(self._call(expr)).reshape(()))
 
     def order(self, p: Any) -> Any:
-        if isinstance(p, sp.Expr) and p.free_symbols:
-            return self.scalar(p)
-        if p == sp.oo:
-            return np.inf
-        if hasattr(p, "kernel_code"):  # e.g. group labels
-            return self._call_order(p)
-        return float(p)
-
-    def _call_order(self, p: Any) -> Any:
-        names = [s.name for s in p.free_symbols]
-        return np.asarray(self.values[names[0]])
+        return numeric_order(p, self.values)
 
     def size(self, wrt: Any) -> int:
         return int(np.asarray(self.values[wrt.name]).shape[0])

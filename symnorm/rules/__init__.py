@@ -16,7 +16,8 @@ from .registry import (
     NormRule,
     SubdiffRule,
     norm_rule,
+    numeric_order,
 )
 
 __all__ = ["ELEMENTWISE", "NORMS", "ElementwiseRule", "IndexForm", "Kink", "NormRule",
-           "SubdiffRule", "norm_rule"]
+           "SubdiffRule", "norm_rule", "numeric_order"]

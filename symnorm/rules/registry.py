@@ -127,6 +127,24 @@ NORMS: Registry[NormRule] = Registry("norm")
 ELEMENTWISE: Registry[ElementwiseRule] = Registry("elementwise")
 
 
+def numeric_order(p: sp.Basic, values: dict) -> Any:
+    """The number (or parameter array) a norm order stands for, given argument values
+    by name: ``oo`` -> inf, a symbolic order evaluated, an order object with its own
+    ``numeric`` (group labels) asked.
+
+    >>> import sympy as sp
+    >>> numeric_order(sp.Symbol("p") / (sp.Symbol("p") - 1), {"p": 3.0})
+    1.5
+    """
+    if hasattr(p, "numeric"):
+        return p.numeric(values)
+    if p == sp.oo:
+        return float("inf")
+    if isinstance(p, sp.Expr) and p.free_symbols:
+        return float(p.subs({s: values[s.name] for s in p.free_symbols}))
+    return float(p)
+
+
 def norm_rule(p: sp.Basic) -> NormRule:
     """The registered rule for a vector norm of order ``p``.
 
