@@ -195,6 +195,30 @@ class MaxAbsSelector(Elementwise):
         return MaxAbsSelector(self.arg.doit(**hints) if hints.get("deep", True) else self.arg)
 
 
+class VectorMap(MatrixExpr):
+    """A map of a column vector (its first argument) and parameters, computed by one
+    helper of :mod:`symnorm.numeric`; same shape as the vector.
+
+    Subclasses set ``name`` (printed as ``name(args...)``) and ``helper`` (the numpy
+    function, which takes ``out=``), and check their arguments in ``__new__``.
+    """
+
+    name = "vector_map"
+    helper = ""
+    is_commutative = False
+    kernel_accepts_out = True  # the helper writes into out=
+
+    @property
+    def shape(self) -> tuple:
+        return self.args[0].shape
+
+    def kernel_code(self, parts: list[str]) -> str:
+        return f"_nm.{self.helper}({', '.join(parts)})"
+
+    def _sympystr(self, printer: sp.printing.str.StrPrinter) -> str:
+        return f"{self.name}({', '.join(printer._print(a) for a in self.args)})"
+
+
 ELEMENTWISE_BY_NAME: dict[str, type[Elementwise]] = {
     cls.name: cls for cls in (Sign, Abs, Sigmoid, Exp)
 }

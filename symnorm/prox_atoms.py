@@ -16,7 +16,7 @@ import sympy as sp
 from sympy import MatAdd, MatMul
 from sympy.matrices.expressions import MatrixExpr
 
-from .atoms import Norm
+from .atoms import Norm, VectorMap
 from .errors import ShapeError
 
 
@@ -44,7 +44,7 @@ def _latex_arg(printer: object, v: MatrixExpr) -> str:
     return printer._print(v)
 
 
-class SoftThreshold(MatrixExpr):
+class SoftThreshold(VectorMap):
     """``soft(v, lam) = sign(v) ⊙ max(|v| - lam, 0)``, entry by entry (soft thresholding).
 
     The prox of ``lam*||.||_1``. Entries with ``|v_i| <= lam`` become exactly 0.
@@ -58,7 +58,8 @@ class SoftThreshold(MatrixExpr):
     '\\\\operatorname{sign}(v) \\\\odot \\\\max(\\\\lvert v \\\\rvert - \\\\lambda, 0)'
     """
 
-    is_commutative = False
+    name = "soft"
+    helper = "soft_threshold"
 
     def __new__(cls, v: MatrixExpr, lam: object) -> "SoftThreshold":
         return MatrixExpr.__new__(cls, _vector_arg(v, "soft"), _scalar_arg(lam, "soft"))
@@ -71,21 +72,9 @@ class SoftThreshold(MatrixExpr):
     def lam(self) -> sp.Expr:
         return self.args[1]
 
-    @property
-    def shape(self) -> tuple:
-        return self.v.shape
-
     def _entry(self, i: object, j: object, **kwargs: object) -> sp.Expr:
         vi = self.v._entry(i, j, **kwargs)
         return sp.sign(vi) * sp.Max(sp.Abs(vi) - self.lam, 0)
-
-    kernel_accepts_out = True  # the helper takes out=
-
-    def kernel_code(self, parts: list[str]) -> str:
-        return f"_nm.soft_threshold({parts[0]}, {parts[1]})"
-
-    def _sympystr(self, printer: object) -> str:
-        return f"soft({printer._print(self.v)}, {printer._print(self.lam)})"
 
     def _latex(self, printer: object) -> str:
         v = _latex_arg(printer, self.v)
@@ -93,7 +82,7 @@ class SoftThreshold(MatrixExpr):
         return (rf"\operatorname{{sign}}({v}) \odot \max(\lvert {v} \rvert - {lam}, 0)")
 
 
-class ProjectL1Ball(MatrixExpr):
+class ProjectL1Ball(VectorMap):
     """``proj_l1ball(v, r)``: the Euclidean projection of ``v`` onto ``{x : ||x||_1 <= r}``.
 
     Computed by the sort-based method of Duchi et al. (2008); ``v`` itself when
@@ -108,7 +97,8 @@ class ProjectL1Ball(MatrixExpr):
     '\\\\Pi_{\\\\lambda B_1}(v)'
     """
 
-    is_commutative = False
+    name = "proj_l1ball"
+    helper = "project_l1_ball"
 
     def __new__(cls, v: MatrixExpr, radius: object) -> "ProjectL1Ball":
         return MatrixExpr.__new__(cls, _vector_arg(v, "proj_l1ball"),
@@ -122,24 +112,12 @@ class ProjectL1Ball(MatrixExpr):
     def radius(self) -> sp.Expr:
         return self.args[1]
 
-    @property
-    def shape(self) -> tuple:
-        return self.v.shape
-
-    kernel_accepts_out = True  # the helper takes out=
-
-    def kernel_code(self, parts: list[str]) -> str:
-        return f"_nm.project_l1_ball({parts[0]}, {parts[1]})"
-
-    def _sympystr(self, printer: object) -> str:
-        return f"proj_l1ball({printer._print(self.v)}, {printer._print(self.radius)})"
-
     def _latex(self, printer: object) -> str:
         r = "" if self.radius == 1 else _latex_scalar(printer, self.radius) + " "
         return rf"\Pi_{{{r}B_1}}({_latex_arg(printer, self.v)})"
 
 
-class GroupShrink(MatrixExpr):
+class GroupShrink(VectorMap):
     """``group_shrink(v, lam, G)``: ``max(1 - lam/||v_g||_2, 0) v_g`` on each block ``g``.
 
     Block soft thresholding, the prox of ``lam`` times the group-lasso norm; the blocks
@@ -147,7 +125,8 @@ class GroupShrink(MatrixExpr):
     A block with ``||v_g||_2 <= lam`` (in particular a zero block) becomes exactly 0.
     """
 
-    is_commutative = False
+    name = "group_shrink"
+    helper = "group_shrink"
 
     def __new__(cls, v: MatrixExpr, lam: object, labels: sp.Symbol) -> "GroupShrink":
         if not isinstance(labels, sp.Symbol):
@@ -167,19 +146,6 @@ class GroupShrink(MatrixExpr):
     @property
     def labels(self) -> sp.Symbol:
         return self.args[2]
-
-    @property
-    def shape(self) -> tuple:
-        return self.v.shape
-
-    kernel_accepts_out = True  # the helper takes out=
-
-    def kernel_code(self, parts: list[str]) -> str:
-        return f"_nm.group_shrink({parts[0]}, {parts[1]}, {parts[2]})"
-
-    def _sympystr(self, printer: object) -> str:
-        return (f"group_shrink({printer._print(self.v)}, {printer._print(self.lam)}, "
-                f"{printer._print(self.labels)})")
 
     def _latex(self, printer: object) -> str:
         v = _latex_arg(printer, self.v)

@@ -27,7 +27,7 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
-from ..atoms import Norm
+from ..atoms import Norm, VectorMap
 from ..errors import ShapeError, UnsupportedExpressionError
 from ..prox_atoms import GroupShrink
 from ..symbols import _as_dim
@@ -158,13 +158,14 @@ def _block(u: str, g: str = "g") -> str:
     return f"{u}_{{{g}}}" if len(u) == 1 else rf"\left({u}\right)_{{{g}}}"
 
 
-class GroupNormalize(MatrixExpr):
+class GroupNormalize(VectorMap):
     """``u_g/||u_g||_2`` on each block ``g`` of ``u``, 0 on zero blocks.
 
     The gradient of the group-lasso norm (the minimum-norm subgradient on zero blocks).
     """
 
-    is_commutative = False
+    name = "group_normalize"
+    helper = "group_normalize"
 
     def __new__(cls, u: MatrixExpr, labels: GroupLabels) -> "GroupNormalize":
         if not isinstance(u, MatrixExpr) or u.shape[1] != 1:
@@ -179,22 +180,10 @@ class GroupNormalize(MatrixExpr):
     def labels(self) -> GroupLabels:
         return self.args[1]
 
-    @property
-    def shape(self) -> tuple:
-        return self.arg.shape
-
     def _entry(self, i: object, j: object, **kwargs: object) -> sp.Expr:
         raise UnsupportedExpressionError(
             f"group_normalize({self.arg}, {self.labels}) has no explicit components: the "
             f"blocks are only known when the labels are given to a kernel")
-
-    kernel_accepts_out = True  # the helper takes out=
-
-    def kernel_code(self, parts: list[str]) -> str:
-        return f"_nm.group_normalize({parts[0]}, {parts[1]})"
-
-    def _sympystr(self, printer: Any) -> str:
-        return f"group_normalize({printer._print(self.arg)}, {printer._print(self.labels)})"
 
     def _latex(self, printer: Any) -> str:
         ug = _block(printer._print(self.arg))
