@@ -93,6 +93,7 @@ class Derivation:
     warnings: list[str] = field(default_factory=list)   # e.g. "... is not a norm: ..."
     fusions: dict = field(default_factory=dict, repr=False)
     report: "CheckReport | None" = field(default=None, repr=False)
+    gradient: "Derivation | None" = field(default=None, repr=False)  # for a Hessian
 
     # -- display -------------------------------------------------------------------
     def latex(self) -> str:

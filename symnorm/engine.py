@@ -517,4 +517,4 @@ def derive_hessian(f: Any, wrt: Any) -> Derivation:
              result, "differentiate the gradient (product and chain rules)")
     return Derivation(f=f, wrt=wrt, result=result, steps=rec.steps,
                       assumptions=rec.assumptions, kinks=rec.kinks, kind="hessian",
-                      fusions={}, warnings=rec.warnings)
+                      fusions={}, warnings=rec.warnings, gradient=first)
