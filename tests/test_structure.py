@@ -1,0 +1,97 @@
+"""Declared matrix structure: sn.matrix(..., symmetric=..., positive_definite=...)."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import symnorm as sn
+from symnorm.atoms import ScalarOf
+from symnorm.symbols import StructuredMatrix, structure_of
+
+
+def test_structure_is_closed_under_implication() -> None:
+    M = sn.matrix("M", "n", "n", symmetric=True, positive_definite=True)
+    assert structure_of(M) == {"symmetric", "positive_definite", "positive_semidefinite"}
+    assert structure_of(sn.matrix("P", positive_semidefinite=True)) == {
+        "positive_semidefinite", "symmetric"}
+    assert structure_of(sn.matrix("D", 3, diagonal=True)) == {"diagonal", "symmetric"}
+    assert structure_of(sn.matrix("Q", orthogonal=True)) == {"orthogonal"}
+    assert structure_of(sn.matrix("A")) == frozenset()
+    assert structure_of(sn.vector("x")) == frozenset()
+    assert structure_of(sp.Symbol("t")) == frozenset()
+    assert structure_of(M.T) == structure_of(M)  # M.T is M itself
+
+
+def test_structure_needs_a_square_matrix() -> None:
+    with pytest.raises(sn.ShapeError, match="3x4 is not square"):
+        sn.matrix("B", 3, 4, symmetric=True)
+    with pytest.raises(sn.ShapeError, match="not square"):
+        sn.matrix("B", "m", "n", positive_definite=True)
+    assert sn.matrix("S", symmetric=True).shape == (sn.symbols.dim("n"),) * 2
+    assert sn.matrix("S", 4, symmetric=True).shape == (4, 4)
+    assert sn.matrix("S", "k", symmetric=True).shape == (sn.symbols.dim("k"),) * 2
+
+
+def test_structured_matrix_is_a_matrix_symbol_that_survives_rebuilding() -> None:
+    M = sn.matrix("M", symmetric=True)
+    assert isinstance(M, sp.MatrixSymbol) and isinstance(M, StructuredMatrix)
+    assert M.name == "M"
+    assert pickle.loads(pickle.dumps(M)) == M
+    n = sn.symbols.dim("n")
+    M3 = M.subs(n, 3)
+    assert M3.shape == (3, 3) and structure_of(M3) == {"symmetric"}
+    assert M != sn.matrix("M", "n", "n")  # the declaration is part of the symbol
+
+
+def test_symmetric_transpose_and_explicit_entries() -> None:
+    M = sn.matrix("M", 2, symmetric=True)
+    x = sn.vector("x", 2)
+    assert M.T == M
+    assert (x.T * M).T == M * x
+    E = M.as_explicit()
+    assert E[0, 1] == E[1, 0]
+    D = sn.matrix("D", 3, diagonal=True).as_explicit()
+    assert D[0, 1] == 0 and D[2, 1] == 0 and D[1, 1] != 0
+    Q = sn.matrix("Q", orthogonal=True)
+    assert Q.I == Q.T
+
+
+def test_quadratic_form_gradient_with_symmetric_matrix() -> None:
+    M = sn.matrix("M", symmetric=True)
+    x = sn.vector("x")
+    d = sn.grad(x.T * M * x, x, check=False)
+    assert d.result == 2 * M * x
+    assert sn.to_text(d.result) == "2*M*x"
+    h = sn.hessian(x.T * M * x, x, check=False)
+    assert sn.to_text(h.result) == "2*M"
+
+
+def test_quadratic_form_without_declaration_keeps_both_terms() -> None:
+    M = sn.matrix("M", "n", "n")
+    x = sn.vector("x")
+    assert sn.to_text(sn.grad(x.T * M * x, x, check=False).result) == "(M + M.T)*x"
+
+
+def test_mahalanobis_gradient_and_hessian() -> None:
+    M = sn.matrix("M", symmetric=True, positive_definite=True)
+    x = sn.vector("x")
+    f = sp.sqrt(ScalarOf(x.T * M * x))
+    g = sn.grad(f, x, check=False).result
+    assert sn.to_text(g) == "M*x/sqrt(x.T*M*x)"
+    assert g == M * x / sp.sqrt(ScalarOf(x.T * M * x))
+    h = sn.hessian(f, x, check=False).result
+    assert "M.T" not in sn.to_text(h)
+    # numbers against hand-written numpy
+    rng = np.random.default_rng(0)
+    R = rng.standard_normal((4, 4))
+    Mv = R @ R.T + 4 * np.eye(4)
+    xv = rng.standard_normal(4)
+    q = xv @ Mv @ xv
+    want_g = Mv @ xv / np.sqrt(q)
+    want_h = Mv / np.sqrt(q) - np.outer(Mv @ xv, Mv @ xv) / q ** 1.5
+    np.testing.assert_allclose(sn.kernel(g, [x, M])(xv, Mv), want_g, rtol=1e-12)
+    np.testing.assert_allclose(sn.kernel(h, [x, M])(xv, Mv), want_h, rtol=1e-12)
