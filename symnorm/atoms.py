@@ -24,7 +24,31 @@ def order(p: object) -> sp.Basic:
     return sp.sympify(p, strict=True)
 
 
-class Norm(sp.Expr):
+def _shape_preserving(rule: dict) -> dict:
+    """The replacements of ``rule`` that keep matrices matrices.
+
+    SymPy's sign simplification (run by ``Abs``, ``sign`` and ``simplify``) rewrites
+    every ``Add`` it finds, including the ``MatAdd`` inside a norm, into a scalar
+    ``-1*(...)``; inside a matrix expression that is not a valid node. Our atoms drop
+    such replacements, so ``abs(norm(x - a, 2))`` keeps its argument intact.
+    """
+    return {k: v for k, v in rule.items()
+            if not (isinstance(k, MatrixExpr) and not isinstance(v, (MatrixExpr, sp.MatrixBase)))}
+
+
+class _Opaque(sp.Expr):
+    """Scalar atoms whose matrix arguments only accept shape-preserving replacements."""
+
+    def _xreplace(self, rule: dict) -> tuple[sp.Basic, bool]:
+        if self in rule:
+            return rule[self], True
+        safe = _shape_preserving(rule)
+        if not safe:
+            return self, False
+        return super()._xreplace(safe)
+
+
+class Norm(_Opaque):
     """``Norm(u, p)``: the p-norm of the vector (or matrix) expression ``u``; a scalar.
 
     Build it with :func:`symnorm.norm`, which checks ``p`` against the rule registry.
@@ -67,11 +91,14 @@ class Norm(sp.Expr):
     def _eval_derivative(self, s: sp.Symbol) -> sp.Expr:  # used only through the engine
         raise TypeError("differentiate norms with symnorm.grad, not sympy.diff")
 
+    def _eval_Abs(self) -> sp.Expr:  # a norm is >= 0
+        return self
+
     def _sympystr(self, printer: sp.printing.str.StrPrinter) -> str:
         return f"norm({printer._print(self.arg)}, {printer._print(self.p)})"
 
 
-class ScalarOf(sp.Expr):
+class ScalarOf(_Opaque):
     """A 1x1 matrix expression (``x.T*M*x``) used as a scalar."""
 
     # between Add and Mul: bracketed as a factor, bare as a term of a sum
@@ -87,6 +114,12 @@ class ScalarOf(sp.Expr):
     def mat(self) -> MatrixExpr:
         return self.args[0]
 
+    def _eval_is_nonnegative(self) -> bool | None:
+        return True if is_gram_form(self.mat) else None
+
+    def _eval_Abs(self) -> sp.Expr | None:
+        return self if is_gram_form(self.mat) else None
+
     def doit(self, **hints: object) -> sp.Expr:
         inner = self.mat.doit(**hints) if hints.get("deep", True) else self.mat
         if isinstance(inner, sp.MatrixBase):
@@ -95,6 +128,29 @@ class ScalarOf(sp.Expr):
 
     def _sympystr(self, printer: sp.printing.str.StrPrinter) -> str:
         return printer._print(self.mat)
+
+
+def is_gram_form(m: MatrixExpr) -> bool:
+    """Is the 1x1 product ``m`` of the form ``B^T C B`` with ``C`` declared positive
+    semidefinite (or absent), times a nonnegative number? Then ``m >= 0`` is a fact
+    (``x.T*x``, ``x.T*A.T*A*x``, ``x.T*M*x`` with ``M`` psd).
+    """
+    from sympy import MatMul
+
+    from .symbols import structure_of
+
+    if not isinstance(m, MatMul) or m.shape != (1, 1):
+        return False
+    coeff = sp.Mul(*[a for a in m.args if not isinstance(a, MatrixExpr)])
+    if not coeff.is_nonnegative:
+        return False
+    mats = [a for a in m.args if isinstance(a, MatrixExpr)]
+    half = len(mats) // 2
+    if any(mats[i].T != mats[-1 - i] for i in range(half)):
+        return False
+    if len(mats) % 2:
+        return "positive_semidefinite" in structure_of(mats[half])
+    return True
 
 
 class Elementwise(MatrixExpr):

@@ -132,7 +132,7 @@ def _flatten(e: MatrixExpr) -> MatrixExpr:
             return ZeroMatrix(*e.shape)
         if not mats:
             return e
-        scalars = sp.powsimp(scalars)
+        scalars = masked(sp.powsimp, scalars)
         if scalars == 1 and len(mats) == 1:
             return mats[0]
         return MatMul(scalars, *mats) if scalars != 1 else MatMul(*mats)
@@ -177,8 +177,7 @@ def grad_scalar(f: sp.Expr, wrt: Expr, rec: Recorder) -> Expr | None:
         raise ShapeError(f"expected a scalar, got the {f.shape[0]}x{f.shape[1]} "
                          f"matrix expression {to_text(f)}")
     atoms = _dependent_atoms(f, wrt)
-    dummies = {a: sp.Dummy(f"t{i}", positive=isinstance(a, Norm), real=True)
-               for i, a in enumerate(atoms)}
+    dummies = {a: _stand_in(a, i) for i, a in enumerate(atoms)}
     back = {d: a for a, d in dummies.items()}
     plain = f.xreplace(dummies)
     terms = []
@@ -201,6 +200,20 @@ def grad_scalar(f: sp.Expr, wrt: Expr, rec: Recorder) -> Expr | None:
         if g is not None:
             terms.append(scale(coeff, g))
     return add(terms)
+
+
+def _stand_in(atom: Expr, i: int) -> sp.Symbol:
+    """A scalar standing for ``atom`` in SymPy's scalar calculus, with only true facts.
+
+    A norm is >= 0 (not > 0: it vanishes at 0); a bilinear form is >= 0 only when it is
+    a Gram form (``x.T*x``, ``x.T*M*x`` with M declared semidefinite); anything else is
+    just real. A scalar symbol stands for itself, with its own assumptions.
+    """
+    if isinstance(atom, sp.Symbol):
+        return atom
+    if atom.is_nonnegative:
+        return sp.Dummy(f"t{i}", nonnegative=True)
+    return sp.Dummy(f"t{i}", real=True)
 
 
 class ChainSum:
@@ -274,13 +287,56 @@ def _dependent_atoms(f: sp.Expr, wrt: Expr) -> list[Expr]:
 
 def _tidy(c: sp.Expr) -> sp.Expr:
     """Light scalar clean-up: expand exponents, merge powers of the same base."""
-    c = c.replace(lambda e: e.is_Pow and not e.exp.is_number,
-                  lambda e: sp.Pow(e.base, sp.expand(e.exp)))
-    return sp.powsimp(c)
+    def tidy(c: sp.Expr) -> sp.Expr:
+        c = c.replace(lambda e: e.is_Pow and not e.exp.is_number,
+                      lambda e: sp.Pow(e.base, sp.expand(e.exp)))
+        return sp.powsimp(c)
+
+    return masked(tidy, c)
+
+
+def _holds_matrices(e: sp.Basic) -> bool:
+    return isinstance(e, (MatrixExpr, Norm, ScalarOf)) or any(
+        isinstance(a, MatrixExpr) for a in e.args)
+
+
+def masked(fn: Any, e: sp.Expr) -> sp.Expr:
+    """``fn(e)`` with every node that holds a matrix hidden behind a scalar stand-in.
+
+    SymPy's scalar simplifiers (powsimp, factor_terms, signsimp) walk into all
+    arguments and rebuild a ``MatAdd`` inside a norm as a scalar sum, which is not a
+    valid node; they only ever see the stand-ins (with true sign facts).
+    """
+    if not isinstance(e, sp.Basic) or isinstance(e, MatrixExpr):
+        return fn(e)
+    found: list[sp.Basic] = []
+
+    def walk(node: sp.Basic) -> None:
+        if _holds_matrices(node):
+            if node not in found:
+                found.append(node)
+            return
+        for a in node.args:
+            walk(a)
+
+    walk(e)
+    if not found:
+        return fn(e)
+    hide = {a: _stand_in(a, i) if not isinstance(a, MatrixExpr) else a
+            for i, a in enumerate(found)}
+    hide = {a: d for a, d in hide.items() if a is not d}
+    back = {d: a for a, d in hide.items()}
+    return fn(e.xreplace(hide)).xreplace(back)
 
 
 def grad_norm(n: Norm, wrt: Expr, rec: Recorder, smooth_at_zero: bool = False) -> Expr | None:
     u, p = n.arg, n.p
+    if depends(p, wrt):
+        what = "is" if p == wrt else f"is {to_text(p)}, which depends on"
+        raise UnsupportedExpressionError(
+            f"cannot differentiate {to_text(n)} with respect to {to_text(wrt)}: its order "
+            f"{what} {to_text(wrt)}; derivatives with respect to a norm's order are not "
+            "supported")
     rule = norm_rule(p)
     g_u = rule.gradient(u, p)
     rec.assume(rule.assumptions(p, n.p_min))
