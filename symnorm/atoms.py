@@ -278,3 +278,133 @@ class VectorMap(MatrixExpr):
 ELEMENTWISE_BY_NAME: dict[str, type[Elementwise]] = {
     cls.name: cls for cls in (Sign, Abs, Sigmoid, Exp)
 }
+
+
+class _ActiveGradientMixin:
+    """Shared part of the gradient of ``max(f_1, ..., f_k)`` (or ``min``).
+
+    Arguments: ``kind`` ("max" or "min") then the pieces and their gradients,
+    interleaved: ``f_1, g_1, f_2, g_2, ...``. Where one piece is strictly the largest
+    (smallest for min) the value is its gradient; at a tie it is the minimum-norm
+    element of the convex hull of the tied pieces' gradients (for a max of convex
+    pieces, the minimum-norm subgradient).
+    """
+
+    args: tuple
+
+    @property
+    def kind(self) -> str:
+        return str(self.args[0])
+
+    @property
+    def pieces(self) -> list:
+        return list(self.args[1::2])
+
+    @property
+    def gradients(self) -> list:
+        return list(self.args[2::2])
+
+    def kernel_code(self, parts: list[str]) -> str:
+        shape = self.shape if isinstance(self, MatrixExpr) else (1, 1)
+        core = 2 if 1 not in shape else (0 if shape == (1, 1) else 1)
+        return f"_nm.active_gradient({parts[0]}, {core}, {', '.join(parts[1:])})"
+
+    def _zero(self, g: object) -> bool:
+        from sympy import ZeroMatrix
+
+        return isinstance(g, ZeroMatrix) or (isinstance(g, sp.Expr) and g == 0)
+
+    def _render(self, show: object, cmp: str, tie: str, cases: bool) -> str:
+        fs = [show(f) for f in self.pieces]  # type: ignore[operator]
+        gs = ["0" if self._zero(g) else show(g) for g in self.gradients]  # type: ignore[operator]
+        rel = ">" if self.kind == "max" else "<"
+        rows = []
+        for i, (f, g) in enumerate(zip(fs, gs)):
+            others = [o for j, o in enumerate(fs) if j != i]
+            other = others[0] if len(others) == 1 else cmp.format(", ".join(others))
+            rows.append((g, f"{f} {rel} {other}"))
+        zero_wins = len(gs) == 2 and any(self._zero(g) for g in self.gradients)
+        if zero_wins:  # at the tie of two pieces, one of gradient 0: the hull holds 0
+            rows = [r for r, g in zip(rows, self.gradients) if not self._zero(g)]
+            tie_row = ("0", None)
+        else:
+            tie_row = (tie.format(", ".join(gs)), None)
+        if cases:
+            lines = [rf"{g} & \text{{if }} {c}" for g, c in rows]
+            lines.append(rf"{tie_row[0]} & \text{{otherwise (a tie)}}" if not zero_wins
+                         else r"0 & \text{otherwise}")
+            return r"\begin{cases} " + r" \\ ".join(lines) + r" \end{cases}"
+        text = " else ".join(f"{g} if {c}" for g, c in rows)
+        return f"({text} else {tie_row[0]})"
+
+    def _sympystr(self, printer: object) -> str:
+        return self._render(printer._print, self.kind + "({})",  # type: ignore[attr-defined]
+                            "minnorm(conv(tied of {}))", cases=False)
+
+    def _latex(self, printer: object) -> str:
+        cmp = r"\max({})" if self.kind == "max" else r"\min({})"
+        tie = (r"\operatorname{{argmin}}_{{g \in \operatorname{{conv}}\{{{}\}}"
+               r"_{{\text{{tied}}}}}} \lVert g \rVert_2")
+        return self._render(printer._print, cmp, tie, cases=True)  # type: ignore[attr-defined]
+
+
+def _active_args(kind: object, flat: tuple) -> list:
+    kind = str(kind)
+    if kind not in ("max", "min"):
+        raise ValueError(f"kind must be 'max' or 'min', got {kind!r}")
+    if len(flat) % 2 or len(flat) < 4:
+        raise ValueError("need at least two pieces, each followed by its gradient")
+    return [Str(kind), *[a if isinstance(a, sp.Basic) else sp.sympify(a) for a in flat]]
+
+
+class ActiveGradient(_ActiveGradientMixin, MatrixExpr):
+    """The gradient of ``max``/``min`` of scalars with respect to a vector or matrix.
+
+    ``ActiveGradient("max", f_1, g_1, f_2, g_2, ...)``: the pieces ``f_i`` and their
+    gradients ``g_i`` (all of one shape); :meth:`build` takes them as two lists.
+
+    >>> import symnorm as sn
+    >>> from symnorm.printing import to_text
+    >>> x = sn.vector("x")
+    >>> g = ActiveGradient.build("max", [sn.norm(x, 1), sn.norm(x, 2)],
+    ...                          [Sign(x), x/sn.norm(x, 2)])
+    >>> print(to_text(g).replace(" else ", "\\n else "))
+    (sign(x) if norm(x, 1) > norm(x, 2)
+     else x/norm(x, 2) if norm(x, 2) > norm(x, 1)
+     else minnorm(conv(tied of sign(x), x/norm(x, 2))))
+    """
+
+    is_commutative = False
+
+    def __new__(cls, kind: object, *flat: object) -> "ActiveGradient":
+        args = _active_args(kind, flat)
+        grads = args[2::2]
+        if not all(isinstance(g, MatrixExpr) for g in grads) or \
+                len({g.shape for g in grads}) != 1:
+            raise ValueError("the gradients of the pieces must be matrices of one shape")
+        return MatrixExpr.__new__(cls, *args)
+
+    @classmethod
+    def build(cls, kind: str, pieces: list, gradients: list) -> "ActiveGradient":
+        return cls(kind, *[a for pair in zip(pieces, gradients) for a in pair])
+
+    @property
+    def shape(self) -> tuple:
+        return self.args[2].shape
+
+
+class ScalarActiveGradient(_ActiveGradientMixin, sp.Expr):
+    """The derivative of ``max``/``min`` of scalars with respect to a scalar."""
+
+    is_commutative = True
+    is_real = True
+
+    def __new__(cls, kind: object, *flat: object) -> "ScalarActiveGradient":
+        args = _active_args(kind, flat)
+        if any(isinstance(g, MatrixExpr) for g in args[2::2]):
+            raise ValueError("the derivatives of the pieces must be scalars")
+        return sp.Expr.__new__(cls, *args)
+
+    @classmethod
+    def build(cls, kind: str, pieces: list, gradients: list) -> "ScalarActiveGradient":
+        return cls(kind, *[a for pair in zip(pieces, gradients) for a in pair])

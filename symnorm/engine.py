@@ -24,7 +24,7 @@ from sympy import (
 )
 from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
-from .atoms import Elementwise, Norm, ScalarOf
+from .atoms import ActiveGradient, Elementwise, Norm, ScalarActiveGradient, ScalarOf
 from .derivation import Derivation, Differential, Step
 from .errors import ShapeError, UnsupportedExpressionError
 from .printing import to_text
@@ -173,6 +173,8 @@ def grad_scalar(f: sp.Expr, wrt: Expr, rec: Recorder) -> Expr | None:
             rec.step("product rule", Differential(f, wrt), g,
                      "product rule (bilinear form)")
         return g
+    if isinstance(f, (sp.Max, sp.Min)):
+        return grad_extremum(f, wrt, rec)
     if isinstance(f, MatrixExpr):
         raise ShapeError(f"expected a scalar, got the {f.shape[0]}x{f.shape[1]} "
                          f"matrix expression {to_text(f)}")
@@ -270,7 +272,7 @@ def _dependent_atoms(f: sp.Expr, wrt: Expr) -> list[Expr]:
     found: list[Expr] = []
 
     def walk(e: sp.Basic) -> None:
-        if isinstance(e, (Norm, ScalarOf)) or e == wrt:
+        if isinstance(e, (Norm, ScalarOf, sp.Max, sp.Min)) or e == wrt:
             if depends(e, wrt) and e not in found:
                 found.append(e)
             return
@@ -288,6 +290,8 @@ def _dependent_atoms(f: sp.Expr, wrt: Expr) -> list[Expr]:
 def _tidy(c: sp.Expr) -> sp.Expr:
     """Light scalar clean-up: expand exponents, merge powers of the same base."""
     def tidy(c: sp.Expr) -> sp.Expr:
+        # the derivative of sign() is 0 wherever it exists (DiracDelta is not a function)
+        c = c.replace(lambda e: isinstance(e, sp.DiracDelta), lambda e: sp.Integer(0))
         c = c.replace(lambda e: e.is_Pow and not e.exp.is_number,
                       lambda e: sp.Pow(e.base, sp.expand(e.exp)))
         return sp.powsimp(c)
@@ -327,6 +331,35 @@ def masked(fn: Any, e: sp.Expr) -> sp.Expr:
     hide = {a: d for a, d in hide.items() if a is not d}
     back = {d: a for a, d in hide.items()}
     return fn(e.xreplace(hide)).xreplace(back)
+
+
+def grad_extremum(f: sp.Max | sp.Min, wrt: Expr, rec: Recorder) -> Expr | None:
+    """``max(f_1, ..., f_k)``: the gradient of the active piece; at a tie the minimum-norm
+    element of the convex hull of the tied pieces' gradients (``min`` likewise)."""
+    kind = "max" if isinstance(f, sp.Max) else "min"
+    pieces = list(f.args)
+    grads = [grad_scalar(p, wrt, rec) for p in pieces]
+    if all(g is None for g in grads):
+        return None
+    grads = [zero_like(wrt) if g is None else g for g in grads]
+    node_type = ActiveGradient if isinstance(wrt, MatrixExpr) else ScalarActiveGradient
+    g = node_type.build(kind, pieces, grads)
+    rec.step(f"{kind} rule", Differential(f, wrt), g,
+             f"the gradient of the active piece of the {kind}; at a tie, the minimum-norm "
+             "element of the convex hull of the tied pieces' gradients")
+    ties = [f"{to_text(a)} = {to_text(b)}" for a, b in zip(pieces, pieces[1:])]
+    rec.kink([Kink(where=" or ".join(ties),
+                   where_latex=r" \text{ or } ".join(
+                       f"{latex_of(a)} = {latex_of(b)}" for a, b in zip(pieces, pieces[1:])),
+                   returns="the minimum-norm element of the convex hull of the tied "
+                           "pieces' gradients")])
+    return g
+
+
+def latex_of(e: Expr) -> str:
+    from .printing import latex
+
+    return latex(e)
 
 
 def grad_norm(n: Norm, wrt: Expr, rec: Recorder, smooth_at_zero: bool = False) -> Expr | None:
@@ -502,6 +535,11 @@ def jacobian(e: Expr, wrt: MatrixExpr, rec: Recorder) -> MatrixExpr | None:
         if d is None or j is None:
             return None
         return _product([DiagMatrix(d), j])
+    if isinstance(e, ActiveGradient):  # the active piece's Hessian; hull at a tie
+        js = [jacobian(g, wrt, rec) for g in e.gradients]
+        n = wrt.shape[0]
+        return ActiveGradient.build(e.kind, e.pieces,
+                                    [ZeroMatrix(n, n) if j is None else j for j in js])
     raise UnsupportedExpressionError(
         f"no Jacobian rule for {type(e).__name__} in {to_text(e)}")
 

@@ -150,3 +150,108 @@ def test_abs_of_difference_of_norms() -> None:
 
     for v in POINTS:
         np.testing.assert_allclose(values(k, v), central(value, v), rtol=1e-6, atol=1e-8)
+
+
+# -- item 2: max and min of non-constant pieces -----------------------------------------
+
+def test_max_of_l1_and_l2_norms() -> None:
+    from symnorm.atoms import ActiveGradient, Sign
+
+    f = sp.Max(sn.norm(x, 1), sn.norm(x, 2))
+    d = sn.grad(f, x)
+    assert d.result == ActiveGradient.build(
+        "max", [sn.norm(x, 1), sn.norm(x, 2)], [Sign(x), x / sn.norm(x, 2)])
+    assert sn.to_text(d.result) == (
+        "(sign(x) if norm(x, 1) > norm(x, 2) else x/norm(x, 2) if norm(x, 2) > norm(x, 1) "
+        "else minnorm(conv(tied of sign(x), x/norm(x, 2))))")
+    assert sn.latex(d.result).startswith(
+        r"\begin{cases} \operatorname{sign}(x) & \text{if } \left\lVert x \right\rVert_{1} > ")
+    k = d.kernel()
+    for v in POINTS:  # ||x||_1 > ||x||_2 off the axes
+        np.testing.assert_allclose(k(v), np.sign(v))
+    # on an axis the norms tie and both gradients are e_1
+    np.testing.assert_allclose(k(np.array([0.0, -2.0, 0.0])), [0.0, -1.0, 0.0])
+    # batched rows, one tied
+    np.testing.assert_allclose(k(np.array([[1.0, 2.0, 0.0], [3.0, 0.0, 0.0]])),
+                               [[1.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+
+
+def test_max_of_cubic_norm_and_gram_form_takes_the_active_branch() -> None:
+    x2 = sn.vector("x", 2)
+    f = sp.Max(sn.norm(x2, 3), ScalarOf(x2.T * x2))
+    d = sn.grad(f, x2)
+    k = d.kernel()
+    v = np.array([1.0, 2.0])  # x.T*x = 5 > ||x||_3 = 9**(1/3)
+    np.testing.assert_allclose(k(v), 2 * v)
+    w = np.array([0.1, -0.2])  # ||x||_3 > x.T*x
+    n3 = np.sum(np.abs(w) ** 3) ** (1 / 3)
+    np.testing.assert_allclose(k(w), np.sign(w) * w ** 2 / n3 ** 2, rtol=1e-12)
+
+    def value(u: np.ndarray) -> float:
+        return max(np.sum(np.abs(u) ** 3) ** (1 / 3), u @ u)
+
+    for u in (v, w, np.array([-0.4, 0.9])):
+        np.testing.assert_allclose(k(u), central(value, u), rtol=1e-6)
+
+
+def test_max_with_a_constant() -> None:
+    f = sp.Max(ScalarOf(x.T * x), sp.Rational(1, 10))
+    d = sn.grad(f, x)
+    assert sn.to_text(d.result) == "(2*x if x.T*x > 1/10 else 0)"
+    k = d.kernel()
+    big, small = np.array([1.0, 0.0, 0.5]), np.array([0.1, 0.1, 0.1])
+    np.testing.assert_allclose(k(big), 2 * big)
+    np.testing.assert_allclose(k(small), 0 * small)
+    tie = np.array([np.sqrt(0.1), 0.0, 0.0])  # conv{2x, 0} holds 0
+    np.testing.assert_allclose(k(tie), 0 * tie, atol=1e-15)
+
+
+def test_ties_give_the_minimum_norm_element_of_the_hull() -> None:
+    b, c = sn.vector("b", 3), sn.vector("c", 3)
+    f = sp.Max(ScalarOf(a.T * x), ScalarOf(b.T * x), ScalarOf(c.T * x))
+    k = sn.grad(f, x).kernel()
+    assert k.arg_names == ["x", "a", "b", "c"]
+    zero = np.zeros(3)
+    e = np.eye(3)
+    np.testing.assert_allclose(k(zero, e[0], e[1], e[2]), [1 / 3, 1 / 3, 1 / 3])
+    av, bv, cv = np.array([2.0, 1, 0]), np.array([-2.0, 1, 0]), np.array([0.0, 3, 0])
+    np.testing.assert_allclose(k(zero, av, bv, cv), [0.0, 1.0, 0.0], atol=1e-12)
+    np.testing.assert_allclose(k(zero, e[0], -e[0], e[1]), [0.0, 0.0, 0.0], atol=1e-12)
+    # two of three tied: the segment between their gradients, the third ignored
+    v = np.array([1.0, 1.0, -5.0])
+    np.testing.assert_allclose(k(v, e[0], e[1], e[2]), [0.5, 0.5, 0.0])
+    # agrees with the subdifferential's own minimum-norm element
+    s = sn.subdiff(f, x)
+    np.testing.assert_allclose(k(zero, av, bv, cv),
+                               s.min_norm(zero, a=av, b=bv, c=cv), atol=1e-6)
+
+
+def test_min_of_pieces_and_max_with_respect_to_a_scalar() -> None:
+    f = sp.Min(sn.norm(x - a, 1), ScalarOf(a.T * x))
+    k = sn.grad(f, x).kernel()
+
+    def value(v: np.ndarray) -> float:
+        return min(np.abs(v - A_VALUE).sum(), A_VALUE @ v)
+
+    for v in POINTS:
+        np.testing.assert_allclose(values(k, v), central(value, v), rtol=1e-6, atol=1e-8)
+    p = sn.scalar("p")
+    d = sn.grad(sp.Max(p ** 2, p), p)
+    assert sn.to_text(d.result) == (
+        "(1 if p > p**2 else 2*p if p**2 > p else minnorm(conv(tied of 1, 2*p)))")
+    np.testing.assert_allclose(d.kernel()(np.array([0.5, 2.0, 1.0, -1.0])),
+                               [1.0, 4.0, 1.0, -2.0])
+
+
+def test_chain_rule_through_max_and_its_hessian() -> None:
+    f = sp.exp(sp.Max(sn.norm(x, 1), ScalarOf(x.T * x))) ** 2
+    k = sn.grad(f, x).kernel()
+
+    def value(v: np.ndarray) -> float:
+        return np.exp(2 * max(np.abs(v).sum(), v @ v))
+
+    for v in POINTS:
+        np.testing.assert_allclose(k(v), central(value, v), rtol=1e-6)
+    h = sn.hessian(sp.Max(sn.norm(x, 2) ** 2, ScalarOf(a.T * x)), x)
+    assert sn.to_text(h.result) == "(2*I if norm(x, 2)**2 > a.T*x else 0)"
+    np.testing.assert_allclose(h.kernel()(np.ones(3), A_VALUE), 2 * np.eye(3))
