@@ -8,8 +8,11 @@ vector that does not say otherwise, so ``x - a`` just works.
 
 from __future__ import annotations
 
+from typing import Any
+
 import sympy as sp
 from sympy.core.symbol import Str
+from sympy.matrices.exceptions import ShapeError as SympyShapeError
 from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 from sympy.matrices.expressions.matexpr import MatrixElement
 
@@ -202,6 +205,65 @@ def structure_of(M: object) -> frozenset[str]:
 def _check_name(name: object) -> None:
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"symbol name must be an identifier, got {name!r}")
+
+
+class OperandShapeError(ShapeError, SympyShapeError):
+    """Operands of ``+``, ``*`` or ``.*`` whose (integer) shapes do not fit.
+
+    SymPy checks integer shapes while it builds ``x - b``; symnorm has it raise this
+    error, which is both symnorm's :class:`~symnorm.errors.ShapeError` and SymPy's
+    ``ShapeError`` (so code catching either still works), naming each operand's shape.
+    """
+
+
+def _mismatch_text(op: str, args: tuple) -> str:
+    from .printing import to_text
+
+    mats = [a for a in args if isinstance(a, MatrixExpr)]
+
+    def show(a: MatrixExpr) -> str:
+        return f"{to_text(a)} is {a.shape[0]}x{a.shape[1]}"
+
+    if op == "*":
+        for left, right in zip(mats, mats[1:]):
+            if left.shape[1] != right.shape[0]:
+                return (f"cannot multiply {to_text(left)} by {to_text(right)}: "
+                        f"{show(left)} and {show(right)}")
+    if op == "+":
+        negative = [a.could_extract_minus_sign() for a in mats]
+        mats = [-a if neg else a for a, neg in zip(mats, negative)]  # x - b: name b
+        whole = "".join((("- " if i else "-") if neg else ("+ " if i else "")) + to_text(a) + " "
+                        for i, (a, neg) in enumerate(zip(mats, negative))).strip()
+    else:
+        whole = " .* ".join(to_text(a) for a in mats)
+    return f"shapes do not match in {whole}: " + ", ".join(show(a) for a in mats)
+
+
+def _naming(validate: Any, op: str) -> Any:
+    def checked(*args: Any) -> None:
+        try:
+            validate(*args)
+        except SympyShapeError:
+            raise OperandShapeError(_mismatch_text(op, args)) from None
+
+    checked.symnorm_names_operands = True  # type: ignore[attr-defined]
+    checked.__doc__ = validate.__doc__
+    return checked
+
+
+def _install_operand_shape_errors() -> None:
+    """Have SymPy's shape validation of ``+``, ``*``, ``.*`` raise OperandShapeError.
+
+    The only change is the class and message of an error SymPy raises anyway.
+    """
+    from sympy.matrices.expressions import hadamard, matadd, matmul
+
+    for module, op in ((matadd, "+"), (matmul, "*"), (hadamard, ".*")):
+        if not getattr(module.validate, "symnorm_names_operands", False):
+            module.validate = _naming(module.validate, op)
+
+
+_install_operand_shape_errors()
 
 
 def is_matrix_expr(e: object) -> bool:

@@ -95,3 +95,20 @@ def test_mahalanobis_gradient_and_hessian() -> None:
     want_h = Mv / np.sqrt(q) - np.outer(Mv @ xv, Mv @ xv) / q ** 1.5
     np.testing.assert_allclose(sn.kernel(g, [x, M])(xv, Mv), want_g, rtol=1e-12)
     np.testing.assert_allclose(sn.kernel(h, [x, M])(xv, Mv), want_h, rtol=1e-12)
+
+
+def test_mismatched_integer_shapes_raise_symnorm_shape_error_naming_both() -> None:
+    from sympy.matrices.exceptions import ShapeError as SympyShapeError
+
+    x, b, A = sn.vector("x", 3), sn.vector("b", 4), sn.matrix("A", 3, 3)
+    with pytest.raises(sn.ShapeError, match=r"in x - b: x is 3x1, b is 4x1") as info:
+        x - b
+    assert isinstance(info.value, SympyShapeError)  # code catching SymPy's still works
+    with pytest.raises(sn.ShapeError, match=r"in A\*x - b: A\*x is 3x1, b is 4x1"):
+        A * x - b
+    with pytest.raises(sn.ShapeError, match=r"in -x - b: x is 3x1, b is 4x1"):
+        -x - b
+    with pytest.raises(sn.ShapeError, match=r"cannot multiply A by b: A is 3x3 and b is 4x1"):
+        A * b
+    with pytest.raises(sn.ShapeError, match=r"x .\* b: x is 3x1, b is 4x1"):
+        sp.HadamardProduct(x, b)
