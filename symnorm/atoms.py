@@ -24,6 +24,19 @@ def order(p: object) -> sp.Basic:
     return sp.sympify(p, strict=True)
 
 
+def _symnorm_latex(self: sp.Basic, printer: object) -> str:
+    """LaTeX of a symnorm node in any LaTeX printer, SymPy's own included (so that
+    ``sympy.latex(d.result)`` and Jupyter show ``\\lVert x \\rVert_2``, not ``Norm(x, 2)``)."""
+    from .printing import SymnormLatexPrinter, latex
+
+    if isinstance(printer, SymnormLatexPrinter):
+        for cls in type(self).__mro__:
+            method = getattr(printer, f"_print_{cls.__name__}", None)
+            if method is not None:
+                return method(self)
+    return latex(self)
+
+
 def _shape_preserving(rule: dict) -> dict:
     """The replacements of ``rule`` that keep matrices matrices.
 
@@ -38,6 +51,8 @@ def _shape_preserving(rule: dict) -> dict:
 
 class _Opaque(sp.Expr):
     """Scalar atoms whose matrix arguments only accept shape-preserving replacements."""
+
+    _latex = _symnorm_latex
 
     def _xreplace(self, rule: dict) -> tuple[sp.Basic, bool]:
         if self in rule:
@@ -162,6 +177,7 @@ class Elementwise(MatrixExpr):
 
     name = "elementwise"
     is_commutative = False
+    _latex = _symnorm_latex
 
     def __new__(cls, arg: MatrixExpr) -> "Elementwise":
         if not isinstance(arg, MatrixExpr):

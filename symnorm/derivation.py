@@ -147,6 +147,11 @@ class Derivation:
     def __str__(self) -> str:
         return self.text()
 
+    def __repr__(self) -> str:
+        """The result as a textbook line: ``grad_x norm(x, 2) = x/norm(x, 2)``."""
+        symbol = "hessian" if self.kind == "hessian" else "grad"
+        return f"{Differential(self.f, self.wrt, symbol).text()} = {to_text(self.result)}"
+
     # -- use -----------------------------------------------------------------------
     def kernel(self, args: list | None = None) -> "Kernel":
         """A numpy kernel for ``result``; arguments default to ``wrt`` then the rest."""

@@ -255,3 +255,21 @@ def test_chain_rule_through_max_and_its_hessian() -> None:
     h = sn.hessian(sp.Max(sn.norm(x, 2) ** 2, ScalarOf(a.T * x)), x)
     assert sn.to_text(h.result) == "(2*I if norm(x, 2)**2 > a.T*x else 0)"
     np.testing.assert_allclose(h.kernel()(np.ones(3), A_VALUE), 2 * np.eye(3))
+
+
+# -- item 8: results display as a textbook writes them ----------------------------------
+
+def test_derivation_repr_is_the_textbook_line() -> None:
+    A, y, b = sn.matrix("A"), sn.vector("y"), sn.vector("b", "m")
+    d = sn.grad(sn.norm(A * y - b, 2), y)
+    assert repr(d) == "grad_y(norm(A*y - b, 2)) = A.T*(A*y - b)/norm(A*y - b, 2)"
+    assert repr(sn.hessian(sn.norm(y, 2), y)) == (
+        "hessian_y(norm(y, 2)) = (I - y*y.T/norm(y, 2)**2)/norm(y, 2)")
+
+
+def test_sympy_latex_of_a_result_shows_norms_and_signs() -> None:
+    A, y, b = sn.matrix("A"), sn.vector("y"), sn.vector("b", "m")
+    g = sn.grad(sn.norm(A * y - b, 2), y).result
+    assert sp.latex(g) == (r"\frac{1}{\left\lVert A y - b \right\rVert_{2}} A^{T} "
+                           r"\left(A y - b\right)")
+    assert sp.latex(sn.grad(sn.norm(y, 1), y).result) == r"\operatorname{sign}(y)"
