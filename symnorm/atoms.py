@@ -130,7 +130,10 @@ class ScalarOf(_Opaque):
         return self.args[0]
 
     def _eval_is_nonnegative(self) -> bool | None:
-        return True if is_gram_form(self.mat) else None
+        m = self.mat
+        if isinstance(m, sp.MatPow) and m.exp.is_integer and m.exp.is_even:
+            return True  # (a.T*x)**2
+        return True if is_gram_form(m) else None
 
     def _eval_Abs(self) -> sp.Expr | None:
         return self if is_gram_form(self.mat) else None

@@ -19,6 +19,7 @@ from sympy import (
     Identity,
     MatAdd,
     MatMul,
+    MatPow,
     Transpose,
     ZeroMatrix,
 )
@@ -181,11 +182,13 @@ def grad_scalar(f: sp.Expr, wrt: Expr, rec: Recorder) -> Expr | None:
     atoms = _dependent_atoms(f, wrt)
     dummies = {a: _stand_in(a, i) for i, a in enumerate(atoms)}
     back = {d: a for a, d in dummies.items()}
-    plain = f.xreplace(dummies)
+    # every subexpression of a real f is real on f's domain, so |u|' = sign(u) u' even
+    # where SymPy cannot tell that u (sqrt(t), log(t)) is real
+    plain = f.xreplace(dummies).replace(sp.Abs, _RealAbs)
     terms = []
     outer = []
     for atom, d in dummies.items():
-        coeff = _tidy(sp.diff(plain, d).xreplace(back))
+        coeff = _tidy(sp.diff(plain, d).replace(_RealAbs, sp.Abs).xreplace(back))
         if coeff == 0:
             continue
         outer.append((atom, coeff))
@@ -202,6 +205,16 @@ def grad_scalar(f: sp.Expr, wrt: Expr, rec: Recorder) -> Expr | None:
         if g is not None:
             terms.append(scale(coeff, g))
     return add(terms)
+
+
+class _RealAbs(sp.Function):
+    """``|u|`` of a real ``u``: derivative ``sign(u)`` (SymPy's Abs goes complex when it
+    cannot prove ``u`` real)."""
+
+    is_real = True
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return sp.sign(self.args[0])
 
 
 def _stand_in(atom: Expr, i: int) -> sp.Symbol:
@@ -435,6 +448,12 @@ def vjp(e: Expr, wrt: Expr, cot: Expr, rec: Recorder) -> Expr | None:
         return add(terms)
     if isinstance(e, Transpose):
         return vjp(e.arg, wrt, _transpose(cot), rec)
+    if isinstance(e, MatPow) and e.shape == (1, 1):  # (a.T*x)**2: a scalar power
+        if depends(e.exp, wrt):
+            raise UnsupportedExpressionError(
+                f"cannot differentiate {to_text(e)}: the exponent depends on {wrt}")
+        base = ScalarOf(e.base)
+        return vjp(e.base, wrt, _tidy(cot * e.exp * base ** (e.exp - 1)), rec)
     if isinstance(e, HadamardProduct):
         terms = []
         for i, a in enumerate(e.args):
@@ -565,13 +584,51 @@ def as_scalar(f: Any) -> sp.Expr:
     """Accept a 1x1 matrix expression as a scalar; reject anything else non-scalar."""
     if isinstance(f, MatrixExpr):
         if f.shape == (1, 1):
-            return ScalarOf(f)
+            return scalar_form(ScalarOf(f))
         raise ShapeError(f"can only differentiate a scalar; {to_text(f)} is a "
                          f"{f.shape[0]}x{f.shape[1]} matrix expression")
     if not isinstance(f, sp.Expr):
         raise UnsupportedExpressionError(
             f"expected a SymPy/symnorm expression, got {type(f).__name__}: {f!r}")
-    return f
+    return scalar_form(f)
+
+
+def _one_by_one_blocks(mats: list[MatrixExpr]) -> list[list[MatrixExpr]]:
+    """Split a 1x1 product into consecutive 1x1 sub-products (``[[a.T, x], [a.T, x]]``)."""
+    blocks, start = [], 0
+    for j, m in enumerate(mats):
+        if mats[start].shape[0] == 1 and m.shape[1] == 1:
+            blocks.append(mats[start:j + 1])
+            start = j + 1
+    return blocks if start == len(mats) else [mats]
+
+
+def scalar_form(e: sp.Expr) -> sp.Expr:
+    """1x1 matrix expressions in scalar positions become scalars.
+
+    SymPy builds ``(a.T*x)*(a.T*x)`` as the matrix power ``(a.T*x)**2`` and keeps
+    ``exp(-a.T*x)`` with a 1x1 matrix inside; here they read as the scalars
+    ``ScalarOf(a.T*x)**2`` and ``exp(-ScalarOf(a.T*x))``. Norms are left as they are.
+    """
+    if isinstance(e, ScalarOf):
+        m = e.mat
+        if isinstance(m, MatPow) and m.base.shape == (1, 1):
+            return sp.Pow(scalar_form(ScalarOf(m.base)), m.exp)
+        if isinstance(m, MatMul):  # c * (a.T*x): pull a scalar coefficient out
+            c, mats = _split_args(m)
+            if c != 1 and mats:
+                return scalar_form(c) * scalar_form(ScalarOf(_product(mats)))
+            blocks = _one_by_one_blocks(mats)
+            if len(blocks) > 1:  # a.T*x*a.T*x = (a.T*x)*(a.T*x)
+                return sp.Mul(*[scalar_form(ScalarOf(_product(b))) for b in blocks])
+        return e
+    if isinstance(e, (Norm, MatrixExpr)) or not e.args:
+        return e
+    args = [scalar_form(ScalarOf(a)) if isinstance(a, MatrixExpr) and a.shape == (1, 1)
+            else scalar_form(a) if isinstance(a, sp.Expr) else a for a in e.args]
+    if all(new is old for new, old in zip(args, e.args)):
+        return e
+    return e.func(*args)
 
 
 def check_wrt(f: sp.Expr, wrt: Any) -> None:

@@ -273,3 +273,43 @@ def test_sympy_latex_of_a_result_shows_norms_and_signs() -> None:
     assert sp.latex(g) == (r"\frac{1}{\left\lVert A y - b \right\rVert_{2}} A^{T} "
                            r"\left(A y - b\right)")
     assert sp.latex(sn.grad(sn.norm(y, 1), y).result) == r"\operatorname{sign}(y)"
+
+
+# -- found by the fuzz test -------------------------------------------------------------
+
+def test_product_of_two_linear_forms_is_a_scalar_square() -> None:
+    f = (a.T * x) * (a.T * x)  # SymPy builds the matrix power (a.T*x)**2
+    d = sn.grad(f, x)
+    assert d.f == ScalarOf(a.T * x) ** 2
+    assert d.result == 2 * ScalarOf(a.T * x) * a
+    g = sn.grad(sp.exp(-(a.T * x) * (a.T * x)), x)
+    assert sn.to_text(g.result) == "-2*exp(-(a.T*x)**2)*(a.T*x)*a"
+    for v in POINTS:
+        s = A_VALUE @ v
+        np.testing.assert_allclose(values(g.kernel(), v), -2 * np.exp(-s * s) * s * A_VALUE)
+
+
+def test_abs_of_sqrt_and_log_of_a_linear_form_stays_real() -> None:
+    inside = [v for v in POINTS if A_VALUE @ v > 0]
+    assert inside
+    d = sn.grad(sp.Abs(sp.sqrt(ScalarOf(a.T * x))), x)
+    for v in inside:
+        s = A_VALUE @ v
+        np.testing.assert_allclose(values(d.kernel(), v), A_VALUE / (2 * np.sqrt(s)))
+    d = sn.grad(sp.Abs(sp.log(ScalarOf(a.T * x)) - 2), x)
+    assert sn.to_text(d.result) == "sign(log(a.T*x) - 2)*a/(a.T*x)"
+    for v in inside:
+        s = A_VALUE @ v
+        np.testing.assert_allclose(values(d.kernel(), v),
+                                   np.sign(np.log(s) - 2) * A_VALUE / s)
+
+
+def test_max_of_a_quadratic_and_a_log() -> None:
+    f = sp.Max(sp.Rational(1, 10) * ScalarOf((x - a).T * (x - a)), sp.log(ScalarOf(a.T * x)))
+    k = sn.grad(f, x).kernel()
+
+    def value(v: np.ndarray) -> float:
+        return max(0.1 * (v - A_VALUE) @ (v - A_VALUE), np.log(A_VALUE @ v))
+
+    for v in [v for v in POINTS if A_VALUE @ v > 0]:
+        np.testing.assert_allclose(values(k, v), central(value, v), rtol=1e-6, atol=1e-9)
