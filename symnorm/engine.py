@@ -128,7 +128,8 @@ def _flatten(e: MatrixExpr) -> MatrixExpr:
             args.extend(a.args if isinstance(a, MatMul) else [a])
         scalars = sp.Mul(*[a for a in args if not isinstance(a, MatrixExpr)])
         mats = [a for a in args if isinstance(a, MatrixExpr)]
-        mats = [m for m in mats if not isinstance(m, Identity)] or mats[:1]
+        mats = _cancel_orthogonal([m for m in mats if not isinstance(m, Identity)]) \
+            or [Identity(e.shape[0])]
         if scalars == 0 or any(isinstance(m, ZeroMatrix) for m in mats):
             return ZeroMatrix(*e.shape)
         if not mats:
@@ -141,6 +142,25 @@ def _flatten(e: MatrixExpr) -> MatrixExpr:
         return MatAdd(*[_flatten(a) if isinstance(a, (MatMul, MatAdd)) else a
                         for a in e.args]).doit(deep=False)
     return e
+
+
+def _cancel_orthogonal(mats: list[MatrixExpr]) -> list[MatrixExpr]:
+    """Drop ``Q.T*Q`` and ``Q*Q.T`` for a matrix declared orthogonal."""
+    from .symbols import structure_of
+
+    out: list[MatrixExpr] = []
+    for m in mats:
+        if out:
+            prev = out[-1]
+            for q, qt in ((m, prev), (prev, m)):
+                if "orthogonal" in structure_of(q) and qt == q.T:
+                    out.pop()
+                    break
+            else:
+                out.append(m)
+            continue
+        out.append(m)
+    return out
 
 
 def _transpose(e: Expr) -> Expr:
@@ -529,7 +549,9 @@ def jacobian(e: Expr, wrt: MatrixExpr, rec: Recorder) -> MatrixExpr | None:
                 raise UnsupportedExpressionError(
                     f"Hessian: the factor {to_text(factor)} of {to_text(e)} depends on "
                     f"{wrt} but is not the last factor")
-            terms.append(_product([c, *mats[:-1], jacobian(factor, wrt, rec)]))
+            j = jacobian(factor, wrt, rec)
+            if j is not None:  # None: zero almost everywhere (e.g. sign)
+                terms.append(_product([c, *mats[:-1], j]))
         return add(terms)
     if isinstance(e, HadamardProduct):
         terms = []

@@ -112,3 +112,29 @@ def test_mismatched_integer_shapes_raise_symnorm_shape_error_naming_both() -> No
         A * b
     with pytest.raises(sn.ShapeError, match=r"x .\* b: x is 3x1, b is 4x1"):
         sp.HadamardProduct(x, b)
+
+
+def test_orthogonal_matrix_cancels_with_its_transpose() -> None:
+    Q = sn.matrix("Q", orthogonal=True)
+    x = sn.vector("x")
+    assert sn.grad(sn.norm(Q * x, 2) ** 2, x, check=False).result == 2 * x
+    assert sn.to_text(sn.hessian(ScalarOf(x.T * Q.T * Q * x), x, check=False).result) == "2*I"
+    A = sn.matrix("A", "n", "n")  # not declared: nothing cancels
+    assert sn.to_text(sn.grad(sn.norm(A * x, 2) ** 2, x, check=False).result) == "2*A.T*A*x"
+
+
+def test_diagonal_matrix_is_symmetric_in_results() -> None:
+    D = sn.matrix("D", diagonal=True)
+    x = sn.vector("x")
+    assert sn.to_text(sn.grad(x.T * D * x, x, check=False).result) == "2*D*x"
+    assert sn.to_text(sn.grad(sn.norm(D * x, 1), x, check=False).result) == "D*sign(D*x)"
+    assert sn.to_text(sn.hessian(sn.norm(D * x, 1), x, check=False).result) == "0"
+
+
+def test_mahalanobis_passes_the_default_check_with_a_declared_spd_matrix() -> None:
+    M = sn.matrix("M", symmetric=True, positive_definite=True)
+    x = sn.vector("x")
+    d = sn.grad(sp.sqrt(x.T * M * x), x)  # the Python form: SymPy's matrix power
+    assert d.report is not None and d.report.ok
+    assert sn.to_text(d.result) == "M*x/sqrt(x.T*M*x)"
+    assert repr(d) == "grad_x(sqrt(x.T*M*x)) = M*x/sqrt(x.T*M*x)"
