@@ -53,8 +53,6 @@ def grad(f: Any, wrt: Any, *, check: bool = True, index_notation: bool | None = 
         index_notation = _index_default(wrt)
     deriv = _derive(derive_gradient, f, wrt, index_notation=index_notation)
     if check:
-        check_options.setdefault("points", 2)
-        check_options.setdefault("directions", 2)
         ensure(deriv, **check_options)
     return deriv
 
@@ -69,7 +67,5 @@ def hessian(f: Any, wrt: Any, *, check: bool = True, **check_options: Any) -> De
     """
     deriv = _derive(derive_hessian, f, wrt)
     if check:
-        check_options.setdefault("points", 2)
-        check_options.setdefault("directions", 2)
         ensure(deriv, **check_options)
     return deriv
