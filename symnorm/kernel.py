@@ -168,9 +168,20 @@ class Kernel:
         self._func = func
         self._specs = [_spec(a) for a in args]
         self._index = {name: i for i, name in enumerate(self.arg_names)}
-        self._result = _result_dims(expr)
         self._result_is_vector = isinstance(expr, MatrixExpr) and _kind(expr) in "vr"
-        self._declared = {d for s in self._specs for d in s.dims}
+        # sizes as plain ints for the per-call checks: n >= 0 a fixed size, -1, -2, ...
+        # a dimension symbol, None a size expression (not checked)
+        ids: dict = {}
+
+        def key(d: Any) -> int | None:
+            if isinstance(d, (int, sp.Integer)):
+                return int(d)
+            if isinstance(d, sp.Symbol):
+                return ids.setdefault(d, -1 - len(ids))
+            return None
+
+        self._keys = [tuple(key(d) for d in s.dims) for s in self._specs]
+        self._result_keys = tuple(key(d) for d in _result_dims(expr))
         self.__signature__ = self._signature()
         self.__doc__ = self._docstring(checks)
 
@@ -264,7 +275,11 @@ class Kernel:
         return bound
 
     def _prepare(self, values: Any) -> tuple[list, tuple, dict, bool, np.dtype]:
-        """Arrays of one real dtype, the broadcast batch shape, bound dimensions."""
+        """Arrays of one real dtype, the broadcast batch shape, bound dimensions.
+
+        O(1) per argument: only dtypes and shapes are looked at (integer arrays are
+        converted, as numpy would convert them anyway).
+        """
         arrays = []
         votes = []
         for spec, v in zip(self._specs, values):
@@ -281,101 +296,118 @@ class Kernel:
             else:
                 raise ArgumentError(_dtype_message(spec, a))
             arrays.append(a)
-        dtype = np.result_type(*votes) if votes else np.dtype(np.float64)
-        for i, (spec, a) in enumerate(zip(self._specs, arrays)):
-            if spec.kind != "labels" and a.dtype != dtype:
-                arrays[i] = a.astype(dtype)
+        if not votes:
+            dtype = _FLOAT64
+        elif len(votes) == 1 or all(d == votes[0] for d in votes):
+            dtype = votes[0]
+        else:
+            dtype = np.result_type(*votes)
         dims: dict = {}
         batches = []
         later = []
         columns = False
-        for i, (spec, a) in enumerate(zip(self._specs, arrays)):
-            core = len(spec.dims)
-            if a.ndim < core:
+        for i, spec in enumerate(self._specs):
+            a = arrays[i]
+            if spec.kind != "labels" and a.dtype != dtype:
+                a = arrays[i] = a.astype(dtype)
+            keys = self._keys[i]
+            core = len(keys)
+            if not core:
+                batches.append(a.shape)
+                continue
+            shape = a.shape
+            if len(shape) < core:
                 need = "a matrix" if spec.kind == "matrix" else "a vector"
                 raise ShapeError(f"argument {spec.name} must be {need} ({spec.describe()}), "
-                                 f"got an array of shape {a.shape}")
-            if spec.kind == "vector" and a.ndim >= 2 and a.shape[-1] == 1 and a.shape[-2] != 1:
+                                 f"got an array of shape {shape}")
+            if spec.kind == "vector" and len(shape) >= 2 and shape[-1] == 1 and shape[-2] != 1:
                 later.append(i)  # (k, 1): a column, unless the length is known to be 1
                 continue
-            if core:
-                self._bind_dims(spec, a.shape, a.shape[-core:], dims)
-                batches.append(a.shape[:-core])
-            else:
-                batches.append(a.shape)
+            self._bind_dims(i, shape, shape[-core:], dims)
+            batches.append(shape[:-core])
         for i in later:
-            spec, a = self._specs[i], arrays[i]
-            d = spec.dims[0]
-            known = int(d) if isinstance(d, (int, sp.Integer)) else dims.get(d, (None,))[0]
+            a, key = arrays[i], self._keys[i][0]
+            known = key if key is not None and key >= 0 else dims.get(key, (None,))[0]
             if known == 1:
-                self._bind_dims(spec, a.shape, a.shape[-1:], dims)
+                self._bind_dims(i, a.shape, a.shape[-1:], dims)
                 batches.append(a.shape[:-1])
             else:
                 arrays[i] = a[..., 0]
                 columns = True
-                self._bind_dims(spec, a.shape, a.shape[-2:-1], dims)
+                self._bind_dims(i, a.shape, a.shape[-2:-1], dims)
                 batches.append(a.shape[:-2])
-        try:
-            batch = np.broadcast_shapes(*batches) if batches else ()
-        except ValueError:
-            detail = ", ".join(f"{s.name} has batch shape {b}"
-                               for s, b in zip(self._specs, batches) if b)
-            raise ShapeError(f"the batch (leading) axes of the arguments do not broadcast: "
-                             f"{detail}") from None
+        if len(batches) == 1 or all(b == batches[0] for b in batches):
+            batch = batches[0] if batches else ()
+        else:
+            try:
+                batch = np.broadcast_shapes(*batches)
+            except ValueError:
+                detail = ", ".join(f"{s.name} has batch shape {b}"
+                                   for s, b in zip(self._specs, batches) if b)
+                raise ShapeError(f"the batch (leading) axes of the arguments do not "
+                                 f"broadcast: {detail}") from None
         return arrays, batch, dims, columns, dtype
 
-    def _bind_dims(self, spec: _ArgSpec, shape: tuple, core: tuple, dims: dict) -> None:
-        for d, got in zip(spec.dims, core):
-            if isinstance(d, (int, sp.Integer)):
-                if int(d) != got:
-                    raise ShapeError(self._mismatch(spec, shape, core, dims, d, None))
-            elif isinstance(d, sp.Symbol):
-                seen = dims.get(d)
-                if seen is None:
-                    dims[d] = (got, spec.name, shape)
-                elif seen[0] != got:
-                    raise ShapeError(self._mismatch(spec, shape, core, dims, d, seen))
+    def _bind_dims(self, i: int, shape: tuple, core: tuple, dims: dict) -> None:
+        """Bind argument ``i``'s dimension symbols to the sizes in ``core``, or refuse."""
+        for key, got in zip(self._keys[i], core):
+            if key is None:  # a size that is an expression (n - 1): not checked here
+                continue
+            if key >= 0:
+                if key != got:
+                    raise ShapeError(self._mismatch(i, shape, core, dims, None))
+                continue
+            seen = dims.get(key)
+            if seen is None:
+                dims[key] = (got, i, shape)
+            elif seen[0] != got:
+                raise ShapeError(self._mismatch(i, shape, core, dims, seen))
 
-    def _mismatch(self, spec: _ArgSpec, shape: tuple, core: tuple, dims: dict, d: Any,
+    def _mismatch(self, i: int, shape: tuple, core: tuple, dims: dict,
                   seen: tuple | None) -> str:
-        by_others = {k: v for k, v in dims.items() if v[1] != spec.name}
+        spec = self._specs[i]
+        by_others = {k: v[0] for k, v in dims.items() if v[1] != i}
 
-        def size(e: Any) -> str:
-            if isinstance(e, (int, sp.Integer)):
-                return str(int(e))
-            return str(by_others[e][0]) if e in by_others else str(e)
+        def size(key: int | None, d: Any) -> str:
+            if key is not None and key >= 0:
+                return str(key)
+            return str(by_others[key]) if key in by_others else str(d)
 
+        def fits(key: int | None, got: int) -> bool:
+            if key is None:
+                return True
+            return key == got if key >= 0 else by_others.get(key, got) == got
+
+        keys = self._keys[i]
         if seen is None:
-            source = f"it is declared with shape {self.args[self._index[spec.name]].shape}"
+            source = f"it is declared with shape {self.args[i].shape}"
         else:
-            source = f"{seen[1]} {_size_text(self._specs[self._index[seen[1]]], seen[2])}"
+            source = f"{self._specs[seen[1]].name} {_size_text(self._specs[seen[1]], seen[2])}"
         if spec.kind == "matrix":
-            want = f"so {spec.name} must be ({size(spec.dims[0])}, {size(spec.dims[1])})"
+            want = (f"so {spec.name} must be ({size(keys[0], spec.dims[0])}, "
+                    f"{size(keys[1], spec.dims[1])})")
             hint = ""
-            flipped = (core[1], core[0])
-            if all(not isinstance(dd, sp.Symbol) and int(dd) == g
-                   or isinstance(dd, sp.Symbol) and (dd not in by_others
-                                                     or by_others[dd][0] == g)
-                   for dd, g in zip(spec.dims, flipped)):
+            if fits(keys[0], core[1]) and fits(keys[1], core[0]):
                 hint = f" (is {spec.name} transposed?)"
             return f"{spec.name} {_size_text(spec, shape)} but {source}, {want}{hint}"
-        want = f"so {spec.name} must have length {size(spec.dims[0])}"
+        want = f"so {spec.name} must have length {size(keys[0], spec.dims[0])}"
         if spec.kind == "labels":
             want += " (one label per vector entry)"
         return f"{spec.name} {_size_text(spec, shape)} but {source}, {want}"
 
     def _result_shape(self, batch: tuple, dims: dict) -> tuple | None:
         core = []
-        for d in self._result:
-            if isinstance(d, (int, sp.Integer)):
-                core.append(int(d))
-            elif d in dims:
-                core.append(dims[d][0])
+        for key in self._result_keys:
+            if key is not None and key >= 0:
+                core.append(key)
+            elif key in dims:
+                core.append(dims[key][0])
             else:
                 return None
         return (*batch, *core)
 
 
+_FLOAT64 = np.dtype(np.float64)
 _MISSING = object()
 
 

@@ -17,7 +17,7 @@ Array = np.ndarray
 
 def _float(u: object) -> Array:
     a = np.asarray(u)
-    if not np.issubdtype(a.dtype, np.floating):
+    if a.dtype.kind != "f":
         a = a.astype(np.float64)
     return a
 
