@@ -586,11 +586,22 @@ def jacobian(e: Expr, wrt: MatrixExpr, rec: Recorder) -> MatrixExpr | None:
 
 
 def factor_identity(h: MatrixExpr) -> MatrixExpr:
-    """``c I + c B`` -> ``c (I + B)``: the form textbooks write Hessians in."""
+    """``c I + c B`` -> ``c (I + B)``: the form textbooks write Hessians in.
+
+    A lone declared-structure matrix plays the role of ``I``: the Mahalanobis Hessian
+    reads ``(M - M x x^T M / (x^T M x)) / sqrt(x^T M x)``.
+    """
+    from .symbols import structure_of
+
     if not isinstance(h, MatAdd):
         return h
-    ident = [t for t in h.args if isinstance(t, MatMul) and any(
-        isinstance(a, Identity) for a in t.args)]
+
+    def lone(t: MatMul) -> bool:
+        mats = [a for a in t.args if isinstance(a, MatrixExpr)]
+        return len(mats) == 1 and (isinstance(mats[0], Identity) or bool(
+            structure_of(mats[0])))
+
+    ident = [t for t in h.args if isinstance(t, MatMul) and lone(t)]
     if not ident:
         return h
     c, _ = _split(ident[0])

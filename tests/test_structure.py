@@ -84,7 +84,7 @@ def test_mahalanobis_gradient_and_hessian() -> None:
     assert sn.to_text(g) == "M*x/sqrt(x.T*M*x)"
     assert g == M * x / sp.sqrt(ScalarOf(x.T * M * x))
     h = sn.hessian(f, x, check=False).result
-    assert "M.T" not in sn.to_text(h)
+    assert sn.to_text(h) == "(M - M*x*x.T*M/(x.T*M*x))/sqrt(x.T*M*x)"
     # numbers against hand-written numpy
     rng = np.random.default_rng(0)
     R = rng.standard_normal((4, 4))
