@@ -204,11 +204,12 @@ def grad_scalar(f: sp.Expr, wrt: Expr, rec: Recorder) -> Expr | None:
     back = {d: a for a, d in dummies.items()}
     # every subexpression of a real f is real on f's domain, so |u|' = sign(u) u' even
     # where SymPy cannot tell that u (sqrt(t), log(t)) is real
-    plain = f.xreplace(dummies).replace(sp.Abs, _RealAbs)
+    plain = f.xreplace(dummies).replace(sp.Abs, _RealAbs).replace(sp.sign, _RealSign)
     terms = []
     outer = []
     for atom, d in dummies.items():
-        coeff = _tidy(sp.diff(plain, d).replace(_RealAbs, sp.Abs).xreplace(back))
+        coeff = sp.diff(plain, d).replace(_RealAbs, sp.Abs).replace(_RealSign, sp.sign)
+        coeff = _tidy(coeff.xreplace(back))
         if coeff == 0:
             continue
         outer.append((atom, coeff))
@@ -235,6 +236,15 @@ class _RealAbs(sp.Function):
 
     def fdiff(self, argindex: int = 1) -> sp.Expr:
         return sp.sign(self.args[0])
+
+
+class _RealSign(sp.Function):
+    """``sign(u)`` of a real ``u``: derivative 0 wherever it exists."""
+
+    is_real = True
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return sp.Integer(0)
 
 
 def _stand_in(atom: Expr, i: int) -> sp.Symbol:

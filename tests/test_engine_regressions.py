@@ -313,3 +313,14 @@ def test_max_of_a_quadratic_and_a_log() -> None:
 
     for v in [v for v in POINTS if A_VALUE @ v > 0]:
         np.testing.assert_allclose(values(k, v), central(value, v), rtol=1e-6, atol=1e-9)
+
+
+def test_sign_of_a_real_subexpression_has_derivative_zero() -> None:
+    t = ScalarOf(a.T * x)
+    d = sn.grad(sp.sign(sp.sqrt(t)) * sn.norm(x, 2), x)  # SymPy alone: ValueError
+    assert sn.to_text(d.result) == "sign(sqrt(a.T*x))*x/norm(x, 2)"
+    d = sn.grad(sp.Min(t, 0) ** 2, x)
+    assert sn.to_text(d.result) == "2*min(0, a.T*x)*(a if a.T*x < 0 else 0)"
+    for v in POINTS:
+        s = A_VALUE @ v
+        np.testing.assert_allclose(values(d.kernel(), v), 2 * min(0.0, s) * A_VALUE)
