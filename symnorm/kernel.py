@@ -119,9 +119,8 @@ def _spec(sym: Any) -> _ArgSpec:
         kind = _kind(sym)
         if kind == "m":
             return _ArgSpec(sym.name, "matrix", (sym.shape[0], sym.shape[1]))
-        if kind in "vr":
-            return _ArgSpec(sym.name, "vector", (sym.shape[0] if kind == "v" else sym.shape[1],))
-        return _ArgSpec(sym.name, "scalar", ())
+        # a 1x1 symbol is a vector of length 1 (sn.vector("y", 1)): its last axis is 1
+        return _ArgSpec(sym.name, "vector", (sym.shape[0] if kind != "r" else sym.shape[1],))
     if hasattr(sym, "dim") and hasattr(sym, "random_value"):  # group labels
         return _ArgSpec(sym.name, "labels", (sym.dim,))
     return _ArgSpec(sym.name, "scalar", ())
