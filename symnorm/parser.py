@@ -330,6 +330,30 @@ class _Spec:
     kind: str                                 # "scalar", "vector" or "matrix"
     dims: tuple[sp.Expr | None, ...] = ()
     ready: sp.Basic | None = None
+    structure: tuple[str, ...] = ()           # sn.matrix flags: a square matrix
+
+
+# shape words for declared matrix structure -> keyword flags of sn.matrix
+STRUCTURE_WORDS: dict[str, tuple[str, ...]] = {
+    "spd": ("symmetric", "positive_definite"),
+    "psd": ("symmetric", "positive_semidefinite"),
+    "sym": ("symmetric",), "symmetric": ("symmetric",),
+    "diag": ("diagonal",), "diagonal": ("diagonal",),
+    "orth": ("orthogonal",), "orthogonal": ("orthogonal",),
+}
+KINDS: tuple[str, ...] = ("scalar", "vector", "matrix", *STRUCTURE_WORDS)
+_DIM_NAME_RE = re.compile(r"[A-Za-z](?:_?[0-9]+)?")
+
+
+def _unknown_kind(name: str, value: object) -> ShapeError:
+    import difflib
+
+    close = difflib.get_close_matches(str(value), KINDS, n=1, cutoff=0.6)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return ShapeError(
+        f"shape of {name!r}: unknown kind {value!r}{hint}; valid kinds: "
+        f"{', '.join(KINDS)}, a vector length (3) or dimension name (n, m, k1), an (m, n) "
+        f"tuple, or a SymPy symbol")
 
 
 def _spec_dim(name: str, value: object) -> sp.Expr | None:
@@ -355,6 +379,10 @@ def _parse_spec(name: str, value: object) -> _Spec:
     if isinstance(value, str):
         if value in ("scalar", "vector", "matrix"):
             return _Spec(value, (None, None))
+        if value in STRUCTURE_WORDS:
+            return _Spec("matrix", (None, None), structure=STRUCTURE_WORDS[value])
+        if not _DIM_NAME_RE.fullmatch(value):
+            raise _unknown_kind(name, value)
         return _Spec("vector", (_spec_dim(name, value),))
     if isinstance(value, (int, sp.Integer)) and not isinstance(value, bool):
         return _Spec("vector", (_spec_dim(name, value),))
@@ -364,9 +392,7 @@ def _parse_spec(name: str, value: object) -> _Spec:
         return _Spec("scalar", (), value)
     if isinstance(value, (tuple, list)) and len(value) == 2:
         return _Spec("matrix", (_spec_dim(name, value[0]), _spec_dim(name, value[1])))
-    raise ShapeError(
-        f"shapes[{name!r}] = {value!r}: expected 'scalar', 'vector', 'matrix', a vector "
-        f"length (int or dimension name), an (m, n) tuple, or a SymPy symbol")
+    raise _unknown_kind(name, value)
 
 
 class _Dims:
@@ -430,6 +456,7 @@ class _Name:
     kind: str
     shape: _Shape
     ready: sp.Basic | None = None
+    structure: tuple[str, ...] = ()
 
 
 def _kind_by_convention(name: str) -> str:
@@ -471,8 +498,23 @@ def _subtrees(tree: Tree) -> Iterator[Tree]:
         stack.extend(c for c in node.children if isinstance(c, Tree))
 
 
+# names that read as infinity; as a norm order they give the max norm
+INFINITY_NAMES: tuple[str, ...] = ("oo", "inf", "Inf", "INF", "infinity", "Infinity")
+# orders that only a matrix has
+MATRIX_ORDER_NAMES: tuple[str, ...] = ("fro", "nuc")
+# names that are norm orders by convention (besides Greek letters); any other name must be
+# declared a scalar to be an order, so a typo such as norm(x, H1) is not read as a symbol
+ORDER_NAMES: tuple[str, ...] = ("p", "q")
+
+
 def _is_oo(node: object) -> bool:
-    return isinstance(node, Tree) and node.data == "var" and node.children[0] == "oo"
+    return isinstance(node, Tree) and node.data == "var" and node.children[0] in INFINITY_NAMES
+
+
+def _matrix_order(node: object) -> str | None:
+    if isinstance(node, Tree) and node.data == "var" and node.children[0] in MATRIX_ORDER_NAMES:
+        return str(node.children[0])
+    return None
 
 
 def _total(terms: list[tuple[int, sp.Basic]]) -> sp.Basic:
@@ -601,9 +643,12 @@ class _Reader:
             shape = (dims.new(spec.dims[0]), dims.ONE)
             if self.first_vector is None:
                 self.first_vector = shape[0]
+        elif spec.structure:  # square
+            side = dims.new(None)
+            shape = (side, side)
         else:
             shape = (dims.new(spec.dims[0]), dims.new(spec.dims[1]))
-        entry = self.names[name] = _Name(spec.kind, shape, spec.ready)
+        entry = self.names[name] = _Name(spec.kind, shape, spec.ready, spec.structure)
         return entry
 
     # ---- pass 1: shapes
@@ -620,11 +665,39 @@ class _Reader:
                     stack.append((child, depth if same else depth + 1))
 
     def collect_orders(self, tree: Tree) -> None:
+        """Names used as norm orders, or only in exponents, are scalars (``norm(x, 2)**p``)."""
+        in_exponent: set[int] = set()
+        uses: dict[str, list[int]] = {}
         for node in _subtrees(tree):
             if node.data == "call" and node.children[0] == "norm" and len(node.children) == 3:
                 order = node.children[2]
-                if isinstance(order, Tree) and order.data == "var" and not _is_oo(order):
-                    self.order_names.add(str(order.children[0]))
+                if isinstance(order, Tree) and order.data == "var" and not _is_oo(order) \
+                        and not _matrix_order(order):
+                    name = str(order.children[0])
+                    if name not in self.specs and name not in ORDER_NAMES and \
+                            not _GREEK_RE.fullmatch(name):
+                        raise self.error(order, f"unknown norm order '{name}'",
+                                         f"; an order is a number, oo (or inf), fro or nuc "
+                                         f"(matrices), or a scalar: p, q, a Greek letter, or "
+                                         f"a name declared scalar ({name}='scalar', "
+                                         f"--shape {name}=scalar)")
+                    self.order_names.add(name)
+            elif node.data in ("pow", "hpow"):
+                stack = [node.children[1]]
+                while stack:  # bare names in the exponent's arithmetic
+                    part = stack.pop()
+                    if not isinstance(part, Tree):
+                        continue
+                    if part.data == "var":
+                        in_exponent.add(id(part))
+                    elif part.data in _BINARY_OPS or part.data in ("neg", "pos"):
+                        stack.extend(part.children)
+            elif node.data == "var":
+                uses.setdefault(str(node.children[0]), []).append(id(node))
+        for name, ids in uses.items():  # a name used only in exponents is a scalar
+            if name not in self.specs and _kind_by_convention(name) == "vector" and \
+                    all(i in in_exponent for i in ids):
+                self.order_names.add(name)
 
     def shape_of(self, node: Tree) -> _Shape:
         kind = node.data
@@ -639,8 +712,8 @@ class _Reader:
             return None
         if kind == "var":
             token = node.children[0]
-            if token == "oo":
-                raise self.error(node, "'oo' (infinity) may only be a norm order",
+            if token in INFINITY_NAMES and token not in self.specs:
+                raise self.error(node, f"'{token}' (infinity) may only be a norm order",
                                  ", as in norm(x, oo)")
             if token in KNOWN_FUNCTIONS:
                 raise self.error(node, f"'{token}' is a function",
@@ -738,10 +811,18 @@ class _Reader:
             if shape is None:
                 raise ShapeError(f"norm() takes a vector expression, but '{self.src(args[0])}'"
                                  f" in '{call}' is a scalar")
-            if len(args) == 2 and not _is_oo(args[1]):
-                self.scalar_use(args[1], self.shape_of(args[1]),
-                                f"the order '{{arg}}' of '{call}' must be a scalar, "
-                                f"but it is {{shape}}")
+            if len(args) == 2 and _matrix_order(args[1]):
+                if self.dims.is_one(shape[0]) or self.dims.is_one(shape[1]):
+                    raise UnknownNormError(
+                        f"in '{call}': {_matrix_order(args[1])} is a matrix norm order, but "
+                        f"'{self.src(args[0])}' is {self.describe(shape)}; for vectors use "
+                        f"1, 2, oo or p")
+            elif len(args) == 2 and not _is_oo(args[1]):
+                order_shape = self.shape_of(args[1])
+                if order_shape is not None:  # also a 1x1 form: an order that moves with x
+                    raise ShapeError(f"the order '{self.src(args[1])}' of '{call}' must be a "
+                                     f"scalar (a number or a parameter), but it is "
+                                     f"{self.describe(order_shape)}")
             return None
         if name in ("sqrt", "log"):
             self.scalar_use(args[0], shape, f"{name}() takes a scalar, but '{{arg}}' in "
@@ -763,7 +844,7 @@ class _Reader:
             raise self.error(token, f"malformed number '{token}'")
         whole, frac, exp = match.group(1), match.group(2) or "", match.group(3)
         digits = (whole + frac).lstrip("0") or "0"
-        if len(digits) > _MAX_DIGITS:
+        if len(whole) + len(frac) > _MAX_DIGITS:  # leading zeros count: 0.000...1
             raise self.error(token, f"number with more than {_MAX_DIGITS} digits")
         shift = -len(frac)
         if exp is not None:
@@ -786,14 +867,16 @@ class _Reader:
             value = scalar(name)
         else:
             rows, cols = (self.resolved[self.dims.find(v)] for v in entry.shape)
-            value = vector(name, rows) if entry.kind == "vector" else matrix(name, rows, cols)
+            flags = {f: True for f in entry.structure}
+            value = vector(name, rows) if entry.kind == "vector" else \
+                matrix(name, rows, cols, **flags)
         self.symbols[name] = value
         return value
 
     def finish(self, node: Tree, value: sp.Basic) -> sp.Basic:
         if id(node) in self.wrap and isinstance(value, MatrixExpr):
             value = ScalarOf(value)
-        if node.data in ("mul", "div", "hadamard", "pow", "hpow"):
+        if node.data in ("mul", "div", "hadamard", "pow", "hpow", "add", "sub"):
             coeff = value if isinstance(value, sp.Rational) else (
                 value.args[0] if value.args and isinstance(value.args[0], sp.Rational) else None)
             if coeff is not None and _bits(coeff) > _MAX_BITS:
@@ -879,9 +962,10 @@ class _Reader:
         arg = self.build(args[0])
         if name == "norm":
             if len(args) == 1:
-                p: sp.Basic = sp.Integer(2)
+                p: sp.Basic | str = sp.Integer(2)
             else:
-                p = sp.oo if _is_oo(args[1]) else self.build(args[1])
+                p = sp.oo if _is_oo(args[1]) else _matrix_order(args[1]) or \
+                    self.build(args[1])
             try:
                 return norm(arg, p)
             except (ShapeError, UnknownNormError) as err:
@@ -900,6 +984,10 @@ class _Reader:
         self.check_depth(tree)
         self.collect_orders(tree)
         self.shape_of(tree)
+        unused = sorted(set(self.specs) - set(self.names))
+        if unused:
+            raise ShapeError(f"a shape is declared for {', '.join(map(repr, unused))}, which "
+                             f"does not occur in '{self.text.strip()[:80]}'")
         self.resolved = self.naming()
         try:
             result = self.build(tree)
