@@ -411,6 +411,31 @@ class ActiveGradient(_ActiveGradientMixin, MatrixExpr):
     def shape(self) -> tuple:
         return self.args[2].shape
 
+    def _entry(self, i: object, j: object, **kwargs: object) -> sp.Expr:
+        """A component as a Piecewise; a tie of two pieces in closed form (the nearest
+        point to 0 of the segment between their gradients)."""
+        from .errors import UnsupportedExpressionError
+
+        rel = sp.StrictGreaterThan if self.kind == "max" else sp.StrictLessThan
+        fs, gs = self.pieces, [g.as_explicit() for g in self.gradients]
+        branches = []
+        for k, (f, g) in enumerate(zip(fs, gs)):
+            beats = sp.And(*[rel(f, o) for m, o in enumerate(fs) if m != k])
+            branches.append((g[i, j], beats))
+        if len(gs) != 2:
+            raise UnsupportedExpressionError(
+                "explicit components of a tie among three or more pieces have no closed "
+                "form; use the kernel (it returns the minimum-norm element)")
+        d = gs[1] - gs[0]
+        dd = sum(d.multiply_elementwise(d))
+        if dd == 0:
+            branches.append((gs[0][i, j], True))
+        else:  # (Piecewise substitutes lazily: no 0/0 where the gradients agree)
+            t = sp.Max(0, sp.Min(1, -sum(gs[0].multiply_elementwise(d)) / dd))
+            branches.append((sp.Piecewise((gs[0][i, j], sp.Eq(dd, 0)),
+                                          ((gs[0] + t * d)[i, j], True)), True))
+        return sp.Piecewise(*branches)
+
 
 class ScalarActiveGradient(_ActiveGradientMixin, sp.Expr):
     """The derivative of ``max``/``min`` of scalars with respect to a scalar."""

@@ -390,10 +390,15 @@ def grad_extremum(f: sp.Max | sp.Min, wrt: Expr, rec: Recorder) -> Expr | None:
     rec.step(f"{kind} rule", Differential(f, wrt), g,
              f"the gradient of the active piece of the {kind}; at a tie, the minimum-norm "
              "element of the convex hull of the tied pieces' gradients")
-    ties = [f"{to_text(a)} = {to_text(b)}" for a, b in zip(pieces, pieces[1:])]
-    rec.kink([Kink(where=" or ".join(ties),
-                   where_latex=r" \text{ or } ".join(
-                       f"{latex_of(a)} = {latex_of(b)}" for a, b in zip(pieces, pieces[1:])),
+    if len(pieces) == 2:
+        where = f"{to_text(pieces[0])} = {to_text(pieces[1])}"
+        where_latex = f"{latex_of(pieces[0])} = {latex_of(pieces[1])}"
+    else:
+        word = "largest" if kind == "max" else "smallest"
+        where = f"the {word} of {', '.join(map(to_text, pieces))} is attained twice"
+        where_latex = (rf"\text{{the {word} of }} {', '.join(map(latex_of, pieces))}"
+                       r"\text{ is attained twice}")
+    rec.kink([Kink(where=where, where_latex=where_latex,
                    returns="the minimum-norm element of the convex hull of the tied "
                            "pieces' gradients")])
     return g

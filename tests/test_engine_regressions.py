@@ -324,3 +324,18 @@ def test_sign_of_a_real_subexpression_has_derivative_zero() -> None:
     for v in POINTS:
         s = A_VALUE @ v
         np.testing.assert_allclose(values(d.kernel(), v), 2 * min(0.0, s) * A_VALUE)
+
+
+def test_explicit_components_of_a_max_gradient() -> None:
+    y, c = sn.vector("y", 2), sn.vector("c", 2)
+    d = sn.grad(sp.Max(ScalarOf(c.T * y), -ScalarOf(c.T * y)), y)
+    comps = d.components()
+    s = {sym.name: sym for sym in comps.free_symbols}
+    at = {s["c_1"]: 1, s["c_2"]: 2}
+    assert comps.subs({**at, s["y_1"]: 1, s["y_2"]: 1}) == sp.Matrix([1, 2])
+    assert comps.subs({**at, s["y_1"]: -1, s["y_2"]: 0}) == sp.Matrix([-1, -2])
+    assert comps.subs({**at, s["y_1"]: 2, s["y_2"]: -1}) == sp.Matrix([0, 0])  # tie
+    d = sn.grad(sp.Max(sn.norm(y, 1), sn.norm(y, 2)), y)
+    comps = d.components()
+    s = {sym.name: sym for sym in comps.free_symbols}
+    assert comps.subs({s["y_1"]: 0, s["y_2"]: 2}) == sp.Matrix([0, 1])
