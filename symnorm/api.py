@@ -42,6 +42,8 @@ def grad(f: Any, wrt: Any, *, check: bool = True, index_notation: bool | None = 
     >>> import symnorm as sn
     >>> A, x, b = sn.matrix("A"), sn.vector("x"), sn.vector("b", "m")
     >>> d = sn.grad(sn.norm(A*x - b, 2), x)
+    >>> d
+    grad_x(norm(A*x - b, 2)) = A.T*(A*x - b)/norm(A*x - b, 2)
     >>> d.result
     1/norm(A*x - b, 2)*A.T*(A*x - b)
     >>> print(sn.to_text(d.result))
