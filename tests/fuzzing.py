@@ -83,9 +83,10 @@ def _sigmoid(t: Any) -> Any:
 _ORDERS = [("1", 1), ("2", 2), ("3", 3), ("oo", "oo"), ("3/2", mpmath.mpf(3) / 2)]
 
 
-def _const(rng: random.Random) -> tuple[str, Any]:
+def _const(rng: random.Random) -> tuple[str, Callable[[], Any]]:
+    """A constant: its text, and its value at the working precision when evaluated."""
     c = rng.choice(["2", "3", "0.5", "0.1", "4"])
-    return c, mpmath.mpf(c)
+    return c, lambda: mpmath.mpf(c)
 
 
 def vector_node(rng: random.Random, depth: int) -> Node:
@@ -106,7 +107,7 @@ def vector_node(rng: random.Random, depth: int) -> Node:
                     lambda e: [s + t for s, t in zip(_matvec(e["B"], u.ev(e)), e["b"])])
     if kind == "scale":
         c, cv = _const(rng)
-        return Node(f"({c}*{u.text})", True, lambda e: [cv * t for t in u.ev(e)])
+        return Node(f"({c}*{u.text})", True, lambda e: [cv() * t for t in u.ev(e)])
     if kind == "sub":
         return Node(f"({u.text} - b)", True, lambda e: [s - t for s, t in zip(u.ev(e), e["b"])])
     if kind == "sigmoid":
@@ -160,11 +161,11 @@ def scalar_node(rng: random.Random, depth: int) -> Node:
         return Node(f"({s.text} {op} {t.text})", False, lambda e: fn(s.ev(e), t.ev(e)))
     if kind == "scale":
         c, cv = _const(rng)
-        return Node(f"({c}*{s.text})", False, lambda e: cv * s.ev(e))
+        return Node(f"({c}*{s.text})", False, lambda e: cv() * s.ev(e))
     if kind == "pow":
         return Node(f"({s.text})**2", False, lambda e: s.ev(e) ** 2)
     c, cv = _const(rng)  # shift: crosses zero in part of the domain
-    return Node(f"({s.text} - {c})", False, lambda e: s.ev(e) - cv)
+    return Node(f"({s.text} - {c})", False, lambda e: s.ev(e) - cv())
 
 
 # -- points ------------------------------------------------------------------------------
