@@ -633,8 +633,13 @@ class _Generator:
             return self.emit_scalar(stable)
         if isinstance(e, _Sigmoid):
             return self.tmp(f"_nm.sigmoid({self.emit_scalar(e.args[0])})")
-        if isinstance(e, sp.log) and _one_plus_exp(e.args[0]) is not None:
-            return self.tmp(f"_nm.softplus({self.emit_scalar(_one_plus_exp(e.args[0]))})")
+        if isinstance(e, sp.log):  # log((1 + exp(a))**k) = k softplus(a): log(sigmoid) too
+            arg = e.args[0]
+            base, k = (arg.base, arg.exp) if isinstance(arg, sp.Pow) else (arg, sp.S.One)
+            a = _one_plus_exp(base)
+            if a is not None:
+                sp_code = self.tmp(f"_nm.softplus({self.emit_scalar(a)})")
+                return sp_code if k == 1 else self.tmp(f"{self.emit_scalar(k)} * {sp_code}")
         if hasattr(e, "kernel_code"):
             parts = [self.emit(a) if isinstance(a, MatrixExpr) else self.emit_scalar(a)
                      for a in e.args]

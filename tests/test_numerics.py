@@ -142,6 +142,19 @@ def test_softplus_form_does_not_overflow():
     np.testing.assert_allclose(k(np.array([0.0, 0.0])), np.log(2.0), rtol=EPS)
 
 
+def test_log_of_a_sigmoid_keeps_its_digits():
+    # log(sigmoid(s)) = -log(1 + exp(-s)): at s = 29 it is -2.5436656473766e-13 (mpmath);
+    # log(1/(1 + exp(-29))) in floats keeps only 3 digits of it
+    x = sn.vector("x")
+    k = sn.kernel(sn.parse("log(sigmoid(norm(x, 2)))"), [x])
+    with mpmath.workdps(30):
+        want = float(-mpmath.log1p(mpmath.exp(-29)))
+    assert ulps(k(np.array([29.0, 0.0])), want) <= 4
+    kk = sn.kernel(sn.parse("log(sigmoid(-norm(x, 2)))"), [x])
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        assert kk(np.array([800.0, 0.0])) == -800.0
+
+
 def test_lp_value_nan_inf_and_overflow():
     assert np.isnan(numeric.normp([np.nan, 1.0], 3.0))
     assert numeric.normp([np.inf, 1.0], 3.0) == np.inf
