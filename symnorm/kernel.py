@@ -411,6 +411,10 @@ _MISSING = object()
 
 
 def _asarray(spec: _ArgSpec, v: Any) -> np.ndarray:
+    if isinstance(v, np.ma.MaskedArray) and np.ma.is_masked(v):
+        raise ArgumentError(f"argument {spec.name} has masked entries, which a kernel would "
+                            f"read as numbers; pass {spec.name}.filled(value) or "
+                            f"{spec.name}.compressed()")
     try:
         return np.asarray(v)
     except ValueError as err:  # ragged nested lists

@@ -202,6 +202,14 @@ def test_text_and_object_arrays_are_refused(value):
         sn.kernel(sn.norm(x, 2), [x])(value)
 
 
+def test_masked_entries_are_refused_not_read_as_numbers():
+    x = sn.vector("x")
+    k = sn.kernel(sn.norm(x, 1), [x])
+    with pytest.raises(ArgumentError, match=r"argument x has masked entries"):
+        k(np.ma.masked_array([1.0, 100.0], mask=[False, True]))
+    assert k(np.ma.masked_array([1.0, -2.0], mask=[False, False])) == 3.0
+
+
 def test_ragged_lists_are_refused():
     x = sn.vector("x")
     with pytest.raises(ArgumentError, match="argument x is not an array of numbers"):
