@@ -518,6 +518,10 @@ class NoDomainPointError(SymnormError, ValueError):
     """No random point was found where the checked function is finite."""
 
 
+class CheckOptionError(SymnormError, ValueError):
+    """An option of the check that has no meaning (a dtype without tolerances, 0 points)."""
+
+
 def run_check(f: Any, wrt: Any, claimed: Any, *, hessian: bool = False, at: Any = None,
               points: int | None = None, directions: int | None = None,
               dtype: Any = np.float64, seed: int | None = 0, value: Any = None,
@@ -529,15 +533,18 @@ def run_check(f: Any, wrt: Any, claimed: Any, *, hessian: bool = False, at: Any 
     point ``at``. At a point where ``value`` has a kink the gradient comparison is
     replaced by the subgradient checks (see :func:`check`).
     """
-    dtype = np.dtype(dtype).type
+    try:
+        dtype = np.dtype(dtype).type
+    except TypeError:
+        raise CheckOptionError(f"dtype= must be float64 or float32, got {dtype!r}") from None
     if dtype not in TOLERANCES:
-        raise ValueError(f"no tolerance for dtype {np.dtype(dtype).name}; known: "
+        raise CheckOptionError(f"no tolerance for dtype {np.dtype(dtype).name}; known: "
                          f"{', '.join(np.dtype(t).name for t in TOLERANCES)}")
     rtol, atol = TOLERANCES[dtype]
     for name, option in (("points", points), ("directions", directions)):
         if option is not None and (isinstance(option, bool) or not isinstance(option, int)
                                    or option < 1):
-            raise ValueError(f"{name}= must be a positive integer, got {option!r}")
+            raise CheckOptionError(f"{name}= must be a positive integer, got {option!r}")
     value = f if value is None else value
     args = free_arguments(value, first=wrt)
     vk = kernel(value, args, fusions=value_fusions)

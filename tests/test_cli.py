@@ -183,3 +183,9 @@ def test_check_uses_only_the_shapes_its_gradient_names(capsys):
     code, out, _ = run(capsys, "check", "c*norm(x, 2)**2", "--wrt", "x", "--grad", "2*c*x",
                        "--shape", "c=scalar", "--shape", "x=3")
     assert code == 0 and out.startswith("PASS")
+
+
+def test_check_with_zero_points_is_bad_input(capsys):
+    code, _, err = run(capsys, "check", "norm(x, 2)", "--wrt", "x", "--grad", "x/norm(x, 2)",
+                       "--points", "0")
+    assert code == 2 and "points= must be a positive integer" in err
