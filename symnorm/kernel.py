@@ -563,15 +563,25 @@ class _Generator:
         c = sp.Mul(*scalars)
         num, den = fraction(_stable_logistic(c) or c)
         items = [(self.emit(m), _kind(m)) for m in mats]
-        unit = _unit_factor(den, mats[-1]) if mats else None
-        if unit is not None:
+        powers = _l2_powers(den)
+        if powers:
             # c/‖u‖₂ · M u is computed as c · M (u/‖u‖₂): u/‖u‖₂ cannot overflow or
-            # underflow, while M u can before the division (A = 1e150 I, x = 1e150 1)
-            den = sp.Mul(*[f for f in sp.Mul.make_args(den) if f != unit])
-            key = ("unit", mats[-1])
-            if key not in self.memo:
-                self.memo[key] = self.tmp(f"_nm.norm2_grad({items[-1][0]})")
-            items[-1] = (self.memo[key], "v")
+            # underflow, while M u can before the division (A = 1e150 I, x = 1e150 1);
+            # each factor u or u.T of the product absorbs one power of ‖u‖₂
+            for i, m in enumerate(mats):
+                kind = _kind(m)
+                u = m if kind == "v" else (m.arg if kind == "r" and isinstance(m, Transpose)
+                                           else None)
+                if u is None or powers.get(u, (None, 0))[1] < 1:
+                    continue
+                n2, k = powers[u]
+                powers[u] = (n2, k - 1)
+                key = ("unit", u)
+                if key not in self.memo:
+                    self.memo[key] = self.tmp(f"_nm.norm2_grad({self.emit(u)})")
+                items[i] = (self.memo[key], kind)
+            rest = [f for f in sp.Mul.make_args(den) if _l2_power(f) is None]
+            den = sp.Mul(*rest, *(n2**k for n2, k in powers.values()))
         body, kind = self.product_items(items)
         o = ", out=out" if out else ""
         lift = {"v": "_nm.sv", "r": "_nm.sv", "m": "_nm.sm", "s": ""}[kind]
@@ -781,12 +791,23 @@ def _stable_logistic(e: Any) -> Any:
     return None
 
 
-def _unit_factor(den: Any, last: Any) -> Any:
-    """``norm(last, 2)`` when it divides ``den`` and ``last`` is a vector, else None."""
-    if den == 1 or not isinstance(last, MatrixExpr) or _kind(last) != "v":
-        return None
-    n2 = Norm(last, 2)
-    return n2 if n2 in sp.Mul.make_args(den) else None
+def _l2_power(f: Any) -> tuple | None:
+    """``(norm(u, 2), k)`` when the factor ``f`` is ``norm(u, 2)**k``, k a positive integer."""
+    base, k = (f.base, f.exp) if isinstance(f, sp.Pow) else (f, sp.S.One)
+    if isinstance(base, Norm) and base.p == 2 and k.is_Integer and k > 0:
+        return base, int(k)
+    return None
+
+
+def _l2_powers(den: Any) -> dict:
+    """``{u: (norm(u, 2), k)}`` for the factors ``norm(u, 2)**k`` of a denominator."""
+    found: dict = {}
+    for f in sp.Mul.make_args(den):
+        hit = _l2_power(f)
+        if hit is not None:
+            n2, k = hit
+            found[n2.arg] = (n2, found.get(n2.arg, (n2, 0))[1] + k)
+    return found
 
 
 def kernel(expr: Any, args: list | None = None, *, fusions: dict | None = None,

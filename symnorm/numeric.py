@@ -242,11 +242,19 @@ def normp_grad(u: object, p: object, out: Array | None = None) -> Array:
     if p.ndim == 0 and np.isinf(p):
         return norminf_grad(u, out=out)
     a = np.abs(u)
-    scaled, s, _ = _normp_scaled(a, p)
+    scaled, s, e = _normp_scaled(a, p)
     pv = p[..., None] if p.ndim else p
     ratio = sdiv(scaled, sv(s))
     with np.errstate(divide="ignore", invalid="ignore", under="ignore"):
         g = _pow(ratio, pv - 1)
+    if p.ndim == 0 and p < 2:  # ratio**(p-1) > ratio: a subnormal ratio's lost bits show
+        small = (ratio < _limits(u.dtype)[2]) & (ratio > 0)
+        if small.any():  # (m 2**k / s)**(p-1) = (m/s)**(p-1) 2**(k(p-1)), all normal floats
+            m, k = np.frexp(a[small])
+            top = np.broadcast_to(np.asarray(e)[..., None], a.shape)[small]
+            norm = np.broadcast_to(np.asarray(s)[..., None], a.shape)[small]
+            with np.errstate(under="ignore", over="ignore"):
+                g[small] = _pow(m / norm, p - 1) * np.exp2((k - top) * (p - 1))
     if np.any(p < 1):  # 0**(negative) is inf at zero entries: no subgradient there
         g = np.where(u != 0, g, 0)
     return np.multiply(np.sign(u), g, out=out)

@@ -10,7 +10,7 @@ import mpmath
 import numpy as np
 import pytest
 import sympy as sp
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import symnorm as sn
@@ -83,6 +83,15 @@ def test_residual_gradient_does_not_underflow(residual):
 def test_residual_kernel_normalises_the_inner_vector_first(residual):
     assert "norm2_grad(" in residual.source
     assert "sdiv" not in residual.source
+
+
+def test_l2_hessian_does_not_overflow_at_large_x():
+    # (I - x x^T/||x||^2)/||x|| at x = 1e200 (1, 1): [[1, -1], [-1, 1]]/(2 sqrt(2) 1e200);
+    # x x^T = 1e400 overflows unless x is normalised first
+    k = sn.hessian(sn.norm(sn.vector("x"), 2), sn.vector("x")).kernel()
+    want = np.array([[1.0, -1.0], [-1.0, 1.0]]) / (2 * np.sqrt(2) * 1e200)
+    np.testing.assert_allclose(k(np.array([1e200, 1e200])), want, rtol=8 * EPS)
+    np.testing.assert_array_equal(k(np.zeros(2)), np.zeros((2, 2)))
 
 
 @pytest.mark.parametrize("key,want", [(2, 2 ** -0.5),           # 1/sqrt(2)  = 0.70710678...
@@ -215,9 +224,9 @@ def test_residual_gradient_over_scales(residual, m, e, a_exp):
     v = np.array(m) * 10.0 ** e
     scale = 10.0 ** a_exp
     with np.errstate(over="ignore", under="ignore"):
-        top = np.max(np.abs(v)) * scale
-    if not np.any(v) or not np.isfinite(top) or top < 1e-290:
-        return  # A x itself must be a normal float: that is the kernel's input
+        ax = np.abs(v[v != 0]) * scale
+    # A x itself must be made of normal floats: it is formed (rounded) before any norm
+    assume(ax.size and np.all(np.isfinite(ax)) and np.all(ax >= 1e-290))
     got = residual(v, scale * np.eye(len(v)), np.zeros(len(v)))
     with mpmath.workdps(50):
         ref = [mpmath.mpf(scale) * g for g in map(mpmath.mpf, mp_lp_grad(v, 2))]
