@@ -26,7 +26,7 @@ import sympy as sp
 from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
 from .atoms import Norm
-from .errors import CheckFailedError, ShapeError, SymnormError
+from .errors import CheckFailedError, DomainError, ShapeError, SymnormError
 from .kernel import _is_dim, free_arguments, kernel
 from .printing import to_text
 from .symbols import structure_of
@@ -514,7 +514,7 @@ def _directional_check(value_fn: Any, deriv_fn: Any, values: dict, wrt_name: str
     return point
 
 
-class NoDomainPointError(SymnormError, ValueError):
+class NoDomainPointError(DomainError):
     """No random point was found where the checked function is finite."""
 
 

@@ -225,7 +225,7 @@ def test_no_domain_point_is_a_clear_error():
     with pytest.raises(NoDomainPointError) as info:
         sn.check(g, x, grad=x)
     assert "positive_definite=True" in str(info.value) and "M='spd'" in str(info.value)
-    assert isinstance(info.value, sn.SymnormError)
+    assert isinstance(info.value, sn.DomainError)
 
 
 def test_an_empty_point_is_an_error():
