@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import symnorm as sn
 from symnorm.atoms import ScalarOf, Sigmoid
@@ -213,16 +215,16 @@ def test_ties_give_the_minimum_norm_element_of_the_hull() -> None:
     assert k.arg_names == ["x", "a", "b", "c"]
     zero = np.zeros(3)
     e = np.eye(3)
-    np.testing.assert_allclose(k(zero, e[0], e[1], e[2]), [1 / 3, 1 / 3, 1 / 3])
+    np.testing.assert_allclose(k(zero, a=e[0], b=e[1], c=e[2]), [1 / 3, 1 / 3, 1 / 3])
     av, bv, cv = np.array([2.0, 1, 0]), np.array([-2.0, 1, 0]), np.array([0.0, 3, 0])
-    np.testing.assert_allclose(k(zero, av, bv, cv), [0.0, 1.0, 0.0], atol=1e-12)
-    np.testing.assert_allclose(k(zero, e[0], -e[0], e[1]), [0.0, 0.0, 0.0], atol=1e-12)
+    np.testing.assert_allclose(k(zero, a=av, b=bv, c=cv), [0.0, 1.0, 0.0], atol=1e-12)
+    np.testing.assert_allclose(k(zero, a=e[0], b=-e[0], c=e[1]), [0.0, 0.0, 0.0], atol=1e-12)
     # two of three tied: the segment between their gradients, the third ignored
     v = np.array([1.0, 1.0, -5.0])
-    np.testing.assert_allclose(k(v, e[0], e[1], e[2]), [0.5, 0.5, 0.0])
+    np.testing.assert_allclose(k(v, a=e[0], b=e[1], c=e[2]), [0.5, 0.5, 0.0])
     # agrees with the subdifferential's own minimum-norm element
     s = sn.subdiff(f, x)
-    np.testing.assert_allclose(k(zero, av, bv, cv),
+    np.testing.assert_allclose(k(zero, a=av, b=bv, c=cv),
                                s.min_norm(zero, a=av, b=bv, c=cv), atol=1e-6)
 
 
@@ -254,7 +256,7 @@ def test_chain_rule_through_max_and_its_hessian() -> None:
         np.testing.assert_allclose(k(v), central(value, v), rtol=1e-6)
     h = sn.hessian(sp.Max(sn.norm(x, 2) ** 2, ScalarOf(a.T * x)), x)
     assert sn.to_text(h.result) == "(2*I if norm(x, 2)**2 > a.T*x else 0)"
-    np.testing.assert_allclose(h.kernel()(np.ones(3), A_VALUE), 2 * np.eye(3))
+    np.testing.assert_allclose(h.kernel()(np.ones(3), a=A_VALUE), 2 * np.eye(3))
 
 
 # -- item 8: results display as a textbook writes them ----------------------------------
@@ -339,3 +341,39 @@ def test_explicit_components_of_a_max_gradient() -> None:
     comps = d.components()
     s = {sym.name: sym for sym in comps.free_symbols}
     assert comps.subs({s["y_1"]: 0, s["y_2"]: 2}) == sp.Matrix([0, 1])
+
+
+# -- the tie rule's numeric helper, as a property -------------------------------------------
+
+@given(st.integers(2, 5), st.integers(1, 4), st.integers(0, 2 ** 32 - 1))
+@settings(max_examples=40, deadline=None)
+def test_min_norm_hull_point_is_in_the_hull_and_optimal(k: int, d: int, seed: int) -> None:
+    """p = argmin |g| over conv{g_i} iff p is in the hull and <p, g_i> >= |p|^2 for all i."""
+    from symnorm.numeric import active_gradient
+
+    gen = np.random.default_rng(seed)
+    grads = [gen.standard_normal(d) for _ in range(k)]
+    values = [np.float64(1.0)] * k  # all tied
+    flat = [a for pair in zip(values, grads) for a in pair]
+    p = active_gradient("max", 1, *flat)
+    G = np.array(grads)
+    scale = max(1.0, float(np.abs(G).max()))
+    assert np.all(G @ p >= p @ p - 1e-9 * scale ** 2)
+    # <p, q> >= |p|^2 for every hull point q, so |q - p|^2 <= |q|^2 - |p|^2: a hull point q
+    # whose norm comes down to |p| (Frank-Wolfe on min |q|^2) proves p is the hull's
+    q = G.mean(axis=0)
+    for _ in range(5000):
+        s = G[np.argmin(G @ q)]
+        step = q - s
+        denom = step @ step
+        if denom == 0 or q @ step < 1e-8 * scale ** 2:  # the Frank-Wolfe gap bounds the error
+            break
+        q = q - min(1.0, max(0.0, (q @ step) / denom)) * step
+    assert p @ p <= q @ q + 1e-12 * scale ** 2
+    assert np.linalg.norm(q - p) <= np.sqrt(max(0.0, q @ q - p @ p)) + 1e-6 * scale
+    assert q @ q - p @ p < 1e-3 * scale ** 2
+    # a strict winner gives its own gradient, min gives the smallest piece's
+    values = [np.float64(i) for i in range(k)]
+    flat = [a for pair in zip(values, grads) for a in pair]
+    np.testing.assert_array_equal(active_gradient("max", 1, *flat), grads[-1])
+    np.testing.assert_array_equal(active_gradient("min", 1, *flat), grads[0])
