@@ -138,3 +138,23 @@ def test_mahalanobis_passes_the_default_check_with_a_declared_spd_matrix() -> No
     assert d.report is not None and d.report.ok
     assert sn.to_text(d.result) == "M*x/sqrt(x.T*M*x)"
     assert repr(d) == "grad_x(sqrt(x.T*M*x)) = M*x/sqrt(x.T*M*x)"
+
+
+def test_check_value_refuses_values_that_break_the_declaration() -> None:
+    from symnorm.errors import ArgumentError
+
+    S = sn.matrix("S", 3, symmetric=True)
+    R = np.arange(9.0).reshape(3, 3)
+    S.check_value(R + R.T)
+    S.check_value(np.stack([R + R.T, np.eye(3)]))  # a batch
+    with pytest.raises(ArgumentError, match=r"S is declared symmetric.*entry 2"):
+        S.check_value(R)
+    D = sn.matrix("D", 3, diagonal=True)
+    D.check_value(np.diag([1.0, 2.0, 3.0]))
+    with pytest.raises(ArgumentError, match="off the diagonal"):
+        D.check_value(np.diag([1.0, 2.0, 3.0]) + 1e-3)
+    Q = sn.matrix("Q", 2, orthogonal=True)
+    c, s = np.cos(0.3), np.sin(0.3)
+    Q.check_value(np.array([[c, -s], [s, c]]))
+    with pytest.raises(ArgumentError, match=r"Q.T\*Q = I"):
+        Q.check_value(2 * np.eye(2))
