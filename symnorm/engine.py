@@ -353,6 +353,11 @@ def masked(fn: Any, e: sp.Expr) -> sp.Expr:
     SymPy's scalar simplifiers (powsimp, factor_terms, signsimp) walk into all
     arguments and rebuild a ``MatAdd`` inside a norm as a scalar sum, which is not a
     valid node; they only ever see the stand-ins (with true sign facts).
+
+    >>> import symnorm as sn
+    >>> x = sn.vector("x")
+    >>> masked(sp.powsimp, sn.norm(x, 2)**2 * sn.norm(x, 2))
+    norm(x, 2)**3
     """
     if not isinstance(e, sp.Basic) or isinstance(e, MatrixExpr):
         return fn(e)
@@ -392,11 +397,11 @@ def grad_extremum(f: sp.Max | sp.Min, wrt: Expr, rec: Recorder) -> Expr | None:
              "element of the convex hull of the tied pieces' gradients")
     if len(pieces) == 2:
         where = f"{to_text(pieces[0])} = {to_text(pieces[1])}"
-        where_latex = f"{latex_of(pieces[0])} = {latex_of(pieces[1])}"
+        where_latex = f"{_latex_of(pieces[0])} = {_latex_of(pieces[1])}"
     else:
         word = "largest" if kind == "max" else "smallest"
         where = f"the {word} of {', '.join(map(to_text, pieces))} is attained twice"
-        where_latex = (rf"\text{{the {word} of }} {', '.join(map(latex_of, pieces))}"
+        where_latex = (rf"\text{{the {word} of }} {', '.join(map(_latex_of, pieces))}"
                        r"\text{ is attained twice}")
     rec.kink([Kink(where=where, where_latex=where_latex,
                    returns="the minimum-norm element of the convex hull of the tied "
@@ -404,7 +409,7 @@ def grad_extremum(f: sp.Max | sp.Min, wrt: Expr, rec: Recorder) -> Expr | None:
     return g
 
 
-def latex_of(e: Expr) -> str:
+def _latex_of(e: Expr) -> str:
     from .printing import latex
 
     return latex(e)
@@ -657,6 +662,12 @@ def scalar_form(e: sp.Expr) -> sp.Expr:
     SymPy builds ``(a.T*x)*(a.T*x)`` as the matrix power ``(a.T*x)**2`` and keeps
     ``exp(-a.T*x)`` with a 1x1 matrix inside; here they read as the scalars
     ``ScalarOf(a.T*x)**2`` and ``exp(-ScalarOf(a.T*x))``. Norms are left as they are.
+
+    >>> import symnorm as sn
+    >>> a, x = sn.vector("a"), sn.vector("x")
+    >>> f = scalar_form(ScalarOf((a.T*x)*(a.T*x)))
+    >>> f, type(f).__name__
+    ((a.T*x)**2, 'Pow')
     """
     if isinstance(e, ScalarOf):
         m = e.mat
