@@ -53,6 +53,7 @@ class _Opaque(sp.Expr):
     """Scalar atoms whose matrix arguments only accept shape-preserving replacements."""
 
     _latex = _symnorm_latex
+    scalar_of_matrices = True  # a scalar computed from matrix arguments (shape checks)
 
     def _xreplace(self, rule: dict) -> tuple[sp.Basic, bool]:
         if self in rule:
@@ -111,6 +112,47 @@ class Norm(_Opaque):
 
     def _sympystr(self, printer: sp.printing.str.StrPrinter) -> str:
         return f"norm({printer._print(self.arg)}, {printer._print(self.p)})"
+
+
+class NormOrderDerivative(_Opaque):
+    """``∂‖u‖_p/∂p``: the derivative of a p-norm with respect to its order, a scalar.
+
+    ``‖u‖_p (Σ_i |u_i|^p log|u_i| / ‖u‖_p^p - log ‖u‖_p) / p``, with ``0^p log 0 = 0``.
+
+    >>> import symnorm as sn
+    >>> from symnorm.printing import to_text
+    >>> print(to_text(NormOrderDerivative(sn.vector("x"), sn.scalar("p"))))
+    dnorm_dp(x, p)
+    """
+
+    is_commutative = True
+    is_real = True
+    is_extended_real = True
+
+    def __new__(cls, arg: MatrixExpr, p: object) -> "NormOrderDerivative":
+        return sp.Expr.__new__(cls, arg, sp.sympify(p))
+
+    @property
+    def arg(self) -> MatrixExpr:
+        return self.args[0]
+
+    @property
+    def p(self) -> sp.Expr:
+        return self.args[1]
+
+    def kernel_code(self, parts: list[str]) -> str:
+        return f"_nm.normp_order_derivative({parts[0]}, {parts[1]})"
+
+    def _sympystr(self, printer: object) -> str:
+        return f"dnorm_dp({printer._print(self.arg)}, {printer._print(self.p)})"  # type: ignore[attr-defined]
+
+    def _latex(self, printer: object) -> str:
+        u, p = printer._print(self.arg), printer._print(self.p)  # type: ignore[attr-defined]
+        if isinstance(self.p, (sp.Add, sp.Mul)):
+            p = rf"\left({p}\right)"
+        norm = rf"\left\lVert {u} \right\rVert_{{{p}}}"
+        return (rf"\frac{{{norm}}}{{{p}}} \left(\frac{{\sum_i |({u})_i|^{{{p}}} "
+                rf"\log |({u})_i|}}{{{norm}^{{{p}}}}} - \log {norm}\right)")
 
 
 class ScalarOf(_Opaque):

@@ -25,7 +25,14 @@ from sympy import (
 )
 from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
-from .atoms import ActiveGradient, Elementwise, Norm, ScalarActiveGradient, ScalarOf
+from .atoms import (
+    ActiveGradient,
+    Elementwise,
+    Norm,
+    NormOrderDerivative,
+    ScalarActiveGradient,
+    ScalarOf,
+)
 from .derivation import Derivation, Differential, Step
 from .errors import ShapeError, UnsupportedExpressionError
 from .printing import to_text
@@ -196,6 +203,10 @@ def grad_scalar(f: sp.Expr, wrt: Expr, rec: Recorder) -> Expr | None:
         return g
     if isinstance(f, (sp.Max, sp.Min)):
         return grad_extremum(f, wrt, rec)
+    if isinstance(f, NormOrderDerivative):
+        raise UnsupportedExpressionError(
+            f"second derivatives through the order of a norm ({to_text(f)}) are not "
+            "supported")
     if isinstance(f, MatrixExpr):
         raise ShapeError(f"expected a scalar, got the {f.shape[0]}x{f.shape[1]} "
                          f"matrix expression {to_text(f)}")
@@ -315,7 +326,7 @@ def _dependent_atoms(f: sp.Expr, wrt: Expr) -> list[Expr]:
     found: list[Expr] = []
 
     def walk(e: sp.Basic) -> None:
-        if isinstance(e, (Norm, ScalarOf, sp.Max, sp.Min)) or e == wrt:
+        if isinstance(e, (Norm, ScalarOf, NormOrderDerivative, sp.Max, sp.Min)) or e == wrt:
             if depends(e, wrt) and e not in found:
                 found.append(e)
             return
@@ -415,14 +426,11 @@ def _latex_of(e: Expr) -> str:
     return latex(e)
 
 
-def grad_norm(n: Norm, wrt: Expr, rec: Recorder, smooth_at_zero: bool = False) -> Expr | None:
+def grad_norm(n: Norm, wrt: Expr, rec: Recorder, smooth_at_zero: bool = False,
+              order_fixed: bool = False) -> Expr | None:
     u, p = n.arg, n.p
-    if depends(p, wrt):
-        what = "is" if p == wrt else f"is {to_text(p)}, which depends on"
-        raise UnsupportedExpressionError(
-            f"cannot differentiate {to_text(n)} with respect to {to_text(wrt)}: its order "
-            f"{what} {to_text(wrt)}; derivatives with respect to a norm's order are not "
-            "supported")
+    if depends(p, wrt) and not order_fixed:
+        return _grad_norm_with_order(n, wrt, rec, smooth_at_zero)
     rule = norm_rule(p)
     g_u = rule.gradient(u, p)
     rec.assume(rule.assumptions(p, n.p_min))
@@ -432,11 +440,12 @@ def grad_norm(n: Norm, wrt: Expr, rec: Recorder, smooth_at_zero: bool = False) -
             rec.warnings.append(note)
     rec.kink([k for k in rule.kinks(u, p) if not (smooth_at_zero and k.at_zero)])
     rec.fusions[g_u] = (rule, u, p)
-    if rec.index_notation and rule.index_form is not None:
+    if rec.index_notation and rule.index_form is not None and not order_fixed:
         from .index_notation import index_steps
 
         rec.steps.extend(index_steps(rule, n))
-    rec.step(rule.key, Differential(n, u), g_u, rule.title)
+    rec.step(rule.key, Differential(n, u), g_u,
+             rule.title + ("; the order held fixed" if order_fixed else ""))
     if u == wrt:
         return g_u
     g = vjp(u, wrt, g_u, rec)
@@ -444,6 +453,31 @@ def grad_norm(n: Norm, wrt: Expr, rec: Recorder, smooth_at_zero: bool = False) -
         rec.step("chain rule", Differential(n, wrt), g,
                  "chain rule: multiply by the transposed Jacobian of the inner map")
     return g
+
+
+def _grad_norm_with_order(n: Norm, wrt: Expr, rec: Recorder,
+                          smooth_at_zero: bool) -> Expr | None:
+    """``‖u‖_p`` with an order ``p`` that depends on ``wrt``: the chain rule over both
+    arguments, ``∇‖u‖_p = J_u^T ∇_u‖u‖_p + (∂‖u‖_p/∂p) ∇p``."""
+    u, p = n.arg, n.p
+    if not (isinstance(p, sp.Expr) and p.free_symbols):
+        raise UnsupportedExpressionError(f"cannot differentiate the order of {to_text(n)}")
+    if depends(n.p_min, wrt):
+        raise UnsupportedExpressionError(
+            f"cannot differentiate {to_text(n)}: its assumed lower bound on the order "
+            f"depends on {to_text(wrt)}")
+    terms = []
+    if depends(u, wrt):  # the part through u, the order held fixed
+        g_u = grad_norm(n, wrt, rec, smooth_at_zero, order_fixed=True)
+        if g_u is not None:
+            terms.append(g_u)
+    dp = NormOrderDerivative(u, p)
+    rec.step("order derivative", Differential(n, p, "partial"), dp,
+             "derivative of the norm with respect to its order")
+    g_p = sp.Integer(1) if p == wrt else grad_scalar(p, wrt, rec)
+    if g_p is not None:
+        terms.append(scale(dp, g_p))
+    return add(terms)
 
 
 # -- reverse mode through matrix expressions ------------------------------------------

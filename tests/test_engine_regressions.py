@@ -86,20 +86,6 @@ def test_abs_of_general_bilinear_form() -> None:
         np.testing.assert_allclose(values(k, v), np.sign(s) * (2 * v - A_VALUE), rtol=1e-12)
 
 
-def test_norm_order_depending_on_the_variable_is_refused() -> None:
-    with pytest.raises(sn.UnsupportedExpressionError,
-                       match=r"order is x.T\*x, which depends on x"):
-        sn.grad(sn.norm(x, ScalarOf(x.T * x)), x)
-
-
-def test_derivative_with_respect_to_the_order_is_refused_not_zero() -> None:
-    p = sn.scalar("p", positive=True)
-    with pytest.raises(sn.UnsupportedExpressionError, match="with respect to p: its order is p"):
-        sn.grad(sn.norm(x, p), p, check=False)
-    with pytest.raises(sn.UnsupportedExpressionError, match="norm's order"):
-        sn.grad(p * sn.norm(x, p), p, check=False)
-
-
 def test_stand_ins_carry_only_true_facts() -> None:
     from symnorm.engine import _stand_in
 
@@ -377,3 +363,51 @@ def test_min_norm_hull_point_is_in_the_hull_and_optimal(k: int, d: int, seed: in
     flat = [a for pair in zip(values, grads) for a in pair]
     np.testing.assert_array_equal(active_gradient("max", 1, *flat), grads[-1])
     np.testing.assert_array_equal(active_gradient("min", 1, *flat), grads[0])
+
+
+# -- derivatives through a norm's order -------------------------------------------------
+
+def _mp_norm(u: list, p: object) -> object:
+    import mpmath
+
+    return mpmath.power(mpmath.fsum(mpmath.power(abs(mpmath.mpf(v)), p) for v in u), 1 / p)
+
+
+def test_derivative_with_respect_to_the_order() -> None:
+    import mpmath
+
+    from symnorm.atoms import NormOrderDerivative
+
+    p = sn.scalar("p", positive=True)
+    d = sn.grad(sn.norm(x, p), p)
+    assert d.result == NormOrderDerivative(x, p)
+    assert sn.to_text(d.result) == "dnorm_dp(x, p)"
+    assert sn.latex(d.result).startswith(r"\frac{\left\lVert x \right\rVert_{p}}{p} \left(")
+    k = d.kernel()
+    for v, q in [([1.0, -2.0, 3.0], 2.5), ([0.0, 4.0, -1e-3], 1.5), ([7.0, 7.0, 7.0], 3.0)]:
+        want = mpmath.diff(lambda t, v=v: _mp_norm(v, t), q)
+        np.testing.assert_allclose(k(x=np.array(v), p=np.array(q)), float(want), rtol=1e-12)
+    np.testing.assert_allclose(k(x=np.zeros(3), p=np.array(2.0)), 0.0)  # ||0||_p = 0 for all p
+    big = k(x=np.array([1e300, 1e300, 0.0]), p=np.array(3.0))  # no overflow
+    np.testing.assert_allclose(big, -1e300 * 2 ** (1 / 3) * np.log(2) / 9, rtol=1e-12)
+    d = sn.grad(p * sn.norm(x, p) ** 2, p)
+    assert sn.to_text(d.result) == "2*p*norm(x, p)*dnorm_dp(x, p) + norm(x, p)**2"
+
+
+def test_order_that_depends_on_the_variable() -> None:
+    import mpmath
+
+    f = sn.norm(x, ScalarOf(x.T * x))
+    d = sn.grad(f, x)
+    assert d.report is not None and d.report.ok
+    k = d.kernel()
+
+    def value(v: list) -> object:
+        return _mp_norm(v, mpmath.fsum(mpmath.mpf(t) ** 2 for t in v))
+
+    for v in ([1.0, -0.5, 0.8], [0.3, 1.2, -0.9]):
+        want = [float(mpmath.diff(lambda t, i=i: value(
+            [t if j == i else v[j] for j in range(3)]), v[i])) for i in range(3)]
+        np.testing.assert_allclose(k(np.array(v)), want, rtol=1e-10)
+    with pytest.raises(sn.UnsupportedExpressionError, match="second derivatives through the order"):
+        sn.hessian(f, x)
