@@ -159,7 +159,7 @@ class Kernel:
     """
 
     def __init__(self, expr: Any, args: list, source: str, func: Any,
-                 checks: tuple = ()) -> None:
+                 checks: tuple = (), by_name: int | None = None) -> None:
         self.expr = expr
         self.args = args
         self.arg_names = [a.name for a in args]
@@ -181,6 +181,15 @@ class Kernel:
 
         self._keys = [tuple(key(d) for d in s.dims) for s in self._specs]
         self._result_keys = tuple(key(d) for d in _result_dims(expr))
+        # arguments from index by_name on were ordered by name, not by the user: two of
+        # the same kind there could be swapped silently, so a positional call passing
+        # both is refused (by name it is always fine)
+        self._same_kind: list[tuple[int, ...]] = []
+        if by_name is not None:
+            groups: dict = {}
+            for i in range(by_name, len(self._specs)):
+                groups.setdefault(self._specs[i].kind, []).append(i)
+            self._same_kind = [tuple(g) for g in groups.values() if len(g) > 1]
         self.__signature__ = self._signature()
         self.__doc__ = self._docstring(checks)
 
@@ -204,6 +213,10 @@ class Kernel:
                  + (f" ({', '.join(f'{n}=...' for n in self.arg_names)})."
                     if self.arg_names else "."), ""]
         lines += [f"  {s.name}: {s.describe()}" for s in self._specs]
+        for g in self._same_kind:
+            names = " and ".join(self.arg_names[i] for i in g)
+            lines += ["", f"{names} are {self._specs[g[0]].kind}s placed in order of their "
+                      "names: pass them by name (a positional call giving both is refused)."]
         lines += ["", "Leading axes are a batch; a (k, 1) array is one column vector and "
                   "its vector result comes back as a column. Real arrays only (float32 "
                   "stays float32, integers become float64; complex and text are refused). "
@@ -217,6 +230,8 @@ class Kernel:
 
     # -- calling -----------------------------------------------------------------
     def __call__(self, *values: Any, out: np.ndarray | None = None, **named: Any) -> Any:
+        if self._same_kind and len(values) > 1:
+            self._refuse_ambiguous(len(values))
         ordered = values if not named and len(values) == len(self._specs) else \
             self._bind(values, named)
         arrays, batch, dims, columns, dtype = self._prepare(ordered)
@@ -252,6 +267,19 @@ class Kernel:
         if res is not target:
             np.copyto(target, res)
         return out
+
+    def _refuse_ambiguous(self, given: int) -> None:
+        for g in self._same_kind:
+            hit = [i for i in g if i < given]
+            if len(hit) > 1:
+                names = [self.arg_names[i] for i in hit]
+                pos = ", ".join([*self.arg_names[:min(hit)], *(f"{n}=..." for n in
+                                                                self.arg_names[min(hit):])])
+                raise ArgumentError(
+                    f"ambiguous positional call of {self._call_text()}: "
+                    f"{' and '.join(names)} are both {self._specs[hit[0]].kind}s, placed in "
+                    f"order of their names, not in an order you gave; pass them by name, "
+                    f"k({pos}), or give the order: .kernel([{', '.join(self.arg_names)}])")
 
     def _bind(self, values: tuple, named: dict) -> list:
         names = self.arg_names
@@ -811,12 +839,15 @@ def _l2_powers(den: Any) -> dict:
 
 
 def kernel(expr: Any, args: list | None = None, *, fusions: dict | None = None,
-           orders: dict | None = None) -> Kernel:
+           orders: dict | None = None, ordered_by_name_from: int | None = None) -> Kernel:
     """A numpy function computing ``expr``; works for any dimension, batched, ``out=``.
 
     ``args`` lists the symbols in positional call order (default: the free symbols
     sorted by name); every argument can also be passed by name. ``repr(k)`` and
-    ``inspect.signature(k)`` show the order. A kernel of a symbolic norm order refuses
+    ``inspect.signature(k)`` show the order. Where the order is by name (no ``args``;
+    ``ordered_by_name_from=i`` says ``args[i:]`` were sorted by name), a positional
+    call that passes two arguments of the same kind (two scalars, two vectors) is
+    refused: a swap of them would go unnoticed. A kernel of a symbolic norm order refuses
     orders below the declared range (``p >= 1`` unless ``norm(x, p, p_min=...)``).
 
     >>> import numpy as np, symnorm as sn
@@ -836,8 +867,9 @@ def kernel(expr: Any, args: list | None = None, *, fusions: dict | None = None,
 
     expr = _matrix_muls(expr)
     check_shapes(expr)
+    by_name = None
     if args is None:
-        args = free_arguments(expr)
+        args, by_name = free_arguments(expr), 0
     args = list(args)
     for a in args:
         if not isinstance(a, (sp.Symbol, MatrixSymbol)):
@@ -862,7 +894,9 @@ def kernel(expr: Any, args: list | None = None, *, fusions: dict | None = None,
     exec(compile(source, f"<symnorm kernel: {to_text(expr)[:60]}>", "exec"), namespace)
     checks = tuple(f"{to_text(p)} < {low:g} ({where} was derived for {to_text(p)} >= {low:g})"
                    for p, (low, where) in ranges.items())
-    return Kernel(expr, args, source, namespace["kernel"], checks)
+    if by_name is None:
+        by_name = ordered_by_name_from
+    return Kernel(expr, args, source, namespace["kernel"], checks, by_name)
 
 
 def kernel_for_derivation(deriv: Any, args: list | None = None) -> Kernel:
@@ -870,5 +904,7 @@ def kernel_for_derivation(deriv: Any, args: list | None = None) -> Kernel:
 
     Symbolic norm orders of the differentiated function keep their declared range.
     """
+    by_name = None if args else 1
     args = args or free_arguments(deriv.f, first=deriv.wrt)
-    return kernel(deriv.result, args, fusions=deriv.fusions, orders=_order_ranges(deriv.f))
+    return kernel(deriv.result, args, fusions=deriv.fusions, orders=_order_ranges(deriv.f),
+                  ordered_by_name_from=by_name)

@@ -69,6 +69,35 @@ def test_derivation_kernels_put_the_variable_first_then_names_sorted():
     assert sn.kernel(d.result, [y, lam, X, w]).arg_names == ["y", "lam", "X", "w"]
 
 
+def test_a_positional_call_that_could_swap_same_kind_arguments_is_refused(rng):
+    w, X, y = sn.vector("w"), sn.matrix("X"), sn.vector("y", "m")
+    lam, mu = sn.scalar("lam"), sn.scalar("mu")
+    d = sn.grad(sn.norm(X * w - y, 2) ** 2 + lam * sn.norm(w, 1) + mu * sn.norm(w, 2) ** 2, w)
+    k = d.kernel()
+    assert k.arg_names == ["w", "X", "lam", "mu", "y"]
+    assert "lam and mu are scalars placed in order of their names" in k.__doc__
+    wv, Xv, yv = rng.standard_normal(3), rng.standard_normal((4, 3)), rng.standard_normal(4)
+    want = 2 * Xv.T @ (Xv @ wv - yv) + 0.1 * np.sign(wv) + 2 * 0.7 * wv
+    # lam and mu are both scalars ordered by name: k(w, X, mu, lam, y) would be silently
+    # wrong, so giving both positionally is refused
+    with pytest.raises(ArgumentError, match=r"ambiguous positional call of k\(w, X, lam, mu, y, "
+                                            r"\*, out=None\): lam and mu are both scalars.*"
+                                            r"k\(w, X, lam=\.\.\., mu=\.\.\., y=\.\.\.\)"):
+        k(wv, Xv, 0.1, 0.7, yv)
+    np.testing.assert_allclose(k(wv, Xv, lam=0.1, mu=0.7, y=yv), want)
+    np.testing.assert_allclose(k(wv, Xv, y=yv, mu=0.7, lam=0.1), want)
+    np.testing.assert_allclose(k(wv, Xv, 0.1, mu=0.7, y=yv), want)   # one of them: fine
+    # an order given by the caller is taken as meant
+    k2 = d.kernel([w, X, y, mu, lam])
+    np.testing.assert_allclose(k2(wv, Xv, yv, 0.7, 0.1), want)
+    # sn.kernel without args orders everything by name
+    a = sn.vector("a")
+    kv = sn.kernel(sn.norm(w - a, 2))
+    with pytest.raises(ArgumentError, match="a and w are both vectors"):
+        kv(wv, wv)
+    assert kv(w=wv, a=wv) == 0.0
+
+
 def test_missing_misspelt_and_duplicate_names_list_the_valid_ones(residual):
     v, a, bb = np.ones(2), np.eye(2), np.ones(2)
     valid = r"the arguments are k\(x, A, b, \*, out=None\)"
