@@ -313,7 +313,7 @@ class Kernel:
             a = v if type(v) is np.ndarray else _asarray(spec, v)
             kind = a.dtype.kind
             if kind == "f":
-                if a.ndim:
+                if a.ndim and spec.kind != "labels":  # labels are names, not numbers
                     votes.append(a.dtype)
             elif kind in "iub":
                 if spec.kind != "labels":

@@ -279,6 +279,9 @@ def test_float32_survives_python_scalars_and_explicit_matrices(rng):
     D = sp.Matrix([[1, -1, 0], [0, 1, -1]])
     kd = sn.kernel(sn.norm(D * sn.vector("y", 3), 2), [sn.vector("y", 3)])
     assert kd(np.ones(3, np.float32)).dtype == np.float32
+    G = sn.group_labels("G")
+    kg = sn.grad(sn.group_norm(x, G), x).kernel()
+    assert kg(v, np.array([0.0, 1.0, 0.0, 2.0])).dtype == np.float32   # labels do not vote
 
 
 # -- out= --------------------------------------------------------------------------------
