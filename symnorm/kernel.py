@@ -190,6 +190,10 @@ class Kernel:
             for i in range(by_name, len(self._specs)):
                 groups.setdefault(self._specs[i].kind, []).append(i)
             self._same_kind = [tuple(g) for g in groups.values() if len(g) > 1]
+        # matrices declared symmetric, diagonal, orthogonal: results were simplified with
+        # that, so a value that breaks it would give silently wrong numbers
+        self._value_checks = [(i, a.check_value) for i, a in enumerate(args)
+                              if callable(getattr(a, "check_value", None))]
         self.__signature__ = self._signature()
         self.__doc__ = self._docstring(checks)
 
@@ -373,6 +377,8 @@ class Kernel:
                                    for s, b in zip(self._specs, batches) if b)
                 raise ShapeError(f"the batch (leading) axes of the arguments do not "
                                  f"broadcast: {detail}") from None
+        for i, check in self._value_checks:
+            check(arrays[i])
         return arrays, batch, dims, columns, dtype
 
     def _bind_dims(self, i: int, shape: tuple, core: tuple, dims: dict) -> None:

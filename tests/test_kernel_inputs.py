@@ -205,6 +205,18 @@ def test_a_column_with_a_known_different_length_is_refused():
         k(np.eye(2), np.ones((3, 1)))
 
 
+def test_declared_structure_is_checked_on_the_values(rng):
+    # x.T M x with M declared symmetric derives 2 M x; a non-symmetric value would make
+    # that silently wrong ((M + M.T) x is the gradient then), so the kernel refuses it
+    x, M = sn.vector("x"), sn.matrix("M", "n", "n", symmetric=True)
+    k = sn.grad(x.T * M * x, x).kernel()
+    np.testing.assert_array_equal(k(np.ones(2), np.array([[2.0, 1.0], [1.0, 3.0]])), [6, 8])
+    with pytest.raises(ArgumentError, match="M is declared symmetric"):
+        k(np.ones(2), np.array([[2.0, 1.0], [0.0, 3.0]]))
+    with pytest.raises(ArgumentError, match="M is declared symmetric"):   # any batch row
+        k(np.ones(2), np.array([[[1.0, 0.0], [0.0, 1.0]], [[2.0, 1.0], [0.0, 3.0]]]))
+
+
 def test_group_labels_of_the_wrong_length(rng):
     x, G = sn.vector("x"), sn.group_labels("G")
     k = sn.grad(sn.group_norm(x, G), x).kernel()
