@@ -568,7 +568,7 @@ def run_check(f: Any, wrt: Any, claimed: Any, *, hessian: bool = False, at: Any 
         claimed_text = np.array2string(fixed_value, precision=6)
     rng = np.random.default_rng(seed)
     fixed_list = _fixed_points(at, wrt)
-    directions = directions or (1 if fixed_list else 2)
+    directions = directions or 1
     spare: list[dict] = []
     if fixed_list:
         chosen = []
@@ -699,10 +699,9 @@ def check(f: Any, wrt: Any, grad: Any = None, at: Any = None, *, subdiff: Any = 
     :class:`NoDomainPointError` says so (declare the structure of a matrix that must be
     positive definite, or give points with ``at=``). Options: ``points`` (random points,
     default 6, more when needed to see both signs of every piece), ``directions`` (per
-    point; default 2 for random points, 1 for given ones, so a check at one given point
-    costs five evaluations of ``f`` and one of the gradient), ``dtype`` (float64 or
-    float32), ``seed``. ``grad`` may also be an array: the claimed (sub)gradient at the
-    single point ``at``.
+    point, default 1: a check at one given point costs five evaluations of ``f`` and one
+    of the gradient), ``dtype`` (float64 or float32), ``seed``. ``grad`` may also be an
+    array: the claimed (sub)gradient at the single point ``at``.
 
     At a kink (one-sided derivatives that differ) a claimed gradient is checked as a
     subgradient: ``<g, d> <= f'(x; d)`` for one-sided differences along coordinate and
