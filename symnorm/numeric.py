@@ -586,11 +586,14 @@ def active_gradient(kind: str, core: int, *pieces: object, out: Array | None = N
     batch = np.broadcast_shapes(grads[0].shape[:grads[0].ndim - core],
                                 *[v.shape for v in values])
     k = len(values)
-    f = np.stack([np.broadcast_to(v, batch) for v in values]).reshape(k, -1)
+    rows, size = math.prod(batch), math.prod(core_shape)
+    f = np.stack([np.broadcast_to(v, batch) for v in values]).reshape(k, rows)
     g = np.stack([np.broadcast_to(x, batch + core_shape) for x in grads]).reshape(
-        k, f.shape[1], -1).astype(dtype, copy=False)
+        k, rows, size).astype(dtype, copy=False)
     if kind == "min":
         f = -f
+    if rows == 0:
+        return assign(out, np.zeros(batch + core_shape, dtype=dtype))
     top = f.max(axis=0)
     active = f >= top - 1e-12 * np.maximum(1.0, np.abs(top))
     result = g[np.argmax(f, axis=0), np.arange(f.shape[1])]

@@ -411,3 +411,23 @@ def test_order_that_depends_on_the_variable() -> None:
         np.testing.assert_allclose(k(np.array(v)), want, rtol=1e-10)
     with pytest.raises(sn.UnsupportedExpressionError, match="second derivatives through the order"):
         sn.hessian(f, x)
+
+
+def test_max_and_order_kernels_keep_dtype_batches_and_empty_inputs() -> None:
+    y = sn.vector("y")
+    k = sn.grad(sp.Max(sn.norm(y, 1), sn.norm(y, 2)), y).kernel()
+    Y = np.array([[1, 2, 0], [3, 0, 0]], dtype=np.float32)
+    r = k(Y)
+    assert r.dtype == np.float32
+    np.testing.assert_array_equal(r, [[1, 1, 0], [1, 0, 0]])
+    out = np.empty((2, 3), np.float32)
+    assert k(Y, out=out) is out
+    np.testing.assert_array_equal(out, r)
+    assert k(np.zeros((0, 3))).shape == (0, 3)
+    assert k(np.zeros(0)).shape == (0,)
+    p = sn.scalar("p", positive=True)
+    kp = sn.grad(sn.norm(y, p), p).kernel()
+    assert kp(p=np.float32(2.0), y=np.ones(3, np.float32)).dtype == np.float32
+    np.testing.assert_allclose(kp(p=np.array([2.0, 3.0]), y=np.ones((2, 3))),
+                               [-np.sqrt(3) * np.log(3) / 4, -3 ** (1 / 3) * np.log(3) / 9])
+    assert kp(p=2.0, y=np.zeros(0)) == 0.0
