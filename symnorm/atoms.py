@@ -54,6 +54,9 @@ class _Opaque(sp.Expr):
 
     _latex = _symnorm_latex
     scalar_of_matrices = True  # a scalar computed from matrix arguments (shape checks)
+    # SymPy's scalar rewriting (factor_terms inside Max(...), expand, signsimp) stops at
+    # atoms; inside a norm it would rebuild a MatAdd from scalar pieces and fail
+    is_Atom = True
 
     def _xreplace(self, rule: dict) -> tuple[sp.Basic, bool]:
         if self in rule:

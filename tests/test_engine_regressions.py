@@ -431,3 +431,22 @@ def test_max_and_order_kernels_keep_dtype_batches_and_empty_inputs() -> None:
     np.testing.assert_allclose(kp(p=np.array([2.0, 3.0]), y=np.ones((2, 3))),
                                [-np.sqrt(3) * np.log(3) / 4, -3 ** (1 / 3) * np.log(3) / 9])
     assert kp(p=2.0, y=np.zeros(0)) == 0.0
+
+
+def test_max_of_norms_of_scaled_differences_builds_and_derives() -> None:
+    # SymPy's Max compares its arguments with factor_terms, which used to rebuild the
+    # 2*x - 2*a inside the norm from scalars ("Mix of Matrix and Scalar symbols")
+    f = sp.Max(sn.norm(2 * (x - a), 2), sn.norm(x, 1))
+    g = sp.Max(ScalarOf((2 * x - 2 * a).T * x), sn.norm(x, 1))
+    assert sp.factor_terms(sn.norm(2 * x - 2 * a, 2) - sn.norm(x, 1)) == \
+        sn.norm(2 * x - 2 * a, 2) - sn.norm(x, 1)
+    k = sn.grad(f, x).kernel()
+
+    def value(v: np.ndarray) -> float:
+        return max(2 * np.linalg.norm(v - A_VALUE), np.abs(v).sum())
+
+    for v in POINTS:
+        np.testing.assert_allclose(values(k, v), central(value, v), rtol=1e-6, atol=1e-9)
+    assert sn.grad(g, x).report.ok
+    parsed = sn.parse("max(norm(2*(x - a), 2), norm(x, 1))", x=3, a=3)
+    assert sn.grad(parsed, sn.vector("x", 3)).report.ok
