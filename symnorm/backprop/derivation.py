@@ -31,7 +31,7 @@ from ..errors import UnsupportedExpressionError
 from ..printing import latex, latex_text, to_text
 from ..rules import Kink
 from ..symbols import check_shapes
-from .index_form import LETTERS, Entries, Written, index_symbol
+from .index_form import LETTERS, Entries, Written, WrittenSum, index_symbol
 from .network import Network, tidy_ones
 
 if TYPE_CHECKING:
@@ -108,7 +108,7 @@ class Component:
 
     param: MatrixSymbol
     entry: sp.Expr
-    value: Written
+    value: Written | WrittenSum
     indices: tuple[sp.Symbol, ...]
 
     @property
@@ -152,12 +152,12 @@ class UpdateRule:
         return line
 
 
-def _bracket(w: Written) -> str:
+def _bracket(w: Written | WrittenSum) -> str:
     return rf"\left({w.latex()}\right)" if len(w.factors) > 1 or isinstance(
         w.expr, sp.Add) else w.latex()
 
 
-def _bracket_text(w: Written) -> str:
+def _bracket_text(w: Written | WrittenSum) -> str:
     return f"({w.text()})" if len(w.factors) > 1 or isinstance(w.expr, sp.Add) else w.text()
 
 
@@ -231,9 +231,10 @@ class Backprop:
         entry = component(p, r, c)
         terms = list(g.args) if isinstance(g, MatAdd) else [g]
         if len(terms) == 1:
-            value = Written(entries.factors(g, r, c))
-        else:
-            value = Written([sp.Add(*[entries.entry(t, r, c) for t in terms])])
+            value: Written | WrittenSum = Written(entries.factors(g, r, c))
+        else:  # the backpropagated term first, then e.g. the weight decay's 2 lam W
+            terms.sort(key=lambda t: p in t.free_symbols)
+            value = WrittenSum([Written(entries.factors(t, r, c)) for t in terms])
         indices = (r,) if p.shape[1] == 1 else (r, c)
         return Component(p, entry, value, indices)
 

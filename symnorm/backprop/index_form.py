@@ -154,7 +154,7 @@ class Written:
         parts = []
         for f in self.factors:
             s = to_text(f)
-            if isinstance(f, (sp.Add, sp.Sum)) and len(self.factors) > 1:
+            if isinstance(f, sp.Add) and len(self.factors) > 1:
                 s = f"({s})"
             parts.append(s)
         return "*".join(parts) if parts else "1"
@@ -162,3 +162,21 @@ class Written:
     def __repr__(self) -> str:
         return self.text()
 
+
+
+class WrittenSum:
+    """A sum of :class:`Written` products, each shown in its written order."""
+
+    def __init__(self, terms: list[Written]) -> None:
+        self.terms = terms
+        self.factors = [sp.Add(*[t.expr for t in terms])]
+        self.expr = self.factors[0]
+
+    def latex(self) -> str:
+        return " + ".join(t.latex() for t in self.terms).replace("+ -", "-")
+
+    def text(self) -> str:
+        return " + ".join(t.text() for t in self.terms).replace("+ -", "-")
+
+    def __repr__(self) -> str:
+        return self.text()

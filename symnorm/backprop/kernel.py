@@ -446,7 +446,8 @@ class BackpropKernel:
         missing = [n for n in self.arg_names if n not in kwargs]
         parts = []
         for k in unknown:
-            close = difflib.get_close_matches(k, self.arg_names, n=1)
+            close = [n for n in self.arg_names if n.lower() == k.lower()] or \
+                difflib.get_close_matches(k, self.arg_names, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             parts.append(f"unknown argument {k!r}{hint}")
         if missing:
@@ -627,3 +628,19 @@ def build_loss_function(bp: "Backprop") -> Any:
     namespace: dict = {"np": np, "_nm": numeric, "_bp": _helpers()}
     exec(compile("\n".join(body) + "\n", "<symnorm loss>", "exec"), namespace)
     return namespace["loss"]
+
+
+def build_forward(net: Any) -> Any:
+    """``forward(x=..., W1=..., ...)``: the network output, rows of ``x`` in, rows out."""
+    params = list(net.params)
+    kinds = {layer.W: "mat" for layer in net.layers}
+    em = Emitter({a: a.name for a in [net.x, *params]}, {net.x}, {}, kinds)
+    for sym, expr in net.forward():
+        em.define(sym, expr, f"v_{sym.name}")
+    prologue, _ = _prologue([net.x], params, [], kinds)
+    body = [f"def forward(*, {', '.join(a.name for a in [net.x, *params])}):"]
+    body += [f"    {line}" for line in prologue + em.lines]
+    body.append(f"    return v_{net.y.name}[0] if _single else v_{net.y.name}")
+    namespace: dict = {"np": np, "_nm": numeric, "_bp": _helpers()}
+    exec(compile("\n".join(body) + "\n", "<symnorm forward>", "exec"), namespace)
+    return namespace["forward"]

@@ -202,8 +202,9 @@ def _decay_coefficient(weight_decay: Any) -> sp.Expr | None:
     if isinstance(weight_decay, sp.Symbol):
         return weight_decay
     if isinstance(weight_decay, (int, float, sp.Number)) and not isinstance(weight_decay, bool):
-        value = sp.Float(weight_decay) if isinstance(weight_decay, float) else sp.sympify(
-            weight_decay)
+        # exact, so 2*lam reads 1/50 rather than 0.0200000000000000
+        value = sp.Rational(str(weight_decay)) if isinstance(weight_decay, float) else \
+            sp.sympify(weight_decay)
         if value < 0:
             raise NetworkError(f"weight_decay must be >= 0, got {weight_decay}")
         return value

@@ -13,9 +13,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import ShapeError
-from ..kernel import kernel as value_kernel
 from .derivation import Backprop, backprop
-from .kernel import KernelArgumentError
+from .kernel import KernelArgumentError, build_forward
 from .network import Network, NetworkError
 
 
@@ -44,11 +43,9 @@ class TrainResult:
         array([[6.]])
         """
         if self._forward is None:
-            net = self.network
-            self._forward = value_kernel(net.output, [net.x, *net.params])
+            self._forward = build_forward(self.network)
         values = params if params is not None else self.params
-        X = np.asarray(X, dtype=float)
-        return np.asarray(self._forward(X, *[values[p.name] for p in self.network.params]))
+        return self._forward(x=X, **{p.name: values[p.name] for p in self.network.params})
 
 
 def init_params(net: Network, seed: int = 0) -> dict[str, np.ndarray]:
