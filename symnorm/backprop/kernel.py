@@ -64,6 +64,7 @@ _ELEMENTWISE_FAST = {"sigmoid": "_bp.sigmoid({u})"}
 
 
 def as_array(value: Any, name: str) -> np.ndarray:
+    """A float array from lists, scalars or array-likes (the slow path of a call)."""
     try:
         a = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
@@ -213,6 +214,8 @@ class Emitter:
 
     def add(self, terms: Any, kind: str) -> _Value:
         code, batched = "", False
+        negative = [t for t in terms if isinstance(t, MatMul) and t.args[0] == -1]
+        terms = [t for t in terms if t not in negative] + negative  # y - t, not -t + y
         for i, t in enumerate(terms):
             sign = "+"
             if isinstance(t, MatMul) and t.args[0] == -1:
@@ -337,6 +340,9 @@ class Emitter:
                             "scalar")
         if isinstance(e, sp.Mul):
             num, den = fraction(e)
+            if den.is_number and den != 0 and den != 1:
+                n = self.scalar(num)
+                return self.tmp(f"{n.code} / {self.scalar(den).code}", n.batched, "scalar")
             if den != 1:
                 n, d = self.scalar(num), self.scalar(den)
                 return self.tmp(f"_nm.sdiv({n.code}, {d.code})", n.batched or d.batched,
@@ -344,6 +350,12 @@ class Emitter:
             parts = [self.scalar(a) for a in e.args]
             return self.tmp(" * ".join(p.code for p in parts), any(p.batched for p in parts),
                             "scalar")
+        if isinstance(e, sp.Pow) and e.exp == 2 and isinstance(e.base, Norm) and \
+                e.base.p == 2:  # ‖u‖₂² = u·u: one pass, no square root
+            u = self.emit(e.base.arg)
+            if u.batched:
+                return self.tmp(f"np.einsum('ij,ij->i', {u.code}, {u.code})", True, "scalar")
+            return self.tmp(f"np.dot({u.code}, {u.code})", False, "scalar")
         if isinstance(e, sp.Pow):
             base = self.scalar(e.base)
             if e.exp == sp.Rational(1, 2):
@@ -389,8 +401,35 @@ class Emitter:
             return v.code
         if reduce is None:
             return v.code
-        fn = "np.mean" if reduce == "mean" else "np.sum"
-        return self.tmp(f"{fn}({v.code}, axis=0)", False, v.kind).code
+        total = self.tmp(f"{v.code}.sum(axis=0)", False, v.kind).code
+        return self.tmp(f"{total} / _B", False, v.kind).code if reduce == "mean" else total
+
+    def batch_total(self, e: Any) -> str:
+        """Code of the per-sample scalar ``e`` summed over the batch (no per-sample array
+        where a closed form exists: ``Σ_b ‖u_b‖₂² = u·u`` over all entries)."""
+        if isinstance(e, sp.Add):
+            return self.tmp(" + ".join(self.batch_total(a) for a in e.args), False,
+                            "scalar").code
+        if isinstance(e, sp.Mul):
+            const = [a for a in e.args if not self.scalar_batched(a)]
+            rest = [a for a in e.args if self.scalar_batched(a)]
+            if const and rest:
+                c = self.scalar(sp.Mul(*const)).code
+                return self.tmp(f"{c} * {self.batch_total(sp.Mul(*rest))}", False,
+                                "scalar").code
+        if isinstance(e, sp.Pow) and e.exp == 2 and isinstance(e.base, Norm) and \
+                e.base.p == 2:
+            u = self.emit(e.base.arg)
+            if u.batched:
+                return self.tmp(f"np.vdot({u.code}, {u.code})", False, "scalar").code
+        v = self.scalar(e)
+        if not v.batched:
+            return self.tmp(f"_B * {v.code}", False, "scalar").code
+        return self.tmp(f"{v.code}.sum()", False, "scalar").code
+
+    def scalar_batched(self, e: Any) -> bool:
+        return any(s in self.batched for s in e.free_symbols) if isinstance(e, sp.Basic) \
+            else False
 
     def _outer(self, e: Any) -> tuple[sp.Expr, MatrixExpr, MatrixExpr] | None:
         """``c u vᵀ`` with column vectors ``u``, ``v`` (a weight gradient), else None."""
@@ -509,12 +548,12 @@ def _prologue(data: list, params: list, scalars: list, kinds: dict) -> tuple[lis
         n = s.name
         shapes[n] = (None, s.shape[0])
         what = f"(B, {s.shape[0]}) or ({s.shape[0]},)"
-        lines.append(f"if type({n}) is not np.ndarray or {n}.dtype.kind != 'f': "
-                     f"{n} = _bp.as_array({n}, {n!r})")
+        lines.append(f"if type({n}) is not np.ndarray: {n} = _bp.as_array({n}, {n!r})")
         if i == 0:
             lines.append(f"_single = {n}.ndim == 1")
-        lines.append(f"if {n}.ndim == 1: {n} = {n}[None, :]")
-        lines.append(f"elif {n}.ndim != 2: _bp.bad_shape({n!r}, {n}, {what!r})")
+        lines.append(f"if {n}.ndim != 2:")
+        lines.append(f"    if {n}.ndim != 1: _bp.bad_shape({n!r}, {n}, {what!r})")
+        lines.append(f"    {n} = {n}[None, :]")
         dim_code(s.shape[0], f"{n}.shape[1]", n, what)
         if i == 0:
             lines.append(f"_B = {n}.shape[0]")
@@ -527,8 +566,11 @@ def _prologue(data: list, params: list, scalars: list, kinds: dict) -> tuple[lis
         shape = (s.shape[0],) if kind == "col" else (s.shape[1],) if kind == "row" else s.shape
         shapes[n] = shape
         what = _shape_text(shape)
-        lines.append(f"if type({n}) is not np.ndarray or {n}.dtype.kind != 'f': "
-                     f"{n} = _bp.as_array({n}, {n!r})")
+        lines.append(f"if type({n}) is not np.ndarray: {n} = _bp.as_array({n}, {n!r})")
+        if all(isinstance(d, (int, sp.Integer)) for d in shape):  # one tuple comparison
+            fixed = _shape_text(tuple(int(d) for d in shape))
+            lines.append(f"if {n}.shape != {fixed}: _bp.bad_shape({n!r}, {n}, {what!r})")
+            continue
         lines.append(f"if {n}.ndim != {len(shape)}: _bp.bad_shape({n!r}, {n}, {what!r})")
         for axis, d in enumerate(shape):
             dim_code(d, f"{n}.shape[{axis}]", n, what)
@@ -560,28 +602,23 @@ def build_kernel(bp: "Backprop", reduce: str | None) -> BackpropKernel:
             em.define(bp.delta_symbols[k], bp.deltas[k], f"v_delta{k}")
         for p in bp.params:
             outputs[p.name] = em.reduced(bp.grads[p], reduce)
-        data_loss = em.scalar(net.data_loss)
-        total = data_loss.code
-        if net.decay != 0:
-            decay = em.scalar(net.decay)
-            total = em.tmp(f"{data_loss.code} + {decay.code}", True, "scalar").code
-        loss = total
+        loss_expr = net.data_loss + net.decay
     else:
         for p in bp.params:
             outputs[p.name] = em.reduced(bp.grads[p], reduce)
-        lv = em.scalar(bp.loss)
-        loss = lv.code if lv.batched else em.tmp(f"np.full(_B, {lv.code})", True, "scalar").code
-    if reduce == "mean":
-        outputs["loss"] = em.tmp(f"np.mean({loss})", False, "scalar").code
-    elif reduce == "sum":
-        outputs["loss"] = em.tmp(f"np.sum({loss})", False, "scalar").code
-    else:
-        outputs["loss"] = em.tmp(f"np.broadcast_to({loss}, (_B,))", True, "scalar").code
+        loss_expr = bp.loss
+    if reduce is None:
+        lv = em.scalar(loss_expr)
+        outputs["loss"] = em.tmp(f"np.broadcast_to({lv.code}, (_B,))", True, "scalar").code
         for name, code in list(outputs.items()):
             if name != "loss" and not _is_batched_code(em, code):
                 p = next(q for q in bp.params if q.name == name)
                 outputs[name] = em.tmp(f"np.broadcast_to({code}, (_B,) + {code}.shape)", True,
                                        kind_of(p, kinds)).code
+    else:
+        total = em.batch_total(loss_expr)
+        outputs["loss"] = em.tmp(f"{total} / _B", False, "scalar").code \
+            if reduce == "mean" else total
     prologue, shapes = _prologue(data, params, scalars, kinds)
     body = [f"def kernel(*, {', '.join(a.name for a in args)}):"]
     body += [f"    {line}" for line in prologue + em.lines]
