@@ -1,6 +1,6 @@
 """One training step (forward pass + every gradient) of the fused backprop kernel.
 
-    python benchmarks/bench_backprop.py                       # 2-3-2 and 784-128-10, B = 1, 64, 1024
+    python benchmarks/bench_backprop.py               # 2-3-2 and 784-128-10, B = 1, 64, 1024
     python benchmarks/bench_backprop.py --repeat 15 --markdown backprop.md
 
 For each network (sigmoid layers, loss ½‖y − t‖₂² averaged over the batch) and batch
@@ -178,14 +178,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=9)
     ap.add_argument("--min-sample", type=float, default=0.02)
     ap.add_argument("--markdown", help="also write the table to this file")
+    ap.add_argument("--torch-threads", type=int, help="torch.set_num_threads (default: "
+                    "torch's own choice); set OPENBLAS_NUM_THREADS for numpy before starting")
     args = ap.parse_args(argv)
     try:
         import torch
+        if args.torch_threads:
+            torch.set_num_threads(args.torch_threads)
         peer = f"torch {torch.__version__}, {torch.get_num_threads()} threads"
     except ImportError:
         peer = "torch not installed (PyTorch column skipped)"
-    print(f"Python {platform.python_version()}, numpy {np.__version__}, {peer}, "
-          f"{os.cpu_count()} CPUs", file=sys.stderr)
+    blas = os.environ.get("OPENBLAS_NUM_THREADS", "unset")
+    print(f"Python {platform.python_version()}, numpy {np.__version__} "
+          f"(OPENBLAS_NUM_THREADS={blas}), {peer}, {os.cpu_count()} CPUs", file=sys.stderr)
     rows = run(args.networks, args.batches, args.repeat, args.min_sample)
     table = markdown(rows)
     print(table)
