@@ -417,3 +417,14 @@ def test_cli_backprop_json_and_latex(capsys):
 def test_cli_backprop_bad_input(capsys, argv, match):
     assert main(["backprop", *argv]) == 2
     assert match in capsys.readouterr().err
+
+
+# -- the expression language knows the activations ----------------------------------------
+
+@pytest.mark.parametrize("name", ["tanh", "relu", "softplus", "sigmoid"])
+def test_parser_reads_activations(name):
+    e = sn.parse(f"norm({name}(W*x) - t, 2)**2/2", W=(3, 2), x=2, t=3)
+    net = sn.mlp([2, 3], name)
+    assert sn.to_text(e) == sn.to_text(net.loss).replace("W1", "W")
+    W = next(s for s in e.free_symbols if getattr(s, "name", "") == "W")
+    assert sn.grad(e, W).report.ok
