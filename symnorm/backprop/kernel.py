@@ -53,10 +53,13 @@ class KernelArgumentError(SymnormError, TypeError):
 # -- numeric helpers the generated code calls ---------------------------------------------
 
 def sigmoid(u: np.ndarray) -> np.ndarray:
-    """``1/(1 + exp(-u))`` as ``(1 + tanh(u/2))/2``: no overflow, no branch, never NaN."""
-    r = np.tanh(u * 0.5)
+    """``1/(1 + exp(-u))`` in place on one temporary; ``u`` is clipped at -700 first so
+    ``exp`` never overflows (the value there is below 1e-304 either way), never NaN."""
+    r = np.maximum(u, -700.0)
+    np.negative(r, out=r)
+    np.exp(r, out=r)
     r += 1.0
-    r *= 0.5
+    np.reciprocal(r, out=r)
     return r
 
 
