@@ -428,3 +428,16 @@ def test_parser_reads_activations(name):
     assert sn.to_text(e) == sn.to_text(net.loss).replace("W1", "W")
     W = next(s for s in e.free_symbols if getattr(s, "name", "") == "W")
     assert sn.grad(e, W).report.ok
+
+
+@pytest.mark.parametrize("loss", ["l2", "l1"])
+def test_loss_kinks_give_the_minimum_norm_subgradient(loss):
+    """At y = t the L2 loss's delta is 0 and the L1 loss's is sign(0) = 0: never NaN."""
+    net = sn.mlp([2, 2], "identity", loss=LOSS[loss][0], bias=True)
+    bp = sn.backprop(net)
+    assert bp.kinks, "the kink y = t is listed"
+    out = bp.kernel()(x=np.array([[1.0, 2.0]]), t=np.zeros((1, 2)), W1=np.zeros((2, 2)),
+                      b1=np.zeros(2))
+    for name, g in out.items():
+        assert np.all(np.isfinite(g)), name
+        np.testing.assert_array_equal(g, 0.0)
