@@ -203,7 +203,7 @@ class Step(Elementwise):
     name = "step"
 
     def scalar_func(self, v: sp.Expr) -> sp.Expr:
-        return sp.Piecewise((1, v > 0), (0, True))
+        return sp.Heaviside(v, 0)
 
 
 class Softplus(Elementwise):

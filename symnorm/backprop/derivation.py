@@ -31,7 +31,7 @@ from ..errors import UnsupportedExpressionError
 from ..printing import latex, latex_text, to_text
 from ..rules import Kink
 from ..symbols import check_shapes
-from .index_form import LETTERS, Entries, Written, WrittenSum, index_symbol
+from .index_form import LETTERS, Entries, Written, WrittenSum, component, index_symbol
 from .network import Network, tidy_ones
 
 if TYPE_CHECKING:
@@ -222,20 +222,20 @@ class Backprop:
         else:
             letter = None
             rows, cols = "i", "j"
+        weights = {la.W for la in self.network.layers} if self.network is not None else set()
+        is_matrix = p in weights or p.shape[1] != 1
         r = index_symbol(rows)
-        c = index_symbol(cols) if p.shape[1] != 1 else sp.Integer(1)
-        taken = {rows} | ({cols} if p.shape[1] != 1 else set())
-        entries = Entries(letter, taken)
-        from .index_form import component
-
-        entry = component(p, r, c)
+        c = index_symbol(cols) if is_matrix else sp.Integer(1)
+        taken = {rows} | ({cols} if is_matrix else set())
+        entries = Entries(letter, taken, weights)
+        entry = component(p, r, c, p in weights)
         terms = list(g.args) if isinstance(g, MatAdd) else [g]
         if len(terms) == 1:
             value: Written | WrittenSum = Written(entries.factors(g, r, c))
         else:  # the backpropagated term first, then e.g. the weight decay's 2 lam W
             terms.sort(key=lambda t: p in t.free_symbols)
             value = WrittenSum([Written(entries.factors(t, r, c)) for t in terms])
-        indices = (r,) if p.shape[1] == 1 else (r, c)
+        indices = (r, c) if is_matrix else (r,)
         return Component(p, entry, value, indices)
 
     def update_rules(self, eta: Any = "eta") -> list[UpdateRule]:

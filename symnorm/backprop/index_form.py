@@ -36,9 +36,12 @@ def index_symbol(letter: str) -> sp.Symbol:
     return sp.Symbol(letter, integer=True, positive=True)
 
 
-def component(sym: MatrixSymbol, row: sp.Expr, col: sp.Expr) -> sp.Expr:
-    """``x_i`` for a column vector, ``W_{ij}`` for a matrix (1-based indices)."""
+def component(sym: MatrixSymbol, row: sp.Expr, col: sp.Expr, matrix: bool = False) -> sp.Expr:
+    """``x_i`` for a column vector, ``W_{ij}`` for a matrix (1-based indices); ``matrix``
+    says a 1-column symbol is a matrix all the same (a weight of a one-unit layer)."""
     base = sp.IndexedBase(sym.name, real=True)
+    if matrix:
+        return base[row, col]
     if sym.shape[1] == 1:
         return base[row]
     if sym.shape[0] == 1:
@@ -50,9 +53,10 @@ class Entries:
     """Computes ``e[r, c]`` in index notation; ``letter_of`` names contraction indices."""
 
     def __init__(self, letter_of: Callable[[MatrixExpr], str | None] | None = None,
-                 taken: set[str] | None = None) -> None:
+                 taken: set[str] | None = None, matrices: Any = ()) -> None:
         self.letter_of = letter_of or (lambda e: None)
         self.taken = set(taken or ())
+        self.matrices = set(matrices)  # symbols that are matrices whatever their shape
 
     def fresh(self, hint: str | None) -> sp.Symbol:
         for letter in ([hint] if hint else []) + list(LETTERS):
@@ -65,7 +69,7 @@ class Entries:
         if not isinstance(e, MatrixExpr):
             return e
         if isinstance(e, MatrixSymbol):
-            return component(e, r, c)
+            return component(e, r, c, e in self.matrices)
         if isinstance(e, Transpose):
             return self.entry(e.arg, c, r)
         if isinstance(e, MatAdd):
