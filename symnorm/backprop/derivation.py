@@ -259,7 +259,13 @@ class Backprop:
 
     # -- display ---------------------------------------------------------------------
     def latex(self) -> str:
-        """LaTeX: an ``aligned`` block, forward pass, then backward pass, one step a line."""
+        r"""LaTeX: an ``aligned`` block, forward pass, then backward pass, one step a line.
+
+        >>> import symnorm as sn
+        >>> tex = sn.backprop(sn.mlp([2, 3, 2]), check=False).latex()
+        >>> print(tex.splitlines()[6].split(" &= ")[1].split(" && ")[0])
+        \left(y - t\right) \odot y \odot \left(1 - y\right)
+        """
         lines = []
         for s in self.steps:
             lines.append(rf"{s.latex()} && \text{{{latex_text(s.note or s.rule)}}}")
@@ -331,7 +337,12 @@ class Backprop:
     def check(self, **options: Any) -> "BackpropReport":
         """Compare every gradient with central differences of the loss.
 
-        Options: ``points`` (random points, default 3), ``seed``, ``rtol``.
+        Options: ``points`` (random points, default 3), ``seed``, ``rtol``, ``step``.
+
+        >>> import symnorm as sn
+        >>> report = sn.backprop(sn.mlp([3, 2], "relu"), check=False).check(points=2)
+        >>> report.ok, sorted(report.errors)
+        (True, ['W1', 'loss'])
         """
         from .check import check_backprop
 
@@ -458,6 +469,10 @@ def _derive_general(loss: Any, params: list) -> Backprop:
 def backprop(net: Any, params: list | None = None, *, check: bool = True,
              **check_options: Any) -> Backprop:
     r"""Backpropagation for a network from :func:`symnorm.mlp`, or for ``(loss, params)``.
+
+    For a loss that is not a network, ``params`` are the vectors and matrices to
+    differentiate; the kernel then batches the other vectors (data, one sample a row)
+    and takes matrices and scalars that are not parameters as constants.
 
     The deltas, gradients and index forms are derived by the engine over the named
     intermediates (see the module docstring), then every gradient is checked against

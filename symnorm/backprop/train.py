@@ -136,7 +136,8 @@ def train(net: Network | Backprop, X: Any, T: Any, *, eta: float = 0.5, epochs: 
     rng = np.random.default_rng(seed)
     losses: list[float] = []
     order = np.arange(X.shape[0])
-    for _ in _progress(epochs * max(1, X.shape[0] // size), progress)(range(epochs)):
+    bar = _progress(epochs * max(1, X.shape[0] // size), progress)(range(epochs))
+    for _ in bar:
         if shuffle and size < X.shape[0]:
             rng.shuffle(order)
         total = 0.0
@@ -147,4 +148,6 @@ def train(net: Network | Backprop, X: Any, T: Any, *, eta: float = 0.5, epochs: 
                 params[n] -= eta * out[n]
             total += float(out["loss"]) * len(idx)
         losses.append(total / X.shape[0])
+        if hasattr(bar, "set_postfix"):  # the progress bar shows the epoch's loss
+            bar.set_postfix(loss=f"{losses[-1]:.4g}", refresh=False)
     return TrainResult(network, params, losses, eta, epochs, size, dict(constants))
