@@ -441,3 +441,14 @@ def test_loss_kinks_give_the_minimum_norm_subgradient(loss):
     for name, g in out.items():
         assert np.all(np.isfinite(g)), name
         np.testing.assert_array_equal(g, 0.0)
+
+
+def test_backprop_of_a_loss_without_data():
+    f = sn.parse("x.T*M*x", M=("n", "n"))
+    x = next(s for s in f.free_symbols if getattr(s, "name", "") == "x")
+    bp = sn.backprop(f, [x])
+    assert sn.to_text(bp.grads["x"]) == "(M + M.T)*x"
+    M, xv = np.arange(9.0).reshape(3, 3), np.array([1.0, 2.0, 3.0])
+    out = bp.kernel()(x=xv, M=M)
+    np.testing.assert_allclose(out["x"], (M + M.T) @ xv)
+    assert float(out["loss"]) == xv @ M @ xv

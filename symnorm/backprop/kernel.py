@@ -547,6 +547,8 @@ def _prologue(data: list, params: list, scalars: list, kinds: dict) -> tuple[lis
             lines.append(f"{var} = {code}")
             dims[d] = var
 
+    if not data:  # nothing to batch over: one sample
+        lines += ["_B = 1", "_single = True"]
     for i, s in enumerate(data):
         n = s.name
         shapes[n] = (None, s.shape[0])
