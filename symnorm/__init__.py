@@ -9,6 +9,7 @@
 from .api import grad, hessian
 from .atoms import Norm, ScalarOf
 from .axioms import AxiomReport, axioms
+from .backprop import Backprop, BackpropKernel, Network, TrainResult, backprop, mlp, train
 from .check import CheckReport, check
 from .derivation import Derivation, Step
 from .dual import DualNorm, dual
@@ -43,3 +44,4 @@ __all__ = [
     "optimality", "parse", "prox", "proximal_gradient", "scalar", "subdiff", "to_text",
     "vector",
 ]
+__all__ += ["Backprop", "BackpropKernel", "Network", "TrainResult", "backprop", "mlp", "train"]

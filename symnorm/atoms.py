@@ -296,6 +296,54 @@ class Exp(Elementwise):
         return sp.exp(v)
 
 
+class Tanh(Elementwise):
+    """Elementwise hyperbolic tangent."""
+
+    name = "tanh"
+
+    def scalar_func(self, v: sp.Expr) -> sp.Expr:
+        return sp.tanh(v)
+
+
+class Relu(Elementwise):
+    """Elementwise rectifier max(u, 0); at 0 its derivative is taken as 0 (see Step)."""
+
+    name = "relu"
+
+    def scalar_func(self, v: sp.Expr) -> sp.Expr:
+        return sp.Max(v, 0)
+
+
+class Step(Elementwise):
+    """Elementwise unit step 1[u > 0], the derivative of relu; 0 at u = 0.
+
+    At 0 the subdifferential of relu is [0, 1]; 0 is its minimum-norm element.
+    """
+
+    name = "step"
+
+    def scalar_func(self, v: sp.Expr) -> sp.Expr:
+        return sp.Heaviside(v, 0)
+
+
+class Softplus(Elementwise):
+    """Elementwise softplus log(1 + exp(u)), a smooth relu."""
+
+    name = "softplus"
+
+    def scalar_func(self, v: sp.Expr) -> sp.Expr:
+        return sp.log(1 + sp.exp(v))
+
+
+class IdentityMap(Elementwise):
+    """The elementwise identity u -> u (a linear layer's activation)."""
+
+    name = "identity"
+
+    def scalar_func(self, v: sp.Expr) -> sp.Expr:
+        return v
+
+
 class MaxAbsSelector(Elementwise):
     """``e_k`` with ``k = argmax_i |u_i|``; a tie over a set K gives 1/|K| on each of K.
 
@@ -340,7 +388,7 @@ class VectorMap(MatrixExpr):
 
 
 ELEMENTWISE_BY_NAME: dict[str, type[Elementwise]] = {
-    cls.name: cls for cls in (Sign, Abs, Sigmoid, Exp)
+    cls.name: cls for cls in (Sign, Abs, Sigmoid, Exp, Tanh, Relu, Step, Softplus, IdentityMap)
 }
 
 

@@ -8,6 +8,7 @@
     symnorm prox "lam*norm(x, 1)" --wrt x
     symnorm dual "norm(x, p)"
     symnorm axioms "norm(x, 1/2)" --wrt x
+    symnorm backprop --sizes 2,3,2 --activation sigmoid [--bias] [--weight-decay LAM]
 
 Exit status: 0 when everything checked out, 1 when a numerical check failed, 2 for
 bad input (unreadable text, unknown norm, shapes that do not fit).
@@ -234,6 +235,81 @@ def cmd_latex(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+_LOSSES = {"l2sq": "1/2*norm(y - t, 2)**2", "l2": "norm(y - t, 2)", "l1": "norm(y - t, 1)"}
+
+
+def cmd_backprop(args: argparse.Namespace) -> int:
+    """Forward pass, deltas, gradients and update rules of an MLP."""
+    from .backprop import backprop, mlp
+    from .norms import norm
+
+    try:
+        sizes = [int(v) for v in args.sizes.split(",")]
+    except ValueError:
+        raise SymnormError(f"--sizes takes comma-separated layer widths such as 2,3,2; got "
+                           f"{args.sizes!r}") from None
+    acts = args.activation.split(",")
+    losses = {"l2sq": None, "l2": lambda y, t: norm(y - t, 2),
+              "l1": lambda y, t: norm(y - t, 1)}
+    decay: Any = None
+    if args.weight_decay is not None:
+        text = args.weight_decay
+        try:
+            decay = float(text)
+        except ValueError:
+            decay = text  # a symbol name such as lam
+    net = mlp(sizes, acts[0] if len(acts) == 1 else acts, loss=losses[args.loss],
+              bias=args.bias, weight_decay=decay)
+    try:
+        bp = backprop(net, check=not args.no_check)
+    except CheckFailedError as err:
+        print(err, file=sys.stderr)
+        return EXIT_CHECK_FAILED
+    if args.json:
+        print(json.dumps(bp.to_dict(), indent=2))
+    elif args.latex:
+        print(bp.latex())
+        print()
+        print(r"\begin{aligned}")
+        print(" \\\\\n".join(bp.components(p).latex().replace(" = ", " &= ", 1)
+                             for p in bp.params))
+        print(r"\end{aligned}")
+        print()
+        print(r"\begin{aligned}")
+        print(" \\\\\n".join(u.latex().replace(r" \leftarrow ", r" &\leftarrow ", 1)
+                             for u in bp.update_rules()))
+        print(r"\end{aligned}")
+    else:
+        print(bp.text())
+        print()
+        print("index form:")
+        for p in bp.params:
+            print(f"  {bp.components(p).text()}")
+        print("update rules:")
+        for u in bp.update_rules():
+            print(f"  {u.text()}")
+    return EXIT_OK
+
+
+def _add_backprop_parser(sub: Any) -> None:
+    b = sub.add_parser("backprop", help="derive backpropagation for an MLP: forward pass, "
+                                        "deltas, gradients, update rules")
+    b.add_argument("--sizes", required=True, help="layer widths, input first, e.g. 2,3,2")
+    b.add_argument("--activation", default="sigmoid",
+                   help="sigmoid, tanh, relu, softplus or identity; or one per layer, "
+                        "comma-separated (default sigmoid)")
+    b.add_argument("--loss", choices=sorted(_LOSSES), default="l2sq",
+                   help="; ".join(f"{k}: {v}" for k, v in _LOSSES.items()))
+    b.add_argument("--bias", action="store_true", help="add biases b1, b2, ...")
+    b.add_argument("--weight-decay", metavar="LAM",
+                   help="add LAM * sum ||W_l||_F^2; a number or a symbol name such as lam")
+    b.add_argument("--no-check", action="store_true", help="skip the numerical check")
+    fmt = b.add_mutually_exclusive_group()
+    fmt.add_argument("--latex", action="store_true", help="print LaTeX")
+    fmt.add_argument("--json", action="store_true", help="print JSON")
+    b.set_defaults(func=cmd_backprop)
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="symnorm",
@@ -301,6 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
     common(a)
     a.add_argument("--json", action="store_true", help="print JSON")
     a.set_defaults(func=cmd_axioms)
+    _add_backprop_parser(sub)
     return ap
 
 

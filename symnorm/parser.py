@@ -17,8 +17,8 @@ Operators, loosest first (all binary ones left-associative except the powers)::
     ( ) f(...)   parentheses and function calls
 
 Functions: ``norm(u)``, ``norm(u, p)``, ``sqrt``, ``log``, ``max(a, b, ...)`` (scalars)
-and ``exp``, ``abs``, ``sign``, ``sigmoid`` (scalars, or elementwise on vectors and
-matrices).
+and ``exp``, ``abs``, ``sign``, ``sigmoid``, ``tanh``, ``relu``, ``softplus`` (scalars, or
+elementwise on vectors and matrices).
 
 What a name stands for, unless ``parse(text, name=...)`` says otherwise: one capital
 letter with optional digits (``A``, ``W1``) is a matrix; a Greek letter name (``lam``,
@@ -50,7 +50,7 @@ from .symbols import dim, matrix, scalar, vector
 __all__ = ["KNOWN_FUNCTIONS", "GREEK_NAMES", "parse"]
 
 KNOWN_FUNCTIONS: tuple[str, ...] = ("norm", "sqrt", "log", "exp", "abs", "sign", "sigmoid",
-                                    "max")
+                                    "max", "tanh", "relu", "softplus")
 
 # (fewest, most) arguments, and how a correct call looks.
 _ARITY: dict[str, tuple[int, int, str]] = {
@@ -58,9 +58,13 @@ _ARITY: dict[str, tuple[int, int, str]] = {
     **{f: (1, 1, f"1 ({f}(s))") for f in ("sqrt", "log")},
     "max": (2, 64, "2 or more scalars (max(a, b, ...))"),
     **{f: (1, 1, f"1 ({f}(u))") for f in ("exp", "abs", "sign", "sigmoid")},
+    **{f: (1, 1, f"1 ({f}(u))") for f in ("tanh", "relu", "softplus")},
 }
 
 _SCALAR_FUNCS = {"exp": sp.exp, "abs": sp.Abs, "sign": sp.sign, "sigmoid": sigmoid_scalar}
+# the activations (scalar forms as in symnorm.atoms)
+_SCALAR_FUNCS.update({"tanh": sp.tanh, "relu": lambda v: sp.Max(v, 0),
+                      "softplus": lambda v: sp.log(1 + sp.exp(v))})
 
 GREEK_NAMES: tuple[str, ...] = (
     "alpha", "beta", "gamma", "delta", "epsilon", "eps", "zeta", "eta", "theta", "iota",
