@@ -29,6 +29,8 @@ from .regularization import optimality, proximal_gradient
 from .rules.group_norm import group_labels, group_norm
 from .subdiff import Subdifferential, subdiff
 from .symbols import matrix, scalar, vector
+from .language import parse_latex
+from .verify import Counterexample, Verdict, verify
 
 __version__ = "0.1.0"
 
@@ -39,4 +41,6 @@ __all__ = [
     "grad", "group_labels", "group_norm", "hessian", "kernel", "latex", "matrix", "norm",
     "optimality", "parse", "prox", "proximal_gradient", "scalar", "subdiff", "to_text",
     "vector",
+    # reading LaTeX and verifying hand derivations
+    "Counterexample", "Verdict", "parse_latex", "verify",
 ]
