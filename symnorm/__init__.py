@@ -21,6 +21,7 @@ from .errors import (
     UnsupportedExpressionError,
 )
 from .kernel import Kernel, kernel
+from .language import parse_latex
 from .norms import norm
 from .parser import parse
 from .printing import latex, to_text
@@ -29,7 +30,6 @@ from .regularization import optimality, proximal_gradient
 from .rules.group_norm import group_labels, group_norm
 from .subdiff import Subdifferential, subdiff
 from .symbols import matrix, scalar, vector
-from .language import parse_latex
 from .verify import Counterexample, Verdict, verify
 
 __version__ = "0.1.0"

@@ -25,8 +25,8 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from .atoms import Elementwise, MaxAbsSelector, Norm, ScalarOf
 from .errors import ParseError, ShapeError, SymnormError, UnsupportedExpressionError
 from .evaluate import dimension_symbols, evaluate
+from .printing import aligned_rows, to_text
 from .printing import latex as to_latex
-from .printing import latex_text, to_text
 
 __all__ = ["Counterexample", "Verdict", "verify"]
 
@@ -169,25 +169,32 @@ class Verdict:
         return self.text()
 
     def latex(self) -> str:
-        r"""LaTeX: an ``aligned`` block of the claim and the derivation, the verdict under it."""
+        r"""LaTeX: the claim and the derived result as an ``aligned`` block, the verdict,
+        the evidence and the counterexample written under it (compiles under pdflatex)."""
+        from .derivation import Differential
+
+        symbol = "hessian" if self.kind == "hessian" else "grad"
+        wrt = self.wrt
+        if isinstance(wrt, MatrixElement):
+            symbol = "partial"
+        lhs = Differential(self.f, wrt, symbol).latex()
         rows = []
         if self.lines is not None:
             for k, v in enumerate(self.lines):
-                mark = r"\checkmark" if v.ok else r"\times"
-                rows.append(rf"&{_tex(v.hand)} && {mark}\ \text{{line {k + 1}: "
-                            rf"{latex_text(v.status)}}}")
+                rows.append((lhs if k == 0 else "", _tex(v.hand),
+                             f"line {k + 1}: {v.status}"))
         elif self.hand is not None:
-            rows.append(rf"\text{{claim: }} &{_tex(self.hand)}")
-        rows.append(rf"\text{{derived: }} &{_tex(self.reference)}")
-        body = r"\begin{aligned}" + "\n" + " \\\\\n".join(rows) + "\n" + r"\end{aligned}"
-        note = latex_text(self.summary())
-        out = body + r" \\" + "\n" + rf"\text{{{note}}}"
+            rows.append((lhs, _tex(self.hand), f"the claim: {self.status}"))
+        rows.append((lhs, _tex(self.reference), "derived by symnorm"))
+        notes = [self.summary()]
         target = self
         if self.lines is not None and self.first_wrong is not None:
             target = self.lines[self.first_wrong]
         if target.counterexample is not None:
-            out += r" \\" + "\n" + rf"\text{{{latex_text('counterexample ' + target.counterexample.text())}}}"
-        return r"\begin{gathered}" + "\n" + out + "\n" + r"\end{gathered}"
+            notes.append("counterexample " + target.counterexample.text())
+        elif self.lines is None and self.symbolic:
+            notes.append(f"symbolic: {self.symbolic}")
+        return aligned_rows(rows, notes)
 
     def _repr_latex_(self) -> str:
         return "$$" + self.latex() + "$$"
@@ -538,8 +545,9 @@ def verify(hand: Any, f: Any, wrt: Any, *, hessian: bool = False, latex: bool | 
     >>> v.status, sorted(v.counterexample.values)
     ('wrong', ['x'])
     >>> A, b = sn.matrix("A"), sn.vector("b", "m")
-    >>> sn.verify(r"2(Ax - b)A^\top", sn.norm(A*x - b, 2)**2, x).shape_mismatch  # doctest: +ELLIPSIS
-    "shape mismatch in '2(Ax - b)A^\\top': ..."
+    >>> v = sn.verify(r"2(Ax - b)A^\top", sn.norm(A*x - b, 2)**2, x)
+    >>> v.status, v.shape_mismatch.startswith("shape mismatch")
+    ('wrong', True)
     """
     from .api import grad as derive_grad
     from .api import hessian as derive_hessian
