@@ -21,6 +21,7 @@ from .errors import (
     UnsupportedExpressionError,
 )
 from .kernel import Kernel, kernel
+from .document import LatexError, compile_pdf, latex_document
 from .language import parse_latex
 from .norms import norm
 from .parser import parse
@@ -42,5 +43,6 @@ __all__ = [
     "optimality", "parse", "prox", "proximal_gradient", "scalar", "subdiff", "to_text",
     "vector",
     # reading LaTeX and verifying hand derivations
-    "Counterexample", "Verdict", "parse_latex", "verify",
+    "Counterexample", "LatexError", "Verdict", "compile_pdf", "latex_document", "parse_latex",
+    "verify",
 ]

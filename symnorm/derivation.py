@@ -116,6 +116,14 @@ class Derivation:
         notes += [f"note: {w}" for w in self.warnings]
         return aligned_rows(rows, notes)
 
+    def to_latex_document(self, title: str | None = None, *, path: Any = None,
+                          pdf: bool = False) -> str:
+        """A standalone ``.tex`` document of this derivation and its check (see
+        :func:`symnorm.latex_document`); written to ``path``, compiled with ``pdf=True``."""
+        from .document import latex_document
+
+        return latex_document([self], title=title, path=path, pdf=pdf)
+
     def _ends_with_result(self) -> bool:
         """Does the last step already state ``∇f = result``?"""
         symbol = "hessian" if self.kind == "hessian" else "grad"

@@ -121,6 +121,9 @@ class TextPrinter(_HandOrder, StrPrinter):
     def _print_Inverse(self, expr: sp.Basic) -> str:
         return f"inv({self._print(expr.arg)})"
 
+    def _print_DiagMatrix(self, expr: sp.Basic) -> str:
+        return f"diag({self._print(expr.args[0])})"
+
     def _print_Max(self, expr: sp.Basic) -> str:
         return "max(" + ", ".join(self._print(a) for a in expr.args) + ")"
 
@@ -322,7 +325,7 @@ def break_terms(tex: str, width: int = 52) -> list[str]:
 
     >>> break_terms("a + b", width=80)
     ['a + b']
-    >>> break_terms(r"\frac{a}{b} + c - d", width=3)
+    >>> break_terms(r"\frac{a}{b} + c - d", width=2)
     ['\\frac{a}{b}', '+ c', '- d']
     """
     cuts, depth, k = [], 0, 0
