@@ -152,8 +152,8 @@ class Verdict:
             out.append(f"  derived: {to_text(self.reference)}")
             return "\n".join(out)
         if self.hand is not None:
-            out.append(f"  claim:   {to_text(self.hand)}")
-        out.append(f"  derived: {to_text(self.reference)}")
+            out.append(f"  claim:   {_where_text(self.hand)}")
+        out.append(f"  derived: {_where_text(self.reference)}")
         if self.symbolic:
             out.append(f"  symbolic: {self.symbolic}")
         if self.numeric:
@@ -254,7 +254,15 @@ def _read(text: str, bindings: dict[str, Any], latex: bool | None) -> Any:
 
     if latex or (latex is None and _looks_like_latex(text)):
         return parse_latex(text, **bindings)
-    return parse(text, **bindings)
+    try:
+        return parse(text, **bindings)
+    except ParseError as err:
+        if latex is False:
+            raise
+        try:  # "2A^T(Ax - b)": hand-written maths without a backslash
+            return parse_latex(text, **bindings)
+        except ParseError:
+            raise err from None
 
 
 def _symbols_of(e: Any) -> list[Any]:
