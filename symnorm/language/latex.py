@@ -22,7 +22,7 @@ What is read:
   and ``\sum_{i=1}^{n}`` over indexed components ``x_i``;
 * Greek letters as scalars (``\lambda``, ``\mu``, ``\eta``; capitals such as ``\Sigma``
   are matrices), bold or plain vector names (``\mathbf{x}``, ``\boldsymbol x``, ``\vec x``),
-  ``I`` the identity, ``e`` Euler's number, ``\pi``.
+  ``I`` the identity, ``\mathbf{1}`` the vector of ones, ``e`` Euler's number, ``\pi``.
 
 Names follow the expression language: one capital letter is a matrix, Greek letters are
 scalars, other letters are column vectors; ``shapes`` overrides (``y="scalar"``).
@@ -83,9 +83,9 @@ KNOWN_COMMANDS: tuple[str, ...] = tuple(sorted(
     | {f"\\{c}" for c in _SPACING if c.isalpha()}, key=str.lower))
 """Every LaTeX command the reader understands (spacing commands such as ``\\,`` too)."""
 
-_OPERAND_END = frozenset({"NUMBER", "LETTER", "GREEK", "INFTY", "TRANSPOSE", "_RPAR",
+_OPERAND_END = frozenset({"ONES", "NUMBER", "LETTER", "GREEK", "INFTY", "TRANSPOSE", "_RPAR",
                           "_RBRACE", "_RBAR", "_RDBAR"})
-_SINGLE_ARG = frozenset({"LETTER", "GREEK", "INFTY", "TRANSPOSE", "NUCSTAR"})
+_SINGLE_ARG = frozenset({"ONES", "LETTER", "GREEK", "INFTY", "TRANSPOSE", "NUCSTAR"})
 _PUNCT = {"+": "_PLUS", "-": "_MINUS", "*": "_TIMES", "/": "_SLASH", "^": "_CARET",
           "_": "_SUB", "(": "_LPAR", "[": "_LPAR", ")": "_RPAR", "]": "_RPAR",
           "{": "_LBRACE", "}": "_RBRACE", "=": "_EQ", ",": "_COMMA"}
@@ -308,6 +308,8 @@ class _Lexer:
         elif len(word) == 1 and word.isalpha():
             self.names.add(word)
             self.emit("LETTER", word, start, end)
+        elif word == "1" and name in ("mathbf", "boldsymbol", "bm"):
+            self.emit("ONES", "1", raw.start, end)  # the vector of ones
         elif word.isdigit() and name in _FONT_COMMANDS:
             self.emit("NUMBER", word, start, end)
         else:
@@ -441,6 +443,7 @@ class _LatexReader(_Reader):
         self.identity: dict[int, int] = {}          # node id -> dimension variable
         self.sums: dict[int, tuple[str, object, object, list]] = {}
         self.indexed: dict[str, list[str]] = {}     # sum index -> names indexed by it
+        self.index_dims: dict[str, int] = {}        # sum index -> its dimension variable
 
     def collect_orders(self, tree: Tree) -> None:
         """Letters in an exponent (``|x|^{p-1}``) are scalars, as norm orders are."""
@@ -466,6 +469,10 @@ class _LatexReader(_Reader):
                 raise self.error(node, f"the summation index '{name}' is used on its own",
                                  f"; it may only index components, as x_{name}")
             return super().shape_of(node)
+        if kind == "ones":  # \mathbf{1}: a column of ones, its length from the context
+            var = self.dims.new()
+            self.identity[id(node)] = var
+            return (var, self.dims.ONE)
         if kind == "infty":
             raise self.error(node, "'\\infty' may only be a norm order", ", as in \\|x\\|_\\infty")
         if kind == "component":
@@ -535,8 +542,12 @@ class _LatexReader(_Reader):
             raise self.error(node, f"'{self.src(node)}' has {len(values)} index(es) but "
                                    f"'{letter}' is a {'vector' if vector else 'matrix'}",
                              f" and needs {wanted}")
-        for v in values:
-            if isinstance(v, str):
+        for v, var in zip(values, (rows, cols)):
+            if isinstance(v, str):  # one index runs over one range: x_i y_i have one length
+                if v in self.index_dims and not self.dims.unify([(self.index_dims[v], var)]):
+                    raise ShapeError(f"in '{self.src(node)}': the index '{v}' runs over "
+                                     f"components of different lengths")
+                self.index_dims.setdefault(v, var)
                 self.indexed.setdefault(v, []).append(str(letter))
         self.components[id(node)] = (str(letter), values)
         return None
@@ -573,6 +584,8 @@ class _LatexReader(_Reader):
     # ---- pass 2
     def build(self, node: Tree) -> sp.Basic:
         kind = node.data
+        if kind == "ones":
+            return sp.OneMatrix(self.resolved[self.dims.find(self.identity[id(node)])], 1)
         if kind == "var" and id(node) in self.identity:
             return sp.Identity(self.resolved[self.dims.find(self.identity[id(node)])])
         if kind == "var" and str(node.children[0]) in ("e", "pi") \
