@@ -62,7 +62,7 @@ class Counterexample:
 
 def _jsonable(v: Any) -> Any:
     if isinstance(v, np.ndarray):
-        return [_jsonable(x) for x in v.tolist()] if v.ndim else float(v)
+        return [_jsonable(x) for x in v.tolist()] if v.ndim else _jsonable(float(v))
     if isinstance(v, list):
         return [_jsonable(x) for x in v]
     if isinstance(v, float) and not np.isfinite(v):
@@ -459,16 +459,26 @@ def _symbolic(hand: Any, ref: Any) -> tuple[str, Any]:
             simple = sp.simplify(diff)
             if simple == 0:
                 return "the difference simplifies to 0", sp.Integer(0)
-            return f"the difference simplifies to {to_text(simple)}", simple
-        return (f"SymPy does not reduce the difference {to_text(diff)} to 0; "
+            return f"the difference simplifies to {_where_text(simple)}", simple
+        return (f"SymPy does not reduce the difference {_where_text(diff)} to 0; "
                 "the numbers decide"), diff
     except (TypeError, ValueError, AttributeError, NotImplementedError, SymnormError) as err:
         return f"not compared symbolically ({type(err).__name__})", None
 
 
+def _fit_free_dims(hand: Any, reference: Any, f: Any) -> Any:
+    """A dimension only the claim has (the size of a lone ``I``) is the derived one's."""
+    free = dimension_symbols(hand) - dimension_symbols(f, reference)
+    if not free or not isinstance(hand, MatrixExpr) or not isinstance(reference, MatrixExpr):
+        return hand
+    mapping = {h: r for h, r in zip(hand.shape, reference.shape) if h in free}
+    return hand.xreplace(mapping) if mapping else hand
+
+
 def _compare(hand: Any, reference: Any, ref_full: Any, component: tuple | None,
              f: Any, wrt: Any, kind: str, seed: int, settings: int, points: int,
              source: str | None) -> Verdict:
+    hand = _fit_free_dims(hand, reference, f)
     verdict = Verdict(status=EQUAL, hand=hand, reference=reference, f=f, wrt=wrt, kind=kind,
                       source=source)
     want, got = _shape(reference), _shape(hand)
