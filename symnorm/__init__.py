@@ -11,6 +11,7 @@ from .atoms import Norm, ScalarOf
 from .axioms import AxiomReport, axioms
 from .check import CheckReport, check
 from .derivation import Derivation, Step
+from .document import LatexError, compile_pdf, latex_document
 from .dual import DualNorm, dual
 from .errors import (
     CheckFailedError,
@@ -21,7 +22,6 @@ from .errors import (
     UnsupportedExpressionError,
 )
 from .kernel import Kernel, kernel
-from .document import LatexError, compile_pdf, latex_document
 from .language import parse_latex
 from .norms import norm
 from .parser import parse

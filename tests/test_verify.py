@@ -105,8 +105,8 @@ def test_equal_almost_everywhere_at_a_kink() -> None:
 
 
 def test_a_norm_kink() -> None:
-    # 2||x|| x/||x|| is 2x wherever x != 0; at x = 0 it is 0/0
-    v = sn.verify(r"2\|x\|_2 \frac{x}{\|x\|_2}", sn.norm(x, 2)**2, x)
+    # (x^T x / ||x||^2) 2x is 2x wherever x != 0; at x = 0 it is 0/0
+    v = sn.verify(r"\frac{x^\top x}{\|x\|_2^2} 2x", sn.norm(x, 2)**2, x)
     assert v.status == "equal almost everywhere" and v.where == "x = 0"
     assert "except where x = 0" in v.summary()
 
