@@ -17,7 +17,7 @@ from typing import Any
 import sympy as sp
 
 from .errors import SymnormError
-from .printing import break_terms
+from .printing import break_terms, visible_width
 from .printing import latex as to_latex
 
 __all__ = ["LatexError", "compile_pdf", "latex_document"]
@@ -79,6 +79,10 @@ def _verbatim(text: str, width: int = 60) -> str:
 
 
 def _display(tex: str) -> str:
+    if "\n" not in tex and visible_width(tex) > 70 and " \\iff " in tex:
+        # a one-line condition with an equivalent form: one form a line
+        tex = "\\begin{gathered}\n" + " \\\\\n\\iff ".join(tex.split(" \\iff ")) + \
+            "\n\\end{gathered}"
     return "\\[\n" + tex + "\n\\]"
 
 
@@ -186,7 +190,7 @@ def pdflatex_available() -> bool:
 
 
 def compile_pdf(tex_path: str | Path, timeout: float = 120) -> Path:
-    """Run pdflatex on ``tex_path`` (in a scratch directory) and put the PDF beside it.
+    """Run pdflatex on ``tex_path`` (in a scratch directory); put the PDF and the log beside it.
 
     Raises :class:`LatexError` with pdflatex's error lines on any LaTeX error.
     """
@@ -211,4 +215,5 @@ def compile_pdf(tex_path: str | Path, timeout: float = 120) -> Path:
             raise LatexError(f"pdflatex failed on {source.name}:\n{context}", log)
         target = source.with_suffix(".pdf")
         shutil.copyfile(produced, target)
+        shutil.copyfile(Path(tmp) / (source.stem + ".log"), source.with_suffix(".log"))
     return target
