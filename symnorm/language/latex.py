@@ -80,7 +80,7 @@ _SIMPLE = {"frac": "_FRAC", "dfrac": "_FRAC", "tfrac": "_FRAC", "sqrt": "_SQRT",
 KNOWN_COMMANDS: tuple[str, ...] = tuple(sorted(
     {f"\\{c}" for c in (*_GREEK, *_FUNCTION_COMMANDS, *_FONT_COMMANDS, *_SIZES, *_SIMPLE,
                         "|", "Vert", "vert")}
-    | {f"\\{c}" for c in _SPACING if c.isalpha()}, key=str.lower))
+    | {f"\\{c}" for c in _SPACING if c.isalpha()}, key=lambda c: (c.lower(), c)))
 """Every LaTeX command the reader understands (spacing commands such as ``\\,`` too)."""
 
 _OPERAND_END = frozenset({"ONES", "NUMBER", "LETTER", "GREEK", "INFTY", "TRANSPOSE", "_RPAR",
@@ -674,7 +674,7 @@ def parse_latex(text: str, **shapes: object) -> sp.Basic:
     >>> sn.parse_latex(r"\lVert x \rVert_\infty + \foo")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
         ...
-    symnorm.errors.ParseError: unknown command '\foo' at line 1, column 28; known commands: ...
+    symnorm.errors.ParseError: unknown command '\foo' at line 1, column 26; known commands: ...
     """
     if not isinstance(text, str):
         raise TypeError(f"parse_latex() needs a str, got {type(text).__name__}")
@@ -710,10 +710,14 @@ def split_lines(text: str) -> list[tuple[str, int]]:
 
     ``LHS &= e_1 \\ &= e_2`` (an ``aligned`` block or plain text) gives ``[(e_1, 1),
     (e_2, 2)]``: the left-hand side before the first ``=`` (``\nabla f``, a name) is the
-    thing being derived and is dropped; every expression after an ``=`` is a claim.
+    thing being derived and is dropped, and so is any piece that still holds an
+    unevaluated derivative (``\partial``, ``\nabla``: it restates the question); every
+    other expression after an ``=`` is a claim.
 
     >>> split_lines(r"\nabla f &= 2x \\ &= x + x")
     [('2x', 1), ('x + x', 2)]
+    >>> split_lines(r"\frac{\partial f}{\partial x_1} = \frac{\partial}{\partial x_1} x_1^2 = 2x_1")
+    [('2x_1', 1)]
     """
     body = _ENVIRONMENTS.sub(" ", _strip_math(text))
     claims: list[tuple[str, int]] = []
@@ -726,7 +730,7 @@ def split_lines(text: str) -> list[tuple[str, int]]:
             pieces = pieces[1:]
         for piece in pieces:
             piece = piece.strip().rstrip(",.;")
-            if piece:
+            if piece and not re.search(r"\\(partial|nabla)(?![A-Za-z])", piece):
                 claims.append((piece, number))
     return claims
 
