@@ -114,6 +114,9 @@ class Verdict:
     def ok(self) -> bool:
         return self.status != WRONG
 
+    def __repr__(self) -> str:
+        return f"<Verdict {self.summary()}>"
+
     def _what(self) -> str:
         op = "Hessian" if self.kind == "hessian" else "gradient"
         if isinstance(self.wrt, MatrixElement):
