@@ -552,7 +552,7 @@ def prox(f: Any, wrt: Any, *, check: bool = True, **check_options: Any) -> Prox:
     soft(v, lam1)/(lam2 + 1)
     >>> [s.rule for s in P.steps]
     ['definition', 'quadratic term', 'positive homogeneity', 'L1', 'result']
-    >>> last = P.latex().splitlines()[-2]
+    >>> last = [row for row in P.latex().splitlines() if "&=" in row][-1]
     >>> last.startswith(r"\operatorname{prox}_{\lambda_{1} \lVert\cdot\rVert_{1} + ")
     True
     >>> print(sn.latex(P.result))
