@@ -42,6 +42,7 @@ from lark.lexer import Lexer
 from sympy.matrices.exceptions import ShapeError as SympyShapeError
 from sympy.matrices.expressions import MatrixExpr
 
+from .. import parser as _expression_language
 from ..errors import ParseError, ShapeError, UnknownNormError, UnsupportedExpressionError
 from ..norms import norm
 from ..parser import _error, _Reader, _Shape
@@ -375,13 +376,61 @@ def _from_lark(text: str, err: LarkError) -> ParseError:
 
 # ----------------------------------------------------------------------------- trees
 
-def _name_token(name: str, node: Tree | Token) -> Token:
-    if isinstance(node, Token):
-        return Token("NAME", name, node.start_pos, node.line, node.column, node.end_line,
-                     node.end_column, node.end_pos)
+# The expression language's reader walks its own node classes when it has them (it may
+# read text without lark); the LaTeX trees are handed to it in those classes.
+_READER_TREE = getattr(_expression_language, "Tree", Tree)
+_READER_TOKEN = getattr(_expression_language, "Token", Token)
+_OWN_NODES = _READER_TREE is not Tree
+
+
+def _span_of(node: Any) -> tuple[int, int]:
+    if isinstance(node, (Token, _READER_TOKEN)):
+        return node.start_pos or 0, node.end_pos or 0
     meta = node.meta
-    return Token("NAME", name, meta.start_pos, meta.line, meta.column, meta.end_line,
-                 meta.end_column, meta.end_pos)
+    return getattr(meta, "start_pos", 0) or 0, getattr(meta, "end_pos", 0) or 0
+
+
+def _token(kind: str, value: str, start: int, end: int) -> Any:
+    if _OWN_NODES:
+        return _READER_TOKEN(kind, value, start, end)
+    return Token(kind, value, start, end_pos=end)
+
+
+def _name_token(name: str, node: Any) -> Any:
+    start, end = _span_of(node)
+    return _token("NAME", name, start, end)
+
+
+def _for_reader(tree: Tree) -> Any:
+    """The lark tree in the expression-language reader's node classes (no recursion)."""
+    if not _OWN_NODES:
+        return tree
+
+    def leaf(c: Any) -> Any:
+        if isinstance(c, Token):
+            return _READER_TOKEN(c.type, str(c), c.start_pos or 0, c.end_pos or 0)
+        return c
+
+    root = _READER_TREE(tree.data, list(tree.children), *_span_of(tree))
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        kids = []
+        for c in node.children:
+            if isinstance(c, Tree):
+                c = _READER_TREE(c.data, list(c.children), *_span_of(c))
+                stack.append(c)
+            kids.append(leaf(c))
+        node.children = kids
+    return root
+
+
+def _walk(tree: Any) -> Any:
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(c for c in node.children if hasattr(c, "children"))
 
 
 _ELEMENTWISE_CALLS = frozenset({"abs", "sign", "exp", "sigmoid"})
@@ -448,9 +497,9 @@ class _LatexReader(_Reader):
     def collect_orders(self, tree: Tree) -> None:
         """Letters in an exponent (``|x|^{p-1}``) are scalars, as norm orders are."""
         super().collect_orders(tree)
-        for node in tree.iter_subtrees():
-            if node.data in ("pow", "hpow") and isinstance(node.children[-1], Tree):
-                for sub in node.children[-1].iter_subtrees():
+        for node in _walk(tree):
+            if node.data in ("pow", "hpow") and hasattr(node.children[-1], "children"):
+                for sub in _walk(node.children[-1]):
                     if sub.data == "var":
                         self.order_names.add(str(sub.children[0]))
 
@@ -600,7 +649,7 @@ class _LatexReader(_Reader):
                 idx.append(sp.Integer(0))
             return base[idx[0], idx[1]]
         if kind == "lsum":
-            return self.build_sum(node)
+            return self.build_index_sum(node)
         if kind == "func":
             return self.finish(node, sp.tanh(self.build(node.children[1])))
         if kind == "matnorm":
@@ -611,7 +660,7 @@ class _LatexReader(_Reader):
                 raise type(err)(f"in '{self.src(node)}': {err}") from err
         return super().build(node)
 
-    def build_sum(self, node: Tree) -> sp.Basic:
+    def build_index_sum(self, node: Tree) -> sp.Basic:
         index, lower, upper, indexed = self.sums[id(node)]
         i = sp.Symbol(index, integer=True)
         self.bound[index] = i
@@ -692,10 +741,12 @@ def parse_latex(text: str, **shapes: object) -> sp.Basic:
     except LarkError as err:
         raise _from_lark(text, err) from None
     if isinstance(tree, Token):
-        tree = Tree("number" if tree.type == "NUMBER" else "var", [tree])
+        token = tree
+        tree = Tree("number" if token.type == "NUMBER" else "var", [token])
+        tree.meta.start_pos, tree.meta.end_pos = token.start_pos, token.end_pos
     _normalise(tree, set(shapes))
     try:
-        return _LatexReader(text, shapes).read(tree)
+        return _LatexReader(text, shapes).read(_for_reader(tree))
     except (TypeError, ValueError, AttributeError, IndexError, KeyError) as err:
         if isinstance(err, (ParseError, ShapeError, UnknownNormError)):
             raise
