@@ -16,6 +16,7 @@ import pytest
 import sympy as sp
 
 import symnorm as sn
+from symnorm.atoms import Sigmoid
 from symnorm.cli import main
 from symnorm.document import LatexError, compile_pdf, escape_text
 from symnorm.printing import aligned_rows, break_terms, latex_note, latex_text
@@ -47,6 +48,10 @@ def _outputs() -> list[tuple[str, object]]:
     out.append(("grad lasso", sn.grad(sn.norm(A * x - b, 2)**2 / 2 + lam * sn.norm(x, 1), x)))
     out.append(("grad l2 residual", sn.grad(sn.norm(A * x - b, 2), x)))
     out.append(("dual p", sn.dual(sn.norm(x, p))))
+    out.append(("index notation", sn.grad(sn.norm(x, 2), x, index_notation=True)))
+    out.append(("explicit components", sn.grad(sn.norm(sn.vector("y", 3), 3), sn.vector("y", 3))))
+    W = sn.matrix("W")
+    out.append(("sigmoid layer", sn.grad(sn.norm(Sigmoid(W * x) - b, 2)**2 / 2, W)))
     for order in (2, 3):
         out.append((f"hessian {order}", sn.hessian(sn.norm(x, order), x, check=False)))
     for order in (1, 2, sp.oo):
