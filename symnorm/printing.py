@@ -282,10 +282,12 @@ def latex_text(s: str) -> str:
     math mode between two ``\text`` pieces: ``\text{p < 1}`` would print "p ¡ 1".
 
     >>> latex_text("p < 1")
-    'p }<\\text{ 1'
+    'p}<\\text{1'
     >>> latex_text("sum |x_i|")
     'sum }\\vert\\text{x}\\_\\text{i}\\vert\\text{'
     """
+    for relation in "<>":  # math mode spaces a relation itself
+        s = s.replace(f" {relation} ", relation)
     return "".join(rf"}}{_TEXT_BREAKOUT[c]}\text{{" if c in _TEXT_BREAKOUT else c for c in s)
 
 
@@ -293,7 +295,7 @@ def latex_note(s: str) -> str:
     r"""``\text{s}`` with ``s`` escaped (see :func:`latex_text`), without empty pieces.
 
     >>> latex_note("valid for p < 1")
-    '\\text{valid for p }<\\text{ 1}'
+    '\\text{valid for p}<\\text{1}'
     >>> latex_note("|x|")
     '\\vert\\text{x}\\vert'
     """

@@ -97,7 +97,7 @@ def test_latex_output_is_clean(name: str, obj: object) -> None:
 
 
 def test_text_escapes() -> None:
-    assert latex_note("p < 1") == r"\text{p }<\text{ 1}"
+    assert latex_note("p < 1") == r"\text{p}<\text{1}"
     assert latex_note("|y|^(q-1)") == r"\vert\text{y}\vert\hat{}\text{(q-1)}"
     assert latex_text("a_b & c") == r"a}\_\text{b }\&\text{ c"
     assert escape_text("a < b | c_d ö") == r"a < b | c\_d o"
@@ -175,6 +175,49 @@ def test_cli_latex_document_to_stdout(capsys) -> None:
     out = capsys.readouterr().out
     assert out.startswith(r"\documentclass") and out.rstrip().endswith(r"\end{document}")
     assert main(["latex", "norm(x, 1)", "--document", "--pdf"]) == 2
+
+
+MATHJAX = Path("/usr/share/javascript/mathjax/MathJax.js")  # Debian's libjs-mathjax
+CHROMIUM = shutil.which("chromium-headless-shell") or shutil.which("chromium")
+MATHJAX_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8">
+<script type="text/x-mathjax-config">
+window.texErrors = [];
+MathJax.Hub.Config({tex2jax: {inlineMath: [["$", "$"]], displayMath: [["$$", "$$"]]},
+  TeX: {extensions: ["AMSmath.js", "AMSsymbols.js"], noErrors: {disabled: true},
+        noUndefined: {disabled: true}}, messageStyle: "none"});
+MathJax.Hub.Register.MessageHook("TeX Jax - parse error",
+  function (m) { window.texErrors.push(m[1]); });
+MathJax.Hub.Queue(function () {
+  var out = document.createElement("pre"); out.id = "result";
+  out.textContent = "RENDERED " + MathJax.Hub.getAllJax().length + " ERRORS " +
+    (window.texErrors.length + document.querySelectorAll(".mjx-merror").length) +
+    " " + window.texErrors.join(" | ");
+  document.body.insertBefore(out, document.body.firstChild);
+});
+</script>
+<script src="file://MATHJAX?config=TeX-AMS_CHTML"></script></head><body>BODY</body></html>"""
+
+
+@pytest.mark.skipif(CHROMIUM is None or not MATHJAX.exists(),
+                    reason="needs a headless chromium and MathJax (Debian: "
+                           "chromium-headless-shell libjs-mathjax)")
+def test_mathjax_renders_every_output(tmp_path: Path) -> None:
+    import html
+    import subprocess
+
+    shown = [o._repr_latex_() for _, o in OUTPUTS] + [r"$$\badmacro x$$"]  # one must fail
+    body = "".join(f"<div>{html.escape(t)}</div>" for t in shown)
+    page = tmp_path / "page.html"
+    page.write_text(MATHJAX_PAGE.replace("MATHJAX", str(MATHJAX)).replace("BODY", body))
+    dom = subprocess.run(
+        [CHROMIUM, "--no-sandbox", "--disable-gpu", "--allow-file-access-from-files",
+         "--virtual-time-budget=60000", "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=120).stdout
+    result = re.search(r'<pre id="result">([^<]*)', dom)
+    assert result is not None, "MathJax did not finish"
+    # the planted error is reported twice (the parse-error hook and its red box), no other
+    assert result.group(1) == (f"RENDERED {len(shown)} ERRORS 2 "
+                               r"Undefined control sequence \badmacro"), result.group(1)
 
 
 @needs_pdflatex
