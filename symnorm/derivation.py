@@ -66,7 +66,18 @@ class Step:
 
 
 def steps_latex(steps: list[Step], notes: list[str] | None = None) -> str:
-    """Display LaTeX of ``steps`` (``before = after``, numbered rules written under)."""
+    """Display LaTeX of ``steps`` (``before = after``, numbered rules written under).
+
+    >>> import symnorm as sn
+    >>> x = sn.vector("x")
+    >>> print(steps_latex([Step("L1", sn.norm(x, 1), sn.norm(x, 1), "definition")]))
+    \\begin{gathered}
+    \\begin{aligned}
+    \\left\\lVert x \\right\\rVert_{1} &= \\left\\lVert x \\right\\rVert_{1} && \\text{(1)}
+    \\end{aligned} \\\\
+    \\text{(1) definition}
+    \\end{gathered}
+    """
     return aligned_rows([(_latex(s.before), _latex(s.after), s.note or s.rule) for s in steps],
                         notes)
 
@@ -119,7 +130,14 @@ class Derivation:
     def to_latex_document(self, title: str | None = None, *, path: Any = None,
                           pdf: bool = False) -> str:
         """A standalone ``.tex`` document of this derivation and its check (see
-        :func:`symnorm.latex_document`); written to ``path``, compiled with ``pdf=True``."""
+        :func:`symnorm.latex_document`); written to ``path``, compiled with ``pdf=True``.
+
+        >>> import symnorm as sn
+        >>> x = sn.vector("x")
+        >>> tex = sn.grad(sn.norm(x, 1), x).to_latex_document(title="The L1 norm")
+        >>> "title{The L1 norm}" in tex and "begin{aligned}" in tex
+        True
+        """
         from .document import latex_document
 
         return latex_document([self], title=title, path=path, pdf=pdf)

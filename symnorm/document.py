@@ -185,7 +185,11 @@ def latex_document(items: Any, title: str | None = None, *, author: str | None =
 
 
 def pdflatex_available() -> bool:
-    """Is ``pdflatex`` on the PATH?"""
+    """Is ``pdflatex`` on the PATH?
+
+    >>> pdflatex_available() in (True, False)
+    True
+    """
     return shutil.which("pdflatex") is not None
 
 
@@ -193,6 +197,12 @@ def compile_pdf(tex_path: str | Path, timeout: float = 120) -> Path:
     """Run pdflatex on ``tex_path`` (in a scratch directory); put the PDF and the log beside it.
 
     Raises :class:`LatexError` with pdflatex's error lines on any LaTeX error.
+
+    >>> import pathlib, tempfile, symnorm as sn
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "note.tex"
+    >>> _ = sn.latex_document(["A note."], path=path)
+    >>> compile_pdf(path).name if pdflatex_available() else "note.pdf"
+    'note.pdf'
     """
     exe = shutil.which("pdflatex")
     if exe is None:

@@ -303,17 +303,25 @@ def latex_note(s: str) -> str:
 
 
 def wrap_words(s: str, width: int = 64) -> list[str]:
-    """Split a note into lines of at most ``width`` characters, at spaces."""
+    """Split a note into lines of at most ``width`` characters, at spaces.
+
+    >>> wrap_words("not valid where x = 0", width=12)
+    ['not valid', 'where x = 0']
+    """
     import textwrap
 
     return textwrap.wrap(s, width=width, break_long_words=True, break_on_hyphens=False) or [""]
 
 
 def visible_width(tex: str) -> int:
-    r"""A rough count of the characters ``tex`` shows (a ``\frac`` counts its wider part)."""
+    r"""A rough count of the characters ``tex`` shows (a ``\frac`` counts its wider part).
+
+    >>> visible_width(r"\frac{x}{\left\lVert x \right\rVert_{2}} + y")
+    6
+    """
     tex = re.sub(r"\\(left|right|big|Big|operatorname|mathrm|text)\b", "", tex)
     while True:  # \frac{a}{b} is as wide as the wider of a and b
-        match = re.search(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", tex)
+        match = re.search(r"\\frac\{((?:[^{}]|\{[^{}]*\})*)\}\{((?:[^{}]|\{[^{}]*\})*)\}", tex)
         if match is None:
             break
         wider = max(match.group(1), match.group(2), key=len)
