@@ -476,6 +476,9 @@ def _normalise_norm(node: Tree) -> None:
     p = order[0]
     if p.data == "infty":
         p = Tree("var", [Token("NAME", "oo", p.meta.start_pos, end_pos=p.meta.end_pos)], p.meta)
+    if p.data == "pair":  # \|X\|_{2,1}: a mixed matrix norm
+        node.data, node.children = "matnorm", [arg, p]
+        return
     if p.data == "nuclear" or (p.data == "var" and p.children[0] == "F"):
         node.data, node.children = "matnorm", [arg, "nuc" if p.data == "nuclear" else "fro"]
         return
@@ -536,6 +539,13 @@ class _LatexReader(_Reader):
             return None
         if kind == "matnorm":
             shape = self.shape_of(node.children[0])
+            order = node.children[1]
+            if not isinstance(order, str):
+                for part in order.children:
+                    if part.data == "infty":
+                        continue
+                    self.scalar_use(part, self.shape_of(part),
+                                    "the order '{arg}' of a matrix norm is {shape}")
             if shape is None:
                 raise ShapeError(f"a matrix norm takes a matrix, but "
                                  f"'{self.src(node.children[0])}' in '{self.src(node)}' "
@@ -654,8 +664,11 @@ class _LatexReader(_Reader):
             return self.finish(node, sp.tanh(self.build(node.children[1])))
         if kind == "matnorm":
             arg = self.build(node.children[0])
+            order = node.children[1]
+            p: Any = order if isinstance(order, str) else tuple(
+                sp.oo if part.data == "infty" else self.build(part) for part in order.children)
             try:
-                return norm(arg, str(node.children[1]))
+                return norm(arg, p)
             except (ShapeError, UnknownNormError) as err:
                 raise type(err)(f"in '{self.src(node)}': {err}") from err
         return super().build(node)
