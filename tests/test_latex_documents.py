@@ -32,14 +32,18 @@ lam, p = sn.scalar("lam", positive=True), sn.scalar("p")
 
 
 def _orders() -> list:
-    return [o for rule in NORMS for o in rule.sample_orders]
+    return [(rule, o) for rule in NORMS for o in rule.sample_orders]
 
 
 def _outputs() -> list[tuple[str, object]]:
     """Everything symnorm prints as LaTeX, one object each."""
     out: list[tuple[str, object]] = []
-    for order in _orders():
+    for rule, order in _orders():
         order = p if isinstance(order, sp.Symbol) else order
+        if rule.extras.get("matrix"):  # a matrix norm: the gradient with respect to a matrix
+            W = sn.matrix("W")
+            out.append((f"grad {order}", sn.grad(sn.norm(W, order), W, check=False)))
+            continue
         f = sn.norm(x, order)
         out.append((f"grad {order}", sn.grad(f, x, check=False)))
         if hasattr(order, "is_number") and getattr(order, "is_number", False) and order >= 1:
