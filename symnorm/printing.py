@@ -219,9 +219,6 @@ class SymnormLatexPrinter(_HandOrder, LatexPrinter):
     def _print_Identity(self, expr: sp.Basic) -> str:
         return "I"
 
-    def _print_OneMatrix(self, expr: sp.Basic) -> str:
-        return r"\mathbf{1}"
-
     def _print_DiagMatrix(self, expr: sp.Basic) -> str:
         return rf"\operatorname{{diag}}\left({self._print(expr.args[0])}\right)"
 

@@ -130,6 +130,8 @@ TABLE: list[tuple[str, object, dict]] = [
     (r"\vec{x}", x, {}),
     (r"I - x x^\top", sp.Identity(n) - x * x.T, {}),
     (r"\mathbf{1} - x", sp.OneMatrix(n, 1) - x, {}),
+    (r"1 - x", sp.OneMatrix(n, 1) - x, {}),
+    (r"x \odot (1 - x)", sp.HadamardProduct(x, sp.OneMatrix(n, 1) - x), {}),
     (r"\Sigma x", Sigma * x, {}),
     # implicit multiplication of scalars (SymPy reads y (1 - y) as a call)
     (r"(y - t) y (1 - y)", (ys - ts) * ys * (1 - ys), {"y": "scalar", "t": "scalar"}),

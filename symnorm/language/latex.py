@@ -22,7 +22,8 @@ What is read:
   and ``\sum_{i=1}^{n}`` over indexed components ``x_i``;
 * Greek letters as scalars (``\lambda``, ``\mu``, ``\eta``; capitals such as ``\Sigma``
   are matrices), bold or plain vector names (``\mathbf{x}``, ``\boldsymbol x``, ``\vec x``),
-  ``I`` the identity, ``\mathbf{1}`` the vector of ones, ``e`` Euler's number, ``\pi``.
+  ``I`` the identity, ``\mathbf{1}`` the vector of ones (``1 - y`` of a vector ``y`` is
+  ``\mathbf{1} - y``), ``e`` Euler's number, ``\pi``.
 
 Names follow the expression language: one capital letter is a matrix, Greek letters are
 scalars, other letters are column vectors; ``shapes`` overrides (``y="scalar"``).
@@ -552,6 +553,19 @@ class _LatexReader(_Reader):
                                  "is a scalar")
             return None
         return super().shape_of(node)
+
+    def binary_shape(self, node: Tree, ls: _Shape, rs: _Shape) -> _Shape:
+        """``1 - y`` with a vector ``y`` is the vector of ones minus ``y``, as written by hand
+        (and as SymPy prints the ones vector)."""
+        if node.data in ("add", "sub") and (ls is None) != (rs is None):
+            one, other = (node.children[0], rs) if ls is None else (node.children[1], ls)
+            if getattr(one, "data", None) == "number" and self.numbers.get(id(one)) == 1 \
+                    and other is not None and not self.is_1x1(other) \
+                    and self.dims.is_one(other[1]):
+                one.data = "ones"
+                self.identity[id(one)] = other[0]
+                return other
+        return super().binary_shape(node, ls, rs)
 
     def scalar_use(self, node: Tree, shape: _Shape, what: str) -> None:
         # as the expression language's, but LaTeX braces in the source are not format fields
