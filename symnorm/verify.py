@@ -555,7 +555,8 @@ def verify(hand: Any, f: Any, wrt: Any, *, hessian: bool = False, latex: bool | 
     ``aligned`` block), each line checked. ``wrt`` is a vector, a matrix, a scalar, or
     one component (``x[0]``, or the text ``"x_1"``: components are 1-based in LaTeX).
     ``f`` may be text too. Names in ``hand`` mean ``f``'s symbols; ``shapes`` declares
-    others (as :func:`symnorm.parse`).
+    others (as :func:`symnorm.parse`) or binds a name to an expression, so a claim can be
+    written with intermediate names (``shapes={"y": sn.atoms.Sigmoid(W*a)}``).
 
     >>> import symnorm as sn
     >>> x = sn.vector("x")
