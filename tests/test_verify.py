@@ -213,3 +213,27 @@ def test_cli_verify_bad_input(capsys) -> None:
     assert code == 2 and "unexpected end of text" in err and "^" in err
     code, _, err = run(capsys, "verify", "x", "--of", "norm(x, 2)", "--wrt", "z")
     assert code == 2 and "does not occur" in err
+
+
+# ---------------------------------------------------------------------------- every form
+
+W2 = sn.matrix("W")
+DERIVED = [
+    sn.norm(A * x - b, 2), sn.norm(x, 1), sn.norm(x, 3), sn.norm(x, sp.Rational(3, 2)),
+    sn.norm(x, sp.oo), sn.norm(x, 2)**2 / 2 + sn.norm(x, 1),
+    sn.norm(Sigmoid(W2 * x) - b, 2)**2 / 2, sp.MatMul(x.T, M, x), sn.norm(x, 2) * sn.norm(x, 1),
+]
+
+
+@pytest.mark.parametrize("f", DERIVED, ids=[sn.to_text(f) for f in DERIVED])
+def test_symnorms_own_results_written_as_latex_are_equal(f) -> None:
+    # the derived gradient, printed as LaTeX and read back, is "equal"; twice it is wrong
+    d = sn.grad(f, x, check=False)
+    tex = sn.latex(d.result)
+    if "e_{k}" in tex:  # sign(x_k) e_k, k the argmax, has no LaTeX the reader can take back
+        claim, wrong = d.result, 2 * d.result
+    else:
+        claim, wrong = tex, rf"2 \left({tex}\right)" if "+" in tex or "-" in tex else f"2 {tex}"
+    assert sn.verify(claim, f, x).status == "equal", tex
+    doubled = sn.verify(wrong, f, x)
+    assert doubled.status == "wrong" and doubled.counterexample is not None
