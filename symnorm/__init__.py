@@ -14,7 +14,9 @@ from .derivation import Derivation, Step
 from .document import LatexError, compile_pdf, latex_document
 from .dual import DualNorm, dual
 from .errors import (
+    ArgumentError,
     CheckFailedError,
+    DomainError,
     ParseError,
     ShapeError,
     SymnormError,
@@ -36,6 +38,7 @@ from .verify import Counterexample, Verdict, verify
 __version__ = "0.1.0"
 
 __all__ = [
+    "ArgumentError", "DomainError",
     "AxiomReport", "CheckFailedError", "CheckReport", "Derivation", "DualNorm", "Kernel",
     "Norm", "ParseError", "Prox", "ScalarOf", "ShapeError", "Step", "Subdifferential",
     "SymnormError", "UnknownNormError", "UnsupportedExpressionError", "axioms", "check", "dual",
