@@ -253,19 +253,21 @@ def _looks_like_latex(text: str) -> bool:
 
 def _read(text: str, bindings: dict[str, Any], latex: bool | None) -> Any:
     from .language import parse_latex
-    from .parser import parse
+    from .parser import parse, unused_declarations_allowed
 
-    if latex or (latex is None and _looks_like_latex(text)):
-        return parse_latex(text, **bindings)
-    try:
-        return parse(text, **bindings)
-    except ParseError as err:
-        if latex is False:
-            raise
-        try:  # "2A^T(Ax - b)": hand-written maths without a backslash
+    # every symbol of f is declared, and a claim need not use them all
+    with unused_declarations_allowed():
+        if latex or (latex is None and _looks_like_latex(text)):
             return parse_latex(text, **bindings)
-        except ParseError:
-            raise err from None
+        try:
+            return parse(text, **bindings)
+        except ParseError as err:
+            if latex is False:
+                raise
+            try:  # "2A^T(Ax - b)": hand-written maths without a backslash
+                return parse_latex(text, **bindings)
+            except ParseError:
+                raise err from None
 
 
 def _symbols_of(e: Any) -> list[Any]:
