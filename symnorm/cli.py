@@ -9,9 +9,12 @@
     symnorm dual "norm(x, p)"
     symnorm axioms "norm(x, 1/2)" --wrt x
     symnorm backprop --sizes 2,3,2 --activation sigmoid [--bias] [--weight-decay LAM]
+    symnorm verify "\\frac{x}{\\|x\\|_2}" --of "norm(x, 2)" --wrt x   a hand derivation
+    symnorm latex "norm(A*x - b, 2)" --document --wrt x --output grad.tex --pdf
 
-Exit status: 0 when everything checked out, 1 when a numerical check failed, 2 for
-bad input (unreadable text, unknown norm, shapes that do not fit).
+Exit status: 0 when everything checked out, 1 when a numerical check failed (or, for
+``verify``, the claim is wrong), 2 for bad input (unreadable text, unknown norm, shapes
+that do not fit).
 """
 
 from __future__ import annotations
@@ -231,6 +234,8 @@ def cmd_axioms(args: argparse.Namespace) -> int:
 
 def cmd_latex(args: argparse.Namespace) -> int:
     expr = parse(args.expression, **_shapes(args.shape))
+    if args.document:
+        return _latex_document(args, expr)
     print(latex(expr))
     return EXIT_OK
 
@@ -309,6 +314,44 @@ def _add_backprop_parser(sub: Any) -> None:
     fmt.add_argument("--json", action="store_true", help="print JSON")
     b.set_defaults(func=cmd_backprop)
 
+def _latex_document(args: argparse.Namespace, expr: Any) -> int:
+    """``latex --document``: the expression, and with ``--wrt`` its gradient and check."""
+    from .document import latex_document
+
+    items: list[Any] = [("The expression", expr)]
+    if args.wrt:
+        wrt = _find_wrt(expr, args.wrt)
+        items.append(grad(as_scalar(expr), wrt))
+        if args.hessian:
+            items.append(hessian(as_scalar(expr), wrt))
+    if args.pdf and not args.output:
+        raise SymnormError("--pdf needs --output FILE.tex")
+    tex = latex_document(items, title=args.title, path=args.output, pdf=args.pdf)
+    if args.output:
+        made = args.output + (" and its PDF" if args.pdf else "")
+        print(f"wrote {made}", file=sys.stderr)
+    else:
+        print(tex, end="")
+    return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """``verify``: is the hand derivation (expression language or LaTeX) right?"""
+    from .verify import verify
+
+    shapes = _shapes(args.shape)
+    f = parse(args.of, **shapes)
+    latex_in = True if args.read_latex else None
+    verdict = verify(args.hand, f, args.wrt, hessian=args.hessian, latex=latex_in,
+                     shapes=shapes, seed=args.seed)
+    if args.json:
+        print(json.dumps(verdict.to_dict(), indent=2))
+    elif args.latex:
+        print(verdict.latex())
+    else:
+        print(verdict.text())
+    return EXIT_OK if verdict.ok else EXIT_CHECK_FAILED
+
 
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
@@ -347,9 +390,35 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true", help="print JSON")
     c.set_defaults(func=cmd_check)
 
-    t = sub.add_parser("latex", help="print the LaTeX of an expression")
+    t = sub.add_parser("latex", help="print the LaTeX of an expression, or a document")
     common(t, wrt=False)
+    t.add_argument("--document", action="store_true",
+                   help="a complete .tex document (with --wrt: the gradient and its check)")
+    t.add_argument("--wrt", help="with --document: derive the gradient with respect to it")
+    t.add_argument("--hessian", action="store_true", help="with --document --wrt: the "
+                                                         "Hessian too")
+    t.add_argument("--title", help="the document's title")
+    t.add_argument("--output", "-o", help="write the document to this .tex file")
+    t.add_argument("--pdf", action="store_true", help="also run pdflatex (needs --output)")
     t.set_defaults(func=cmd_latex)
+
+    v = sub.add_parser("verify", help="verify a hand derivation (text or LaTeX): exit 0 "
+                                      "when right, 1 when wrong (with a counterexample)")
+    v.add_argument("hand", help=r'the claim, e.g. "\frac{x}{\|x\|_2}" or "x/norm(x, 2)"; '
+                                r'several lines as "\nabla f &= ... \\ &= ..."')
+    v.add_argument("--of", required=True, help='the function, e.g. "norm(x, 2)"')
+    v.add_argument("--wrt", required=True, help="the variable (x), or a component (x_1 or "
+                                                "x[0])")
+    v.add_argument("--hessian", action="store_true", help="the claim is the Hessian")
+    v.add_argument("--read-latex", action="store_true",
+                   help="read the claim as LaTeX (default: recognised by its backslashes)")
+    v.add_argument("--shape", action="append", default=[], metavar="NAME=KIND",
+                   help="declare a name, as for derive; repeatable")
+    v.add_argument("--seed", type=int, default=0)
+    vout = v.add_mutually_exclusive_group()
+    vout.add_argument("--latex", action="store_true", help="print the verdict as LaTeX")
+    vout.add_argument("--json", action="store_true", help="print JSON")
+    v.set_defaults(func=cmd_verify)
 
     s = sub.add_parser("subdiff", help="the subdifferential: the set, and at a point its "
                                        "minimum-norm element and membership")

@@ -34,6 +34,8 @@ import keyword
 import math
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from itertools import chain, count
 from typing import Any, Union
@@ -547,6 +549,21 @@ def _bits(value: sp.Rational) -> float:
 _DIM_NAMES = ("m", "k", "l", "d", "r", "s", "t", "q")
 
 
+# A caller that declares every symbol of a reference expression (verify reading a hand
+# claim next to f) may declare names the text does not use; users' own declarations may not.
+_UNUSED_DECLARATIONS_OK: ContextVar[bool] = ContextVar("unused_declarations_ok", default=False)
+
+
+@contextmanager
+def unused_declarations_allowed() -> Iterator[None]:
+    """Within this block a declaration for a name the text does not use is not an error."""
+    token = _UNUSED_DECLARATIONS_OK.set(True)
+    try:
+        yield
+    finally:
+        _UNUSED_DECLARATIONS_OK.reset(token)
+
+
 class _Reader:
     """Pass 1 (``shape_of``) infers shapes by unification and checks them; pass 2
     (``build``) makes the SymPy objects once every dimension class has its final name."""
@@ -989,7 +1006,7 @@ class _Reader:
         self.collect_orders(tree)
         self.shape_of(tree)
         unused = sorted(set(self.specs) - set(self.names))
-        if unused:
+        if unused and not _UNUSED_DECLARATIONS_OK.get():
             raise ShapeError(f"a shape is declared for {', '.join(map(repr, unused))}, which "
                              f"does not occur in '{self.text.strip()[:80]}'")
         self.resolved = self.naming()

@@ -28,7 +28,7 @@ def test_derive_prints_steps_result_and_verdict(capsys):
 def test_derive_latex(capsys):
     code, out, _ = run(capsys, "derive", "norm(x, 2)", "--wrt", "x", "--latex")
     assert code == 0
-    assert out.startswith(r"\begin{aligned}")
+    assert out.startswith(r"\begin{gathered}") and r"\begin{aligned}" in out
     assert r"\frac{x}{\left\lVert x \right\rVert_{2}}" in out
 
 
