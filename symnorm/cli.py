@@ -281,8 +281,10 @@ def cmd_backprop(args: argparse.Namespace) -> int:
         print(r"\end{aligned}")
         print()
         print(r"\begin{aligned}")
-        print(" \\\\\n".join(u.latex().replace(r" \leftarrow ", r" &\leftarrow ", 1)
-                             for u in bp.update_rules()))
+        rows = []
+        for u in bp.update_rules():
+            rows += [r for r in (u.matrix_latex(), u.index_latex()) if r is not None]
+        print(" \\\\\n".join(r.replace(r" \leftarrow ", r" &\leftarrow ", 1) for r in rows))
         print(r"\end{aligned}")
     else:
         print(bp.text())

@@ -134,7 +134,7 @@ def test_steps_forward_then_backward_with_named_intermediates(ref):
         next(s for s in lines if s.startswith("delta1")))
     assert "sigmoid(W2" not in text  # never the nested expression
     tex = bp._repr_latex_()
-    assert tex.startswith("$$\\begin{aligned}") and r"\delta_{2}" in tex
+    assert tex.startswith("$$\\begin{gathered}\n\\begin{aligned}") and r"\delta_{2}" in tex
     assert bp.report is not None and bp.report.ok
 
 

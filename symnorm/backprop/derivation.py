@@ -25,10 +25,10 @@ import sympy as sp
 from sympy import MatAdd, MatMul
 from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
-from ..derivation import Step
+from ..derivation import Step, steps_latex
 from ..engine import Recorder, as_scalar, grad_scalar, vjp
 from ..errors import UnsupportedExpressionError
-from ..printing import latex, latex_text, to_text
+from ..printing import latex, to_text
 from ..rules import Kink
 from ..symbols import check_shapes
 from .index_form import LETTERS, Entries, Written, WrittenSum, component, index_symbol
@@ -135,13 +135,28 @@ class UpdateRule:
     gradient: Any
     component: Component | None
 
+    def matrix_latex(self) -> str:
+        """The matrix form, ``W \\leftarrow W - \\eta \\ldots``."""
+        return Arrow(self.param, self.matrix).latex()
+
+    def index_latex(self) -> str | None:
+        """The index form for one entry (None when there is no network to index)."""
+        if self.component is None:
+            return None
+        c = self.component
+        return (rf"{latex(c.entry)} \leftarrow {latex(c.entry)} - "
+                rf"{latex(self.eta)} \, {_bracket(c.value)}")
+
     def latex(self) -> str:
-        line = Arrow(self.param, self.matrix).latex()
-        if self.component is not None:
-            c = self.component
-            line += (rf" \qquad {latex(c.entry)} \leftarrow {latex(c.entry)} - "
-                     rf"{latex(self.eta)} \, {_bracket(c.value)}")
-        return line
+        """Matrix form, and the index form on the line below it (so it fits a page)."""
+        index = self.index_latex()
+        if index is None:
+            return self.matrix_latex()
+        return (r"\begin{gathered}" + "\n" + self.matrix_latex() + r" \\" + "\n" + index
+                + "\n" + r"\end{gathered}")
+
+    def _repr_latex_(self) -> str:
+        return f"$${self.latex()}$$"
 
     def text(self) -> str:
         line = Arrow(self.param, self.matrix).text()
@@ -259,22 +274,18 @@ class Backprop:
 
     # -- display ---------------------------------------------------------------------
     def latex(self) -> str:
-        r"""LaTeX: an ``aligned`` block, forward pass, then backward pass, one step a line.
+        r"""LaTeX: an ``aligned`` block, forward pass, then backward pass, one step a line;
+        each step's rule is numbered and written under the block with the kinks, so
+        nothing runs off the page.
 
         >>> import symnorm as sn
         >>> tex = sn.backprop(sn.mlp([2, 3, 2]), check=False).latex()
-        >>> print(tex.splitlines()[6].split(" &= ")[1].split(" && ")[0])
+        >>> row = next(r for r in tex.splitlines() if r.startswith(r"\delta_{2}"))
+        >>> print(row.split(" &= ")[1].split(" && ")[0])
         \left(y - t\right) \odot y \odot \left(1 - y\right)
         """
-        lines = []
-        for s in self.steps:
-            lines.append(rf"{s.latex()} && \text{{{latex_text(s.note or s.rule)}}}")
-        body = " \\\\\n".join(lines)
-        out = r"\begin{aligned}" + "\n" + body + "\n" + r"\end{aligned}"
-        if self.kinks:
-            out += r"\quad \left(" + r",\ ".join(
-                rf"\text{{not at }} {k.where_latex}" for k in self.kinks) + r"\right)"
-        return out
+        notes = [f"not valid where {k.where}; kernels return {k.returns}" for k in self.kinks]
+        return steps_latex(self.steps, notes)
 
     def _repr_latex_(self) -> str:
         return "$$" + self.latex() + "$$"
