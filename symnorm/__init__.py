@@ -27,6 +27,7 @@ from .printing import latex, to_text
 from .prox import Prox, prox
 from .regularization import optimality, proximal_gradient
 from .rules.group_norm import group_labels, group_norm
+from .rules.matrix_norms import trace
 from .subdiff import Subdifferential, subdiff
 from .symbols import matrix, scalar, vector
 
@@ -40,3 +41,4 @@ __all__ = [
     "optimality", "parse", "prox", "proximal_gradient", "scalar", "subdiff", "to_text",
     "vector",
 ]
+__all__ += ["trace"]

@@ -173,6 +173,11 @@ def grad_scalar(f: sp.Expr, wrt: Expr, rec: Recorder) -> Expr | None:
             rec.step("product rule", Differential(f, wrt), g,
                      "product rule (bilinear form)")
         return g
+    if isinstance(f, sp.Trace):  # d tr(M) = tr(dM): the cotangent on M is the identity
+        g = vjp(f.arg, wrt, Identity(f.arg.shape[0]), rec)
+        if g is not None:
+            rec.step("trace", Differential(f, wrt), g, "linearity of the trace")
+        return g
     if isinstance(f, MatrixExpr):
         raise ShapeError(f"expected a scalar, got the {f.shape[0]}x{f.shape[1]} "
                          f"matrix expression {to_text(f)}")
@@ -257,7 +262,7 @@ def _dependent_atoms(f: sp.Expr, wrt: Expr) -> list[Expr]:
     found: list[Expr] = []
 
     def walk(e: sp.Basic) -> None:
-        if isinstance(e, (Norm, ScalarOf)) or e == wrt:
+        if isinstance(e, (Norm, ScalarOf, sp.Trace)) or e == wrt:
             if depends(e, wrt) and e not in found:
                 found.append(e)
             return

@@ -329,6 +329,10 @@ class _Generator:
                             f"{self.emit_scalar(e.p)})")
         if isinstance(e, ScalarOf):
             return self.emit(e.mat)
+        if isinstance(e, sp.Trace):
+            return self.tmp(f"_nm.trace({self.emit(e.arg)})")
+        if _is_dim(e):  # a dimension used as a number (difference matrices, 1/n)
+            return self.tmp(f"float({self.dim(e)})")
         if isinstance(e, MatrixExpr):
             if e.shape == (1, 1):
                 return self.emit(e)

@@ -403,3 +403,8 @@ def group_shrink(v: object, lam: object, labels: object, out: Array | None = Non
         coef = np.where(nb > lam, 1 - lam / np.where(nb > 0, nb, 1), 0.0)
     r = np.multiply(coef, v, out=out)
     return np.add(r, 0.0, out=r)
+
+
+# matrix-norm helpers (SVD-based gradients, induced and mixed norms, SVT) live in their own
+# module; kernels reach every helper as _nm.<name>
+from .numeric_matrix import *  # noqa: E402, F401, F403

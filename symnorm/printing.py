@@ -118,6 +118,9 @@ class TextPrinter(_HandOrder, StrPrinter):
     def _print_Identity(self, expr: sp.Basic) -> str:
         return "I"
 
+    def _print_Trace(self, expr: sp.Basic) -> str:
+        return f"trace({self._print(expr.arg)})"
+
     def _print_Inverse(self, expr: sp.Basic) -> str:
         return f"inv({self._print(expr.arg)})"
 

@@ -7,6 +7,7 @@ from . import vector_norms  # noqa: F401  (registration side effects)
 
 # isort: split
 from . import elementwise, group_norm  # noqa: F401  (registration side effects)
+from . import matrix_norms  # noqa: F401  (registration side effects)
 from .registry import (
     ELEMENTWISE,
     NORMS,
