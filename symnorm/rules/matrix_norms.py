@@ -283,7 +283,7 @@ class MixedGrad(_MatrixMap):
 
     >>> import symnorm as sn
     >>> print(sn.latex(MixedGrad(sn.matrix("X"), MatrixOrder("mixed", 2, 1))))
-    \left( \frac{x_{j}}{\lVert x_{j} \rVert_2} \right)_{j}
+    \left( \frac{X_{j}}{\lVert X_{j} \rVert_2} \right)_{j}
     """
 
     name = "mixed_grad"
