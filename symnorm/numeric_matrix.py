@@ -296,7 +296,9 @@ def mat_proj_nuc_ball(v: object, radius: object, out: Array | None = None) -> Ar
     a = _matrix(v)
     t = _threshold(radius, a)
     uu, s, vt = _svd(a)
-    return _finish(_weighted_uv(uu, _project_l1_ball_sorted(s, t), vt), out)
+    inside = np.sum(s, axis=-1) <= t  # already in the ball: V itself, exactly
+    proj = _weighted_uv(uu, _project_l1_ball_sorted(s, t), vt)
+    return _finish(np.where(inside[..., None, None], a, proj), out)
 
 
 def mat_fro_shrink(v: object, lam: object, out: Array | None = None) -> Array:

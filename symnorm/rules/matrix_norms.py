@@ -467,6 +467,11 @@ def _dual_exponent(p: sp.Basic) -> sp.Basic:
     return p / (p - 1)
 
 
+def _mixed_prox(v: MatrixExpr, lam: sp.Expr, p: MatrixOrder) -> MatrixExpr | None:
+    """column-wise block soft thresholding: max(0, 1 - lam/||v_j||_2) v_j (p, q = 2, 1)"""
+    return _prox("cols")(v, lam, p) if p.pq == (2, 1) else None
+
+
 MIXED = NORMS.register(NormRule(
     key="mixed",
     title="mixed L_{p,q} norm (the Lq norm of the column Lp norms)",
@@ -480,7 +485,7 @@ MIXED = NORMS.register(NormRule(
     numpy_value="mixed",
     numpy_gradient="mixed_grad",
     dual_order=lambda p: MatrixOrder("mixed", *(_dual_exponent(v) for v in p.pq)),
-    prox=lambda v, lam, p: _prox("cols")(v, lam, p) if p.pq == (2, 1) else None,
+    prox=_mixed_prox,
     sample_orders=(MatrixOrder("mixed", 2, 1), MatrixOrder("mixed", 3, sp.Rational(3, 2))),
     extras=_extras("lam*norm(X, (2, 1))"),
 ))
