@@ -17,7 +17,8 @@ Operators, loosest first (all binary ones left-associative except the powers)::
 
 Functions: ``norm(u)``, ``norm(u, p)``, ``sqrt``, ``log``, ``max(a, b, ...)`` (scalars)
 and ``exp``, ``abs``, ``sign``, ``sigmoid`` (scalars, or elementwise on vectors and
-matrices).
+matrices); ``trace(M)`` of a square matrix. Matrix norm orders: ``norm(X, fro)`` (or
+``'fro'``), ``norm(X, nuc)`` (or ``'nuc'``), ``norm(X, 2)``, ``norm(X, 1)``, ``norm(X, oo)``.
 
 What a name stands for, unless ``parse(text, name=...)`` says otherwise: one capital
 letter with optional digits (``A``, ``W1``) is a matrix; a Greek letter name (``lam``,
@@ -51,13 +52,17 @@ from .symbols import dim, matrix, scalar, vector
 __all__ = ["KNOWN_FUNCTIONS", "GREEK_NAMES", "parse"]
 
 KNOWN_FUNCTIONS: tuple[str, ...] = ("norm", "sqrt", "log", "exp", "abs", "sign", "sigmoid",
-                                    "max")
+                                    "max", "trace")
+
+# matrix norm orders written as words: norm(X, fro), norm(X, 'nuc')
+MATRIX_ORDER_WORDS = ("fro", "nuc")
 
 # (fewest, most) arguments, and how a correct call looks.
 _ARITY: dict[str, tuple[int, int, str]] = {
     "norm": (1, 2, "1 or 2 (norm(u) or norm(u, p))"),
     **{f: (1, 1, f"1 ({f}(s))") for f in ("sqrt", "log")},
     "max": (2, 64, "2 or more scalars (max(a, b, ...))"),
+    "trace": (1, 1, "1 (trace(M) of a square matrix M)"),
     **{f: (1, 1, f"1 ({f}(u))") for f in ("exp", "abs", "sign", "sigmoid")},
 }
 
@@ -107,6 +112,7 @@ _GRAMMAR = r"""
 ?atom: NUMBER               -> number
     | NAME                  -> var
     | NAME "(" _args? ")"   -> call
+    | STRING                -> string
     | "(" sum ")"
 
 _args: sum ("," sum)*
@@ -124,6 +130,7 @@ RPAR: ")"
 COMMA: ","
 ATTR: /\.[A-Za-z_][A-Za-z0-9_]*/
 NAME: /[A-Za-z_][A-Za-z0-9_]*/
+STRING: /'[A-Za-z_]*'/
 NUMBER: /([0-9]+(\.[0-9]+)?|\.[0-9]+)([eE][+-]?[0-9]+)?/
 
 %ignore /[ \t\r\n\f]+/
@@ -381,6 +388,14 @@ def _is_oo(node: object) -> bool:
     return isinstance(node, Tree) and node.data == "var" and node.children[0] == "oo"
 
 
+def _matrix_word(node: object) -> str | None:
+    """``fro`` / ``nuc`` for a norm order written ``fro``, ``'fro'``, ``nuc`` or ``'nuc'``."""
+    if not isinstance(node, Tree) or node.data not in ("var", "string"):
+        return None
+    word = str(node.children[0]).strip("'")
+    return word if word in MATRIX_ORDER_WORDS else None
+
+
 def _bits(value: sp.Rational) -> float:
     big = max(abs(value.p), value.q)
     return math.log2(big) if big > 1 else 0.0
@@ -511,7 +526,8 @@ class _Reader:
         for node in _subtrees(tree):
             if node.data == "call" and node.children[0] == "norm" and len(node.children) == 3:
                 order = node.children[2]
-                if isinstance(order, Tree) and order.data == "var" and not _is_oo(order):
+                if isinstance(order, Tree) and order.data == "var" and not _is_oo(order) \
+                        and not _matrix_word(order):
                     self.order_names.add(str(order.children[0]))
 
     def shape_of(self, node: Tree) -> _Shape:
@@ -545,6 +561,9 @@ class _Reader:
             return None if shape is None else (shape[1], shape[0])
         if kind == "call":
             return self.call_shape(node)
+        if kind == "string":
+            raise self.error(node, f"a quoted word ({node.children[0]}) may only be a matrix "
+                                   f"norm order", ", as in norm(X, 'fro') or norm(X, 'nuc')")
         raise self.error(node, f"unsupported construct '{kind}'")  # grammar and code disagree
 
     def binary_shape(self, node: Tree, ls: _Shape, rs: _Shape) -> _Shape:
@@ -626,10 +645,15 @@ class _Reader:
             if shape is None:
                 raise ShapeError(f"norm() takes a vector expression, but '{self.src(args[0])}'"
                                  f" in '{call}' is a scalar")
-            if len(args) == 2 and not _is_oo(args[1]):
+            if len(args) == 2 and not _is_oo(args[1]) and not _matrix_word(args[1]):
                 self.scalar_use(args[1], self.shape_of(args[1]),
                                 f"the order '{{arg}}' of '{call}' must be a scalar, "
                                 f"but it is {{shape}}")
+            return None
+        if name == "trace":
+            if shape is None or not self.dims.unify([(shape[0], shape[1])]):
+                raise ShapeError(f"trace() takes a square matrix, but '{self.src(args[0])}' "
+                                 f"in '{call}' is {self.describe(shape)}")
             return None
         if name in ("sqrt", "log"):
             self.scalar_use(args[0], shape, f"{name}() takes a scalar, but '{{arg}}' in "
@@ -754,6 +778,8 @@ class _Reader:
         if name == "norm":
             if len(args) == 1:
                 p: sp.Basic = sp.Integer(2)
+            elif _matrix_word(args[1]):
+                p = _matrix_word(args[1])
             else:
                 p = sp.oo if _is_oo(args[1]) else self.build(args[1])
             try:
@@ -762,6 +788,8 @@ class _Reader:
                 raise type(err)(f"in '{self.src(node)}': {err}") from err
         if name == "max":
             return sp.Max(arg, *[self.build(a) for a in args[1:]])
+        if name == "trace":
+            return sp.Trace(arg)
         if name == "sqrt":
             return sp.sqrt(arg)
         if name == "log":

@@ -199,7 +199,7 @@ def test_unknown_norm_passes_through_with_context() -> None:
         parse("norm(x, -1)")
     assert "norm(x, -1)" in str(info.value) and ">= 0" in str(info.value)
     with pytest.raises(UnknownNormError, match="matrix norms"):
-        parse("norm(A)")
+        parse("norm(A, 3)")
 
 
 # --------------------------------------------------------------------------- parse errors
