@@ -130,7 +130,7 @@ RPAR: ")"
 COMMA: ","
 ATTR: /\.[A-Za-z_][A-Za-z0-9_]*/
 NAME: /[A-Za-z_][A-Za-z0-9_]*/
-STRING: /'[A-Za-z_]*'/
+STRING: /'(fro|nuc)'/
 NUMBER: /([0-9]+(\.[0-9]+)?|\.[0-9]+)([eE][+-]?[0-9]+)?/
 
 %ignore /[ \t\r\n\f]+/
