@@ -441,8 +441,13 @@ class MatrixSubdifferential:
         """Support function against one-sided differences of ``f``, at random points and
         at kinks (a rank-deficient matrix, a repeated top singular value, a zero column,
         0); the minimum-norm element must be a member."""
-        from .check import CheckReport, DirectionResult, PointResult, one_sided_derivative
-        from .check import random_values
+        from .check import (
+            CheckReport,
+            DirectionResult,
+            PointResult,
+            one_sided_derivative,
+            random_values,
+        )
 
         rng = np.random.default_rng(seed)
         value = self._kernel(self.f)
