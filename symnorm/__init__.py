@@ -28,6 +28,7 @@ from .prox import Prox, prox
 from .regularization import optimality, proximal_gradient
 from .rules.group_norm import group_labels, group_norm
 from .rules.matrix_norms import trace
+from .sobolev import first_variation, sobolev_energy, sobolev_norm
 from .subdiff import Subdifferential, subdiff
 from .symbols import matrix, scalar, vector
 
@@ -41,4 +42,4 @@ __all__ = [
     "optimality", "parse", "prox", "proximal_gradient", "scalar", "subdiff", "to_text",
     "vector",
 ]
-__all__ += ["trace"]
+__all__ += ["first_variation", "sobolev_energy", "sobolev_norm", "trace"]

@@ -42,7 +42,8 @@ SV_RTOL = 1e-10
 __all__ = [
     "SV_RTOL", "induced1", "induced1_grad", "inducedinf", "inducedinf_grad", "mat_col_shrink",
     "mat_fro", "mat_fro_grad", "mat_fro_shrink", "mat_nuc", "mat_nuc_grad", "mat_proj_nuc_ball",
-    "mat_spectral", "mat_spectral_grad", "mat_svt", "mixed", "mixed_grad", "trace",
+    "difference_matrix", "mat_spectral", "mat_spectral_grad", "mat_svt", "mixed", "mixed_grad",
+    "trace",
 ]
 
 
@@ -338,3 +339,25 @@ def trace(u: object) -> Array:
     5.0
     """
     return np.trace(_matrix(u), axis1=-2, axis2=-1)
+
+
+def difference_matrix(n: object, order: object, h: object) -> Array:
+    """The ``order``-th forward difference matrix over ``n`` points divided by ``h**order``
+    (shape ``(n - order, n)``): the discrete derivative of grid values at spacing ``h``.
+
+    >>> difference_matrix(3, 1, 0.5)
+    array([[-2.,  2.,  0.],
+           [ 0., -2.,  2.]])
+    """
+    n, j = int(n), int(order)
+    step = np.asarray(h, dtype=float)
+    if step.ndim:
+        if np.unique(step).size != 1:
+            raise ValueError("the grid spacing h must be one number for the whole batch")
+        step = step.reshape(-1)[0]
+    if not step > 0:
+        raise ValueError(f"the grid spacing h must be positive, got {h!r}")
+    d = np.eye(n)
+    for _ in range(j):
+        d = d[1:] - d[:-1]
+    return d / float(step) ** j

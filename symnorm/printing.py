@@ -98,7 +98,8 @@ class TextPrinter(_HandOrder, StrPrinter):
 
     def _print_Transpose(self, expr: Transpose) -> str:
         inner = self._print(expr.arg)
-        if not isinstance(expr.arg, MatrixSymbol):
+        if not isinstance(expr.arg, MatrixSymbol) and not getattr(expr.arg, "prints_atomic",
+                                                                  False):
             inner = f"({inner})"
         return f"{inner}.T"
 
@@ -175,7 +176,8 @@ class SymnormLatexPrinter(_HandOrder, LatexPrinter):
 
     def _print_Transpose(self, expr: Transpose) -> str:
         inner = self._print(expr.arg)
-        if not isinstance(expr.arg, MatrixSymbol):
+        if not isinstance(expr.arg, MatrixSymbol) and not getattr(expr.arg, "prints_atomic",
+                                                                  False):
             inner = rf"\left({inner}\right)"
         return rf"{inner}^\top"
 
