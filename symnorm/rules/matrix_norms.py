@@ -182,6 +182,7 @@ class _MatrixMap(MatrixExpr):
     helper = ""
     is_commutative = False
     kernel_accepts_out = True
+    prints_atomic = True  # f(X).T, not (f(X)).T
 
     def __new__(cls, u: MatrixExpr, *params: Any) -> "_MatrixMap":
         if not isinstance(u, MatrixExpr):
