@@ -102,7 +102,8 @@ def _as_domain(variables: tuple, domain: Any) -> tuple:
         raise ShapeError("give the domain: (a, b), or a box ((a1, b1), (a2, b2), ...)")
     if len(variables) == 1 and len(domain) == 2 and not isinstance(domain[0], (tuple, list)):
         domain = (tuple(domain),)
-    if len(domain) != len(variables) or any(len(iv) != 2 for iv in domain):
+    if len(domain) != len(variables) or any(not isinstance(iv, (tuple, list)) or len(iv) != 2
+                                            for iv in domain):
         raise ShapeError(f"the domain {domain!r} must give one interval (a, b) per variable "
                          f"({len(variables)})")
     out = []
@@ -162,6 +163,49 @@ def _integrate(g: sp.Expr, variables: tuple, domain: tuple) -> tuple[sp.Expr, bo
             (value.is_number and not value.is_finite):
         return _quad(g, variables, domain), False
     return sp.simplify(value), True
+
+
+def _sign_pieces(g: sp.Expr, t: sp.Symbol, a: sp.Expr, b: sp.Expr) -> list | None:
+    """``[(a_i, b_i, sign)]`` splitting (a, b) where ``g`` changes sign, or None when the
+    zeros of ``g`` cannot be found exactly (then |g|^p is integrated numerically)."""
+    try:
+        if g.is_polynomial(t):
+            roots = [r for r in sp.Poly(g, t).real_roots() if (r - a).is_positive
+                     and (b - r).is_positive]
+        else:
+            found = sp.solveset(g, t, sp.Interval.open(a, b))
+            if not isinstance(found, sp.FiniteSet):
+                return None
+            roots = list(found)
+    except (NotImplementedError, ValueError, TypeError, sp.PolynomialError):
+        return None
+    cuts = [a, *sorted(set(roots), key=lambda r: float(r)), b]
+    pieces = []
+    for lo, hi in zip(cuts, cuts[1:]):
+        mid = g.subs(t, (lo + hi) / 2)
+        sign = 1 if sp.N(mid) >= 0 else -1
+        pieces.append((lo, hi, sign))
+    return pieces
+
+
+def _integrate_abs_power(g: sp.Expr, p: sp.Expr, variables: tuple,
+                         domain: tuple) -> tuple[sp.Expr, bool]:
+    """``∫ |g|^p``: without the absolute value on each piece of constant sign (exact when
+    SymPy integrates the pieces), by quadrature otherwise."""
+    if p.is_even:
+        return _integrate(g**p, variables, domain)
+    if len(variables) == 1:
+        t, (a, b) = variables[0], domain[0]
+        pieces = _sign_pieces(g, t, a, b)
+        if pieces is not None:
+            total, exact = sp.Integer(0), True
+            for lo, hi, sign in pieces:
+                value, ok = _integrate((sign * g) ** p, variables, ((lo, hi),))
+                total += value
+                exact = exact and ok
+            if exact:
+                return sp.simplify(total), True
+    return _quad(sp.Abs(g) ** p, variables, domain), False
 
 
 def _sup_abs(g: sp.Expr, variables: tuple, domain: tuple) -> tuple[sp.Expr, bool]:
@@ -278,8 +322,7 @@ def _function_norm(f: sp.Expr, variables: tuple, box: tuple, k: int, p: Any,
                 lhs = rf"\sup \lvert {name} \rvert"
                 note = "supremum" if ok else "supremum sampled on a grid (not exact)"
             else:
-                body = g**2 if p == 2 else sp.Abs(g) ** p
-                value, ok = _integrate(body, variables, box)
+                value, ok = _integrate_abs_power(g, p, variables, box)
                 lhs = _integral_latex(rf"\lvert {name} \rvert^{{{latex(p)}}}", variables, box)
                 note = "integral" if ok else "numeric quadrature: no closed form found"
             if not ok:
