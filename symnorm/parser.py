@@ -56,6 +56,8 @@ KNOWN_FUNCTIONS: tuple[str, ...] = ("norm", "sqrt", "log", "exp", "abs", "sign",
 
 # matrix norm orders written as words: norm(X, fro), norm(X, 'nuc')
 MATRIX_ORDER_WORDS = ("fro", "nuc")
+# names of Sobolev spaces (H1, H2, W12): not norm orders; see symnorm.sobolev_norm
+_SOBOLEV_RE = re.compile(r"[HW][0-9]+(?:_?[0-9p]+)?")
 
 # (fewest, most) arguments, and how a correct call looks.
 _ARITY: dict[str, tuple[int, int, str]] = {
@@ -645,6 +647,13 @@ class _Reader:
             if shape is None:
                 raise ShapeError(f"norm() takes a vector expression, but '{self.src(args[0])}'"
                                  f" in '{call}' is a scalar")
+            order = args[1] if len(args) == 2 else None
+            if isinstance(order, Tree) and order.data == "var" and \
+                    _SOBOLEV_RE.fullmatch(str(order.children[0])):
+                raise UnknownNormError(
+                    f"in '{call}': {order.children[0]} names a Sobolev space, not a norm "
+                    f"order; use symnorm.sobolev_norm(u, k=..., h=...) for a grid vector or "
+                    f"symnorm.sobolev_norm(f, t, (a, b), k=...) for a function")
             if len(args) == 2 and not _is_oo(args[1]) and not _matrix_word(args[1]):
                 self.scalar_use(args[1], self.shape_of(args[1]),
                                 f"the order '{{arg}}' of '{call}' must be a scalar, "

@@ -191,3 +191,9 @@ def test_discrete_seminorm_and_p():
     assert float(w11(v, h)) == pytest.approx(h * (np.abs(v).sum() + np.abs(np.diff(v) / h).sum()))
     sup = sn.kernel(sn.sobolev_norm(U, k=1, h=H, p=sp.oo), [U, H])
     assert float(sup(v, h)) == pytest.approx(max(3.0, 4.0))
+
+
+@pytest.mark.parametrize("text", ["norm(u, H1)", "norm(u, H2)", "norm(A*x - b, W12)"])
+def test_sobolev_space_names_are_not_norm_orders(text):
+    with pytest.raises(sn.UnknownNormError, match="Sobolev space"):
+        sn.parse(text)
