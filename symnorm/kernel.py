@@ -36,7 +36,10 @@ from .rules import ELEMENTWISE, norm_rule
 KINK_POLICY = (
     "At points where the derivative does not exist this kernel returns the minimum-norm "
     "subgradient: 0 for the L2 norm at 0, sign(u) with 0 in zero entries for the L1 norm, "
-    "the tie split evenly for the max norm. It never returns NaN for finite input.")
+    "the tie split evenly for the max norm; for matrix norms 0 for the Frobenius norm at 0, "
+    "U_r V_r^T for the nuclear norm at rank r < min(m, n), U_k V_k^T / k for the spectral "
+    "norm at a top singular value of multiplicity k (singular values equal within a "
+    "relative 1e-10), see symnorm.numeric_matrix. It never returns NaN for finite input.")
 
 
 def _is_dim(s: sp.Basic) -> bool:
