@@ -437,6 +437,13 @@ class MatrixSubdifferential:
 
     directional_derivative = support
 
+    def min_norm_kernel(self) -> Any:
+        """A function ``(X, *others) -> min-norm element``, batched over leading axes: the
+        gradient kernel, which returns the minimum-norm subgradient at kinks."""
+        from .engine import derive_gradient
+
+        return derive_gradient(self.f, self.wrt).kernel(self.arguments)
+
     def check(self, points: int = 3, directions: int = 3, seed: int = 0) -> Any:
         """Support function against one-sided differences of ``f``, at random points and
         at kinks (a rank-deficient matrix, a repeated top singular value, a zero column,

@@ -407,3 +407,12 @@ def test_errors():
         sn.trace(X)
     with pytest.raises(sn.UnknownNormError):
         sn.norm(sn.vector("x"), "nuc")
+
+
+def test_min_norm_kernel_is_batched():
+    S = sn.subdiff(sn.norm(X22, "nuc"), X22)
+    k = S.min_norm_kernel()
+    batch = np.stack([np.diag([2.0, 0.0]), np.eye(2), np.zeros((2, 2))])
+    got = k(batch)
+    for g, x in zip(got, batch):
+        np.testing.assert_allclose(g, S.min_norm(at=x), atol=1e-12)
