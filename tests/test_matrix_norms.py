@@ -416,3 +416,34 @@ def test_min_norm_kernel_is_batched():
     got = k(batch)
     for g, x in zip(got, batch):
         np.testing.assert_allclose(g, S.min_norm(at=x), atol=1e-12)
+
+
+def test_gradients_match_sympy_explicit_components(rng):
+    """Closed matrix forms against SymPy's scalar diff of explicit formulas (2x3, 2x2)."""
+    xs = sp.Matrix(2, 3, sp.symbols("x0:6", real=True))
+    point = dict(zip(xs, (0.3, -1.7, 0.9, 1.1, 0.4, -0.6)))
+    value = np.array([[0.3, -1.7, 0.9], [1.1, 0.4, -0.6]])
+    col = [sp.sqrt(xs[0, j] ** 2 + xs[1, j] ** 2) for j in range(3)]
+    formulas = {
+        "fro": sp.sqrt(sum(e**2 for e in xs)),
+        (2, 1): sum(col),
+        1: sp.Abs(xs[0, 1]) + sp.Abs(xs[1, 1]),        # the largest column sum here
+        "oo": sum(sp.Abs(e) for e in xs.row(0)),        # the largest row sum here
+    }
+    for p, f in formulas.items():
+        got = sn.grad(sn.norm(X, p), X, check=False).kernel()(value)
+        want = np.array([[float(sp.diff(f, xs[i, j]).subs(point)) for j in range(3)]
+                         for i in range(2)])
+        np.testing.assert_allclose(got, want, atol=1e-12, err_msg=str(p))
+    # nuclear and spectral of a 2x2 through the eigenvalues of X^T X
+    ys = sp.Matrix(2, 2, sp.symbols("y0:4", real=True))
+    y_val = rng.standard_normal((2, 2))
+    at = dict(zip(ys, y_val.ravel()))
+    eig = list((ys.T * ys).eigenvals())
+    sv = [sp.sqrt(e) for e in eig]
+    top = max(sv, key=lambda s: float(s.subs(at)))
+    for p, f in (("nuc", sv[0] + sv[1]), (2, top)):
+        got = sn.grad(sn.norm(X, p), X, check=False).kernel()(y_val)
+        want = np.array([[float(sp.diff(f, ys[i, j]).subs(at).evalf()) for j in range(2)]
+                         for i in range(2)])
+        np.testing.assert_allclose(got, want, atol=1e-9, err_msg=str(p))
