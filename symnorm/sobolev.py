@@ -27,7 +27,7 @@ import sympy as sp
 from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
 from .atoms import Norm
-from .errors import ShapeError, UnsupportedExpressionError
+from .errors import CheckFailedError, ShapeError, UnsupportedExpressionError
 from .printing import latex, latex_text
 
 __all__ = ["DifferenceMatrix", "FirstVariation", "SobolevNorm", "first_variation",
@@ -66,6 +66,7 @@ class SobolevNorm:
     steps: list[SobolevStep] = field(default_factory=list)
     exact: bool = True
     notes: list[str] = field(default_factory=list)
+    checked: list[str] = field(default_factory=list)  # exact terms against quadrature
 
     def name_latex(self) -> str:
         space = ("W" if self.p != 2 else "H")
@@ -145,11 +146,15 @@ def _integral_latex(body: str, variables: tuple, domain: tuple) -> str:
     return rf"{ints} {body} \, {ds}"
 
 
-def _quad(expr: sp.Expr, variables: tuple, domain: tuple) -> sp.Float:
+def _quad(expr: sp.Expr, variables: tuple, domain: tuple,
+          breaks: list | None = None) -> sp.Float:
+    """Quadrature over the box; ``breaks`` (one variable) are interior kinks to split at."""
     import mpmath
 
     fn = sp.lambdify(variables, expr, modules="mpmath")
     limits = [[float(a), float(b)] for a, b in domain]
+    if breaks and len(variables) == 1:
+        limits = [[float(a) for a in breaks]]
     return sp.Float(mpmath.quad(fn, *limits))
 
 
@@ -222,13 +227,17 @@ def _sup_abs(g: sp.Expr, variables: tuple, domain: tuple) -> tuple[sp.Expr, bool
                 return sp.simplify(sp.Max(sp.Abs(hi), sp.Abs(lo))), True
         except (NotImplementedError, ValueError, TypeError):
             pass
+    return _sup_abs_sampled(g, variables, domain), False
+
+
+def _sup_abs_sampled(g: sp.Expr, variables: tuple, domain: tuple) -> sp.Float:
     import numpy as np
 
     fn = sp.lambdify(variables, sp.Abs(g), modules="numpy")
-    grids = np.meshgrid(*[np.linspace(float(a), float(b), 401 if len(variables) == 1 else 101)
+    grids = np.meshgrid(*[np.linspace(float(a), float(b), 2001 if len(variables) == 1 else 101)
                           for a, b in domain], indexing="ij")
     vals = np.broadcast_to(np.asarray(fn(*grids), dtype=float), grids[0].shape)
-    return sp.Float(float(np.max(vals))), False
+    return sp.Float(float(np.max(vals)))
 
 
 def sobolev_energy(f: Any, t: Any, domain: Any, k: int = 1, *, seminorm: bool = False) -> Any:
@@ -250,12 +259,15 @@ def sobolev_energy(f: Any, t: Any, domain: Any, k: int = 1, *, seminorm: bool = 
 
 
 def sobolev_norm(f: Any, t: Any = None, domain: Any = None, k: int = 1, p: Any = 2, *,
-                 seminorm: bool = False, h: Any = None) -> Any:
+                 seminorm: bool = False, h: Any = None, check: bool = True) -> Any:
     r"""The Sobolev norm ``‖f‖_{W^{k,p}}`` of a function, or the discrete one of a grid vector.
 
     Functions (``f`` a SymPy expression in ``t``; ``t`` a symbol or a tuple of symbols,
     ``domain`` ``(a, b)`` or a box): returns a :class:`SobolevNorm` with the exact value,
-    the steps and LaTeX. ``p`` is a number >= 1 or ``oo``.
+    the steps and LaTeX. ``p`` is a number >= 1 or ``oo``. Every exact integral (sup) with
+    numeric limits is compared with quadrature (a fine grid) before it is returned
+    (``check=False`` switches that off); a mismatch raises
+    :class:`~symnorm.errors.CheckFailedError`. The comparisons are in ``.checked``.
 
     >>> import sympy as sp
     >>> t = sp.Symbol("t", real=True)
@@ -301,11 +313,32 @@ def sobolev_norm(f: Any, t: Any = None, domain: Any = None, k: int = 1, p: Any =
         raise ShapeError(f"{f} has free symbols other than the variables "
                          f"({', '.join(map(str, sorted(extra, key=str)))}); declare them "
                          "real (sp.Symbol(name, real=True))")
-    return _function_norm(f, variables, box, k, p, seminorm)
+    return _function_norm(f, variables, box, k, p, seminorm, check)
+
+
+def _check_term(g: sp.Expr, p: Any, variables: tuple, box: tuple, value: sp.Expr,
+                alpha: tuple) -> str:
+    """Compare an exact integral (sup) with quadrature (a fine grid); raise on mismatch."""
+    exact = float(sp.N(value, 20))
+    if p == sp.oo:
+        sampled = float(_sup_abs_sampled(g, variables, box))
+        ok = sampled <= exact * (1 + 1e-9) + 1e-12 and sampled >= exact * (1 - 1e-3) - 1e-9
+        ref = sampled
+    else:
+        pieces = _sign_pieces(g, variables[0], *box[0]) if len(variables) == 1 else None
+        breaks = [pieces[0][0], *(hi for _, hi, _ in pieces)] if pieces else None
+        ref = float(_quad(sp.Abs(g) ** p, variables, box, breaks))
+        ok = abs(ref - exact) <= 1e-8 * max(1.0, abs(exact))
+    if not ok:
+        raise CheckFailedError(f"the exact {'sup' if p == sp.oo else 'integral'} {value} of "
+                               f"the derivative {alpha} disagrees with the numeric reference "
+                               f"{ref:.12g}")
+    return f"derivative {alpha}: exact {exact:.12g}, numeric {ref:.12g}"
 
 
 def _function_norm(f: sp.Expr, variables: tuple, box: tuple, k: int, p: Any,
-                   seminorm: bool) -> SobolevNorm:
+                   seminorm: bool, check: bool = True) -> SobolevNorm:
+    checked: list[str] = []
     steps: list[SobolevStep] = []
     terms: dict = {}
     exact = True
@@ -329,6 +362,8 @@ def _function_norm(f: sp.Expr, variables: tuple, box: tuple, k: int, p: Any,
                 exact = False
                 notes.append(f"{'sup' if p == sp.oo else 'integral'} of the derivative "
                              f"{alpha} computed numerically: SymPy found no closed form")
+            if ok and check and value.is_number:
+                checked.append(_check_term(g, p, variables, box, value, alpha))
             terms[alpha] = value
             steps.append(SobolevStep(lhs, latex(value), note))
     if p == sp.oo:
@@ -341,7 +376,7 @@ def _function_norm(f: sp.Expr, variables: tuple, box: tuple, k: int, p: Any,
         value, power = sp.Float(sp.N(value, 15)), sp.Float(sp.N(power, 15))
     result = SobolevNorm(f=f, variables=variables, domain=box, k=k, p=p, seminorm=seminorm,
                          value=value, power=power, terms=terms, steps=steps, exact=exact,
-                         notes=notes)
+                         notes=notes, checked=checked)
     total = "the largest sup norm" if p == sp.oo else \
         ("the square root of the sum" if p == 2 else f"the {latex(p)}-th root of the sum")
     steps.append(SobolevStep(result.name_latex(), latex(value), total))

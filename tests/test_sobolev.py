@@ -197,3 +197,15 @@ def test_discrete_seminorm_and_p():
 def test_sobolev_space_names_are_not_norm_orders(text):
     with pytest.raises(sn.UnknownNormError, match="Sobolev space"):
         sn.parse(text)
+
+
+def test_exact_terms_are_checked_against_quadrature(monkeypatch):
+    N = sn.sobolev_norm(t * (1 - t), t, (0, 1), k=1)
+    assert len(N.checked) == 2 and all("numeric" in c for c in N.checked)
+    # a wrong closed form is caught, not returned
+    import symnorm.sobolev as sob
+
+    monkeypatch.setattr(sob, "_integrate", lambda g, v, d: (sp.Rational(1, 7), True))
+    with pytest.raises(sn.CheckFailedError, match="disagrees"):
+        sn.sobolev_norm(t * (1 - t), t, (0, 1), k=1)
+    assert sn.sobolev_norm(t * (1 - t), t, (0, 1), k=1, check=False).power == sp.Rational(2, 7)
