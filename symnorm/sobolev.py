@@ -461,6 +461,7 @@ class FirstVariation:
     lagrangian: Any
     result: Any
     steps: list[SobolevStep] = field(default_factory=list)
+    report: str = ""   # the numeric check of the defining identity
 
     @property
     def equation(self) -> sp.Eq:
@@ -477,11 +478,14 @@ class FirstVariation:
         return f"dJ/du = {self.result}"
 
 
-def first_variation(J: Any, u: Any) -> FirstVariation:
+def first_variation(J: Any, u: Any, *, check: bool = True) -> FirstVariation:
     r"""The first variation (Euler–Lagrange expression) of ``J = ∫ L(t, u, u', ...)``.
 
     ``J`` is an integral (``sp.Integral`` or :func:`sobolev_energy`) or a Lagrangian;
-    ``u`` the unknown function applied to its variables, ``u(t)`` or ``u(x, y)``.
+    ``u`` the unknown function applied to its variables, ``u(t)`` or ``u(x, y)``. The
+    result is checked before it is returned (``check=False`` switches that off): for a
+    polynomial ``u`` and a bump ``v`` that vanishes on the boundary, ``d/dε J(u + εv)``
+    at 0 must equal ``∫ (δJ/δu) v`` by quadrature (``.report``).
 
     >>> import sympy as sp
     >>> t = sp.Symbol("t", real=True)
@@ -530,4 +534,32 @@ def first_variation(J: Any, u: Any) -> FirstVariation:
     result = sp.expand(total)
     steps.append(SobolevStep(rf"\frac{{\delta J}}{{\delta {latex(u)}}}", latex(result),
                              "Euler-Lagrange: sum of (-1)^|a| d^a (dL/d(d^a u))"))
-    return FirstVariation(functional=J, u=u, lagrangian=lag, result=result, steps=steps)
+    out = FirstVariation(functional=J, u=u, lagrangian=lag, result=result, steps=steps)
+    if check:
+        out.report = _check_variation(lag, u, result, derivs, J)
+    return out
+
+
+def _check_variation(lag: sp.Expr, u: Any, result: sp.Expr, derivs: list, J: Any) -> str:
+    """``d/dε ∫ L(u + εv) |_{ε=0} = ∫ (δJ/δu) v`` for a polynomial ``u`` and a bump ``v``
+    vanishing with its derivatives on the boundary of the box (J's, or the unit box)."""
+    variables = tuple(u.args)
+    limits = {lim[0]: (lim[1], lim[2]) for lim in getattr(J, "limits", ())
+              if len(lim) == 3 and lim[1].is_number and lim[2].is_number}
+    box = tuple(limits.get(v, (sp.Integer(0), sp.Integer(1))) for v in variables)
+    order = max((d.derivative_count for d in derivs), default=0)
+    bump = sp.Mul(*[((v - a) * (b - v)) ** (order + 1) for v, (a, b) in zip(variables, box)])
+    trial = sp.Rational(1, 3) + sum((i + 2) * v / 5 + v**2 / (i + 3)
+                                    for i, v in enumerate(variables))
+    eps = sp.Dummy("eps")
+    free = (lag.free_symbols | result.free_symbols) - set(variables)
+    values = {s: sp.Rational(7, 5) for s in free}  # other parameters: a fixed value
+    moved = lag.subs(u, trial + eps * bump).doit()
+    lhs = sp.diff(moved, eps).subs(eps, 0).subs(values)
+    rhs = (result.subs(u, trial).doit() * bump).subs(values)
+    left, right = (float(_quad(e, variables, box)) for e in (lhs, rhs))
+    if abs(left - right) > 1e-8 * max(1.0, abs(left)):
+        raise CheckFailedError(f"the first variation {result} fails d/de J(u + e v) = "
+                               f"integral of dJ/du * v: {left:.12g} != {right:.12g}")
+    return (f"d/de J(u + e v) at e = 0 equals the integral of dJ/du * v "
+            f"({left:.12g}) for u = {trial}, v = {bump}")

@@ -209,3 +209,15 @@ def test_exact_terms_are_checked_against_quadrature(monkeypatch):
     with pytest.raises(sn.CheckFailedError, match="disagrees"):
         sn.sobolev_norm(t * (1 - t), t, (0, 1), k=1)
     assert sn.sobolev_norm(t * (1 - t), t, (0, 1), k=1, check=False).power == sp.Rational(2, 7)
+
+
+def test_first_variation_is_checked_numerically():
+    import symnorm.sobolev as sob
+
+    J = sn.sobolev_energy(u(t), t, (0, 1), k=2)
+    fv = sn.first_variation(J, u(t))
+    assert "equals the integral" in fv.report
+    derivs = [d for d in J.function.atoms(sp.Derivative)]
+    with pytest.raises(sn.CheckFailedError, match="first variation"):
+        sob._check_variation(J.function, u(t), 2 * u(t), derivs, J)  # the u'' terms dropped
+    assert sn.first_variation(J, u(t), check=False).report == ""
