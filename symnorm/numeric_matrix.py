@@ -40,10 +40,10 @@ SV_RTOL = 1e-10
 """Relative tolerance for equal (or zero) singular values, relative to the largest."""
 
 __all__ = [
-    "SV_RTOL", "induced1", "induced1_grad", "inducedinf", "inducedinf_grad", "mat_col_shrink",
-    "mat_fro", "mat_fro_grad", "mat_fro_shrink", "mat_nuc", "mat_nuc_grad", "mat_proj_nuc_ball",
-    "difference_matrix", "mat_spectral", "mat_spectral_grad", "mat_svt", "mixed", "mixed_grad",
-    "trace",
+    "SV_RTOL", "DifferenceOperator", "difference_matrix", "induced1", "induced1_grad",
+    "inducedinf", "inducedinf_grad", "mat_col_shrink", "mat_fro", "mat_fro_grad",
+    "mat_fro_shrink", "mat_nuc", "mat_nuc_grad", "mat_proj_nuc_ball", "mat_spectral",
+    "mat_spectral_grad", "mat_svt", "mixed", "mixed_grad", "trace",
 ]
 
 
@@ -341,13 +341,80 @@ def trace(u: object) -> Array:
     return np.trace(_matrix(u), axis1=-2, axis2=-1)
 
 
-def difference_matrix(n: object, order: object, h: object) -> Array:
-    """The ``order``-th forward difference matrix over ``n`` points divided by ``h**order``
-    (shape ``(n - order, n)``): the discrete derivative of grid values at spacing ``h``.
+class DifferenceOperator:
+    """The ``order``-th forward difference over ``n`` points divided by ``h**order``, as an
+    operator: ``D @ u`` is ``np.diff(u, order) / h**order`` (batched over leading axes) and
+    the transpose applies the adjoint, so a kernel never forms the ``(n - order) x n``
+    matrix. Anything else (a sum with ``I``, ``D.T @ D``) uses the dense matrix.
+    """
 
-    >>> difference_matrix(3, 1, 0.5)
+    ndim = 2
+    __array_priority__ = 100
+
+    def __init__(self, n: int, order: int, h: float, transposed: bool = False) -> None:
+        self.n, self.order, self.h, self.transposed = n, order, h, transposed
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        rows, cols = self.n - self.order, self.n
+        return (cols, rows) if self.transposed else (rows, cols)
+
+    @property
+    def T(self) -> "DifferenceOperator":  # noqa: N802
+        return DifferenceOperator(self.n, self.order, self.h, not self.transposed)
+
+    def swapaxes(self, a: int, b: int) -> "DifferenceOperator":
+        return self.T
+
+    def apply(self, v: Array) -> Array:
+        """``D v`` (or ``D^T v``) over the last axis of ``v``."""
+        v = np.asarray(v, dtype=float)
+        if v.shape[-1] != self.shape[1]:
+            raise ValueError(f"difference operator of shape {self.shape} applied to a vector "
+                             f"of length {v.shape[-1]}")
+        scale = self.h ** self.order
+        if not self.transposed:
+            return np.diff(v, n=self.order, axis=-1) / scale
+        pad = [(0, 0)] * (v.ndim - 1) + [(self.order, self.order)]
+        return (-1) ** self.order * np.diff(np.pad(v, pad), n=self.order, axis=-1) / scale
+
+    def __array__(self, dtype: object = None, copy: object = None) -> Array:
+        d = np.eye(self.n)
+        for _ in range(self.order):
+            d = d[1:] - d[:-1]
+        d = d / self.h ** self.order
+        d = d.T if self.transposed else d
+        return d.astype(dtype) if dtype is not None else d
+
+    def __matmul__(self, v: object) -> Array:
+        v = np.asarray(v)
+        return self.apply(v) if v.ndim == 1 else np.asarray(self) @ v
+
+    def __rmatmul__(self, v: object) -> Array:
+        return np.asarray(v) @ np.asarray(self)
+
+    def __array_ufunc__(self, ufunc: object, method: str, *inputs: object,
+                        **kwargs: object) -> object:
+        if ufunc is np.matmul and method == "__call__" and len(inputs) == 2 and \
+                inputs[0] is self and not isinstance(inputs[1], DifferenceOperator) and \
+                not kwargs:
+            v = np.asarray(inputs[1])
+            if v.ndim >= 2 and v.shape[-1] == 1:  # a batch of column vectors
+                return self.apply(v[..., 0])[..., None]
+        dense = [np.asarray(a) if isinstance(a, DifferenceOperator) else a for a in inputs]
+        return getattr(ufunc, method)(*dense, **kwargs)
+
+
+def difference_matrix(n: object, order: object, h: object) -> DifferenceOperator:
+    """The ``order``-th forward difference over ``n`` points divided by ``h**order``
+    (shape ``(n - order, n)``), as a :class:`DifferenceOperator`: the discrete derivative
+    of grid values at spacing ``h``.
+
+    >>> np.asarray(difference_matrix(3, 1, 0.5))
     array([[-2.,  2.,  0.],
            [ 0., -2.,  2.]])
+    >>> difference_matrix(3, 1, 0.5) @ np.array([0.0, 1.0, 3.0])
+    array([2., 4.])
     """
     n, j = int(n), int(order)
     step = np.asarray(h, dtype=float)
@@ -357,7 +424,4 @@ def difference_matrix(n: object, order: object, h: object) -> Array:
         step = step.reshape(-1)[0]
     if not step > 0:
         raise ValueError(f"the grid spacing h must be positive, got {h!r}")
-    d = np.eye(n)
-    for _ in range(j):
-        d = d[1:] - d[:-1]
-    return d / float(step) ** j
+    return DifferenceOperator(n, j, float(step))

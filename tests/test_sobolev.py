@@ -221,3 +221,27 @@ def test_first_variation_is_checked_numerically():
     with pytest.raises(sn.CheckFailedError, match="first variation"):
         sob._check_variation(J.function, u(t), 2 * u(t), derivs, J)  # the u'' terms dropped
     assert sn.first_variation(J, u(t), check=False).report == ""
+
+
+def test_difference_operator_matches_its_dense_matrix(rng):
+    from symnorm.numeric_matrix import difference_matrix
+
+    for order in (1, 2, 3):
+        op = difference_matrix(7, order, 0.25)
+        dense = np.asarray(op)
+        hand = np.eye(7)
+        for _ in range(order):
+            hand = np.diff(hand, axis=0)
+        np.testing.assert_allclose(dense, hand / 0.25**order)
+        v, w = rng.standard_normal((3, 7)), rng.standard_normal((3, 7 - order))
+        np.testing.assert_allclose(np.stack([op @ r for r in v]), v @ dense.T, atol=1e-12)
+        np.testing.assert_allclose(np.matmul(op.T, w[..., None])[..., 0], w @ dense,
+                                   atol=1e-12)
+
+
+def test_discrete_gradient_on_a_long_grid_needs_no_dense_matrix(rng):
+    g = sn.grad(sn.sobolev_norm(U, k=1, h=H) ** 2, U).kernel()
+    v, h = rng.standard_normal(300_000), 1e-3
+    d = np.diff(v) / h
+    adjoint = np.concatenate([[0.0], d]) - np.concatenate([d, [0.0]])
+    np.testing.assert_allclose(g(v, h), 2 * h * (v + adjoint / h), rtol=1e-12, atol=1e-9)
