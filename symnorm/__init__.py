@@ -13,7 +13,9 @@ from .check import CheckReport, check
 from .derivation import Derivation, Step
 from .dual import DualNorm, dual
 from .errors import (
+    ArgumentError,
     CheckFailedError,
+    DomainError,
     ParseError,
     ShapeError,
     SymnormError,
@@ -35,6 +37,7 @@ from .symbols import matrix, scalar, vector
 __version__ = "0.1.0"
 
 __all__ = [
+    "ArgumentError", "DomainError",
     "AxiomReport", "CheckFailedError", "CheckReport", "Derivation", "DualNorm", "Kernel",
     "Norm", "ParseError", "Prox", "ScalarOf", "ShapeError", "Step", "Subdifferential",
     "SymnormError", "UnknownNormError", "UnsupportedExpressionError", "axioms", "check", "dual",

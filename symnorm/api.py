@@ -4,11 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from sympy.matrices.exceptions import ShapeError as SympyShapeError
 from sympy.matrices.expressions import MatrixSymbol
 
 from .check import ensure
 from .derivation import Derivation
 from .engine import derive_gradient, derive_hessian
+from .errors import ShapeError
+
+
+def _derive(how: Any, f: Any, wrt: Any, **options: Any) -> Derivation:
+    """Run a derivation; a shape error SymPy raises on the way becomes symnorm's."""
+    try:
+        return how(f, wrt, **options)
+    except ShapeError:
+        raise
+    except SympyShapeError as e:
+        from .printing import to_text
+
+        raise ShapeError(f"shapes do not fit in {to_text(f)}: {e}") from None
 
 
 def _index_default(wrt: Any) -> bool:
@@ -28,6 +42,8 @@ def grad(f: Any, wrt: Any, *, check: bool = True, index_notation: bool | None = 
     >>> import symnorm as sn
     >>> A, x, b = sn.matrix("A"), sn.vector("x"), sn.vector("b", "m")
     >>> d = sn.grad(sn.norm(A*x - b, 2), x)
+    >>> d
+    grad_x(norm(A*x - b, 2)) = A.T*(A*x - b)/norm(A*x - b, 2)
     >>> d.result
     1/norm(A*x - b, 2)*A.T*(A*x - b)
     >>> print(sn.to_text(d.result))
@@ -37,10 +53,8 @@ def grad(f: Any, wrt: Any, *, check: bool = True, index_notation: bool | None = 
     """
     if index_notation is None:
         index_notation = _index_default(wrt)
-    deriv = derive_gradient(f, wrt, index_notation=index_notation)
+    deriv = _derive(derive_gradient, f, wrt, index_notation=index_notation)
     if check:
-        check_options.setdefault("points", 2)
-        check_options.setdefault("directions", 2)
         ensure(deriv, **check_options)
     return deriv
 
@@ -53,9 +67,7 @@ def hessian(f: Any, wrt: Any, *, check: bool = True, **check_options: Any) -> De
     >>> print(sn.to_text(sn.hessian(sn.norm(x, 2), x).result))
     (I - x*x.T/norm(x, 2)**2)/norm(x, 2)
     """
-    deriv = derive_hessian(f, wrt)
+    deriv = _derive(derive_hessian, f, wrt)
     if check:
-        check_options.setdefault("points", 2)
-        check_options.setdefault("directions", 2)
         ensure(deriv, **check_options)
     return deriv

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -41,7 +42,8 @@ def _shapes(items: list[str]) -> dict[str, Any]:
         name, sep, kind = item.partition("=")
         if not sep or not name.isidentifier() or not kind:
             raise SymnormError(f"--shape takes NAME=KIND (scalar, vector, matrix, a size "
-                               f"such as 3, or 3x4), got {item!r}")
+                               f"such as 3, 3x4, or spd, psd, sym, diag, orth), got "
+                               f"{item!r}")
         if kind.isdigit():
             out[name] = int(kind)
         elif "x" in kind and all(part.isdigit() or part.isidentifier()
@@ -99,7 +101,9 @@ def cmd_derive(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     f, wrt = _read(args)
-    claimed = parse(args.grad, **_shapes(args.shape))
+    shapes = _shapes(args.shape)
+    used = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", args.grad))
+    claimed = parse(args.grad, **{k: v for k, v in shapes.items() if k in used})
     claimed = _same_symbols(claimed, f)
     report = check_gradient(f, wrt, grad=claimed, points=args.points, seed=args.seed)
     if args.json:
@@ -235,6 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="symnorm",
         description="Derive gradients of norm expressions, check them against finite "
                     "differences, print them as text, LaTeX or JSON.")
+    from . import __version__
+
+    ap.add_argument("--version", action="version", version=f"symnorm {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
 
     def common(p: argparse.ArgumentParser, wrt: bool = True) -> None:
@@ -243,7 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--wrt", required=True, help="the variable, e.g. x")
         p.add_argument("--shape", action="append", default=[], metavar="NAME=KIND",
                        help="declare a name: scalar, vector, matrix, 3 (a vector of "
-                            "size 3) or 3x4; repeatable")
+                            "size 3), 3x4, or a matrix structure: spd, psd, sym, diag, "
+                            "orth; repeatable")
 
     d = sub.add_parser("derive", help="derive, check and print a gradient or Hessian")
     common(d)
@@ -299,10 +307,28 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()
+        return code
     except SymnormError as err:
         print(f"symnorm {args.command}: error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        # the reader went away (symnorm ... | head -1): stop quietly, as cat does
+        _silence_stdout()
+        return EXIT_OK
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout without a file descriptor (tests): nothing to do
+        pass
 
 
 if __name__ == "__main__":

@@ -147,9 +147,28 @@ class Derivation:
     def __str__(self) -> str:
         return self.text()
 
+    def __repr__(self) -> str:
+        """The result as a textbook line: ``grad_x norm(x, 2) = x/norm(x, 2)``."""
+        symbol = "hessian" if self.kind == "hessian" else "grad"
+        return f"{Differential(self.f, self.wrt, symbol).text()} = {to_text(self.result)}"
+
     # -- use -----------------------------------------------------------------------
     def kernel(self, args: list | None = None) -> "Kernel":
-        """A numpy kernel for ``result``; arguments default to ``wrt`` then the rest."""
+        """A numpy kernel for ``result`` (see :func:`symnorm.kernel`).
+
+        Call it by name, or positionally in one documented order: ``wrt`` first, then
+        the other symbols sorted by name (``args`` overrides it). ``repr(k)`` and
+        ``inspect.signature(k)`` show the order; an unknown or missing name is an error
+        that lists the valid ones.
+
+        >>> import numpy as np, symnorm as sn
+        >>> A, x, b = sn.matrix("A"), sn.vector("x"), sn.vector("b", "m")
+        >>> k = sn.grad(sn.norm(A * x - b, 2) ** 2, x).kernel()
+        >>> k
+        <symnorm kernel k(x, A, b, *, out=None) -> 2*A.T*(A*x - b)>
+        >>> k(b=np.array([1.0, 1.0]), A=np.eye(2), x=np.array([2.0, 3.0]))
+        array([2., 4.])
+        """
         from .kernel import kernel_for_derivation
 
         return kernel_for_derivation(self, args)

@@ -19,6 +19,15 @@ class UnsupportedExpressionError(SymnormError, TypeError):
     """An expression node the engine has no rule for."""
 
 
+class ArgumentError(SymnormError, TypeError):
+    """A kernel called with a missing, unknown or repeated argument, or a value that is not
+    an array of real numbers (complex, text, objects)."""
+
+
+class DomainError(SymnormError, ValueError):
+    """A value outside the range a result was derived for (e.g. a norm order p < 1)."""
+
+
 class UnknownNormError(SymnormError, ValueError):
     """A norm order with no registered rule."""
 

@@ -17,7 +17,7 @@ Array = np.ndarray
 
 def _float(u: object) -> Array:
     a = np.asarray(u)
-    if not np.issubdtype(a.dtype, np.floating):
+    if a.dtype.kind != "f":
         a = a.astype(np.float64)
     return a
 
@@ -88,20 +88,61 @@ def _norm2_scaled(u: Array) -> Array:
     return np.where(finite, out, np.where(np.isnan(big), np.nan, big))
 
 
+def _pow2_exponent(big: Array) -> Array:
+    """``e`` with ``big * 2**-e`` in [0.5, 1): 0 where ``big`` is 0, inf or NaN."""
+    return np.frexp(big)[1]
+
+
+def _scale_pow2(u: Array, e: Array) -> Array:
+    """``u * 2**-e`` exactly (up to underflow of tiny entries); ``e`` per batch row."""
+    if np.ndim(e) == 0:
+        try:
+            f = u.dtype.type(math.ldexp(1.0, -int(e)))
+        except OverflowError:
+            f = u.dtype.type(0)
+        if np.isfinite(f) and f >= _limits(u.dtype)[2]:  # a normal power of two: one pass
+            return np.multiply(u, f)
+        return np.ldexp(u, -int(e))
+    return np.ldexp(u, -np.asarray(e)[..., None])
+
+
+def _max_abs(a: Array) -> Array:
+    """``max |a_i|`` over the last axis (``a >= 0`` given); 0 for an empty axis, NaN kept."""
+    return np.max(a, axis=-1, initial=0)
+
+
 def norm2_grad(u: object, p: object = 2, out: Array | None = None) -> Array:
-    """``u/‖u‖₂`` without overflow or underflow; 0 at ``u = 0`` (minimum-norm subgradient)."""
+    """``u/‖u‖₂`` without overflow or underflow; 0 at ``u = 0`` (minimum-norm subgradient).
+
+    Fast path: one dot product and one multiplication. When the sum of squares is not a
+    safe float (an entry near the largest float, or all entries tiny), the entries are
+    first scaled by a power of two (exact), so ``[DBL_MAX, DBL_MAX]`` gives ``1/sqrt(2)``
+    and subnormal input keeps full precision.
+
+    >>> norm2_grad([3.0, 4.0])
+    array([0.6, 0.8])
+    >>> norm2_grad([1.7976931348623157e308, 1.7976931348623157e308])
+    array([0.70710678, 0.70710678])
+    >>> norm2_grad([0.0, 0.0])
+    array([0., 0.])
+    """
     u = _float(u)
-    s = norm2(u)
-    tiny = _limits(u.dtype)[2]
-    if u.ndim == 1 and s >= tiny:  # 1/s is finite: one multiplication pass
-        return np.multiply(u, u.dtype.type(1.0 / float(s)), out=out)
-    if np.all((s >= tiny) | (s == 0)):
-        return sdiv(u, sv(s), out=out)
-    # a subnormal norm has too few bits to divide by: rescale the entries first
-    big = np.max(np.abs(u), axis=-1)
-    exponent = np.frexp(np.where(big > 0, big, 1))[1]
-    scaled = np.ldexp(u, -exponent[..., None])
-    return sdiv(scaled, sv(norm2(scaled)), out=out)
+    low, high, _ = _limits(u.dtype)
+    if u.ndim == 1:  # plain floats: no array overhead on the fast path
+        with np.errstate(over="ignore", under="ignore"):
+            ss = float(np.dot(u, u))
+        if low <= ss <= high:  # 1/sqrt(ss) is finite and squares did not underflow
+            return np.multiply(u, u.dtype.type(1.0 / math.sqrt(ss)), out=out)
+    else:
+        with np.errstate(over="ignore", under="ignore"):
+            ss = _sum_squares(u)
+        if ss.size and np.all((ss >= low) & (ss <= high)):
+            return np.multiply(u, (1.0 / np.sqrt(ss))[..., None], out=out)
+    # slow path: scale each vector so its largest entry is in [0.5, 1), then normalise
+    scaled = _scale_pow2(u, _pow2_exponent(_max_abs(np.abs(u))))
+    with np.errstate(under="ignore"):
+        s = np.sqrt(_sum_squares(scaled))
+    return sdiv(scaled, sv(s), out=out)
 
 
 def norm1(u: object, p: object = 1) -> Array:
@@ -115,15 +156,23 @@ def norm1_grad(u: object, p: object = 1, out: Array | None = None) -> Array:
 
 
 def norminf(u: object, p: object = None) -> Array:
-    """Largest absolute value over the last axis."""
-    return np.max(np.abs(_float(u)), axis=-1)
+    """Largest absolute value over the last axis; 0 for an empty vector, NaN propagates."""
+    return _max_abs(np.abs(_float(u)))
 
 
 def maxabs_selector(u: object) -> Array:
-    """``e_k`` for ``k = argmax |u_i|``; a tie over K gives ``1/|K|`` on each of K."""
-    a = np.abs(_float(u))
-    mask = a == np.max(a, axis=-1, keepdims=True)
-    return mask / np.sum(mask, axis=-1, keepdims=True)
+    """``e_k`` for ``k = argmax |u_i|``; a tie over K gives ``1/|K|`` on each of K.
+
+    In the dtype of ``u`` (float32 stays float32); NaN input gives NaN.
+
+    >>> maxabs_selector([3.0, -3.0, 1.0])
+    array([0.5, 0.5, 0. ])
+    """
+    u = _float(u)
+    a = np.abs(u)
+    mask = a == np.max(a, axis=-1, keepdims=True, initial=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.divide(mask, np.sum(mask, axis=-1, keepdims=True), dtype=u.dtype)
 
 
 def norminf_grad(u: object, p: object = None, out: Array | None = None) -> Array:
@@ -147,33 +196,65 @@ def _pow(a: Array, e: Array) -> Array:
     return np.power(a, e)
 
 
-def _normp_of_abs(a: Array, p: Array) -> Array:
-    big = np.max(a, axis=-1, keepdims=True)
-    safe = np.where(big > 0, big, 1)
+def _normp_scaled(a: Array, p: Array) -> tuple[Array, Array, Array]:
+    """``(a * 2**-e, ‖a * 2**-e‖_p, e)`` for ``a >= 0``, ``e`` the exponent of ``max a``.
+
+    The scaled entries are at most 1 and the largest is at least 1/2, so the sum of
+    powers neither overflows nor loses the largest terms to underflow.
+    """
+    e = _pow2_exponent(_max_abs(a))
+    scaled = _scale_pow2(a, e)
     pv = p[..., None] if p.ndim else p
-    with np.errstate(divide="ignore", invalid="ignore", under="ignore"):
-        s = np.sum(_pow(a / safe, pv), axis=-1) ** (1 / p)
-    return np.where(big[..., 0] > 0, s * big[..., 0], 0)
+    with np.errstate(divide="ignore", invalid="ignore", under="ignore", over="ignore"):
+        s = np.sum(_pow(scaled, pv), axis=-1) ** (1 / p)
+    return scaled, s, e
 
 
 def normp(u: object, p: object) -> Array:
-    """``(Σ|u_i|^p)^(1/p)`` over the last axis, scaled by ``max|u_i|`` so it cannot overflow."""
+    """``(Σ|u_i|^p)^(1/p)`` over the last axis, scaled by a power of two so it cannot overflow.
+
+    0 for an empty vector; NaN if an entry is NaN; inf only where the true value is.
+
+    >>> float(normp([3.0, 4.0], 2.0))
+    5.0
+    >>> float(normp([float("nan"), 1.0], 3.0))
+    nan
+    """
     a = np.abs(_float(u))
-    return _normp_of_abs(a, np.asarray(p, dtype=a.dtype))
+    _, s, e = _normp_scaled(a, np.asarray(p, dtype=a.dtype))
+    with np.errstate(over="ignore", under="ignore"):
+        return np.ldexp(s, e)
 
 
 def normp_grad(u: object, p: object, out: Array | None = None) -> Array:
     """``sign(u) ⊙ (|u|/‖u‖_p)^(p-1)``, the form that cannot overflow; 0 at ``u = 0``.
 
+    The ratio ``|u|/‖u‖_p`` is formed from entries scaled by a power of two (exact), so
+    it is right at the largest floats and keeps full precision at subnormal ones.
     For a quasi-norm (p < 1) entries that are 0 get 0: there is no subgradient there.
+    ``p = oo`` gives the max-norm gradient (ties split evenly).
+
+    >>> normp_grad([1.7976931348623157e308, 1.7976931348623157e308], 3.0)
+    array([0.62996052, 0.62996052])
     """
     u = _float(u)
     p = np.asarray(p, dtype=u.dtype)
+    if p.ndim == 0 and np.isinf(p):
+        return norminf_grad(u, out=out)
     a = np.abs(u)
+    scaled, s, e = _normp_scaled(a, p)
     pv = p[..., None] if p.ndim else p
-    ratio = sdiv(a, sv(_normp_of_abs(a, p)))
-    with np.errstate(divide="ignore", invalid="ignore"):
+    ratio = sdiv(scaled, sv(s))
+    with np.errstate(divide="ignore", invalid="ignore", under="ignore"):
         g = _pow(ratio, pv - 1)
+    if p.ndim == 0 and p < 2:  # ratio**(p-1) > ratio: a subnormal ratio's lost bits show
+        small = (ratio < _limits(u.dtype)[2]) & (ratio > 0)
+        if small.any():  # (m 2**k / s)**(p-1) = (m/s)**(p-1) 2**(k(p-1)), all normal floats
+            m, k = np.frexp(a[small])
+            top = np.broadcast_to(np.asarray(e)[..., None], a.shape)[small]
+            norm = np.broadcast_to(np.asarray(s)[..., None], a.shape)[small]
+            with np.errstate(under="ignore", over="ignore"):
+                g[small] = _pow(m / norm, p - 1) * np.exp2((k - top) * (p - 1))
     if np.any(p < 1):  # 0**(negative) is inf at zero entries: no subgradient there
         g = np.where(u != 0, g, 0)
     return np.multiply(np.sign(u), g, out=out)
@@ -181,7 +262,8 @@ def normp_grad(u: object, p: object, out: Array | None = None) -> Array:
 
 def norm0(u: object, p: object = 0) -> Array:
     """Number of nonzero entries over the last axis (as floats)."""
-    return np.count_nonzero(_float(u), axis=-1).astype(np.float64)
+    u = _float(u)
+    return np.asarray(np.count_nonzero(u, axis=-1), dtype=u.dtype)
 
 
 def sdiv(a: object, d: object, out: Array | None = None) -> Array:
@@ -195,7 +277,7 @@ def sdiv(a: object, d: object, out: Array | None = None) -> Array:
             return np.divide(a, dv, out=out)
         shape = np.broadcast_shapes(np.shape(a), d.shape)
         if out is None:
-            return np.zeros(shape, dtype=np.result_type(a, d, np.float64))
+            return np.zeros(shape, dtype=np.result_type(a, d, 1.0))
         out[...] = 0
         return out
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -205,10 +287,49 @@ def sdiv(a: object, d: object, out: Array | None = None) -> Array:
 
 
 def sigmoid(u: object) -> Array:
-    """Logistic sigmoid without overflow for large ``|u|``."""
+    """Logistic sigmoid ``1/(1 + exp(-u))`` without overflow for large ``|u|``.
+
+    Kernels also use it for ``exp(u)/(1 + exp(u))**2 = sigmoid(u)*sigmoid(-u)``, the
+    derivative, which the textbook form turns into ``inf/inf`` at ``u = 800``.
+
+    >>> sigmoid([-800.0, 0.0, 800.0])
+    array([0. , 0.5, 1. ])
+    """
     u = _float(u)
-    e = np.exp(-np.abs(u))
+    with np.errstate(under="ignore"):
+        e = np.exp(-np.abs(u))
     return np.where(u >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def softplus(u: object) -> Array:
+    """``log(1 + exp(u))`` without overflow: ``max(u, 0) + log1p(exp(-|u|))``.
+
+    >>> softplus([-1000.0, 1000.0])
+    array([   0., 1000.])
+    """
+    return np.logaddexp(0, _float(u))
+
+
+def check_order(p: object, p_min: float, name: str, where: str) -> None:
+    """Refuse a norm order outside the range a kernel was derived for (``p >= p_min``).
+
+    Raises :class:`symnorm.errors.DomainError` naming the order, its value and the range.
+
+    >>> check_order(3.0, 1.0, "p", "norm(x, p)")
+    >>> check_order(-1.0, 1.0, "p", "norm(x, p)")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    symnorm.errors.DomainError: the order p = -1 of norm(x, p) is outside the range p >= 1 ...
+    """
+    a = np.asarray(p)
+    bad = ~(a >= p_min)  # NaN is refused too
+    if bad.any():
+        from .errors import DomainError
+
+        value = a if a.ndim == 0 else a[bad].flat[0]
+        raise DomainError(f"the order {name} = {float(value):g} of {where} is outside the range "
+                          f"{name} >= {p_min:g} this kernel was derived for (declare "
+                          f"norm(x, {name}, p_min=...) for a lower bound)")
 
 
 def mv(a: Array, v: Array) -> Array:
@@ -403,6 +524,111 @@ def group_shrink(v: object, lam: object, labels: object, out: Array | None = Non
         coef = np.where(nb > lam, 1 - lam / np.where(nb > 0, nb, 1), 0.0)
     r = np.multiply(coef, v, out=out)
     return np.add(r, 0.0, out=r)
+
+
+# -- gradient of max/min of scalar pieces (symnorm.atoms.ActiveGradient) ----------------
+
+def _min_norm_hull(points: Array) -> Array:
+    """Minimum-norm point of the convex hull of the rows of ``points`` (k x d).
+
+    Exact: every face of the simplex of weights is tried (k is the number of tied
+    pieces, small), each by a least-squares solve with the weights summing to 1.
+    """
+    from itertools import combinations
+
+    k = points.shape[0]
+    if k == 1:
+        return points[0]
+    if k == 2:
+        d = points[1] - points[0]
+        dd = float(d @ d)
+        t = 0.0 if dd == 0 else min(1.0, max(0.0, -float(points[0] @ d) / dd))
+        return points[0] + t * d
+    best, best_norm = None, np.inf
+    gram = points @ points.T
+    for size in range(1, k + 1):
+        for face in combinations(range(k), size):
+            idx = list(face)
+            system = np.zeros((size + 1, size + 1))
+            system[:size, :size] = gram[np.ix_(idx, idx)]
+            system[:size, size] = 1.0
+            system[size, :size] = 1.0
+            rhs = np.zeros(size + 1)
+            rhs[size] = 1.0
+            w = np.linalg.lstsq(system, rhs, rcond=None)[0][:size]
+            if np.any(w < -1e-12):
+                continue
+            w = np.maximum(w, 0)
+            w /= w.sum()
+            point = w @ points[idx]
+            norm = float(point @ point)
+            if norm < best_norm:
+                best, best_norm = point, norm
+    assert best is not None
+    return best
+
+
+def active_gradient(kind: str, core: int, *pieces: object, out: Array | None = None) -> Array:
+    """Gradient of ``max`` (``min``) of scalar pieces: ``pieces`` is ``f_1, g_1, f_2, ...``.
+
+    Where one piece is strictly the largest (smallest) this is its gradient; at a tie
+    (values within 1e-12 relative) the minimum-norm element of the convex hull of the
+    tied pieces' gradients. ``core`` is the number of trailing axes of one gradient
+    (0 scalar, 1 vector, 2 matrix); leading axes are a batch.
+    """
+    values = [np.asarray(v) for v in pieces[0::2]]
+    grads = [np.asarray(g) for g in pieces[1::2]]
+    dtype = np.result_type(*[g.dtype for g in grads], *[v.dtype for v in values])
+    if not np.issubdtype(dtype, np.floating):
+        dtype = np.dtype(np.float64)
+    grads = np.broadcast_arrays(*grads)
+    core_shape = grads[0].shape[grads[0].ndim - core:] if core else ()
+    batch = np.broadcast_shapes(grads[0].shape[:grads[0].ndim - core],
+                                *[v.shape for v in values])
+    k = len(values)
+    rows, size = math.prod(batch), math.prod(core_shape)
+    f = np.stack([np.broadcast_to(v, batch) for v in values]).reshape(k, rows)
+    g = np.stack([np.broadcast_to(x, batch + core_shape) for x in grads]).reshape(
+        k, rows, size).astype(dtype, copy=False)
+    if kind == "min":
+        f = -f
+    if rows == 0:
+        return assign(out, np.zeros(batch + core_shape, dtype=dtype))
+    top = f.max(axis=0)
+    active = f >= top - 1e-12 * np.maximum(1.0, np.abs(top))
+    result = g[np.argmax(f, axis=0), np.arange(f.shape[1])]
+    for j in np.nonzero(active.sum(axis=0) > 1)[0]:
+        result[j] = _min_norm_hull(g[active[:, j], j].astype(np.float64))
+    return assign(out, result.reshape(batch + core_shape))
+
+
+# -- derivative of a p-norm with respect to its order (symnorm.atoms.NormOrderDerivative) --
+
+def normp_order_derivative(u: object, p: object) -> Array:
+    """``d/dp ||u||_p = ||u||_p (sum r_i^p log r_i / (p S) - log S / p^2)`` over the last
+    axis, with ``r = |u| / max|u|`` and ``S = sum r_i^p`` (so nothing overflows, and
+    ``0^p log 0 = 0``); 0 where ``u = 0``.
+
+    >>> round(float(normp_order_derivative([3.0, 4.0], 2.0)), 12)
+    -0.816772743492
+    """
+    a = np.abs(np.asarray(u))
+    if not np.issubdtype(a.dtype, np.floating):
+        a = a.astype(np.float64)
+    p = np.asarray(p, dtype=a.dtype)[..., None]
+    if a.shape[-1] == 0:
+        return np.zeros(a.shape[:-1], dtype=a.dtype)
+    m = np.max(a, axis=-1, keepdims=True)
+    safe = np.where(m > 0, m, 1)
+    r = a / safe
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rp = np.where(r > 0, r ** p, 0)
+        rlog = np.where(r > 0, rp * np.log(np.where(r > 0, r, 1)), 0)
+    s = rp.sum(axis=-1, keepdims=True)
+    s = np.where(s > 0, s, 1)
+    value = safe * s ** (1 / p)
+    d = value * (rlog.sum(axis=-1, keepdims=True) / (p * s) - np.log(s) / p ** 2)
+    return np.where(m > 0, d, 0)[..., 0]
 
 
 # matrix-norm helpers (SVD-based gradients, induced and mixed norms, SVT) live in their own

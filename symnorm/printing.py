@@ -128,6 +128,9 @@ class TextPrinter(_HandOrder, StrPrinter):
     def _print_Max(self, expr: sp.Basic) -> str:
         return "max(" + ", ".join(self._print(a) for a in expr.args) + ")"
 
+    def _print_Min(self, expr: sp.Basic) -> str:
+        return "min(" + ", ".join(self._print(a) for a in expr.args) + ")"
+
     def _print_MatrixBase(self, expr: sp.MatrixBase) -> str:
         rows = (", ".join(self._print(e) for e in expr.row(i)) for i in range(expr.rows))
         return "[" + ", ".join(f"[{r}]" for r in rows) + "]"

@@ -8,8 +8,13 @@ vector that does not say otherwise, so ``x - a`` just works.
 
 from __future__ import annotations
 
+from typing import Any
+
 import sympy as sp
+from sympy.core.symbol import Str
+from sympy.matrices.exceptions import ShapeError as SympyShapeError
 from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
+from sympy.matrices.expressions.matexpr import MatrixElement
 
 from .errors import ShapeError
 
@@ -81,21 +86,224 @@ def vector(name: str, n: object = None) -> MatrixSymbol:
     return MatrixSymbol(name, _as_dim(n, "n"), 1)
 
 
-def matrix(name: str, m: object = None, n: object = None) -> MatrixSymbol:
+STRUCTURES = ("symmetric", "positive_definite", "positive_semidefinite", "diagonal",
+              "orthogonal")
+
+# what each declared property implies (closed under implication by _close)
+_IMPLIES = {
+    "positive_definite": ("positive_semidefinite", "symmetric"),
+    "positive_semidefinite": ("symmetric",),
+    "diagonal": ("symmetric",),
+}
+
+
+def _close(flags: set[str]) -> frozenset[str]:
+    todo, done = list(flags), set()
+    while todo:
+        f = todo.pop()
+        if f not in done:
+            done.add(f)
+            todo.extend(_IMPLIES.get(f, ()))
+    return frozenset(done)
+
+
+class StructuredMatrix(MatrixSymbol):
+    """A square real matrix symbol with declared structure (symmetric, definite, ...).
+
+    The structure is part of the symbol (its fourth argument), so it survives
+    substitution and pickling; a symmetric matrix is its own transpose
+    (``M.T`` is ``M``), an orthogonal one has ``Q.T`` as its inverse. Build it with
+    :func:`matrix`.
+    """
+
+    def __new__(cls, name: object, n: object, m: object,
+                structure: object = ()) -> "StructuredMatrix":
+        n, m = sp.sympify(n), sp.sympify(m)
+        cls._check_dim(n)
+        cls._check_dim(m)
+        if isinstance(name, str):
+            name = Str(name)
+        flags = sorted(str(f) for f in structure)
+        return sp.Basic.__new__(cls, name, n, m, sp.Tuple(*[Str(f) for f in flags]))
+
+    @property
+    def structure(self) -> frozenset[str]:
+        return frozenset(str(f) for f in self.args[3])
+
+    def _eval_transpose(self) -> MatrixExpr | None:
+        return self if "symmetric" in self.structure else None
+
+    def _eval_inverse(self) -> MatrixExpr | None:
+        return self.T if "orthogonal" in self.structure else None
+
+    def check_value(self, value: Any, rtol: float = 1e-10) -> None:
+        """Raise :class:`~symnorm.errors.ArgumentError` if the array ``value`` (a matrix,
+        or a batch of them) breaks the declared structure results were simplified with.
+
+        Cheap checks only (O(n^2) per matrix): symmetry, a zero off-diagonal, and for
+        an orthogonal matrix ``Q.T Q = I``; definiteness is not tested.
+
+        >>> import numpy as np
+        >>> M = matrix("M", 2, symmetric=True)
+        >>> M.check_value(np.array([[2.0, 1.0], [1.0, 3.0]]))
+        >>> M.check_value(np.array([[2.0, 1.0], [0.0, 3.0]]))
+        Traceback (most recent call last):
+        ...
+        symnorm.errors.ArgumentError: M is declared symmetric, but the value given is not...
+        """
+        import numpy as np
+
+        from .errors import ArgumentError
+
+        a = np.asarray(value)
+        if a.ndim < 2 or a.shape[-1] != a.shape[-2] or a.dtype.kind not in "fiu":
+            return  # shapes and dtypes are the kernel's own checks
+        scale = rtol * max(1.0, float(np.max(np.abs(a), initial=0.0)))
+        flags = self.structure
+        if "diagonal" in flags:
+            off = a - a * np.eye(a.shape[-1])
+            if np.max(np.abs(off), initial=0.0) > scale:
+                raise ArgumentError(f"{self.name} is declared diagonal, but the value given has "
+                                 "nonzero entries off the diagonal")
+        if "symmetric" in flags:
+            gap = float(np.max(np.abs(a - np.swapaxes(a, -1, -2)), initial=0.0))
+            if gap > scale:
+                raise ArgumentError(f"{self.name} is declared symmetric, but the value given is "
+                                 f"not (largest |{self.name} - {self.name}.T| entry {gap:g})")
+        if "orthogonal" in flags:
+            gram = np.swapaxes(a, -1, -2) @ a
+            if np.max(np.abs(gram - np.eye(a.shape[-1])), initial=0.0) > 1e-8:
+                raise ArgumentError(f"{self.name} is declared orthogonal, but the value given "
+                                 f"does not satisfy {self.name}.T*{self.name} = I")
+
+    def _entry(self, i: object, j: object, **kwargs: object) -> sp.Expr:
+        if "diagonal" in self.structure and i != j and \
+                sp.sympify(i).is_number and sp.sympify(j).is_number:
+            return sp.Integer(0)
+        if "symmetric" in self.structure and sp.sympify(i).is_number and \
+                sp.sympify(j).is_number and i > j:
+            i, j = j, i  # one entry for M[i, j] and M[j, i]
+        return MatrixElement(self, i, j)
+
+
+def matrix(name: str, m: object = None, n: object = None, *, symmetric: bool = False,
+           positive_definite: bool = False, positive_semidefinite: bool = False,
+           diagonal: bool = False, orthogonal: bool = False) -> MatrixSymbol:
     """A real matrix of shape ``(m, n)`` (symbols ``m`` and ``n`` by default).
+
+    Declared structure (``symmetric``, ``positive_definite``, ``positive_semidefinite``,
+    ``diagonal``, ``orthogonal``) needs a square matrix: without sizes it is ``n x n``,
+    with one size ``m x m``. The structure is used in simplification (``M.T`` is ``M``
+    for a symmetric ``M``; ``x.T*M*x`` is known to be ``>= 0`` for a semidefinite one)
+    and in the numerical check's sampling; :func:`structure_of` reads it back.
 
     >>> matrix("A").shape
     (m, n)
     >>> matrix("M", "n", "n").shape
     (n, n)
+    >>> M = matrix("M", symmetric=True, positive_definite=True)
+    >>> M.shape, M.T == M
+    ((n, n), True)
+    >>> sorted(structure_of(M))
+    ['positive_definite', 'positive_semidefinite', 'symmetric']
     """
     _check_name(name)
-    return MatrixSymbol(name, _as_dim(m, "m"), _as_dim(n, "n"))
+    declared = {f for f, on in (("symmetric", symmetric),
+                                ("positive_definite", positive_definite),
+                                ("positive_semidefinite", positive_semidefinite),
+                                ("diagonal", diagonal), ("orthogonal", orthogonal)) if on}
+    if not declared:
+        return MatrixSymbol(name, _as_dim(m, "m"), _as_dim(n, "n"))
+    if m is None and n is None:
+        rows = cols = _as_dim(None, "n")
+    else:
+        rows = _as_dim(m, "m")
+        cols = rows if n is None else _as_dim(n, "n")
+    if rows != cols:
+        raise ShapeError(f"matrix {name} is declared {', '.join(sorted(declared))} but its "
+                         f"shape {rows}x{cols} is not square")
+    return StructuredMatrix(name, rows, cols, _close(declared))
+
+
+def structure_of(M: object) -> frozenset[str]:
+    """The declared structure of the matrix ``M``, closed under implication.
+
+    A subset of ``{"symmetric", "positive_definite", "positive_semidefinite",
+    "diagonal", "orthogonal"}``; empty for an ordinary matrix or anything that is not
+    a declared matrix symbol.
+
+    >>> sorted(structure_of(matrix("D", 3, diagonal=True)))
+    ['diagonal', 'symmetric']
+    >>> structure_of(matrix("A"))
+    frozenset()
+    """
+    if isinstance(M, StructuredMatrix):
+        return M.structure
+    return frozenset()
 
 
 def _check_name(name: object) -> None:
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"symbol name must be an identifier, got {name!r}")
+
+
+class OperandShapeError(ShapeError, SympyShapeError):
+    """Operands of ``+``, ``*`` or ``.*`` whose (integer) shapes do not fit.
+
+    SymPy checks integer shapes while it builds ``x - b``; symnorm has it raise this
+    error, which is both symnorm's :class:`~symnorm.errors.ShapeError` and SymPy's
+    ``ShapeError`` (so code catching either still works), naming each operand's shape.
+    """
+
+
+def _mismatch_text(op: str, args: tuple) -> str:
+    from .printing import to_text
+
+    mats = [a for a in args if isinstance(a, MatrixExpr)]
+
+    def show(a: MatrixExpr) -> str:
+        return f"{to_text(a)} is {a.shape[0]}x{a.shape[1]}"
+
+    if op == "*":
+        for left, right in zip(mats, mats[1:]):
+            if left.shape[1] != right.shape[0]:
+                return (f"cannot multiply {to_text(left)} by {to_text(right)}: "
+                        f"{show(left)} and {show(right)}")
+    if op == "+":
+        negative = [a.could_extract_minus_sign() for a in mats]
+        mats = [-a if neg else a for a, neg in zip(mats, negative)]  # x - b: name b
+        whole = "".join((("- " if i else "-") if neg else ("+ " if i else "")) + to_text(a) + " "
+                        for i, (a, neg) in enumerate(zip(mats, negative))).strip()
+    else:
+        whole = " .* ".join(to_text(a) for a in mats)
+    return f"shapes do not match in {whole}: " + ", ".join(show(a) for a in mats)
+
+
+def _naming(validate: Any, op: str) -> Any:
+    def checked(*args: Any) -> None:
+        try:
+            validate(*args)
+        except SympyShapeError:
+            raise OperandShapeError(_mismatch_text(op, args)) from None
+
+    checked.symnorm_names_operands = True  # type: ignore[attr-defined]
+    checked.__doc__ = validate.__doc__
+    return checked
+
+
+def _install_operand_shape_errors() -> None:
+    """Have SymPy's shape validation of ``+``, ``*``, ``.*`` raise OperandShapeError.
+
+    The only change is the class and message of an error SymPy raises anyway.
+    """
+    from sympy.matrices.expressions import hadamard, matadd, matmul
+
+    for module, op in ((matadd, "+"), (matmul, "*"), (hadamard, ".*")):
+        if not getattr(module.validate, "symnorm_names_operands", False):
+            module.validate = _naming(module.validate, op)
+
+
+_install_operand_shape_errors()
 
 
 def is_matrix_expr(e: object) -> bool:
@@ -149,7 +357,8 @@ def check_shapes(expr: object) -> None:
         raise ShapeError(f"{to_text(expr)}: the trace needs a square matrix, "
                          f"{to_text(expr.arg)} is {expr.arg.shape[0]}x{expr.arg.shape[1]}")
     if isinstance(expr, sp.Expr) and not isinstance(expr, (MatrixExpr, Norm, ScalarOf,
-                                                           sp.Trace)):
+                                                           sp.Trace)) \
+            and not getattr(expr, "scalar_of_matrices", False):
         inside = [a for a in expr.args if isinstance(a, MatrixExpr) and a.shape != (1, 1)]
         if inside:  # e.g. sp.sin(x): SymPy builds it, but it is neither scalar nor vector
             raise ShapeError(f"{to_text(expr)} applies a scalar operation to the "

@@ -94,10 +94,11 @@ def test_chain_rule_forms_and_finite_differences(f, expected, rng):
             "y": rng.standard_normal(m), "lam": 0.7}
     args = d.arguments()
     value = d.value_kernel()
-    g = d.kernel()(*[vals[a.name] for a in args])
+    # by name: A and B are both matrices, so a positional call would be ambiguous
+    g = d.kernel()(**{a.name: vals[a.name] for a in args})
 
     def at(x):
-        return float(value(*[x if a.name == "X" else vals[a.name] for a in args]))
+        return float(value(**{a.name: x if a.name == "X" else vals[a.name] for a in args}))
 
     np.testing.assert_allclose(g, central_gradient(at, vals["X"]), rtol=1e-6, atol=1e-7)
 

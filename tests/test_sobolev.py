@@ -195,8 +195,15 @@ def test_discrete_seminorm_and_p():
 
 @pytest.mark.parametrize("text", ["norm(u, H1)", "norm(u, H2)", "norm(A*x - b, W12)"])
 def test_sobolev_space_names_are_not_norm_orders(text):
-    with pytest.raises(sn.UnknownNormError, match="Sobolev space"):
+    # an undeclared name is no norm order; a Sobolev space's name gets the pointer to
+    # sobolev_norm, with the caret under the name
+    with pytest.raises(sn.ParseError, match="unknown norm order .*Sobolev space.*sobolev_norm") \
+            as info:
         sn.parse(text)
+    assert info.value.column == text.index(",") + 3
+    # declared a scalar, the name is an ordinary order
+    name = text[text.index(",") + 2:-1]
+    assert sn.parse(text, **{name: "scalar"}).p == sp.Symbol(name, real=True)
 
 
 def test_exact_terms_are_checked_against_quadrature(monkeypatch):

@@ -1,0 +1,160 @@
+"""Declared matrix structure: sn.matrix(..., symmetric=..., positive_definite=...)."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import symnorm as sn
+from symnorm.atoms import ScalarOf
+from symnorm.symbols import StructuredMatrix, structure_of
+
+
+def test_structure_is_closed_under_implication() -> None:
+    M = sn.matrix("M", "n", "n", symmetric=True, positive_definite=True)
+    assert structure_of(M) == {"symmetric", "positive_definite", "positive_semidefinite"}
+    assert structure_of(sn.matrix("P", positive_semidefinite=True)) == {
+        "positive_semidefinite", "symmetric"}
+    assert structure_of(sn.matrix("D", 3, diagonal=True)) == {"diagonal", "symmetric"}
+    assert structure_of(sn.matrix("Q", orthogonal=True)) == {"orthogonal"}
+    assert structure_of(sn.matrix("A")) == frozenset()
+    assert structure_of(sn.vector("x")) == frozenset()
+    assert structure_of(sp.Symbol("t")) == frozenset()
+    assert structure_of(M.T) == structure_of(M)  # M.T is M itself
+
+
+def test_structure_needs_a_square_matrix() -> None:
+    with pytest.raises(sn.ShapeError, match="3x4 is not square"):
+        sn.matrix("B", 3, 4, symmetric=True)
+    with pytest.raises(sn.ShapeError, match="not square"):
+        sn.matrix("B", "m", "n", positive_definite=True)
+    assert sn.matrix("S", symmetric=True).shape == (sn.symbols.dim("n"),) * 2
+    assert sn.matrix("S", 4, symmetric=True).shape == (4, 4)
+    assert sn.matrix("S", "k", symmetric=True).shape == (sn.symbols.dim("k"),) * 2
+
+
+def test_structured_matrix_is_a_matrix_symbol_that_survives_rebuilding() -> None:
+    M = sn.matrix("M", symmetric=True)
+    assert isinstance(M, sp.MatrixSymbol) and isinstance(M, StructuredMatrix)
+    assert M.name == "M"
+    assert pickle.loads(pickle.dumps(M)) == M
+    n = sn.symbols.dim("n")
+    M3 = M.subs(n, 3)
+    assert M3.shape == (3, 3) and structure_of(M3) == {"symmetric"}
+    assert M != sn.matrix("M", "n", "n")  # the declaration is part of the symbol
+
+
+def test_symmetric_transpose_and_explicit_entries() -> None:
+    M = sn.matrix("M", 2, symmetric=True)
+    x = sn.vector("x", 2)
+    assert M.T == M
+    assert (x.T * M).T == M * x
+    E = M.as_explicit()
+    assert E[0, 1] == E[1, 0]
+    D = sn.matrix("D", 3, diagonal=True).as_explicit()
+    assert D[0, 1] == 0 and D[2, 1] == 0 and D[1, 1] != 0
+    Q = sn.matrix("Q", orthogonal=True)
+    assert Q.I == Q.T
+
+
+def test_quadratic_form_gradient_with_symmetric_matrix() -> None:
+    M = sn.matrix("M", symmetric=True)
+    x = sn.vector("x")
+    d = sn.grad(x.T * M * x, x, check=False)
+    assert d.result == 2 * M * x
+    assert sn.to_text(d.result) == "2*M*x"
+    h = sn.hessian(x.T * M * x, x, check=False)
+    assert sn.to_text(h.result) == "2*M"
+
+
+def test_quadratic_form_without_declaration_keeps_both_terms() -> None:
+    M = sn.matrix("M", "n", "n")
+    x = sn.vector("x")
+    assert sn.to_text(sn.grad(x.T * M * x, x, check=False).result) == "(M + M.T)*x"
+
+
+def test_mahalanobis_gradient_and_hessian() -> None:
+    M = sn.matrix("M", symmetric=True, positive_definite=True)
+    x = sn.vector("x")
+    f = sp.sqrt(ScalarOf(x.T * M * x))
+    g = sn.grad(f, x, check=False).result
+    assert sn.to_text(g) == "M*x/sqrt(x.T*M*x)"
+    assert g == M * x / sp.sqrt(ScalarOf(x.T * M * x))
+    h = sn.hessian(f, x, check=False).result
+    assert sn.to_text(h) == "(M - M*x*x.T*M/(x.T*M*x))/sqrt(x.T*M*x)"
+    # numbers against hand-written numpy
+    rng = np.random.default_rng(0)
+    R = rng.standard_normal((4, 4))
+    Mv = R @ R.T + 4 * np.eye(4)
+    xv = rng.standard_normal(4)
+    q = xv @ Mv @ xv
+    want_g = Mv @ xv / np.sqrt(q)
+    want_h = Mv / np.sqrt(q) - np.outer(Mv @ xv, Mv @ xv) / q ** 1.5
+    np.testing.assert_allclose(sn.kernel(g, [x, M])(xv, Mv), want_g, rtol=1e-12)
+    np.testing.assert_allclose(sn.kernel(h, [x, M])(xv, Mv), want_h, rtol=1e-12)
+
+
+def test_mismatched_integer_shapes_raise_symnorm_shape_error_naming_both() -> None:
+    from sympy.matrices.exceptions import ShapeError as SympyShapeError
+
+    x, b, A = sn.vector("x", 3), sn.vector("b", 4), sn.matrix("A", 3, 3)
+    with pytest.raises(sn.ShapeError, match=r"in x - b: x is 3x1, b is 4x1") as info:
+        x - b
+    assert isinstance(info.value, SympyShapeError)  # code catching SymPy's still works
+    with pytest.raises(sn.ShapeError, match=r"in A\*x - b: A\*x is 3x1, b is 4x1"):
+        A * x - b
+    with pytest.raises(sn.ShapeError, match=r"in -x - b: x is 3x1, b is 4x1"):
+        -x - b
+    with pytest.raises(sn.ShapeError, match=r"cannot multiply A by b: A is 3x3 and b is 4x1"):
+        A * b
+    with pytest.raises(sn.ShapeError, match=r"x .\* b: x is 3x1, b is 4x1"):
+        sp.HadamardProduct(x, b)
+
+
+def test_orthogonal_matrix_cancels_with_its_transpose() -> None:
+    Q = sn.matrix("Q", orthogonal=True)
+    x = sn.vector("x")
+    assert sn.grad(sn.norm(Q * x, 2) ** 2, x, check=False).result == 2 * x
+    assert sn.to_text(sn.hessian(ScalarOf(x.T * Q.T * Q * x), x, check=False).result) == "2*I"
+    A = sn.matrix("A", "n", "n")  # not declared: nothing cancels
+    assert sn.to_text(sn.grad(sn.norm(A * x, 2) ** 2, x, check=False).result) == "2*A.T*A*x"
+
+
+def test_diagonal_matrix_is_symmetric_in_results() -> None:
+    D = sn.matrix("D", diagonal=True)
+    x = sn.vector("x")
+    assert sn.to_text(sn.grad(x.T * D * x, x, check=False).result) == "2*D*x"
+    assert sn.to_text(sn.grad(sn.norm(D * x, 1), x, check=False).result) == "D*sign(D*x)"
+    assert sn.to_text(sn.hessian(sn.norm(D * x, 1), x, check=False).result) == "0"
+
+
+def test_mahalanobis_passes_the_default_check_with_a_declared_spd_matrix() -> None:
+    M = sn.matrix("M", symmetric=True, positive_definite=True)
+    x = sn.vector("x")
+    d = sn.grad(sp.sqrt(x.T * M * x), x)  # the Python form: SymPy's matrix power
+    assert d.report is not None and d.report.ok
+    assert sn.to_text(d.result) == "M*x/sqrt(x.T*M*x)"
+    assert repr(d) == "grad_x(sqrt(x.T*M*x)) = M*x/sqrt(x.T*M*x)"
+
+
+def test_check_value_refuses_values_that_break_the_declaration() -> None:
+    from symnorm.errors import ArgumentError
+
+    S = sn.matrix("S", 3, symmetric=True)
+    R = np.arange(9.0).reshape(3, 3)
+    S.check_value(R + R.T)
+    S.check_value(np.stack([R + R.T, np.eye(3)]))  # a batch
+    with pytest.raises(ArgumentError, match=r"S is declared symmetric.*entry 4\)"):
+        S.check_value(R)
+    D = sn.matrix("D", 3, diagonal=True)
+    D.check_value(np.diag([1.0, 2.0, 3.0]))
+    with pytest.raises(ArgumentError, match="off the diagonal"):
+        D.check_value(np.diag([1.0, 2.0, 3.0]) + 1e-3)
+    Q = sn.matrix("Q", 2, orthogonal=True)
+    c, s = np.cos(0.3), np.sin(0.3)
+    Q.check_value(np.array([[c, -s], [s, c]]))
+    with pytest.raises(ArgumentError, match=r"Q.T\*Q = I"):
+        Q.check_value(2 * np.eye(2))
