@@ -48,7 +48,7 @@ __all__ = [
 
 
 def _flat(u: Array) -> Array:
-    return u.reshape(*u.shape[:-2], -1)
+    return u.reshape(*u.shape[:-2], u.shape[-2] * u.shape[-1])  # no -1: the batch may be empty
 
 
 def _matrix(u: object) -> Array:
@@ -153,7 +153,9 @@ def induced1(u: object, p: object = None) -> Array:
     >>> float(induced1([[1.0, -3.0], [2.0, 1.0]]))
     4.0
     """
-    return np.max(np.sum(np.abs(_matrix(u)), axis=-2), axis=-1)
+    sums = np.sum(np.abs(_matrix(u)), axis=-2)
+    # no columns: the largest of no sums is 0, as every norm of an empty matrix
+    return np.max(sums, axis=-1, initial=0)
 
 
 def induced1_grad(u: object, p: object = None, out: Array | None = None) -> Array:
@@ -166,7 +168,7 @@ def induced1_grad(u: object, p: object = None, out: Array | None = None) -> Arra
     """
     a = _matrix(u)
     sums = np.sum(np.abs(a), axis=-2)
-    top = np.max(sums, axis=-1, keepdims=True)
+    top = np.max(sums, axis=-1, keepdims=True, initial=0)
     tied = (sums >= top * (1 - 1e-12)) & (top > 0)
     nnz = np.count_nonzero(a, axis=-2).astype(a.dtype)
     inv = np.where(tied, sdiv(1.0, np.where(nnz > 0, nnz, 1.0)), 0.0)
