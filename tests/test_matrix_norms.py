@@ -448,3 +448,40 @@ def test_gradients_match_sympy_explicit_components(rng):
         want = np.array([[float(sp.diff(f, ys[i, j]).subs(at).evalf()) for j in range(2)]
                          for i in range(2)])
         np.testing.assert_allclose(got, want, atol=1e-9, err_msg=str(p))
+
+
+# -- declared structure (symmetric, definite, diagonal, orthogonal) ------------------------------
+
+@pytest.mark.parametrize("declared", [{"symmetric": True}, {"positive_definite": True},
+                                      {"diagonal": True}, {"orthogonal": True}])
+@pytest.mark.parametrize("p", ["fro", "nuc", 2, 1])
+def test_norms_of_a_declared_matrix_are_derived_and_checked(declared, p, rng):
+    M = sn.matrix("M", "n", "n", **declared)
+    d = sn.grad(sn.norm(M, p), M)      # the check moves M along its declared structure
+    assert d.report.ok
+    k = sn.kernel(sn.norm(M, p), [M])
+    s = rng.standard_normal((4, 4))
+    if "orthogonal" in declared:
+        s = np.linalg.qr(s)[0]
+    elif "diagonal" in declared:
+        s = np.diag(np.diag(s))
+    else:
+        s = s @ s.T + np.eye(4)
+    want = {"fro": "fro", "nuc": "nuc", 2: 2, 1: 1}[p]
+    assert float(k(s)) == pytest.approx(np.linalg.norm(s, want), rel=1e-12)
+    if "orthogonal" not in declared:
+        with pytest.raises(sn.ArgumentError, match="declared"):
+            k(s + np.triu(np.ones((4, 4)), 1))
+
+
+def test_a_wrong_gradient_with_respect_to_a_symmetric_matrix_is_caught():
+    M = sn.matrix("M", "n", "n", symmetric=True)
+    f = sn.norm(M, "fro") ** 2
+    assert not sn.check(f, M, grad=M).ok                     # half the gradient
+    assert sn.check(f, M, grad=2 * M).ok
+    # on symmetric matrices a gradient is determined up to a skew part, which no symmetric
+    # direction sees
+    at = np.array([[2.0, 1.0], [1.0, 3.0]])
+    skew = np.array([[0.0, 5.0], [-5.0, 0.0]])
+    assert sn.check(f, M, grad=2 * at + skew, at=at).ok
+    assert not sn.check(f, M, grad=2 * at + np.eye(2), at=at).ok
