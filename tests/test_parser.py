@@ -419,6 +419,24 @@ def test_matrix_orders_reach_the_norm_constructor() -> None:
         assert e.p == MatrixOrder(kind) and e == norm(matrix("A", dim("m"), dim("n")), kind)
 
 
+@pytest.mark.parametrize("text,column", [("norm(X, 'abc')", 9), ("norm(X, 'fro)", 9),
+                                         ("norm(X, 'FRO')", 9), ("x + 'nuc", 5)])
+def test_other_quoted_text_is_refused_with_a_caret(text: str, column: int) -> None:
+    with pytest.raises(ParseError, match="unexpected") as info:
+        parse(text)
+    assert info.value.column == column and "^" in str(info.value)
+
+
+def test_trace_reads_a_square_matrix() -> None:
+    t = parse("trace(X)")
+    X = t.arg
+    assert isinstance(t, sp.Trace) and X.name == "X" and X.shape[0] == X.shape[1]
+    assert parse("trace(A*x*x.T)") == sp.Trace(matrix("A", dim("n"), dim("n")) *
+                                                vector("x", dim("n")) * vector("x", dim("n")).T)
+    with pytest.raises(ParseError, match="wrong number of arguments to 'trace'"):
+        parse("trace(X, X)")
+
+
 @pytest.mark.parametrize("text", ["norm(x, abc)", "norm(x, H1)", "norm(x, fr)", "norm(x, y)"])
 def test_undeclared_names_are_not_norm_orders(text: str) -> None:
     with pytest.raises(ParseError, match="unknown norm order") as info:
