@@ -32,6 +32,8 @@ from .printing import latex, to_text
 from .prox import Prox, prox
 from .regularization import optimality, proximal_gradient
 from .rules.group_norm import group_labels, group_norm
+from .rules.matrix_norms import trace
+from .sobolev import first_variation, sobolev_energy, sobolev_norm
 from .subdiff import Subdifferential, subdiff
 from .symbols import matrix, scalar, vector
 from .verify import Counterexample, Verdict, verify
@@ -51,3 +53,4 @@ __all__ = [
     "verify",
 ]
 __all__ += ["Backprop", "BackpropKernel", "Network", "TrainResult", "backprop", "mlp", "train"]
+__all__ += ["first_variation", "sobolev_energy", "sobolev_norm", "trace"]

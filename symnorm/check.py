@@ -431,9 +431,48 @@ def _direction(rng: np.random.Generator, shape: tuple, dtype: Any) -> np.ndarray
     return d.astype(dtype, copy=False)
 
 
+def _tangent(wrt: Any) -> Any:
+    """Projection of a direction onto what ``wrt``'s declared structure allows (kernels
+    refuse a symmetric matrix moved off symmetry): symmetric part, diagonal part, or
+    ``Q skew(Q^T t)`` on the orthogonal group (off it by O(h^2) only); None if unstructured.
+    """
+    structure = structure_of(wrt)
+    if not structure:
+        return None
+
+    def project(t: np.ndarray) -> np.ndarray:
+        if t.ndim < 2 or t.shape[-1] != t.shape[-2]:
+            return t
+        if "orthogonal" in structure:
+            return t  # projected in the check itself, where the point is known
+        if "diagonal" in structure:
+            t = t * np.eye(t.shape[-1], dtype=t.dtype)
+        if structure & {"symmetric", "positive_definite", "positive_semidefinite"}:
+            t = (t + np.swapaxes(t, -1, -2)) / 2
+        return t
+
+    return project
+
+
+def _tangent_at(tangent: Any, wrt: Any, x: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """``tangent(t)``, and for an orthogonal ``Q = x`` the tangent ``Q skew(Q^T t)``."""
+    if tangent is None:
+        return t
+    t = tangent(t)
+    if "orthogonal" in structure_of(wrt) and x.ndim == 2 and x.shape[0] == x.shape[1]:
+        s = x.T @ t
+        t = x @ ((s - s.T) / 2)
+        if "diagonal" in structure_of(wrt):
+            t = t * np.eye(t.shape[-1], dtype=t.dtype)
+    norm = np.linalg.norm(t)
+    return (t / norm if norm else t).astype(x.dtype if x.dtype.kind == "f" else t.dtype,
+                                            copy=False)
+
+
 def _directional_check(value_fn: Any, deriv_fn: Any, values: dict, wrt_name: str,
                        rng: np.random.Generator, directions: int, dtype: Any,
-                       rtol: float, atol: float, hessian: bool) -> PointResult:
+                       rtol: float, atol: float, hessian: bool,
+                       wrt: Any = None) -> PointResult:
     """Compare ``<J t, c>`` by central differences with ``<t, J^T c>`` from the claim.
 
     ``J`` is the derivative of ``value_fn`` (a scalar function: ``c = 1`` and the claim is
@@ -466,8 +505,11 @@ def _directional_check(value_fn: Any, deriv_fn: Any, values: dict, wrt_name: str
     project = (lambda v: float(np.sum(c * v))) if f0.ndim else float  # noqa: E731
     p0 = project(f0)
     moved = np.empty_like(x) if np.ndim(x) else None   # one buffer for every x + h t
+    tangent = _tangent(wrt) if wrt is not None else None
     for _ in range(directions):
         t = _direction(rng, np.shape(x), dtype)
+        if tangent is not None:  # a declared structure: move along it only
+            t = _tangent_at(tangent, wrt, np.asarray(x), t)
         step = t * dtype(h / 2)
 
         def at(k: int) -> float:  # f(x + k h/2 t), projected right away (moved is reused)
@@ -597,11 +639,11 @@ def run_check(f: Any, wrt: Any, claimed: Any, *, hessian: bool = False, at: Any 
     for values in chosen:
         methods.add(METHOD)
         point = _directional_check(value_fn, claimed_fn, values, wrt.name, rng, directions,
-                                   dtype, rtol, atol, hessian)
+                                   dtype, rtol, atol, hessian, wrt)
         while point.mode == "kink" and not fixed_list and spare:
             # a random point on a kink is an accident of the draw: take another one
             point = _directional_check(value_fn, claimed_fn, spare.pop(), wrt.name, rng,
-                                       directions, dtype, rtol, atol, hessian)
+                                       directions, dtype, rtol, atol, hessian, wrt)
         if point.mode == "kink" and not hessian:
             methods.add(KINK_METHOD)
             point = _kink_check(value_fn, claimed_fn, values, wrt.name, rng,

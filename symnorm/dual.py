@@ -140,6 +140,10 @@ def dual(n: Any, *, check: bool = True, name: str = "y") -> DualNorm:
     if not isinstance(n, Norm):
         raise UnsupportedExpressionError(f"dual() takes a norm, got {to_text(n)}")
     rule = norm_rule(n.p)
+    if rule.extras.get("matrix"):  # matrix norms: the trace pairing
+        from .matrix_prox import matrix_dual
+
+        return matrix_dual(n, check=check, name="Y" if name == "y" else name)
     if rule.dual_order is None:
         raise UnsupportedExpressionError(
             f"{to_text(n)}: the {rule.title} has no dual norm registered "

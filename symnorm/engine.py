@@ -201,6 +201,11 @@ def grad_scalar(f: sp.Expr, wrt: Expr, rec: Recorder) -> Expr | None:
             rec.step("product rule", Differential(f, wrt), g,
                      "product rule (bilinear form)")
         return g
+    if isinstance(f, sp.Trace):  # d tr(M) = tr(dM): the cotangent on M is the identity
+        g = vjp(f.arg, wrt, Identity(f.arg.shape[0]), rec)
+        if g is not None:
+            rec.step("trace", Differential(f, wrt), g, "linearity of the trace")
+        return g
     if isinstance(f, (sp.Max, sp.Min)):
         return grad_extremum(f, wrt, rec)
     if isinstance(f, NormOrderDerivative):
@@ -326,7 +331,8 @@ def _dependent_atoms(f: sp.Expr, wrt: Expr) -> list[Expr]:
     found: list[Expr] = []
 
     def walk(e: sp.Basic) -> None:
-        if isinstance(e, (Norm, ScalarOf, NormOrderDerivative, sp.Max, sp.Min)) or e == wrt:
+        if isinstance(e, (Norm, ScalarOf, sp.Trace, NormOrderDerivative, sp.Max, sp.Min)) \
+                or e == wrt:
             if depends(e, wrt) and e not in found:
                 found.append(e)
             return

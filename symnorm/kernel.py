@@ -56,7 +56,10 @@ from .rules import ELEMENTWISE, norm_rule
 KINK_POLICY = (
     "At points where the derivative does not exist this kernel returns the minimum-norm "
     "subgradient: 0 for the L2 norm at 0, sign(u) with 0 in zero entries for the L1 norm, "
-    "the tie split evenly for the max norm. It never returns NaN for finite input.")
+    "the tie split evenly for the max norm; for matrix norms 0 for the Frobenius norm at 0, "
+    "U_r V_r^T for the nuclear norm at rank r < min(m, n), U_k V_k^T / k for the spectral "
+    "norm at a top singular value of multiplicity k (singular values equal within a "
+    "relative 1e-10), see symnorm.numeric_matrix. It never returns NaN for finite input.")
 
 
 def _is_dim(s: sp.Basic) -> bool:
@@ -698,6 +701,10 @@ class _Generator:
                             f"{self.emit_scalar(e.p)})")
         if isinstance(e, ScalarOf):
             return self.emit(e.mat)
+        if isinstance(e, sp.Trace):
+            return self.tmp(f"_nm.trace({self.emit(e.arg)})")
+        if _is_dim(e):  # a dimension used as a number (difference matrices, 1/n)
+            return self.tmp(f"float({self.dim(e)})")
         if isinstance(e, MatrixExpr):
             if e.shape == (1, 1):
                 return self.emit(e)

@@ -14,7 +14,7 @@ MATRIX_ORDERS = ("fro", "nuc")
 
 
 def norm(expr: object, p: object = 2, *, p_min: object = None) -> Norm:
-    """The p-norm of a vector expression.
+    """The p-norm of a vector expression, or a matrix norm of a matrix expression.
 
     ``p`` is 1, 2, ``oo`` (or ``"oo"``), 0 (the counting "norm"), a positive rational,
     or a symbol. A symbolic ``p`` is assumed ``>= 1`` unless ``p_min`` says otherwise.
@@ -25,6 +25,12 @@ def norm(expr: object, p: object = 2, *, p_min: object = None) -> Norm:
     norm(x, 2)
     >>> sn.norm(x, "oo")
     norm(x, oo)
+    >>> X = sn.matrix("X")
+    >>> sn.norm(X, "fro"), sn.norm(X, "nuc"), sn.norm(X, 2), sn.norm(X, (2, 1))
+    (norm(X, fro), norm(X, nuc), norm(X, 2), norm(X, (2, 1)))
+
+    For a matrix, ``p`` is ``'fro'``, ``'nuc'``, 2 (spectral), 1 and ``oo`` (induced: the
+    largest column and row sums) or a pair ``(p, q)`` (the Lq norm of the column Lp norms).
     """
     if not isinstance(expr, MatrixExpr):
         raise ShapeError(
@@ -32,10 +38,10 @@ def norm(expr: object, p: object = 2, *, p_min: object = None) -> Norm:
             f"({'a scalar' if isinstance(expr, sp.Expr) else type(expr).__name__})")
     check_shapes(expr)
     rows, cols = expr.shape
-    if rows != 1 and cols != 1:
-        raise UnknownNormError(
-            f"norm({expr}, {p}): {expr} is a {rows}x{cols} matrix; matrix norms "
-            f"({', '.join(MATRIX_ORDERS)}, spectral) are not registered yet")
+    if rows != 1 and cols != 1:  # a matrix: 'fro', 'nuc', 2, 1, oo or (p, q)
+        from .rules.matrix_norms import matrix_norm
+
+        return matrix_norm(expr, p)
     if rows == 1 and cols != 1:
         expr = expr.T
     try:

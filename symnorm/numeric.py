@@ -629,3 +629,8 @@ def normp_order_derivative(u: object, p: object) -> Array:
     value = safe * s ** (1 / p)
     d = value * (rlog.sum(axis=-1, keepdims=True) / (p * s) - np.log(s) / p ** 2)
     return np.where(m > 0, d, 0)[..., 0]
+
+
+# matrix-norm helpers (SVD-based gradients, induced and mixed norms, SVT) live in their own
+# module; kernels reach every helper as _nm.<name>
+from .numeric_matrix import *  # noqa: E402, F401, F403

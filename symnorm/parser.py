@@ -18,7 +18,9 @@ Operators, loosest first (all binary ones left-associative except the powers)::
 
 Functions: ``norm(u)``, ``norm(u, p)``, ``sqrt``, ``log``, ``max(a, b, ...)`` (scalars)
 and ``exp``, ``abs``, ``sign``, ``sigmoid``, ``tanh``, ``relu``, ``softplus`` (scalars, or
-elementwise on vectors and matrices).
+elementwise on vectors and matrices); ``trace(M)`` of a square matrix. Matrix norm orders:
+``norm(X, fro)`` (or ``'fro'``), ``norm(X, nuc)`` (or ``'nuc'``), ``norm(X, 2)``,
+``norm(X, 1)``, ``norm(X, oo)``.
 
 What a name stands for, unless ``parse(text, name=...)`` says otherwise: one capital
 letter with optional digits (``A``, ``W1``) is a matrix; a Greek letter name (``lam``,
@@ -52,13 +54,17 @@ from .symbols import dim, matrix, scalar, vector
 __all__ = ["KNOWN_FUNCTIONS", "GREEK_NAMES", "parse"]
 
 KNOWN_FUNCTIONS: tuple[str, ...] = ("norm", "sqrt", "log", "exp", "abs", "sign", "sigmoid",
-                                    "max", "tanh", "relu", "softplus")
+                                    "max", "tanh", "relu", "softplus", "trace")
+
+# names of Sobolev spaces (H1, H2, W12): not norm orders; see symnorm.sobolev_norm
+_SOBOLEV_RE = re.compile(r"[HW][0-9]+(?:_?[0-9p]+)?")
 
 # (fewest, most) arguments, and how a correct call looks.
 _ARITY: dict[str, tuple[int, int, str]] = {
     "norm": (1, 2, "1 or 2 (norm(u) or norm(u, p))"),
     **{f: (1, 1, f"1 ({f}(s))") for f in ("sqrt", "log")},
     "max": (2, 64, "2 or more scalars (max(a, b, ...))"),
+    "trace": (1, 1, "1 (trace(M) of a square matrix M)"),
     **{f: (1, 1, f"1 ({f}(u))") for f in ("exp", "abs", "sign", "sigmoid")},
     **{f: (1, 1, f"1 ({f}(u))") for f in ("tanh", "relu", "softplus")},
 }
@@ -164,6 +170,7 @@ _TOKEN_RE = re.compile(r"""
   | (?P<ATTR>\.[A-Za-z_][A-Za-z0-9_]*)
   | (?P<OP>\*\*|\.\*|\.\^|[-+*/^(),])
   | (?P<NAME>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<STRING>'(?:fro|nuc)'|"(?:fro|nuc)")
 """, re.VERBOSE)
 
 # binary operators: (precedence, right-associative, rule)
@@ -184,7 +191,9 @@ def _tokens(text: str) -> Iterator[Token]:
     while pos < end:
         m = match(text, pos)
         if m is None:
-            raise _error(text, pos, f"unexpected character {text[pos]!r}")
+            detail = ("; only the matrix norm orders 'fro' and 'nuc' may be quoted"
+                      if text[pos] in "'\"" else "")
+            raise _error(text, pos, f"unexpected character {text[pos]!r}", detail)
         kind = m.lastgroup
         stop = m.end()
         if kind != "WS":
@@ -261,6 +270,10 @@ def _syntax_tree(text: str) -> Tree | Token:
             kind = tok.type
             if kind == "NUMBER":
                 operands.append((Tree("number", [tok], tok.start_pos, tok.end_pos),
+                                 tok.start_pos, tok.end_pos))
+                expect_operand = False
+            elif kind == "STRING":  # 'fro' or 'nuc'; only a norm order may be one
+                operands.append((Tree("string", [tok], tok.start_pos, tok.end_pos),
                                  tok.start_pos, tok.end_pos))
                 expect_operand = False
             elif kind == "NAME":
@@ -506,7 +519,7 @@ def _subtrees(tree: Tree) -> Iterator[Tree]:
 
 # names that read as infinity; as a norm order they give the max norm
 INFINITY_NAMES: tuple[str, ...] = ("oo", "inf", "Inf", "INF", "infinity", "Infinity")
-# orders that only a matrix has
+# orders that only a matrix has, written as words: norm(X, fro), norm(X, 'nuc')
 MATRIX_ORDER_NAMES: tuple[str, ...] = ("fro", "nuc")
 # names that are norm orders by convention (besides Greek letters); any other name must be
 # declared a scalar to be an order, so a typo such as norm(x, H1) is not read as a symbol
@@ -518,9 +531,11 @@ def _is_oo(node: object) -> bool:
 
 
 def _matrix_order(node: object) -> str | None:
-    if isinstance(node, Tree) and node.data == "var" and node.children[0] in MATRIX_ORDER_NAMES:
-        return str(node.children[0])
-    return None
+    """``fro`` / ``nuc`` for a norm order written ``fro``, ``'fro'``, ``nuc`` or ``'nuc'``."""
+    if not isinstance(node, Tree) or node.data not in ("var", "string"):
+        return None
+    word = str(node.children[0]).strip("'\"")
+    return word if word in MATRIX_ORDER_NAMES else None
 
 
 def _total(terms: list[tuple[int, sp.Basic]]) -> sp.Basic:
@@ -695,6 +710,14 @@ class _Reader:
                 if isinstance(order, Tree) and order.data == "var" and not _is_oo(order) \
                         and not _matrix_order(order):
                     name = str(order.children[0])
+                    if name not in self.specs and _SOBOLEV_RE.fullmatch(name):
+                        raise self.error(order, f"unknown norm order '{name}'",
+                                         f": {name} names a Sobolev space, not a norm "
+                                         f"order; use symnorm.sobolev_norm(u, k=..., h=...) "
+                                         f"for a grid vector or symnorm.sobolev_norm(f, t, "
+                                         f"(a, b), k=...) for a function (or, if {name} is "
+                                         f"a parameter, declared scalar: {name}='scalar', "
+                                         f"--shape {name}=scalar)")
                     if name not in self.specs and name not in ORDER_NAMES and \
                             not _GREEK_RE.fullmatch(name):
                         raise self.error(order, f"unknown norm order '{name}'",
@@ -751,6 +774,9 @@ class _Reader:
             return None if shape is None else (shape[1], shape[0])
         if kind == "call":
             return self.call_shape(node)
+        if kind == "string":
+            raise self.error(node, f"a quoted word ({node.children[0]}) may only be a matrix "
+                                   f"norm order", ", as in norm(X, 'fro') or norm(X, 'nuc')")
         raise self.error(node, f"unsupported construct '{kind}'")  # grammar and code disagree
 
     def binary_shape(self, node: Tree, ls: _Shape, rs: _Shape) -> _Shape:
@@ -844,6 +870,11 @@ class _Reader:
                     raise ShapeError(f"the order '{self.src(args[1])}' of '{call}' must be a "
                                      f"scalar (a number or a parameter), but it is "
                                      f"{self.describe(order_shape)}")
+            return None
+        if name == "trace":
+            if shape is None or not self.dims.unify([(shape[0], shape[1])]):
+                raise ShapeError(f"trace() takes a square matrix, but '{self.src(args[0])}' "
+                                 f"in '{call}' is {self.describe(shape)}")
             return None
         if name in ("sqrt", "log"):
             self.scalar_use(args[0], shape, f"{name}() takes a scalar, but '{{arg}}' in "
@@ -993,6 +1024,8 @@ class _Reader:
                 raise type(err)(f"in '{self.src(node)}': {err}") from err
         if name == "max":
             return sp.Max(arg, *[self.build(a) for a in args[1:]])
+        if name == "trace":
+            return sp.Trace(arg)
         if name == "sqrt":
             return sp.sqrt(arg)
         if name == "log":

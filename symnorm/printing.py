@@ -98,7 +98,8 @@ class TextPrinter(_HandOrder, StrPrinter):
 
     def _print_Transpose(self, expr: Transpose) -> str:
         inner = self._print(expr.arg)
-        if not isinstance(expr.arg, MatrixSymbol):
+        if not isinstance(expr.arg, MatrixSymbol) and not getattr(expr.arg, "prints_atomic",
+                                                                  False):
             inner = f"({inner})"
         return f"{inner}.T"
 
@@ -117,6 +118,9 @@ class TextPrinter(_HandOrder, StrPrinter):
 
     def _print_Identity(self, expr: sp.Basic) -> str:
         return "I"
+
+    def _print_Trace(self, expr: sp.Basic) -> str:
+        return f"trace({self._print(expr.arg)})"
 
     def _print_Inverse(self, expr: sp.Basic) -> str:
         return f"inv({self._print(expr.arg)})"
@@ -178,7 +182,8 @@ class SymnormLatexPrinter(_HandOrder, LatexPrinter):
 
     def _print_Transpose(self, expr: Transpose) -> str:
         inner = self._print(expr.arg)
-        if not isinstance(expr.arg, MatrixSymbol):
+        if not isinstance(expr.arg, MatrixSymbol) and not getattr(expr.arg, "prints_atomic",
+                                                                  False):
             inner = rf"\left({inner}\right)"
         return rf"{inner}^\top"
 

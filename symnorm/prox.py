@@ -492,6 +492,10 @@ def derive_prox(f: Any, wrt: Any) -> Prox:
     [mu]
     True
     """
+    if isinstance(wrt, MatrixSymbol) and wrt.shape[0] != 1 and wrt.shape[1] != 1:
+        from .matrix_prox import derive_matrix_prox  # SVT and the other matrix proxes
+
+        return derive_matrix_prox(f, wrt)
     lam, p, mu = _match(f, wrt)
     coeffs = [c for c in (lam, mu) if c is not None]
     params = sorted({s for c in coeffs for s in c.free_symbols}, key=lambda s: s.name)

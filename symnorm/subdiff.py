@@ -551,6 +551,10 @@ def subdiff(f: Any, wrt: Any, *, check: bool = True, **check_options: Any) -> Su
     f = as_scalar(f)
     check_shapes(f)
     check_wrt(f, wrt)
+    if isinstance(wrt, MatrixSymbol) and wrt.shape[0] != 1 and wrt.shape[1] != 1:
+        from .matrix_sets import matrix_subdiff  # matrix norms: sets of matrices
+
+        return matrix_subdiff(f, wrt, check=check, **check_options)  # type: ignore[return-value]
     if not (isinstance(wrt, MatrixSymbol) and wrt.shape[1] == 1):
         raise UnsupportedExpressionError(f"subdiff() needs a column vector wrt, got {wrt!r}")
     root = build(f, wrt)

@@ -353,7 +353,11 @@ def check_shapes(expr: object) -> None:
                 if 1 in base.shape else "")
         raise ShapeError(f"{to_text(expr)}: {to_text(base)} is {base.shape[0]}x"
                          f"{base.shape[1]}, not square{hint}")
-    if isinstance(expr, sp.Expr) and not isinstance(expr, (MatrixExpr, Norm, ScalarOf)) \
+    if isinstance(expr, sp.Trace) and expr.arg.shape[0] != expr.arg.shape[1]:
+        raise ShapeError(f"{to_text(expr)}: the trace needs a square matrix, "
+                         f"{to_text(expr.arg)} is {expr.arg.shape[0]}x{expr.arg.shape[1]}")
+    if isinstance(expr, sp.Expr) and not isinstance(expr, (MatrixExpr, Norm, ScalarOf,
+                                                           sp.Trace)) \
             and not getattr(expr, "scalar_of_matrices", False):
         inside = [a for a in expr.args if isinstance(a, MatrixExpr) and a.shape != (1, 1)]
         if inside:  # e.g. sp.sin(x): SymPy builds it, but it is neither scalar nor vector

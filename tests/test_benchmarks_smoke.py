@@ -98,3 +98,18 @@ def test_bench_nonsmooth_run_tiny():
     assert any("[batch 10]" in r["kernel"] for r in rows)
     for r in rows:
         assert _positive_finite(r["seconds"]) and _positive_finite(r["vs_copyto"])
+
+
+def test_bench_matrix_run_tiny(tmp_path, capsys):
+    module = _load("bench_matrix")
+    rows = module.run([8], repeat=1, min_sample=0.0)
+    labels = {r["kernel"] for r in rows}
+    assert any("∇‖X‖_*" in label for label in labels)
+    assert any("SVT" in label for label in labels)
+    for r in rows:
+        assert r["n"] == 8 and _positive_finite(r["seconds"]) and _positive_finite(r["vs_svd"])
+        if r["hand"] is not None:
+            assert _positive_finite(r["vs_hand"])
+    out = tmp_path / "matrix.md"
+    assert module.main(["--sizes", "6", "--repeat", "1", "--markdown", str(out)]) == 0
+    assert "ratio vs hand numpy" in out.read_text(encoding="utf-8")

@@ -18,8 +18,11 @@ from symnorm.errors import ArgumentError, DomainError
 from symnorm.kernel import free_arguments
 from symnorm.rules import NORMS, norm_rule
 
-CASES = [(rule, p) for rule in NORMS for p in rule.sample_orders]
+# vector norms here; the matrix norms have their own float32 and empty-input tests below
+CASES = [(rule, p) for rule in NORMS for p in rule.sample_orders
+         if not rule.extras.get("matrix")]
 IDS = [f"{rule.key}-p={p}" for rule, p in CASES]
+MATRIX_CASES = [p for rule in NORMS for p in rule.sample_orders if rule.extras.get("matrix")]
 
 
 @pytest.fixture
@@ -366,6 +369,27 @@ def test_empty_vectors_give_the_mathematical_answer(rule, p):
     g = sn.grad(f, x).kernel()
     assert g(np.zeros(0), **extra).shape == (0,)
     assert g(np.zeros((3, 0)), **extra).shape == (3, 0)
+
+
+@pytest.mark.parametrize("p", MATRIX_CASES, ids=str)
+def test_float32_in_float32_out_for_every_matrix_norm(p, rng):
+    X = sn.matrix("X")
+    v = rng.standard_normal((3, 4, 5)).astype(np.float32)   # a batch of three 4x5 matrices
+    value = sn.kernel(sn.norm(X, p), [X])(v)
+    assert value.dtype == np.float32 and value.shape == (3,)
+    g = sn.grad(sn.norm(X, p), X, check=False).kernel()
+    got = g(v)
+    assert got.dtype == np.float32 and got.shape == (3, 4, 5)
+    np.testing.assert_allclose(got, g(v.astype(np.float64)), rtol=2e-4, atol=2e-5)
+
+
+@pytest.mark.parametrize("p", MATRIX_CASES, ids=str)
+@pytest.mark.parametrize("shape", [(0, 0), (3, 0), (0, 3), (2, 3, 0), (2, 0, 3), (0, 3, 2)])
+def test_empty_matrices_give_the_mathematical_answer(p, shape):
+    X = sn.matrix("X")
+    value = sn.kernel(sn.norm(X, p), [X])(np.zeros(shape))
+    np.testing.assert_array_equal(value, np.zeros(shape[:-2]))
+    assert sn.grad(sn.norm(X, p), X, check=False).kernel()(np.zeros(shape)).shape == shape
 
 
 @pytest.mark.parametrize("p", [3, sp.Rational(3, 2), sp.Rational(1, 2), sp.oo, 1, 2,

@@ -200,7 +200,7 @@ def test_unknown_norm_passes_through_with_context() -> None:
         parse("norm(x, -1)")
     assert "norm(x, -1)" in str(info.value) and ">= 0" in str(info.value)
     with pytest.raises(UnknownNormError, match="matrix norms"):
-        parse("norm(A)")
+        parse("norm(A, 3)")
 
 
 # --------------------------------------------------------------------------- parse errors
@@ -410,15 +410,31 @@ def test_matrix_orders_of_a_vector_are_refused(order: str) -> None:
 
 
 def test_matrix_orders_reach_the_norm_constructor() -> None:
-    from symnorm.atoms import order
+    from symnorm.rules.matrix_norms import MatrixOrder
 
-    # the order is passed on as the string 'fro'; whether it has a rule is the norm's business
-    try:
-        e = parse("norm(A, fro)")
-    except UnknownNormError as err:
-        assert "fro" in str(err) and "matrix" in str(err)
-    else:
-        assert e.p == order("fro")
+    # fro, 'fro', nuc and 'nuc' of a matrix are the matrix norms' own orders
+    for text, kind in (("norm(A, fro)", "fro"), ("norm(A, 'fro')", "fro"),
+                       ('norm(A, "nuc")', "nuc"), ("norm(A, nuc)", "nuc")):
+        e = parse(text)
+        assert e.p == MatrixOrder(kind) and e == norm(matrix("A", dim("m"), dim("n")), kind)
+
+
+@pytest.mark.parametrize("text,column", [("norm(X, 'abc')", 9), ("norm(X, 'fro)", 9),
+                                         ("norm(X, 'FRO')", 9), ("x + 'nuc", 5)])
+def test_other_quoted_text_is_refused_with_a_caret(text: str, column: int) -> None:
+    with pytest.raises(ParseError, match="unexpected") as info:
+        parse(text)
+    assert info.value.column == column and "^" in str(info.value)
+
+
+def test_trace_reads_a_square_matrix() -> None:
+    t = parse("trace(X)")
+    X = t.arg
+    assert isinstance(t, sp.Trace) and X.name == "X" and X.shape[0] == X.shape[1]
+    assert parse("trace(A*x*x.T)") == sp.Trace(matrix("A", dim("n"), dim("n")) *
+                                                vector("x", dim("n")) * vector("x", dim("n")).T)
+    with pytest.raises(ParseError, match="wrong number of arguments to 'trace'"):
+        parse("trace(X, X)")
 
 
 @pytest.mark.parametrize("text", ["norm(x, abc)", "norm(x, H1)", "norm(x, fr)", "norm(x, y)"])

@@ -60,3 +60,19 @@ def test_readme_verify_example_is_as_commented(tmp_path: Path,
     claim = r"\nabla f &= A^\top(Ax - b) \\ &= A^\top A x + A^\top b"
     assert sn.verify(claim, sn.norm(A*x - b, 2)**2/2, x).first_wrong == 1
     assert sn.to_text(sn.parse_latex(r"\frac{1}{2}\|Ax - b\|_2^2")) == "norm(A*x - b, 2)**2/2"
+
+
+def test_readme_matrix_and_sobolev_values_are_as_commented() -> None:
+    blocks = _blocks()
+    matrices: dict = {}
+    exec(next(b for b in blocks if "cookbook" in b), matrices)
+    sn = matrices["sn"]
+    assert str(matrices["cookbook"]) == "2*A.T*A*X*B*B.T"
+    assert sn.to_text(matrices["d"].result) == "lam*svd_uv(X) + 2*(X*w - y)*w.T"
+    np.testing.assert_allclose(matrices["tie"], np.eye(3) / 3, atol=1e-15)
+    sobolev: dict = {}
+    exec(next(b for b in blocks if "sobolev_norm(sp.sin" in b), sobolev)
+    sp = sobolev["sp"]
+    assert sp.simplify(sobolev["H1"] - sp.sqrt(2 + 2 * sp.pi**2) / 2) == 0
+    u, t = sobolev["u"], sobolev["t"]
+    assert sobolev["EL"] == 2*u(t) - 2*u(t).diff(t, 2) + 2*u(t).diff(t, 4)

@@ -18,6 +18,42 @@ CASES = [(rule, p) for rule in NORMS for p in rule.sample_orders]
 IDS = [f"{rule.key}-p={p}" for rule, p in CASES]
 
 
+def is_matrix(rule) -> bool:
+    return bool(rule.extras.get("matrix"))
+
+
+def variable(rule, name: str = "x", n=None):
+    """The argument a rule applies to: a vector, or a matrix for the matrix norms."""
+    if is_matrix(rule):
+        return sn.matrix(name.upper(), n, n) if n is not None else sn.matrix(name.upper())
+    return sn.vector(name, n)
+
+
+def sample(rule, n: int, rng, lead: tuple = ()) -> np.ndarray:
+    shape = (*lead, n, max(1, n - 1)) if is_matrix(rule) else (*lead, n)
+    return rng.standard_normal(shape)
+
+
+def numpy_matrix_norm(v: np.ndarray, p) -> float:
+    """Matrix norms from their definitions (loops over columns, numpy's SVD)."""
+    kind = p.kind
+    if kind == "fro":
+        return float(np.sqrt(sum(e * e for e in v.ravel())))
+    if kind == "nuc":
+        return float(np.sum(np.linalg.svd(v, compute_uv=False)))
+    if kind == "spectral":
+        return float(np.max(np.linalg.svd(v, compute_uv=False)))
+    if kind == "induced1":
+        return float(max(sum(abs(v[i, j]) for i in range(v.shape[0]))
+                         for j in range(v.shape[1])))
+    if kind == "inducedinf":
+        return float(max(sum(abs(v[i, j]) for j in range(v.shape[1]))
+                         for i in range(v.shape[0])))
+    pp, qq = (float("inf") if t == sp.oo else float(t) for t in p.pq)
+    cols = [numpy_norm(v[:, j], pp) for j in range(v.shape[1])]
+    return numpy_norm(np.array(cols), qq)
+
+
 def numpy_norm(v: np.ndarray, p: float) -> float:
     """Independent reference, written from the definition."""
     a = np.abs(v)
@@ -34,10 +70,14 @@ def _numeric_order(p: sp.Basic, n: int = 4, rng=None) -> tuple[float, dict]:
         return p, rule.extras["sample_values"](p, n, rng or np.random.default_rng(0))
     if isinstance(p, sp.Symbol):
         return 2.7, {"p": 2.7}
+    if is_matrix(rule):
+        return p, {}
     return (np.inf if p == sp.oo else float(p)), {}
 
 
 def _reference(rule, v: np.ndarray, q, extra: dict) -> float:
+    if is_matrix(rule):
+        return numpy_matrix_norm(v, q)
     if "reference" in rule.extras:
         return rule.extras["reference"](v, extra, q)
     return numpy_norm(v, q)
@@ -50,20 +90,20 @@ def test_rule_is_found_for_its_orders(rule, p):
 
 @pytest.mark.parametrize("rule,p", CASES, ids=IDS)
 def test_value_kernel_matches_definition(rule, p, rng):
-    x = sn.vector("x")
+    x = variable(rule)
     f = sn.norm(x, p)
     k = sn.kernel(f, sn.kernel.__globals__["free_arguments"](f, first=x))
     for n in (1, 2, 7, 50):
         q, extra = _numeric_order(p, n, rng)
-        v = rng.standard_normal(n)
-        v[0] = 0.0  # an exact zero entry must not disturb the value
+        v = sample(rule, n, rng)
+        v.flat[0] = 0.0  # an exact zero entry must not disturb the value
         got = k(v, **extra)
         np.testing.assert_allclose(got, _reference(rule, v, q, extra), rtol=1e-13)
 
 
 @pytest.mark.parametrize("rule,p", CASES, ids=IDS)
 def test_gradient_passes_finite_difference_check(rule, p):
-    x = sn.vector("x")
+    x = variable(rule)
     d = sn.grad(sn.norm(x, p), x, check=False)
     report = d.check(points=4, directions=3, seed=7)
     assert report.ok, report.summary()
@@ -75,6 +115,9 @@ def test_gradient_matches_explicit_components(rule, p):
     """Vector-form result against SymPy's scalar diff of the explicit formula (n = 3)."""
     if p == 0:
         pytest.skip("the count is piecewise constant; its explicit diff is Piecewise noise")
+    if is_matrix(rule):
+        pytest.skip(f"{rule.key}: checked against SymPy's explicit matrix calculus in "
+                    "tests/test_matrix_norms.py")
     if rule.extras.get("explicit", True) is False:
         pytest.skip(f"{rule.key}: no explicit components (its order is given at kernel time)")
     y = sn.vector("y", 3)
@@ -94,25 +137,26 @@ def test_gradient_matches_explicit_components(rule, p):
 
 @pytest.mark.parametrize("rule,p", CASES, ids=IDS)
 def test_latex_renders_norm_and_gradient(rule, p):
-    x = sn.vector("x")
+    x = variable(rule)
     f = sn.norm(x, p)
     tex = sn.latex(f)
-    assert tex.startswith(r"\left\lVert x \right\rVert_") or "latex" in rule.extras
+    name = sn.latex(x)
+    assert tex.startswith(rf"\left\lVert {name} \right\rVert_") or "latex" in rule.extras
     d = sn.grad(f, x, check=False)
     src = d.latex()
     assert r"\begin{aligned}" in src and r"\end{aligned}" in src
-    assert r"\nabla_{x}" in src
+    assert rf"\nabla_{{{name}}}" in src
     assert src.count("{") == src.count("}")
     assert d._repr_latex_().startswith("$$")
 
 
 @pytest.mark.parametrize("rule,p", CASES, ids=IDS)
 def test_gradient_kernel_batched_out_and_kinks(rule, p, rng):
-    x = sn.vector("x")
+    x = variable(rule)
     d = sn.grad(sn.norm(x, p), x, check=False)
     k = d.kernel()
     _, extra = _numeric_order(p, 4, rng)
-    batch = rng.standard_normal((5, 4))
+    batch = sample(rule, 4, rng, (5,))
     single = np.stack([k(row, **extra) for row in batch])
     np.testing.assert_allclose(k(batch, **extra), single, rtol=1e-14)
     out = np.empty_like(batch)
@@ -120,7 +164,11 @@ def test_gradient_kernel_batched_out_and_kinks(rule, p, rng):
     np.testing.assert_allclose(out, single, rtol=1e-14)
     assert res is out or np.shares_memory(res, out)
     # kinks: exact zeros, the origin, ties: never NaN
-    for v in (np.zeros(4), np.array([0.0, 1.0, -1.0, 0.0]), np.array([2.0, -2.0, 1.0, 2.0])):
+    kinks = (np.zeros(4), np.array([0.0, 1.0, -1.0, 0.0]), np.array([2.0, -2.0, 1.0, 2.0]))
+    if is_matrix(rule):  # 0, rank-deficient, repeated singular values, tied columns
+        kinks = (np.zeros((4, 3)), np.outer([1.0, 0, 2, 0], [0, 1.0, -1]), np.eye(4, 3),
+                 np.array([[1.0, -1, 1], [1, 1, -1], [0, 0, 0], [1, 1, 1]]))
+    for v in kinks:
         g = k(v, **extra)
         assert np.all(np.isfinite(g)), (rule.key, v, g)
     assert "minimum-norm subgradient" in k.__doc__
@@ -128,7 +176,7 @@ def test_gradient_kernel_batched_out_and_kinks(rule, p, rng):
 
 @pytest.mark.parametrize("rule,p", CASES, ids=IDS)
 def test_rule_reports_kinks_and_classification(rule, p):
-    x = sn.vector("x")
+    x = variable(rule)
     q = sp.sympify(p)
     kinks = rule.kinks(x, q)
     assert kinks and all(k.where and k.returns for k in kinks)

@@ -6,7 +6,7 @@ Registration order is the order error messages list the norms in: vector norms f
 from . import vector_norms  # noqa: F401  (registration side effects)
 
 # isort: split
-from . import elementwise, group_norm  # noqa: F401  (registration side effects)
+from . import elementwise, group_norm, matrix_norms  # noqa: F401  (registration side effects)
 from .registry import (
     ELEMENTWISE,
     NORMS,
