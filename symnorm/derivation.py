@@ -153,17 +153,22 @@ class Derivation:
         return f"{Differential(self.f, self.wrt, symbol).text()} = {to_text(self.result)}"
 
     # -- use -----------------------------------------------------------------------
-    def kernel(self, args: list | None = None) -> "Kernel":
-        """A numpy kernel for ``result``; arguments default to ``wrt`` then the rest."""
+    def kernel(self, args: list | None = None, *, backend: str | None = None) -> "Kernel":
+        """A numpy kernel for ``result``; arguments default to ``wrt`` then the rest.
+
+        It also computes on JAX, PyTorch, CuPy and Dask arrays; ``backend=`` fixes one
+        library (see :mod:`symnorm.backends`).
+        """
         from .kernel import kernel_for_derivation
 
-        return kernel_for_derivation(self, args)
+        return kernel_for_derivation(self, args, backend=backend)
 
-    def value_kernel(self, args: list | None = None) -> "Kernel":
+    def value_kernel(self, args: list | None = None, *,
+                     backend: str | None = None) -> "Kernel":
         """A numpy kernel for ``f`` itself, with the same arguments as :meth:`kernel`."""
         from .kernel import kernel
 
-        return kernel(self.f, args or self.arguments())
+        return kernel(self.f, args or self.arguments(), backend=backend)
 
     def arguments(self) -> list:
         """Kernel arguments: ``wrt`` first, then the other free symbols by name."""

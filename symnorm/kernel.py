@@ -160,8 +160,9 @@ class Kernel:
     """
 
     def __init__(self, expr: Any, args: list, source: str, func: Any,
-                 checks: tuple = ()) -> None:
+                 checks: tuple = (), backend: str | None = None) -> None:
         self.expr = expr
+        self.backend = backend  # None: numpy, or the library of foreign array arguments
         self.args = args
         self.arg_names = [a.name for a in args]
         self.source = source
@@ -207,6 +208,10 @@ class Kernel:
 
     # -- calling -----------------------------------------------------------------
     def __call__(self, *values: Any, out: np.ndarray | None = None, **named: Any) -> Any:
+        if self.backend is not None or _foreign(values, named):  # JAX, torch, CuPy, Dask...
+            from .backends.dispatch import call
+
+            return call(self, values, named, out, self.backend)
         ordered = values if not named and len(values) == len(self._specs) else \
             self._bind(values, named)
         arrays, batch, dims, columns, dtype = self._prepare(ordered)
@@ -377,6 +382,16 @@ class Kernel:
 
 
 _MISSING = object()
+_FOREIGN_ROOTS = frozenset({"jax", "jaxlib", "torch", "cupy", "dask"})
+
+
+def _foreign(values: tuple, named: dict) -> bool:
+    """Whether an argument is an array of another library (see symnorm.backends)."""
+    for v in itertools.chain(values, named.values()):
+        if type(v) is not np.ndarray and \
+                type(v).__module__.partition(".")[0] in _FOREIGN_ROOTS:
+            return True
+    return False
 
 
 def _asarray(spec: _ArgSpec, v: Any) -> np.ndarray:
@@ -750,13 +765,16 @@ def _unit_factor(den: Any, last: Any) -> Any:
 
 
 def kernel(expr: Any, args: list | None = None, *, fusions: dict | None = None,
-           orders: dict | None = None) -> Kernel:
+           orders: dict | None = None, backend: str | None = None) -> Kernel:
     """A numpy function computing ``expr``; works for any dimension, batched, ``out=``.
 
     ``args`` lists the symbols in positional call order (default: the free symbols
     sorted by name); every argument can also be passed by name. ``repr(k)`` and
     ``inspect.signature(k)`` show the order. A kernel of a symbolic norm order refuses
     orders below the declared range (``p >= 1`` unless ``norm(x, p, p_min=...)``).
+    Called on JAX, PyTorch, CuPy or Dask arrays it computes with that library;
+    ``backend=`` (``"jax"``, ``"torch"``, ``"numba"``, ... see :mod:`symnorm.backends`)
+    fixes one library (``"jax"`` compiles with ``jax.jit``).
 
     >>> import numpy as np, symnorm as sn
     >>> x = sn.vector("x")
@@ -773,6 +791,10 @@ def kernel(expr: Any, args: list | None = None, *, fusions: dict | None = None,
     """
     from .symbols import check_shapes
 
+    if backend is not None:
+        from .backends import check_backend
+
+        check_backend(backend)
     expr = _matrix_muls(expr)
     check_shapes(expr)
     if args is None:
@@ -801,13 +823,15 @@ def kernel(expr: Any, args: list | None = None, *, fusions: dict | None = None,
     exec(compile(source, f"<symnorm kernel: {to_text(expr)[:60]}>", "exec"), namespace)
     checks = tuple(f"{to_text(p)} < {low:g} ({where} was derived for {to_text(p)} >= {low:g})"
                    for p, (low, where) in ranges.items())
-    return Kernel(expr, args, source, namespace["kernel"], checks)
+    return Kernel(expr, args, source, namespace["kernel"], checks, backend=backend)
 
 
-def kernel_for_derivation(deriv: Any, args: list | None = None) -> Kernel:
+def kernel_for_derivation(deriv: Any, args: list | None = None,
+                          backend: str | None = None) -> Kernel:
     """The kernel of a derivation's result: ``wrt`` first, then the other symbols by name.
 
     Symbolic norm orders of the differentiated function keep their declared range.
     """
     args = args or free_arguments(deriv.f, first=deriv.wrt)
-    return kernel(deriv.result, args, fusions=deriv.fusions, orders=_order_ranges(deriv.f))
+    return kernel(deriv.result, args, fusions=deriv.fusions, orders=_order_ranges(deriv.f),
+                  backend=backend)
