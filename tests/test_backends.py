@@ -47,7 +47,7 @@ def _skip_reason(lib: str) -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _jax_x64() -> None:
     import jax
 
@@ -134,7 +134,7 @@ def run(k, lib: str, values: dict, dtype=np.float64) -> tuple[np.ndarray, np.nda
     return want, got
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _forced(k):
     """The same kernel (same generated source) computing through array_api_compat."""
     forced = copy.copy(k)
@@ -176,7 +176,7 @@ def _points(n: int = 6) -> list[tuple[str, np.ndarray]]:
 EXTREMES = [("1e+200", 1e200), ("1e-200", 1e-200)]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _grad(p):
     x = sn.vector("x")
     return sn.grad(sn.norm(x, p), x)
@@ -258,7 +258,7 @@ def _family_cases():
     }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _families():
     return _family_cases()
 

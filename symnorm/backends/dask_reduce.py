@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 
-
 _EMPTY = -1e6  # exponent of an all-zero chunk: 2**(p*(_EMPTY - e)) is 0
 
 
@@ -55,8 +54,8 @@ def scaled_norm(u: Any, p: float) -> tuple[Any, Any]:
     >>> import dask.array as da, numpy as np
     >>> u = da.from_array(np.array([3e200, 4e200, 0.0, 0.0]), chunks=2)
     >>> s, e = scaled_norm(u, 2.0)
-    >>> float(np.ldexp(s.compute(), int(e.compute())))
-    5e+200
+    >>> round(float(np.ldexp(s.compute(), int(e.compute()))) / 1e200, 12)
+    5.0
     """
     import dask.array as da
 
@@ -74,8 +73,8 @@ def normp(u: Any, p: float) -> Any:
     """``‖u‖_p`` over the last axis of a Dask array, overflow-safe, one pass.
 
     >>> import dask.array as da, numpy as np
-    >>> float(normp(da.from_array(np.full(6, 1e300), chunks=2), 2.0).compute())
-    2.449489742783178e+300
+    >>> round(float(normp(da.from_array(np.full(6, 1e300), chunks=2), 2.0).compute()) / 1e300, 12)
+    2.449489742783
     """
     import dask.array as da
 

@@ -42,8 +42,8 @@ class XPNumeric:
     >>> nm = XPNumeric(array_namespace(x), "numpy", x.dtype, None)
     >>> nm.norm2_grad(x)
     array([0.6, 0.8])
-    >>> float(nm.norm2(np.array([1e200, 1e200])))
-    1.4142135623730951e+200
+    >>> round(float(nm.norm2(np.array([1e200, 1e200]))) / 1e200, 12)
+    1.414213562373
     """
 
     def __init__(self, xp: Any, lib: str, dtype: Any, device: Any) -> None:
