@@ -29,12 +29,16 @@ pytestmark = [pytest.mark.filterwarnings("ignore::RuntimeWarning:dask"),  # lazy
                                 reason="array_api_compat is not installed "
                                        "(pip install 'symnorm[backends]')")]
 
-LIBS = ["array_api", *[name for name in BACKENDS if name != "numpy"]]
+LIBS = ["array_api", *[name for name in BACKENDS if name != "numpy"], "numba"]
+HOST = ("array_api", "numba")  # libraries that take and return numpy arrays
 
 
 def _skip_reason(lib: str) -> str | None:
     if lib == "array_api":
         return None
+    if lib == "numba":
+        return None if available("numba") else \
+            "numba is not installed (pip install 'symnorm[numba]')"
     if not available(lib):
         return f"{lib} is not installed (pip install 'symnorm[{BACKENDS[lib].extra}]')"
     if lib == "cupy":
@@ -57,7 +61,7 @@ def _jax_x64() -> None:
 def to_lib(lib: str, a: np.ndarray, chunks: int = 3):
     """``a`` as an array of ``lib`` (labels and scalars too)."""
     a = np.asarray(a)
-    if lib == "array_api":
+    if lib in HOST:
         return a
     if lib == "jax":
         _jax_x64()
@@ -78,7 +82,7 @@ def to_lib(lib: str, a: np.ndarray, chunks: int = 3):
 
 
 def to_numpy(lib: str, r) -> np.ndarray:
-    if lib == "array_api":
+    if lib in HOST:
         return np.asarray(r)
     if lib == "torch":
         return r.numpy()
@@ -90,7 +94,7 @@ def to_numpy(lib: str, r) -> np.ndarray:
 
 
 def lib_type(lib: str) -> type:
-    if lib == "array_api":
+    if lib in HOST:
         return np.ndarray
     if lib == "jax":
         import jax
@@ -125,8 +129,8 @@ def run(k, lib: str, values: dict, dtype=np.float64) -> tuple[np.ndarray, np.nda
     cast = {name: (np.asarray(v, dtype=dtype) if np.asarray(v).dtype.kind == "f" else v)
             for name, v in values.items()}
     want = k(**cast)
-    if lib == "array_api":
-        got = k.__class__.__call__(_forced(k), **cast)
+    if lib in HOST:
+        got = _forced(k, lib)(**cast)
     else:
         r = k(**{name: to_lib(lib, v) for name, v in cast.items()})
         assert isinstance(r, lib_type(lib)), type(r)
@@ -135,11 +139,12 @@ def run(k, lib: str, values: dict, dtype=np.float64) -> tuple[np.ndarray, np.nda
 
 
 @functools.cache
-def _forced(k):
-    """The same kernel (same generated source) computing through array_api_compat."""
+def _forced(k, lib: str = "array_api"):
+    """The same kernel (same generated source) computing through ``lib``."""
     forced = copy.copy(k)
+    forced.__dict__ = dict(k.__dict__)
     forced.__dict__.pop("_backend_cache", None)
-    forced.backend = "array_api"
+    forced.backend = lib
     return forced
 
 
@@ -212,7 +217,7 @@ def test_gradient_at_a_kink_is_the_min_norm_subgradient(rule, p, lib):
     k = _grad(p).kernel()
     sd = sn.subdiff(sn.norm(x, p), x)
     for _, v in _points()[1:]:
-        r = k(to_lib(lib, v)) if lib != "array_api" else _forced(k)(v)
+        r = k(to_lib(lib, v)) if lib not in HOST else _forced(k, lib)(v)
         np.testing.assert_allclose(to_numpy(lib, r), sd.min_norm(x=v), atol=1e-12)
 
 
@@ -301,9 +306,9 @@ def test_results_keep_batch_columns_and_dtype(lib):
 def test_out_is_written_where_the_library_has_it(lib):
     k = _grad(2).kernel()
     v = np.array([[3.0, 4.0], [0.0, 0.0]])
-    if lib == "array_api":
+    if lib in HOST:
         out = np.empty((2, 2))
-        assert _forced(k)(v, out=out) is out
+        assert _forced(k, lib)(v, out=out) is out
         np.testing.assert_allclose(out, [[0.6, 0.8], [0, 0]])
         return
     xv = to_lib(lib, v)
@@ -321,8 +326,8 @@ def test_out_is_written_where_the_library_has_it(lib):
 def test_validation_is_the_same_as_on_numpy(lib):
     A, x, b = sn.matrix("A"), sn.vector("x"), sn.vector("b", "m")
     k = sn.grad(sn.norm(A * x - b, 2), x).kernel()
-    if lib == "array_api":
-        k = _forced(k)
+    if lib in HOST:
+        k = _forced(k, lib)
         conv = np.asarray
     else:
         def conv(a):
@@ -427,3 +432,28 @@ def test_dask_on_a_local_cluster_matches_numpy():
     np.testing.assert_allclose(g_val, grad(host), rtol=1e-12, atol=0)
     np.testing.assert_allclose(s_val, prox(host, 1e200), rtol=1e-12, atol=0)
     assert abs(np.linalg.norm(g_val) - 1.0) < 1e-12
+
+
+# -- numba: fused loops over blocks of long rows and over batches -------------------------
+
+def test_numba_loops_over_many_blocks_and_mixed_rows():
+    if _skip_reason("numba"):
+        pytest.skip(_skip_reason("numba"))
+    rng = np.random.default_rng(2)
+    long_row = rng.standard_normal(200_000)            # several parallel blocks
+    long_row[::7] = 0.0
+    batch = rng.standard_normal((4, 70_000))
+    batch[1] *= 1e300                                  # one row takes the rescaling path
+    batch[2] = 0.0                                     # one row is the kink
+    batch[3, :5] = 1e-310                              # subnormal entries
+    for p in (2, 3, sp.oo, 1, sp.Rational(3, 2)):
+        k = _grad(p).kernel()
+        kn = _forced(k, "numba")
+        for v in (long_row, batch):
+            out = np.empty_like(v)
+            assert kn(v, out=out) is out
+            np.testing.assert_allclose(out, k(v), rtol=1e-13, atol=0)
+    x, lam = sn.vector("x"), sn.scalar("lam", positive=True)
+    prox = sn.prox(lam * sn.norm(x, 1), x).kernel()
+    np.testing.assert_array_equal(_forced(prox, "numba")(batch, np.array([0.1, 2e300, 0, 1])),
+                                  prox(batch, np.array([0.1, 2e300, 0, 1])))

@@ -33,6 +33,8 @@ def foreign_library(values: Any) -> str | None:
 
 def call(kernel: Any, values: tuple, named: dict, out: Any, backend: str | None) -> Any:
     """Compute ``kernel`` on the arrays of one library (see the module docstring)."""
+    if backend == "numba":
+        return _numba_twin(kernel)(*values, out=out, **named)
     ordered = values if not named and len(values) == len(kernel._specs) else \
         kernel._bind(values, named)
     lib = backend if backend not in (None, "array_api") else foreign_library(ordered)
@@ -63,6 +65,23 @@ def call(kernel: Any, values: tuple, named: dict, out: Any, backend: str | None)
     if out is not None:
         return nm.assign(out, res)
     return res
+
+
+def _numba_twin(kernel: Any) -> Any:
+    """The kernel with numpy validation and the fused numba helpers (cached)."""
+    cache = kernel.__dict__.setdefault("_backend_cache", {})
+    if "numba-twin" not in cache:
+        import copy
+
+        from .numba_kernels import compiled as numba_compiled
+
+        twin = copy.copy(kernel)
+        twin.__dict__ = dict(kernel.__dict__)
+        twin.__dict__.pop("_backend_cache", None)
+        twin.backend = None
+        twin._func = numba_compiled(kernel)
+        cache["numba-twin"] = twin
+    return cache["numba-twin"]
 
 
 def compiled(kernel: Any, lib: str, xp: Any, dtype: Any, device: Any,
