@@ -36,6 +36,16 @@ def _jit() -> Any:
     return numba_loops
 
 
+_LOW = math.sqrt(float(np.finfo(np.float64).tiny))  # smaller sums may have lost squares
+_HIGH = float(np.finfo(np.float64).max)
+
+
+def _blocks(n: int) -> int:
+    from .numba_loops import BLOCK
+
+    return max(1, -(-n // BLOCK))
+
+
 def _rows(u: np.ndarray) -> np.ndarray:
     """``u`` as a C-contiguous 2-D array of rows (a view when possible)."""
     u = np.ascontiguousarray(u)
@@ -85,13 +95,29 @@ class NumbaNumeric:
         a = self._plain(u)
         if a is None:
             return np_numeric.norm2_grad(u, p, out=out)
-        if a.dtype == np.float32:  # float64 sums: squares of float32 never overflow
+        return self._norm_then_scale(a, 2.0, out)
+
+    def _norm_then_scale(self, a: np.ndarray, p: float, out: np.ndarray | None) -> np.ndarray:
+        """Pass 1: block sums of ``|u|^p`` (float64); pass 2: the scaled write."""
+        loops = _jit()
+        rows = _rows(a)
+        w, res = _target(a, out)
+        part = np.empty((rows.shape[0], _blocks(rows.shape[1])))
+        loops.partial_powers(rows, part, p)
+        total = part.sum(axis=1)
+        if a.dtype == np.float32:  # float64 sums of float32 powers: only 0 is special
             low, high = float(np.finfo(np.float64).tiny), math.inf
         else:
-            low, high = math.sqrt(float(np.finfo(np.float64).tiny)), float(np.finfo(
-                np.float64).max)
-        w, res = _target(a, out)
-        _jit().norm2_grad(_rows(a), w, low, high)
+            low, high = _LOW, _HIGH
+        fast = (total >= low) & (total <= high)
+        with np.errstate(divide="ignore", over="ignore"):
+            fac = np.where(fast, 1.0 / np.where(fast, total, 1.0) ** (1.0 / p), 0.0)
+        if p == 2.0:
+            loops.write_l2(rows, w, fac, fast)
+        else:
+            loops.write_lp(rows, w, fac, fast, p - 1.0)
+        for r in np.flatnonzero(~fast):  # rare: sums that over/underflowed, or u = 0
+            loops._scaled_row(rows, w, r, p, 2 if p == 2.0 else 0)
         return _finish(res, out)
 
     def norm1_grad(self, u: Any, p: Any = 1, out: np.ndarray | None = None) -> np.ndarray:
@@ -107,22 +133,25 @@ class NumbaNumeric:
 
     def norminf_grad(self, u: Any, p: Any = None, out: np.ndarray | None = None) -> np.ndarray:
         a = self._plain(u)
-        if a is None:
+        if a is None or np.isnan(a).any():
             return np_numeric.norminf_grad(u, p, out=out)
+        loops = _jit()
+        rows = _rows(a)
         w, res = _target(a, out)
-        _jit().norminf_grad(_rows(a), w)
+        part = np.empty((rows.shape[0], _blocks(rows.shape[1])))
+        loops.partial_max(rows, part)
+        big = part.max(axis=1)
+        loops.partial_count(rows, big, part)
+        weight = 1.0 / part.sum(axis=1)   # ties split evenly
+        loops.write_linf(rows, w, big, weight)
         return _finish(res, out)
 
     def normp_grad(self, u: Any, p: Any, out: np.ndarray | None = None) -> np.ndarray:
         a = self._plain(u)
         pa = np.asarray(p, dtype=np.float64)
-        if a is None or pa.ndim != 0 or not (1.0 <= float(pa) < math.inf):
-            return np_numeric.normp_grad(u, p, out=out)  # p per row, p < 1, p = oo
-        tiny = float(np.finfo(np.float64).tiny)
-        w, res = _target(a, out)
-        _jit().normp_grad(_rows(a), w, float(pa), math.sqrt(tiny),
-                             float(np.finfo(np.float64).max))
-        return _finish(res, out)
+        if a is None or pa.ndim != 0 or not (1.0 < float(pa) < math.inf):
+            return np_numeric.normp_grad(u, p, out=out)  # p per row, p <= 1, p = oo
+        return self._norm_then_scale(a, float(pa), out)
 
     def soft_threshold(self, v: Any, lam: Any, out: np.ndarray | None = None) -> np.ndarray:
         a = self._plain(v)

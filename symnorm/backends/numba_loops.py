@@ -53,90 +53,112 @@ if numba is not None:
                 out[r, i] = 0.0
 
     @_parallel
-    def norm2_grad(u, out, low, high):  # pragma: no cover - compiled
+    def partial_powers(u, part, p):  # pragma: no cover - compiled
+        # part[r, b] = sum of |u[r, i]|**p over block b of row r; whole p unrolled
+        rows, n = u.shape
+        nb = part.shape[1]
+        for t in prange(rows * nb):
+            r = t // nb
+            b = t % nb
+            lo, hi = b * BLOCK, min(n, (b + 1) * BLOCK)
+            s = 0.0
+            if p == 2.0:
+                for i in range(lo, hi):
+                    a = np.float64(u[r, i])
+                    s += a * a
+            elif p == 3.0:
+                for i in range(lo, hi):
+                    a = abs(np.float64(u[r, i]))
+                    s += a * a * a
+            elif p == 4.0:
+                for i in range(lo, hi):
+                    a = np.float64(u[r, i])
+                    a2 = a * a
+                    s += a2 * a2
+            else:
+                for i in range(lo, hi):
+                    s += abs(np.float64(u[r, i])) ** p
+            part[r, b] = s
+
+    @_parallel
+    def partial_max(u, part):  # pragma: no cover - compiled
+        rows, n = u.shape
+        nb = part.shape[1]
+        for t in prange(rows * nb):
+            r = t // nb
+            b = t % nb
+            m = 0.0
+            for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
+                a = abs(np.float64(u[r, i]))
+                if a > m:
+                    m = a
+            part[r, b] = m
+
+    @_parallel
+    def partial_count(u, big, part):  # pragma: no cover - compiled
+        rows, n = u.shape
+        nb = part.shape[1]
+        for t in prange(rows * nb):
+            r = t // nb
+            b = t % nb
+            c = 0.0
+            for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
+                if abs(np.float64(u[r, i])) == big[r]:
+                    c += 1.0
+            part[r, b] = c
+
+    @_parallel
+    def write_l2(u, out, fac, fast):  # pragma: no cover - compiled
         rows, n = u.shape
         nb = max(1, (n + BLOCK - 1) // BLOCK)
-        part = np.zeros(rows * nb)
         for t in prange(rows * nb):
-            r, b = t // nb, t % nb
-            s = 0.0
-            for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
-                v = np.float64(u[r, i])
-                s += v * v
-            part[t] = s
-        fac = np.zeros(rows)
-        fast = np.zeros(rows, dtype=np.bool_)
-        for r in range(rows):
-            ss = 0.0
-            for b in range(nb):
-                ss += part[r * nb + b]
-            if ss >= low and ss <= high:
-                fast[r] = True
-                fac[r] = 1.0 / math.sqrt(ss)
-        for t in prange(rows * nb):
-            r, b = t // nb, t % nb
+            r = t // nb
+            b = t % nb
             if fast[r]:
                 f = fac[r]
                 for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
                     out[r, i] = u[r, i] * f
-        for r in range(rows):
-            if not fast[r]:
-                _scaled_row(u, out, r, 2.0, 2)
 
     @_parallel
-    def normp_grad(u, out, p, low, high):  # pragma: no cover - compiled
+    def write_lp(u, out, fac, fast, q):  # pragma: no cover - compiled
+        # out = sign(u) (|u| fac)**q on the rows of the fast path; whole q unrolled
         rows, n = u.shape
         nb = max(1, (n + BLOCK - 1) // BLOCK)
-        part = np.zeros(rows * nb)
-        whole = p == math.floor(p) and p <= 4.0
-        k = int(p)
         for t in prange(rows * nb):
-            r, b = t // nb, t % nb
-            s = 0.0
-            for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
-                a = abs(np.float64(u[r, i]))
-                if whole:
-                    term = a
-                    for _ in range(k - 1):
-                        term *= a
-                    s += term
-                else:
-                    s += a ** p
-            part[t] = s
-        fac = np.zeros(rows)
-        fast = np.zeros(rows, dtype=np.bool_)
-        for r in range(rows):
-            ss = 0.0
-            for b in range(nb):
-                ss += part[r * nb + b]
-            if ss >= low and ss <= high:
-                fast[r] = True
-                fac[r] = 1.0 / ss ** (1.0 / p)
-        q = p - 1.0
-        wq = q == math.floor(q) and q <= 3.0
-        kq = int(q)
-        for t in prange(rows * nb):
-            r, b = t // nb, t % nb
+            r = t // nb
+            b = t % nb
             if fast[r]:
                 f = fac[r]
-                for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
-                    v = np.float64(u[r, i])
-                    ratio = abs(v) * f
-                    if wq:
-                        g = 1.0
-                        for _ in range(kq):
-                            g *= ratio
-                    else:
-                        g = ratio ** q
-                    if v > 0:
-                        out[r, i] = g
-                    elif v < 0:
-                        out[r, i] = -g
-                    else:
-                        out[r, i] = 0.0
-        for r in range(rows):
-            if not fast[r]:
-                _scaled_row(u, out, r, p, 0)
+                lo, hi = b * BLOCK, min(n, (b + 1) * BLOCK)
+                if q == 2.0:  # p = 3: sign(u) (|u| f)**2, with |u| f <= 1 formed first
+                    for i in range(lo, hi):
+                        vf = np.float64(u[r, i]) * f
+                        out[r, i] = vf * abs(vf)
+                elif q == 3.0:
+                    for i in range(lo, hi):
+                        vf = np.float64(u[r, i]) * f
+                        out[r, i] = vf * vf * vf
+                else:
+                    for i in range(lo, hi):
+                        v = np.float64(u[r, i])
+                        g = (abs(v) * f) ** q
+                        out[r, i] = g if v > 0 else (-g if v < 0 else 0.0)
+
+    @_parallel
+    def write_linf(u, out, big, weight):  # pragma: no cover - compiled
+        rows, n = u.shape
+        nb = max(1, (n + BLOCK - 1) // BLOCK)
+        for t in prange(rows * nb):
+            r = t // nb
+            b = t % nb
+            m = big[r]
+            w = weight[r]
+            for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
+                v = u[r, i]
+                if v != 0 and abs(np.float64(v)) == m:
+                    out[r, i] = w if v > 0 else -w
+                else:
+                    out[r, i] = 0.0
 
     @_parallel
     def sign(u, out):  # pragma: no cover - compiled
@@ -151,45 +173,6 @@ if numba is not None:
         for i in prange(u.shape[0]):
             v = u[i]
             out[i] = 1.0 if v > 0 else (-1.0 if v < 0 else 0.0)
-
-    @_parallel
-    def norminf_grad(u, out):  # pragma: no cover - compiled
-        rows, n = u.shape
-        nb = max(1, (n + BLOCK - 1) // BLOCK)
-        part = np.zeros(rows * nb)
-        for t in prange(rows * nb):
-            r, b = t // nb, t % nb
-            m = 0.0
-            for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
-                a = abs(np.float64(u[r, i]))
-                if a > m:
-                    m = a
-            part[t] = m
-        big = np.zeros(rows)
-        for r in range(rows):
-            for b in range(nb):
-                if part[r * nb + b] > big[r]:
-                    big[r] = part[r * nb + b]
-        count = np.zeros(rows * nb)
-        for t in prange(rows * nb):
-            r, b = t // nb, t % nb
-            c = 0.0
-            for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
-                if abs(np.float64(u[r, i])) == big[r]:
-                    c += 1.0
-            count[t] = c
-        for t in prange(rows * nb):
-            r, b = t // nb, t % nb
-            total = 0.0
-            for bb in range(nb):
-                total += count[r * nb + bb]
-            w = 1.0 / total
-            for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
-                v = u[r, i]
-                if abs(np.float64(v)) == big[r] and v != 0:
-                    out[r, i] = w if v > 0 else -w
-                else:
-                    out[r, i] = 0.0
 
     @_parallel
     def soft_threshold(v, lam, out):  # pragma: no cover - compiled
