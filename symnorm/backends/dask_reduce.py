@@ -6,8 +6,14 @@ gives ``(e_c, S_c)`` with ``e_c`` the power-of-two exponent of its largest entry
 terms never underflow); the small table of pairs is combined as
 ``e = max e_c``, ``S = Σ S_c 2^(p (e_c - e))``. The norm is ``S^(1/p) 2^e`` and the
 gradient ``(|u| 2^-e / S^(1/p))^(p-1)`` is formed from the scaled entries in the second,
-elementwise pass. Neither pass holds more than a chunk of ``u`` per worker (besides what
-the input's own graph keeps).
+elementwise pass.
+
+The reduction pass runs when the kernel is called (``dask.compute`` of the small table,
+on the active scheduler or ``distributed`` client); the kernel returns the lazy second
+pass. So neither pass holds more than a few chunks of ``u`` per worker: were the two
+passes one graph, every chunk of ``u`` would have to stay in memory until the last
+chunk's partial sum was known. An input that is itself a lazy computation is computed
+twice (once per pass), the price of never holding it whole.
 """
 
 from __future__ import annotations
@@ -49,7 +55,8 @@ def _combine(parts: np.ndarray, p: float) -> np.ndarray:
 def scaled_norm(u: Any, p: float) -> tuple[Any, Any]:
     """``(s, e)`` per batch row with ``‖u‖_p = s 2^e`` and ``s`` in [2^-1, n^(1/p)].
 
-    One pass over the chunks of ``u`` (a Dask array, vector axis last, any chunking).
+    One pass over the chunks of ``u`` (a Dask array, vector axis last, any chunking),
+    computed now; ``s`` and ``e`` come back as small Dask arrays of known values.
 
     >>> import dask.array as da, numpy as np
     >>> u = da.from_array(np.array([3e200, 4e200, 0.0, 0.0]), chunks=2)
@@ -57,6 +64,7 @@ def scaled_norm(u: Any, p: float) -> tuple[Any, Any]:
     >>> round(float(np.ldexp(s.compute(), int(e.compute()))) / 1e200, 12)
     5.0
     """
+    import dask
     import dask.array as da
 
     nb = len(u.chunks[-1])
@@ -65,8 +73,9 @@ def scaled_norm(u: Any, p: float) -> tuple[Any, Any]:
     parts = parts.rechunk({parts.ndim - 1: -1})
     pair = parts.map_blocks(_combine, p, dtype=np.float64,
                             chunks=(*parts.chunks[:-1], (2,)))
-    s, e = pair[..., 0], pair[..., 1]
-    return s.astype(u.dtype), da.asarray(e).astype(u.dtype)
+    s, e = dask.compute(pair[..., 0], pair[..., 1])  # pass 1 runs now (see module doc)
+    return (da.from_array(np.asarray(s, dtype=u.dtype)),
+            da.from_array(np.asarray(e, dtype=u.dtype)))
 
 
 def normp(u: Any, p: float) -> Any:
