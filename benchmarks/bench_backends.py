@@ -105,9 +105,9 @@ def cases_numpy(n: int, kernels: dict, numba: bool) -> list[Case]:
 
 
 def _twin(k: sn.Kernel, backend: str) -> sn.Kernel:
-    from symnorm.kernel import kernel
+    from symnorm.backends import with_backend
 
-    return kernel(k.expr, k.args, backend=backend)
+    return with_backend(k, backend)  # the same generated source (fused helpers included)
 
 
 def cases_jax(n: int, kernels: dict) -> list[Case]:

@@ -9,7 +9,6 @@ random points, kinks and entries of size 1e±200 (float64), float32 and float64.
 
 from __future__ import annotations
 
-import copy
 import functools
 import importlib.util
 
@@ -18,7 +17,7 @@ import pytest
 import sympy as sp
 
 import symnorm as sn
-from symnorm.backends import BACKENDS, available
+from symnorm.backends import BACKENDS, available, with_backend
 from symnorm.errors import ArgumentError, ShapeError, UnsupportedExpressionError
 from symnorm.kernel import free_arguments
 from symnorm.prox_atoms import ProjectL1Ball
@@ -131,6 +130,11 @@ def run(k, lib: str, values: dict, dtype=np.float64) -> tuple[np.ndarray, np.nda
     want = k(**cast)
     if lib in HOST:
         got = _forced(k, lib)(**cast)
+    elif lib == "jax":  # compiled once per shape (JAX's eager mode compiles every op)
+        _jax_x64()
+        r = _forced(k, "jax")(**{name: to_lib(lib, v) for name, v in cast.items()})
+        assert isinstance(r, lib_type(lib)), type(r)
+        got = to_numpy(lib, r)
     else:
         r = k(**{name: to_lib(lib, v) for name, v in cast.items()})
         assert isinstance(r, lib_type(lib)), type(r)
@@ -141,11 +145,7 @@ def run(k, lib: str, values: dict, dtype=np.float64) -> tuple[np.ndarray, np.nda
 @functools.cache
 def _forced(k, lib: str = "array_api"):
     """The same kernel (same generated source) computing through ``lib``."""
-    forced = copy.copy(k)
-    forced.__dict__ = dict(k.__dict__)
-    forced.__dict__.pop("_backend_cache", None)
-    forced.backend = lib
-    return forced
+    return with_backend(k, lib)
 
 
 def assert_same(want: np.ndarray, got: np.ndarray, dtype=np.float64) -> None:
@@ -171,14 +171,18 @@ def _extra(p, n: int) -> dict:
     return {}
 
 
-def _points(n: int = 6) -> list[tuple[str, np.ndarray]]:
+def _batch(n: int = 6, extremes: bool = True) -> np.ndarray:
+    """One batch of rows: generic, the zero vector, ties and zeros, 1e+200, 1e-200.
+
+    Rows are independent, so one call checks every kind of point and, on the rows of
+    size 1e±200, the per-row choice between the fast path and the rescaling.
+    """
     rng = np.random.default_rng(7)
-    generic = rng.standard_normal((3, n))
     kink = np.array([2.0, -2.0, 0.0, 1.0, -2.0, 0.0][:n])
-    return [("generic batch", generic), ("zero", np.zeros(n)), ("tie and zeros", kink)]
-
-
-EXTREMES = [("1e+200", 1e200), ("1e-200", 1e-200)]
+    rows = [*rng.standard_normal((2, n)), np.zeros(n), kink]
+    if extremes:
+        rows += [1e200 * kink, 1e-200 * rng.standard_normal(n)]
+    return np.array(rows)
 
 
 @functools.cache
@@ -196,14 +200,10 @@ def test_value_and_gradient_kernels_match_numpy(rule, p, lib):
     except sn.errors.SymnormError as err:  # e.g. the counting norm: no gradient
         assert p == 0, err
     for k in kernels:
-        for dtype in (np.float64, np.float32):
-            for _, v in _points():
-                want, got = run(k, lib, {"x": v, **_extra(p, v.shape[-1])}, dtype)
-                assert_same(want, got, dtype)
-        for _, s in EXTREMES:  # float64: no overflow, no underflow, same numbers
-            v = s * np.array([3.0, -4.0, 0.0, 1.0, 2.0, -2.0])
-            want, got = run(k, lib, {"x": v, **_extra(p, 6)})
-            assert_same(want, got)
+        for dtype in (np.float64, np.float32):  # 1e±200 rows in float64 only
+            v = _batch(extremes=dtype == np.float64)
+            want, got = run(k, lib, {"x": v, **_extra(p, v.shape[-1])}, dtype)
+            assert_same(want, got, dtype)
 
 
 SUBDIFF = [(rule, p) for rule, p in CASES if rule.subdiff is not None
@@ -216,9 +216,10 @@ def test_gradient_at_a_kink_is_the_min_norm_subgradient(rule, p, lib):
     x = sn.vector("x")
     k = _grad(p).kernel()
     sd = sn.subdiff(sn.norm(x, p), x)
-    for _, v in _points()[1:]:
-        r = k(to_lib(lib, v)) if lib not in HOST else _forced(k, lib)(v)
-        np.testing.assert_allclose(to_numpy(lib, r), sd.min_norm(x=v), atol=1e-12)
+    kinks = _batch()[2:4]
+    r = k(to_lib(lib, kinks)) if lib not in HOST else _forced(k, lib)(kinks)
+    for v, got in zip(kinks, to_numpy(lib, r)):
+        np.testing.assert_allclose(got, sd.min_norm(x=v), atol=1e-12)
 
 
 PROX = [(rule, p) for rule, p in CASES if rule.prox is not None]
@@ -230,11 +231,12 @@ def test_prox_kernels_match_numpy(rule, p, lib):
     k = sn.prox(lam * sn.norm(x, p), x).kernel()
     v_name = k.arg_names[0]
     for dtype in (np.float64, np.float32):
-        for _, v in _points():
-            want, got = run(k, lib, {v_name: v, "lam": 0.7, **_extra(p, v.shape[-1])}, dtype)
-            assert_same(want, got, dtype)
-    v = 1e200 * np.array([3.0, -4.0, 0.0, 1.0, 2.0, -2.0])
-    want, got = run(k, lib, {v_name: v, "lam": 2e200, **_extra(p, 6)})
+        v = _batch(extremes=False)
+        want, got = run(k, lib, {v_name: v, "lam": 0.7, **_extra(p, v.shape[-1])}, dtype)
+        assert_same(want, got, dtype)
+    v = 1e200 * _batch(extremes=False)   # thresholds of size 1e200: per-row lam
+    lam = np.array([2e200, 1e200, 1.0, 3e200])
+    want, got = run(k, lib, {v_name: v, "lam": lam, **_extra(p, 6)})
     assert_same(want, got)
 
 
@@ -242,11 +244,12 @@ def test_l1_ball_projection_matches_numpy(lib):
     x, r = sn.vector("x"), sn.scalar("r", positive=True)
     k = sn.kernel(ProjectL1Ball(x, r), [x, r])
     rng = np.random.default_rng(3)
-    for v, radius in [(rng.standard_normal((4, 7)), 1.3), (np.zeros(5), 1.0),
-                      (np.array([3.0, -1.0, 0.0]), 2.0), (np.array([0.5, -0.25]), 1.0),
-                      (np.array([1.0, 1.0]), 0.0)]:
-        want, got = run(k, lib, {"x": v, "r": radius})
-        assert_same(want, got)
+    # rows: generic, inside the ball, the zero vector, on a kink, radius 0
+    v = np.vstack([rng.standard_normal((2, 5)), [0.5, -0.25, 0, 0, 0], np.zeros(5),
+                   [3.0, -1.0, 0.0, 0.0, 1.0], [1.0, 1.0, 0, 0, 0]])
+    radius = np.array([1.3, 0.2, 1.0, 1.0, 2.0, 0.0])
+    want, got = run(k, lib, {"x": v, "r": radius})
+    assert_same(want, got)
 
 
 # -- other kernel families -----------------------------------------------------------------
@@ -279,16 +282,15 @@ def test_gradient_and_hessian_families_match_numpy(name, lib):
     rng = np.random.default_rng(11)
     A = rng.standard_normal((4, 3))
     x = rng.standard_normal((2, 3))
-    points = [{"A": A, "x": x, "b": rng.standard_normal(4)},
-              {"A": A, "x": np.zeros(3), "b": np.zeros(4)},          # the kink Ax = b
-              {"A": 1e100 * A, "x": 1e100 * x, "b": np.zeros(4)}]      # 1e200 residuals
-    for values in points:
-        values = {key: v for key, v in values.items() if key in k.arg_names}
-        for dtype in (np.float64, np.float32):
-            if dtype == np.float32 and np.max(np.abs(values["x"])) > 1e30:
-                continue
-            want, got = run(k, lib, values, dtype)
-            assert_same(want, got, dtype)
+    # one batch: a generic point, the kink Ax = b, and residuals of size 1e200
+    values = {"A": np.stack([A, A, 1e100 * A]),
+              "x": np.stack([x[0], np.zeros(3), 1e100 * x[1]]),
+              "b": np.stack([rng.standard_normal(4), np.zeros(4), np.zeros(4)])}
+    values = {key: v for key, v in values.items() if key in k.arg_names}
+    for dtype in (np.float64, np.float32):  # float32: without the 1e200 row
+        cut = {key: v if dtype == np.float64 else v[:2] for key, v in values.items()}
+        want, got = run(k, lib, cut, dtype)
+        assert_same(want, got, dtype)
 
 
 def test_results_keep_batch_columns_and_dtype(lib):

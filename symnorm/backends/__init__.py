@@ -26,7 +26,8 @@ array([0.6, 0.8])
 
 from __future__ import annotations
 
+from .dispatch import with_backend
 from .registry import BACKEND_NAMES, BACKENDS, Backend, available, check_backend, library_of
 
 __all__ = ["BACKENDS", "BACKEND_NAMES", "Backend", "available", "check_backend",
-           "library_of"]
+           "library_of", "with_backend"]

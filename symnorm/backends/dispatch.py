@@ -67,6 +67,27 @@ def call(kernel: Any, values: tuple, named: dict, out: Any, backend: str | None)
     return res
 
 
+def with_backend(kernel: Any, backend: str | None) -> Any:
+    """The same kernel (the same generated source) computing with ``backend``.
+
+    >>> import numpy as np, symnorm as sn
+    >>> x = sn.vector("x")
+    >>> k = with_backend(sn.grad(sn.norm(x, 3), x).kernel(), "array_api")
+    >>> k.backend, k(np.array([0.0, 0.0]))
+    ('array_api', array([0., 0.]))
+    """
+    import copy
+
+    from .registry import check_backend
+
+    check_backend(backend)
+    twin = copy.copy(kernel)
+    twin.__dict__ = dict(kernel.__dict__)
+    twin.__dict__.pop("_backend_cache", None)
+    twin.backend = backend
+    return twin
+
+
 def _numba_twin(kernel: Any) -> Any:
     """The kernel with numpy validation and the fused numba helpers (cached)."""
     cache = kernel.__dict__.setdefault("_backend_cache", {})
