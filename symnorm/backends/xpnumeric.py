@@ -141,7 +141,8 @@ class XPNumeric:
         return self.xp.max(a, axis=-1)
 
     def sum_squares(self, u: Array) -> Array:
-        return self.xp.sum(u * u, axis=-1)
+        with np.errstate(over="ignore", under="ignore"):  # numpy: the overflow is handled
+            return self.xp.sum(u * u, axis=-1)
 
     # -- vector norms and their gradients --------------------------------------------
     def norm2(self, u: Array, p: Any = 2) -> Array:
