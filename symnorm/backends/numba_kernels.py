@@ -139,10 +139,13 @@ class NumbaNumeric:
         rows = _rows(a)
         w, res = _target(a, out)
         part = np.empty((rows.shape[0], _blocks(rows.shape[1])))
-        loops.partial_max(rows, part)
+        count = np.empty_like(part)
+        loops.partial_max_count(rows, part, count)
         big = part.max(axis=1)
-        loops.partial_count(rows, big, part)
-        weight = 1.0 / part.sum(axis=1)   # ties split evenly
+        # ties split evenly over every entry reaching the row's maximum (0 counts as a
+        # tie of all entries at u = 0, whose weight is then never written)
+        ties = np.where(part == big[:, None], count, 0.0).sum(axis=1)
+        weight = 1.0 / np.maximum(ties, 1.0)
         loops.write_linf(rows, w, big, weight)
         return _finish(res, out)
 

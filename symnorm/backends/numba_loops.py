@@ -20,6 +20,10 @@ BLOCK = 1 << 16  # entries per parallel task of one row
 
 if numba is not None:
     _parallel = numba.njit(parallel=True, cache=True, nogil=True)
+    # sums may be reassociated (so they vectorise): the order of a float sum is not
+    # part of the result's contract (numpy sums pairwise); inf/NaN stay IEEE
+    _parallel_sum = numba.njit(parallel=True, cache=True, nogil=True,
+                               fastmath={"reassoc"})
 
 
     @numba.njit(cache=True)
@@ -52,7 +56,7 @@ if numba is not None:
             else:
                 out[r, i] = 0.0
 
-    @_parallel
+    @_parallel_sum
     def partial_powers(u, part, p):  # pragma: no cover - compiled
         # part[r, b] = sum of |u[r, i]|**p over block b of row r; whole p unrolled
         rows, n = u.shape
@@ -81,31 +85,24 @@ if numba is not None:
             part[r, b] = s
 
     @_parallel
-    def partial_max(u, part):  # pragma: no cover - compiled
+    def partial_max_count(u, part, count):  # pragma: no cover - compiled
+        # per block: the largest |u_i| and how many entries reach it (one pass)
         rows, n = u.shape
         nb = part.shape[1]
         for t in prange(rows * nb):
             r = t // nb
             b = t % nb
             m = 0.0
+            c = 0.0
             for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
                 a = abs(np.float64(u[r, i]))
                 if a > m:
                     m = a
-            part[r, b] = m
-
-    @_parallel
-    def partial_count(u, big, part):  # pragma: no cover - compiled
-        rows, n = u.shape
-        nb = part.shape[1]
-        for t in prange(rows * nb):
-            r = t // nb
-            b = t % nb
-            c = 0.0
-            for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
-                if abs(np.float64(u[r, i])) == big[r]:
+                    c = 1.0
+                elif a == m:
                     c += 1.0
-            part[r, b] = c
+            part[r, b] = m
+            count[r, b] = c
 
     @_parallel
     def write_l2(u, out, fac, fast):  # pragma: no cover - compiled
