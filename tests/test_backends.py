@@ -459,3 +459,27 @@ def test_numba_loops_over_many_blocks_and_mixed_rows():
     prox = sn.prox(lam * sn.norm(x, 1), x).kernel()
     np.testing.assert_array_equal(_forced(prox, "numba")(batch, np.array([0.1, 2e300, 0, 1])),
                                   prox(batch, np.array([0.1, 2e300, 0, 1])))
+
+
+def test_a_helper_without_an_array_api_version_runs_on_the_host(lib):
+    """New kernel families (matrix norms, backprop) work on eager arrays before they get
+    an array-API version of their numpy helpers; under jit or on Dask they say why not."""
+    from symnorm.backends.dispatch import compiled
+    from symnorm.backends.registry import namespace
+
+    if lib in HOST:
+        return
+    v = to_lib(lib, np.array([[3.0, -4.0], [0.0, 0.0]]))
+    import array_api_compat
+
+    xp = namespace(lib)
+    _, nm = compiled(_grad(2).kernel(), lib, xp, v.dtype, array_api_compat.device(v))
+    on_host = nm.__getattr__("norm0")  # as if XPNumeric had no norm0 of its own
+    if lib == "dask":
+        with pytest.raises(NotImplementedError, match="no array-API version yet"):
+            on_host(v)
+        return
+    got = to_numpy(lib, on_host(v))
+    np.testing.assert_array_equal(got, [2.0, 0.0])
+    with pytest.raises(AttributeError, match="_nm.no_such_helper"):
+        nm.no_such_helper  # noqa: B018

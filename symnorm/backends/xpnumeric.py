@@ -57,6 +57,35 @@ class XPNumeric:
         self._high = float(info.max)
 
     # -- plumbing ------------------------------------------------------------------
+    def __getattr__(self, name: str) -> Any:
+        """A helper of :mod:`symnorm.numeric` with no array-API version here yet.
+
+        It runs on the host (arrays copied to numpy and back) when every argument is
+        concrete, so kernels of new families (matrix norms, backprop) work on eager
+        arrays of every library; under ``jax.jit`` or on Dask it fails naming itself.
+        """
+        fn = getattr(np_numeric, name, None)
+        if name.startswith("_") or fn is None or not callable(fn):
+            raise AttributeError(f"generated kernel source calls _nm.{name}, which neither "
+                                 "symnorm.numeric nor the array-API backends define")
+
+        def on_host(*args: Any, out: Any = None, **kwargs: Any) -> Any:
+            arrays = [a for a in args if _is_array(a)]
+            if self.lib == "dask" or not all(self.concrete(a) for a in arrays):
+                raise NotImplementedError(
+                    f"symnorm.numeric.{name} has no array-API version yet "
+                    f"(symnorm/backends/xpnumeric.py): it runs on eager {self.lib} arrays "
+                    "through the host, not under jax.jit or on Dask")
+            values = [to_numpy(a) if _is_array(a) else a for a in args]
+            res = np.asarray(fn(*values, **kwargs))
+            if self.lib == "numpy":
+                return self.assign(out, res.astype(self.dtype, copy=False))
+            host_dtype = np.dtype(str(self.dtype).split(".")[-1])
+            return self.assign(out, self.xp.asarray(res.astype(host_dtype, copy=False),
+                                                    device=self.device))
+
+        return on_host
+
     def arr(self, s: Any) -> Array:
         """``s`` as an array of the working dtype on the working device."""
         if isinstance(s, (int, float, np.number, np.ndarray)) or isinstance(s, list):
