@@ -42,6 +42,8 @@ def grad(f: Any, wrt: Any, *, check: bool = True, index_notation: bool | None = 
     >>> import symnorm as sn
     >>> A, x, b = sn.matrix("A"), sn.vector("x"), sn.vector("b", "m")
     >>> d = sn.grad(sn.norm(A*x - b, 2), x)
+    >>> d
+    grad_x(norm(A*x - b, 2)) = A.T*(A*x - b)/norm(A*x - b, 2)
     >>> d.result
     1/norm(A*x - b, 2)*A.T*(A*x - b)
     >>> print(sn.to_text(d.result))
@@ -53,8 +55,6 @@ def grad(f: Any, wrt: Any, *, check: bool = True, index_notation: bool | None = 
         index_notation = _index_default(wrt)
     deriv = _derive(derive_gradient, f, wrt, index_notation=index_notation)
     if check:
-        check_options.setdefault("points", 2)
-        check_options.setdefault("directions", 2)
         ensure(deriv, **check_options)
     return deriv
 
@@ -69,7 +69,5 @@ def hessian(f: Any, wrt: Any, *, check: bool = True, **check_options: Any) -> De
     """
     deriv = _derive(derive_hessian, f, wrt)
     if check:
-        check_options.setdefault("points", 2)
-        check_options.setdefault("directions", 2)
         ensure(deriv, **check_options)
     return deriv

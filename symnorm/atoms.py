@@ -53,6 +53,10 @@ class _Opaque(sp.Expr):
     """Scalar atoms whose matrix arguments only accept shape-preserving replacements."""
 
     _latex = _symnorm_latex
+    scalar_of_matrices = True  # a scalar computed from matrix arguments (shape checks)
+    # SymPy's scalar rewriting (factor_terms inside Max(...), expand, signsimp) stops at
+    # atoms; inside a norm it would rebuild a MatAdd from scalar pieces and fail
+    is_Atom = True
 
     def _xreplace(self, rule: dict) -> tuple[sp.Basic, bool]:
         if self in rule:
@@ -113,6 +117,47 @@ class Norm(_Opaque):
         return f"norm({printer._print(self.arg)}, {printer._print(self.p)})"
 
 
+class NormOrderDerivative(_Opaque):
+    """``∂‖u‖_p/∂p``: the derivative of a p-norm with respect to its order, a scalar.
+
+    ``‖u‖_p (Σ_i |u_i|^p log|u_i| / ‖u‖_p^p - log ‖u‖_p) / p``, with ``0^p log 0 = 0``.
+
+    >>> import symnorm as sn
+    >>> from symnorm.printing import to_text
+    >>> print(to_text(NormOrderDerivative(sn.vector("x"), sn.scalar("p"))))
+    dnorm_dp(x, p)
+    """
+
+    is_commutative = True
+    is_real = True
+    is_extended_real = True
+
+    def __new__(cls, arg: MatrixExpr, p: object) -> "NormOrderDerivative":
+        return sp.Expr.__new__(cls, arg, sp.sympify(p))
+
+    @property
+    def arg(self) -> MatrixExpr:
+        return self.args[0]
+
+    @property
+    def p(self) -> sp.Expr:
+        return self.args[1]
+
+    def kernel_code(self, parts: list[str]) -> str:
+        return f"_nm.normp_order_derivative({parts[0]}, {parts[1]})"
+
+    def _sympystr(self, printer: object) -> str:
+        return f"dnorm_dp({printer._print(self.arg)}, {printer._print(self.p)})"  # type: ignore[attr-defined]
+
+    def _latex(self, printer: object) -> str:
+        u, p = printer._print(self.arg), printer._print(self.p)  # type: ignore[attr-defined]
+        if isinstance(self.p, (sp.Add, sp.Mul)):
+            p = rf"\left({p}\right)"
+        norm = rf"\left\lVert {u} \right\rVert_{{{p}}}"
+        return (rf"\frac{{{norm}}}{{{p}}} \left(\frac{{\sum_i |({u})_i|^{{{p}}} "
+                rf"\log |({u})_i|}}{{{norm}^{{{p}}}}} - \log {norm}\right)")
+
+
 class ScalarOf(_Opaque):
     """A 1x1 matrix expression (``x.T*M*x``) used as a scalar."""
 
@@ -130,7 +175,10 @@ class ScalarOf(_Opaque):
         return self.args[0]
 
     def _eval_is_nonnegative(self) -> bool | None:
-        return True if is_gram_form(self.mat) else None
+        m = self.mat
+        if isinstance(m, sp.MatPow) and m.exp.is_integer and m.exp.is_even:
+            return True  # (a.T*x)**2
+        return True if is_gram_form(m) else None
 
     def _eval_Abs(self) -> sp.Expr | None:
         return self if is_gram_form(self.mat) else None
@@ -248,6 +296,54 @@ class Exp(Elementwise):
         return sp.exp(v)
 
 
+class Tanh(Elementwise):
+    """Elementwise hyperbolic tangent."""
+
+    name = "tanh"
+
+    def scalar_func(self, v: sp.Expr) -> sp.Expr:
+        return sp.tanh(v)
+
+
+class Relu(Elementwise):
+    """Elementwise rectifier max(u, 0); at 0 its derivative is taken as 0 (see Step)."""
+
+    name = "relu"
+
+    def scalar_func(self, v: sp.Expr) -> sp.Expr:
+        return sp.Max(v, 0)
+
+
+class Step(Elementwise):
+    """Elementwise unit step 1[u > 0], the derivative of relu; 0 at u = 0.
+
+    At 0 the subdifferential of relu is [0, 1]; 0 is its minimum-norm element.
+    """
+
+    name = "step"
+
+    def scalar_func(self, v: sp.Expr) -> sp.Expr:
+        return sp.Heaviside(v, 0)
+
+
+class Softplus(Elementwise):
+    """Elementwise softplus log(1 + exp(u)), a smooth relu."""
+
+    name = "softplus"
+
+    def scalar_func(self, v: sp.Expr) -> sp.Expr:
+        return sp.log(1 + sp.exp(v))
+
+
+class IdentityMap(Elementwise):
+    """The elementwise identity u -> u (a linear layer's activation)."""
+
+    name = "identity"
+
+    def scalar_func(self, v: sp.Expr) -> sp.Expr:
+        return v
+
+
 class MaxAbsSelector(Elementwise):
     """``e_k`` with ``k = argmax_i |u_i|``; a tie over a set K gives 1/|K| on each of K.
 
@@ -292,7 +388,7 @@ class VectorMap(MatrixExpr):
 
 
 ELEMENTWISE_BY_NAME: dict[str, type[Elementwise]] = {
-    cls.name: cls for cls in (Sign, Abs, Sigmoid, Exp)
+    cls.name: cls for cls in (Sign, Abs, Sigmoid, Exp, Tanh, Relu, Step, Softplus, IdentityMap)
 }
 
 
@@ -407,6 +503,31 @@ class ActiveGradient(_ActiveGradientMixin, MatrixExpr):
     @property
     def shape(self) -> tuple:
         return self.args[2].shape
+
+    def _entry(self, i: object, j: object, **kwargs: object) -> sp.Expr:
+        """A component as a Piecewise; a tie of two pieces in closed form (the nearest
+        point to 0 of the segment between their gradients)."""
+        from .errors import UnsupportedExpressionError
+
+        rel = sp.StrictGreaterThan if self.kind == "max" else sp.StrictLessThan
+        fs, gs = self.pieces, [g.as_explicit() for g in self.gradients]
+        branches = []
+        for k, (f, g) in enumerate(zip(fs, gs)):
+            beats = sp.And(*[rel(f, o) for m, o in enumerate(fs) if m != k])
+            branches.append((g[i, j], beats))
+        if len(gs) != 2:
+            raise UnsupportedExpressionError(
+                "explicit components of a tie among three or more pieces have no closed "
+                "form; use the kernel (it returns the minimum-norm element)")
+        d = gs[1] - gs[0]
+        dd = sum(d.multiply_elementwise(d))
+        if dd == 0:
+            branches.append((gs[0][i, j], True))
+        else:  # (Piecewise substitutes lazily: no 0/0 where the gradients agree)
+            t = sp.Max(0, sp.Min(1, -sum(gs[0].multiply_elementwise(d)) / dd))
+            branches.append((sp.Piecewise((gs[0][i, j], sp.Eq(dd, 0)),
+                                          ((gs[0] + t * d)[i, j], True)), True))
+        return sp.Piecewise(*branches)
 
 
 class ScalarActiveGradient(_ActiveGradientMixin, sp.Expr):

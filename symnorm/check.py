@@ -1,9 +1,18 @@
 """Finite-difference checks of derivatives, in the style of ``jax.test_util.check_grads``.
 
-For a random unit direction ``d`` the directional derivative ``(f(x+hd) - f(x-hd))/2h``
-(refined by one Richardson step) is compared with ``<g(x), d>``; for a Hessian, the
-same difference of the gradient is compared with ``H d``. The cost is a few evaluations
-per direction, whatever the dimension. Tolerances come from a per-dtype table.
+For a random unit direction ``t`` the directional derivative ``(f(x+ht) - f(x-ht))/2h``
+(refined by one Richardson step) is compared with ``<g(x), t>``; for a Hessian, the
+identity ``<t, H^T c> = <H t, c>`` is tested with a second random unit vector ``c``.
+The cost is four evaluations of ``f`` per direction, whatever the dimension, and no
+copies of the point. The tolerance is scaled to the quantity compared: a relative
+tolerance of the directional derivative (per dtype) plus the rounding error of the
+difference quotient, about ``eps * |f| / h``.
+
+Random points sample the domain: a point where ``f`` is not finite is drawn again (it
+is outside the domain, not a failure); declared matrix structure (symmetric, positive
+definite, diagonal, orthogonal) is drawn as declared; and the points are chosen so that
+every scalar piece whose sign selects a formula (the argument of ``abs``, the two sides
+of a ``max``, ``x.T*x - c``, ...) is seen with both signs where the domain allows.
 """
 
 from __future__ import annotations
@@ -17,18 +26,21 @@ import sympy as sp
 from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
 from .atoms import Norm
-from .errors import CheckFailedError, ShapeError
+from .errors import CheckFailedError, DomainError, ShapeError, SymnormError
 from .kernel import _is_dim, free_arguments, kernel
 from .printing import to_text
+from .symbols import structure_of
 
-# relative and absolute tolerance per dtype (central differences + Richardson)
+# relative tolerance (of the directional derivative) and an absolute floor per dtype;
+# the rounding error of the difference quotient is added per point (about eps*|f|/h)
 TOLERANCES: dict[type, tuple[float, float]] = {
-    np.float64: (1e-6, 1e-8),
-    np.float32: (3e-2, 1e-3),
+    np.float64: (1e-6, 1e-12),
+    np.float32: (3e-2, 1e-6),
 }
 
 METHOD = ("central differences along random unit directions, one Richardson "
-          "extrapolation step, step h = eps^(1/3) * max(1, |x|_inf)")
+          "extrapolation step, step h = eps^(1/3) * max(1, |x|_inf); random points cover "
+          "the sign patterns of the pieces")
 
 
 @dataclass
@@ -171,10 +183,48 @@ def _p_bounds(expr: Any) -> dict:
     return found
 
 
+def _structured_value(a: Any, shape: tuple, rng: np.random.Generator) -> np.ndarray:
+    """A random matrix with the structure declared for ``a`` (ordinary: standard normal)."""
+    structure = structure_of(a)
+    k = shape[0]
+    if not structure or len(shape) != 2 or shape[0] != shape[1]:
+        return rng.standard_normal(shape)
+    if "orthogonal" in structure:
+        if "diagonal" in structure:
+            return np.diag(rng.choice([-1.0, 1.0], size=k))
+        q, r = np.linalg.qr(rng.standard_normal((k, k)))
+        return q * np.where(np.diag(r) < 0, -1.0, 1.0)
+    definite = "positive_definite" in structure
+    semidefinite = "positive_semidefinite" in structure
+    if "diagonal" in structure:
+        r = rng.standard_normal(k)
+        if definite:
+            return np.diag(np.abs(r) + 0.5)
+        if semidefinite:
+            return np.diag(np.abs(r) * (rng.random(k) < 0.7))
+        return np.diag(r)
+    if definite:  # well conditioned: eigenvalues in [1, ~4]
+        r = rng.standard_normal((k, k))
+        return r @ r.T / k + np.eye(k)
+    if semidefinite:  # rank deficient half of the time
+        rank = k - int(rng.integers(0, 2)) if k > 1 else k
+        r = rng.standard_normal((k, rank))
+        return r @ r.T / k
+    r = rng.standard_normal((k, k))
+    return (r + r.T) / 2  # symmetric
+
+
 def random_values(args: list, rng: np.random.Generator, dtype: Any, expr: Any,
-                  fixed: dict | None = None) -> dict[str, Any]:
-    """Random argument values: integer sizes 2..5, normal arrays, positive scalars."""
+                  fixed: dict | None = None, *, scales: dict[str, float] | None = None
+                  ) -> dict[str, Any]:
+    """Random argument values: integer sizes 2..5, normal arrays, positive scalars.
+
+    Matrices declared with a structure (``sn.matrix(..., positive_definite=True)``) are
+    drawn with it; ``scales`` multiplies the named arrays (to reach every sign pattern
+    of terms such as ``x.T*x - 1``).
+    """
     fixed = dict(fixed or {})
+    scales = scales or {}
     sizes: dict = {}
     for a in args:  # sizes implied by given arrays
         if isinstance(a, MatrixSymbol) and a.name in fixed:
@@ -202,105 +252,308 @@ def random_values(args: list, rng: np.random.Generator, dtype: Any, expr: Any,
             shape = tuple(int(sizes.get(d, d)) for d in a.shape)
             if shape[1] == 1:
                 shape = shape[:1]
-            values[a.name] = rng.standard_normal(shape).astype(dtype)
+            value = _structured_value(a, shape, rng) * scales.get(a.name, 1.0)
+            values[a.name] = value.astype(dtype)
         elif a in orders:
             lo = max(orders[a], 1.1) if orders[a] >= 1 else max(orders[a], 0.3)
             values[a.name] = dtype(rng.uniform(lo, lo + 2.5))
         else:
-            values[a.name] = dtype(rng.uniform(0.5, 2.0))
+            values[a.name] = dtype(rng.uniform(0.5, 2.0) * scales.get(a.name, 1.0))
     return values
+
+
+# -- where the function's pieces switch: sign patterns worth covering ---------------------
+
+def switch_points(expr: Any, wrt: Any) -> list[sp.Expr]:
+    """Scalars whose sign changes which formula holds: arguments of ``abs``, ``sign`` and
+    ``Heaviside``, differences of the arguments of ``max``/``min``, and the arguments of
+    ``sqrt``/``log`` (the domain). A check that covers both signs of each sees every
+    branch of a derivative that is wrong in part of the domain only.
+
+    >>> import symnorm as sn
+    >>> x, a = sn.vector("x"), sn.vector("a")
+    >>> [sn.to_text(s) for s in switch_points(sp.Abs(sn.norm(x, 2) - 1), x)]
+    ['norm(x, 2) - 1']
+    """
+    found: list[sp.Expr] = []
+
+    def add(s: Any) -> None:
+        if (isinstance(s, sp.Expr) and not isinstance(s, MatrixExpr) and s.has(wrt)
+                and not s.is_number and s not in found and -s not in found):
+            found.append(s)
+
+    if not isinstance(expr, sp.Basic):
+        return found
+    for node in sp.preorder_traversal(expr):
+        if isinstance(node, (sp.Abs, sp.sign, sp.Heaviside, sp.log)):
+            add(node.args[0])
+        elif isinstance(node, sp.Pow) and not node.exp.is_integer:
+            add(node.base)
+        elif isinstance(node, (sp.Max, sp.Min)):
+            parts = list(node.args)[:6]
+            for i, p in enumerate(parts):
+                for q in parts[i + 1:]:
+                    add(p - q)
+        if len(found) >= 12:
+            break
+    return found
+
+
+def _switch_kernels(expr: Any, wrt: Any, args: list) -> list:
+    fns = []
+    for s in switch_points(expr, wrt):
+        try:
+            fns.append(kernel(s, args))
+        except Exception:  # noqa: BLE001 -- a piece without a kernel is simply not covered
+            continue
+    return fns
+
+
+def _finite_value(value_fn: Any, values: dict) -> bool:
+    try:
+        with np.errstate(all="ignore"):
+            return bool(np.all(np.isfinite(np.asarray(value_fn(values), dtype=np.float64))))
+    except (ArithmeticError, ValueError, TypeError):
+        return False
+
+
+def _signs(fns: list, values: dict) -> tuple:
+    out = []
+    for fn in fns:
+        try:
+            with np.errstate(all="ignore"):
+                v = float(np.asarray(fn(**values), dtype=np.float64))
+        except Exception:  # noqa: BLE001 -- an unevaluable piece covers nothing
+            v = float("nan")
+        out.append(0 if not np.isfinite(v) else int(np.sign(v)))
+    return tuple(out)
+
+
+# spread of the draws of the variable: near the origin, unit scale, far out
+_SCALES = (1.0, 0.2, 4.0)
+
+
+def sample_domain(value_fn: Any, args: list, wrt: Any, rng: np.random.Generator,
+                  dtype: Any, expr: Any, points: int, switches: list,
+                  fixed: dict | None = None, tries: int | None = None
+                  ) -> tuple[list[dict], list[dict]]:
+    """Points where ``value_fn`` is finite, chosen to cover both signs of every switch.
+
+    Candidates are drawn at several scales of ``wrt``; a point where the function is not
+    finite (outside its domain) is drawn again, never reported. Raises
+    :class:`NoDomainPointError` when no candidate is in the domain. Returns the chosen
+    points and the spare candidates (to replace a point that turns out to be a kink).
+    """
+    tries = tries if tries is not None else 16 * points + 48
+    want = max(points, 1) * (4 if switches else 1)
+    candidates: list[tuple[dict, tuple]] = []
+    for t in range(tries):
+        style = t % (len(_SCALES) + 2)
+        scale = _SCALES[style] if style < len(_SCALES) else 1.0
+        values = random_values(args, rng, dtype, expr, fixed, scales={wrt.name: scale})
+        if style >= len(_SCALES) and not (fixed and wrt.name in fixed):
+            _align(values, args, wrt, rng, dtype, 1.0 if style == len(_SCALES) else -3.0)
+        if not _finite_value(value_fn, values):
+            continue
+        candidates.append((values, _signs(switches, values)))
+        if len(candidates) >= want:
+            break
+    if not candidates:
+        raise NoDomainPointError(_no_domain_message(expr, args, tries))
+    chosen: list[int] = []
+    covered: set = set()
+    while len(chosen) < 2 * points:  # greedily: each new point shows a new sign
+        best, gain = None, 0
+        for i, (_, signs) in enumerate(candidates):
+            new = len({(j, s) for j, s in enumerate(signs) if s} - covered)
+            if i not in chosen and new > gain:
+                best, gain = i, new
+        if best is None:
+            break
+        chosen.append(best)
+        covered |= {(j, s) for j, s in enumerate(candidates[best][1]) if s}
+    for i in range(len(candidates)):
+        if len(chosen) >= points:
+            break
+        if i not in chosen:
+            chosen.append(i)
+    spare = [c[0] for i, c in enumerate(candidates) if i not in chosen]
+    return [candidates[i][0] for i in chosen], spare
+
+
+def _align(values: dict, args: list, wrt: Any, rng: np.random.Generator, dtype: Any,
+           factor: float) -> None:
+    """Put ``wrt`` near ``factor`` times another argument of its shape (or a row or column
+    of a matrix), where terms such as ``a.T*x - norm(x, 2)`` change sign."""
+    x = values[wrt.name]
+    same = [np.asarray(values[a.name]) for a in args if a != wrt and a.name in values
+            and np.shape(values[a.name]) == np.shape(x)]
+    for a in args:
+        m = np.asarray(values.get(a.name, 0.0)) if a != wrt else np.asarray(0.0)
+        if m.ndim == 2 and np.ndim(x) == 1:
+            same += [r for r in (m.T if m.shape[0] == x.shape[0] else m)
+                     if r.shape == x.shape][:2]
+    if not same:
+        return
+    v = same[int(rng.integers(0, len(same)))]
+    noise = 0.3 * rng.standard_normal(np.shape(x))
+    values[wrt.name] = (factor * v + noise * (np.max(np.abs(v)) if v.size else 1.0)
+                        ).astype(dtype)
+
+
+def _no_domain_message(expr: Any, args: list, tries: int) -> str:
+    mats = [a for a in args if isinstance(a, MatrixSymbol) and a.shape[0] == a.shape[1]
+            and a.shape[1] != 1 and not structure_of(a)]
+    hint = ""
+    if mats:
+        names = ", ".join(m.name for m in mats)
+        first = mats[0].name
+        hint = (f"; if {names} must be positive definite (or semidefinite, symmetric, ...), "
+                f"declare it: sn.matrix({first!r}, n, n, positive_definite=True), or "
+                f"{first}='spd' in sn.parse / --shape {first}=spd on the command line")
+    return (f"no point of the domain found: {to_text(expr)} is not finite (NaN or inf) at "
+            f"any of {tries} random points{hint}; or give points inside the domain with at=")
+
+
+def _rounding(dtype: Any) -> float:
+    return float(np.finfo(dtype).eps)
+
+
+def _direction(rng: np.random.Generator, shape: tuple, dtype: Any) -> np.ndarray:
+    """A random unit direction: normal entries, or for large sizes random signs (drawn
+    from raw bytes: a normal draw would cost more than evaluating most functions)."""
+    size = int(np.prod(shape))
+    if size > 10_000:
+        d = np.frombuffer(rng.bytes(size), dtype=np.int8).astype(dtype).reshape(shape)
+        return np.copysign(dtype(1 / np.sqrt(size)), d, out=d)
+    d = rng.standard_normal(shape)
+    d /= np.linalg.norm(d) or 1.0
+    return d.astype(dtype, copy=False)
 
 
 def _directional_check(value_fn: Any, deriv_fn: Any, values: dict, wrt_name: str,
                        rng: np.random.Generator, directions: int, dtype: Any,
                        rtol: float, atol: float, hessian: bool) -> PointResult:
+    """Compare ``<J t, c>`` by central differences with ``<t, J^T c>`` from the claim.
+
+    ``J`` is the derivative of ``value_fn`` (a scalar function: ``c = 1`` and the claim is
+    ``<g, t>``; a gradient, for a Hessian check: ``c`` is a random unit vector). Per
+    direction ``t``: four evaluations, ``f(x +- h t)`` and ``f(x +- h t/2)``, give the
+    Richardson-refined derivative, its error estimate, and, from second differences that
+    do not shrink with ``h``, a kink. The tolerance is scaled to what is compared: the
+    directional derivative (``rtol``) plus the rounding error of the difference quotient
+    (about ``eps * |f| / h``), never ``|f|`` itself.
+    """
     point = PointResult(values=values)
-    x = np.asarray(values[wrt_name], dtype=dtype)
+    x = values[wrt_name]
     try:
-        f0 = np.asarray(value_fn(values))
-        g = np.asarray(deriv_fn(values))
+        with np.errstate(all="ignore"):
+            f0 = np.asarray(value_fn(values), dtype=np.float64)
+            g = np.asarray(deriv_fn(values), dtype=np.float64)
     except Exception as exc:  # a kernel failing is a check failure, reported
         point.problem = f"evaluation failed: {type(exc).__name__}: {exc}"
         return point
-    if not (np.all(np.isfinite(f0)) and np.all(np.isfinite(g))):
-        point.problem = "value or derivative is not finite here"
+    if not np.all(np.isfinite(f0)):
+        point.problem = "the function is not finite at this point (outside its domain)"
         return point
-    eps = float(np.finfo(dtype).eps)
-    h = eps ** (1 / 3) * max(1.0, float(np.max(np.abs(x))) if x.size else 1.0)
+    if g.size < 10_000 and not np.all(np.isfinite(g)):  # large g: seen in <g, t> below
+        point.problem = (f"the claimed derivative is not finite here, though the function is "
+                         f"({_fmt(f0)})")
+        return point
+    eps = _rounding(dtype)
+    h = eps ** (1 / 3) * max(1.0, float(max(np.max(x), -np.min(x))) if np.size(x) else 1.0)
+    c = _direction(rng, f0.shape, np.float64) if f0.ndim else np.float64(1.0)
+    project = (lambda v: float(np.sum(c * v))) if f0.ndim else float  # noqa: E731
+    p0 = project(f0)
+    moved = np.empty_like(x) if np.ndim(x) else None   # one buffer for every x + h t
     for _ in range(directions):
-        d = rng.standard_normal(x.shape).astype(dtype)
-        d /= np.linalg.norm(d) or 1
+        t = _direction(rng, np.shape(x), dtype)
+        step = t * dtype(h / 2)
 
-        def diff(step: float) -> Any:
-            plus = dict(values, **{wrt_name: (x + step * d).astype(dtype)})
-            minus = dict(values, **{wrt_name: (x - step * d).astype(dtype)})
-            return (np.asarray(value_fn(plus), dtype=np.float64)
-                    - np.asarray(value_fn(minus), dtype=np.float64)) / (2 * step)
+        def at(k: int) -> float:  # f(x + k h/2 t), projected right away (moved is reused)
+            if moved is None:
+                point = dtype(x + k * step)
+            else:
+                (np.add if k > 0 else np.subtract)(x, step, out=moved)
+                if abs(k) == 2:
+                    (np.add if k > 0 else np.subtract)(moved, step, out=moved)
+                point = moved
+            with np.errstate(all="ignore"):
+                return project(np.asarray(value_fn({**values, wrt_name: point}),
+                                          dtype=np.float64))
 
-        fd = (4 * diff(h / 2) - diff(h)) / 3
-        kink = _one_sided_gap(value_fn, values, wrt_name, x, d, dtype, rtol, atol)
-        if kink is not None:
+        fp1, fm1, fp2, fm2 = at(2), at(-2), at(1), at(-1)
+        if not all(np.isfinite(v) for v in (fp1, fm1, fp2, fm2)):
+            point.problem = ("the function is not finite next to this point (the edge of "
+                             "its domain)")
+            return point
+        d1, d2 = (fp1 - fm1) / (2 * h), (fp2 - fm2) / h
+        fd = (4 * d2 - d1) / 3
+        scale_f = max(abs(p0), abs(fp1), abs(fm1), abs(fp2), abs(fm2))
+        # rounding noise: eps*|f| per value, or more where f is a difference of larger
+        # terms (sigmoid(a) - sigmoid(b) near 1): seen in how the two second differences
+        # disagree, which for a smooth f cancels the curvature and leaves the noise
+        spread = abs((fp2 + fm2 - 2 * p0) - (fp1 + fm1 - 2 * p0) / 4)
+        noise = 48 * eps * scale_f / h
+        gap1, gap2 = (fp1 + fm1 - 2 * p0) / h, (fp2 + fm2 - 2 * p0) / (h / 2)
+        if abs(gap2) > max(1e3 * noise, 1e-6 * max(abs(d2), 1.0)) and \
+                abs(gap2) > 0.75 * abs(gap1):
             point.problem = (f"not differentiable here: one-sided derivatives along a random "
-                             f"direction are {_fmt(kink[0])} and {_fmt(kink[1])} (a kink); "
-                             f"a gradient check means nothing at this point")
+                             f"direction are {_fmt(d2 + gap2 / 2)} and {_fmt(d2 - gap2 / 2)} "
+                             f"(a kink); a gradient check means nothing at this point")
+            point.mode = "kink"
             return point
         if hessian:
-            claimed = np.tensordot(g, d, axes=(list(range(-x.ndim, 0)),
-                                               list(range(x.ndim))))
+            claimed = float(np.sum(c * np.tensordot(g, t, axes=(list(range(-t.ndim, 0)),
+                                                                 list(range(t.ndim))))))
         else:
-            claimed = np.sum(g * d)
-        err = float(np.max(np.abs(fd - claimed))) if np.size(fd) else 0.0
-        scale = max(float(np.max(np.abs(claimed))) if np.size(claimed) else 0.0,
-                    float(np.max(np.abs(f0))) if np.size(f0) else 0.0, 1e-300)
-        point.directions.append(DirectionResult(d, fd, claimed, err, atol + rtol * scale))
+            claimed = float(np.dot(g.ravel(), t.ravel()))  # no temporary of size n
+            if not np.isfinite(claimed) and not np.all(np.isfinite(g)):
+                point.problem = (f"the claimed derivative is not finite here, though the "
+                                 f"function is ({_fmt(f0)})")
+                return point
+        err = abs(fd - claimed)
+        tol = atol + rtol * max(abs(claimed), abs(fd)) + max(noise, 8 * spread / h) + \
+            abs(d2 - d1)
+        point.directions.append(DirectionResult(t, fd, claimed, err, tol))
     return point
 
 
-def _one_sided_gap(value_fn: Any, values: dict, wrt_name: str, x: np.ndarray,
-                   d: np.ndarray, dtype: Any, rtol: float, atol: float) -> tuple | None:
-    """Forward and backward derivatives if they differ by a jump that does not shrink
-    with the step (a kink), else None. Smooth functions give a gap proportional to h."""
-    f0 = np.asarray(value_fn(values), dtype=np.float64)
+class NoDomainPointError(DomainError):
+    """No random point was found where the checked function is finite."""
 
-    def one_sided(step: float) -> tuple[Any, Any]:
-        plus = dict(values, **{wrt_name: (x + step * d).astype(dtype)})
-        minus = dict(values, **{wrt_name: (x - step * d).astype(dtype)})
-        fwd = (np.asarray(value_fn(plus), dtype=np.float64) - f0) / step
-        bwd = (f0 - np.asarray(value_fn(minus), dtype=np.float64)) / step
-        return fwd, bwd
 
-    eps = float(np.finfo(dtype).eps)
-    h = np.sqrt(eps) * 64 * max(1.0, float(np.max(np.abs(x))) if x.size else 1.0)
-    fwd, bwd = one_sided(h)
-    gap = float(np.max(np.abs(fwd - bwd)))
-    scale = max(float(np.max(np.abs(fwd))), float(np.max(np.abs(bwd))), 1.0)
-    if gap <= 1e3 * (atol + rtol * scale):
-        return None
-    fwd2, bwd2 = one_sided(h / 4)
-    gap2 = float(np.max(np.abs(fwd2 - bwd2)))
-    if gap2 > 0.5 * gap:  # did not shrink with the step: a jump in the derivative
-        return fwd2, bwd2
-    return None
+class CheckOptionError(SymnormError, ValueError):
+    """An option of the check that has no meaning (a dtype without tolerances, 0 points)."""
 
 
 def run_check(f: Any, wrt: Any, claimed: Any, *, hessian: bool = False, at: Any = None,
-              points: int = 3, directions: int = 3, dtype: Any = np.float64,
-              seed: int | None = 0, value: Any = None, fusions: dict | None = None,
-              value_fusions: dict | None = None, subdifferential: Any = None) -> CheckReport:
+              points: int | None = None, directions: int | None = None,
+              dtype: Any = np.float64, seed: int | None = 0, value: Any = None,
+              fusions: dict | None = None, value_fusions: dict | None = None,
+              subdifferential: Any = None) -> CheckReport:
     """Core of :func:`check`; ``value`` is the function whose derivative is ``claimed``.
 
     ``claimed`` is an expression, or an array: the claimed (sub)gradient at the one
     point ``at``. At a point where ``value`` has a kink the gradient comparison is
     replaced by the subgradient checks (see :func:`check`).
     """
-    dtype = np.dtype(dtype).type
+    try:
+        dtype = np.dtype(dtype).type
+    except TypeError:
+        raise CheckOptionError(f"dtype= must be float64 or float32, got {dtype!r}") from None
     if dtype not in TOLERANCES:
-        raise ValueError(f"no tolerance for dtype {np.dtype(dtype).name}; known: "
+        raise CheckOptionError(f"no tolerance for dtype {np.dtype(dtype).name}; known: "
                          f"{', '.join(np.dtype(t).name for t in TOLERANCES)}")
     rtol, atol = TOLERANCES[dtype]
+    for name, option in (("points", points), ("directions", directions)):
+        if option is not None and (isinstance(option, bool) or not isinstance(option, int)
+                                   or option < 1):
+            raise CheckOptionError(f"{name}= must be a positive integer, got {option!r}")
     value = f if value is None else value
     args = free_arguments(value, first=wrt)
     vk = kernel(value, args, fusions=value_fusions)
+    value_fn = lambda v: vk(**v)  # noqa: E731
     if isinstance(claimed, sp.Basic):
         extra = [s for s in free_arguments(claimed) if s not in args]
         if extra:
@@ -309,29 +562,51 @@ def run_check(f: Any, wrt: Any, claimed: Any, *, hessian: bool = False, at: Any 
         gk = kernel(claimed, args, fusions=fusions)
         claimed_fn, claimed_text = (lambda v: gk(**v)), to_text(claimed)
     else:
-        fixed_value = np.asarray(claimed, dtype=float)
+        try:
+            fixed_value = np.asarray(claimed, dtype=float)
+        except (TypeError, ValueError):
+            raise ShapeError(f"the claimed gradient must be an expression or an array of "
+                             f"numbers, got {claimed!r}") from None
         if at is None:
             raise ShapeError("a numeric claimed gradient needs the point it belongs to: at=")
         claimed_fn = lambda v: fixed_value  # noqa: E731
         claimed_text = np.array2string(fixed_value, precision=6)
     rng = np.random.default_rng(seed)
     fixed_list = _fixed_points(at, wrt)
+    directions = directions or 1
+    spare: list[dict] = []
+    if fixed_list:
+        chosen = []
+        for fixed in fixed_list:
+            if all(a.name in fixed for a in args):  # nothing to draw: check it as given
+                chosen.append(random_values(args, rng, dtype, value, fixed))
+            else:  # draw the rest inside the domain
+                chosen.append(sample_domain(value_fn, args, wrt, rng, dtype, value, 1, [],
+                                            fixed, tries=48)[0][0])
+    else:
+        switches = _switch_kernels(value, wrt, args)
+        chosen, spare = sample_domain(value_fn, args, wrt, rng, dtype, value, points or 6,
+                                      switches)
+    if not isinstance(claimed, sp.Basic):
+        want = np.shape(chosen[0][wrt.name])
+        if fixed_value.shape != want:
+            raise ShapeError(f"the claimed gradient has shape {fixed_value.shape}, but the "
+                             f"point given for {wrt.name} has shape {want}")
     results = []
-    count = len(fixed_list) if fixed_list else points
     methods: set[str] = set()
-    for i in range(count):
-        fixed = fixed_list[i] if fixed_list else None
-        values = random_values(args, rng, dtype, value, fixed)
-        if not hessian and _has_kink(lambda v: vk(**v), values, wrt.name, rng, dtype,
-                                     rtol, atol):
-            methods.add(KINK_METHOD)
-            results.append(_kink_check(lambda v: vk(**v), claimed_fn, values, wrt.name, rng,
-                                       directions, dtype, rtol, atol, subdifferential, f))
-            continue
+    for values in chosen:
         methods.add(METHOD)
-        results.append(_directional_check(
-            lambda v: vk(**v), claimed_fn, values, wrt.name, rng, directions,
-            dtype, rtol, atol, hessian))
+        point = _directional_check(value_fn, claimed_fn, values, wrt.name, rng, directions,
+                                   dtype, rtol, atol, hessian)
+        while point.mode == "kink" and not fixed_list and spare:
+            # a random point on a kink is an accident of the draw: take another one
+            point = _directional_check(value_fn, claimed_fn, spare.pop(), wrt.name, rng,
+                                       directions, dtype, rtol, atol, hessian)
+        if point.mode == "kink" and not hessian:
+            methods.add(KINK_METHOD)
+            point = _kink_check(value_fn, claimed_fn, values, wrt.name, rng,
+                                directions, dtype, rtol, atol, subdifferential, f)
+        results.append(point)
     return CheckReport(expression=to_text(f), claimed=claimed_text, wrt=to_text(wrt),
                        method="; ".join(sorted(methods)), dtype=np.dtype(dtype).name,
                        rtol=rtol, atol=atol, points=results)
@@ -340,17 +615,6 @@ def run_check(f: Any, wrt: Any, claimed: Any, *, hessian: bool = False, at: Any 
 KINK_METHOD = ("at a kink: one-sided differences (one Richardson step) against <g, d> "
                "and the support function, and the subgradient inequality at nearby and far "
                "points")
-
-
-def _has_kink(value_fn: Any, values: dict, wrt_name: str, rng: np.random.Generator,
-              dtype: Any, rtol: float, atol: float, tries: int = 3) -> bool:
-    x = np.asarray(values[wrt_name], dtype=dtype)
-    for _ in range(tries):
-        d = rng.standard_normal(x.shape).astype(dtype)
-        d /= np.linalg.norm(d) or 1
-        if _one_sided_gap(value_fn, values, wrt_name, x, d, dtype, rtol, atol) is not None:
-            return True
-    return False
 
 
 def one_sided_derivative(value_fn: Any, values: dict, wrt_name: str, d: np.ndarray,
@@ -418,6 +682,11 @@ def _kink_check(value_fn: Any, claimed_fn: Any, values: dict, wrt_name: str,
 def _fixed_points(at: Any, wrt: Any) -> list[dict]:
     if at is None:
         return []
+    if isinstance(at, (list, tuple, dict)) and len(at) == 0 or \
+            (isinstance(at, np.ndarray) and at.size == 0):
+        raise ShapeError(f"at= is empty: give a value for {to_text(wrt)}, a dict of values "
+                         f"by name, or a list of such dicts (or leave it out for random "
+                         f"points)")
     if isinstance(at, dict):
         return [{(k.name if hasattr(k, "name") else str(k)): v for k, v in at.items()}]
     if isinstance(at, list) and at and isinstance(at[0], dict):
@@ -430,8 +699,13 @@ def check(f: Any, wrt: Any, grad: Any = None, at: Any = None, *, subdiff: Any = 
     """Check a gradient (derived, or the one you supply) against finite differences.
 
     ``at`` is a value for ``wrt``, a dict of values by name, or a list of such dicts;
-    anything not given is drawn at random (sizes 2..5). Options: ``points``,
-    ``directions``, ``dtype`` (float64 or float32), ``seed``. ``grad`` may also be an
+    anything not given is drawn at random (sizes 2..5) inside the domain: a draw where
+    ``f`` is not finite is drawn again, and if no draw is finite a
+    :class:`NoDomainPointError` says so (declare the structure of a matrix that must be
+    positive definite, or give points with ``at=``). Options: ``points`` (random points,
+    default 6, more when needed to see both signs of every piece), ``directions`` (per
+    point, default 1: a check at one given point costs five evaluations of ``f`` and one
+    of the gradient), ``dtype`` (float64 or float32), ``seed``. ``grad`` may also be an
     array: the claimed (sub)gradient at the single point ``at``.
 
     At a kink (one-sided derivatives that differ) a claimed gradient is checked as a
@@ -446,6 +720,10 @@ def check(f: Any, wrt: Any, grad: Any = None, at: Any = None, *, subdiff: Any = 
     True
     >>> sn.check(sn.norm(x, 2)**2, x, grad=x).ok
     False
+    >>> M = sn.matrix("M", "n", "n", positive_definite=True)
+    >>> q = sn.ScalarOf(x.T*M*x)  # Mahalanobis: sampled with M positive definite
+    >>> sn.check(sp.sqrt(q), x, grad=M*x/sp.sqrt(q)).ok
+    True
     """
     from .engine import as_scalar, derive_gradient
 

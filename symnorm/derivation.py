@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
+from .printing import aligned_rows, to_text
 from .printing import latex as to_latex
-from .printing import latex_text, to_text
 from .rules import Kink
 
 if TYPE_CHECKING:
@@ -65,6 +65,23 @@ class Step:
         return f"{_text(self.before)} = {_text(self.after)}"
 
 
+def steps_latex(steps: list[Step], notes: list[str] | None = None) -> str:
+    """Display LaTeX of ``steps`` (``before = after``, numbered rules written under).
+
+    >>> import symnorm as sn
+    >>> x = sn.vector("x")
+    >>> print(steps_latex([Step("L1", sn.norm(x, 1), sn.norm(x, 1), "definition")]))
+    \\begin{gathered}
+    \\begin{aligned}
+    \\left\\lVert x \\right\\rVert_{1} &= \\left\\lVert x \\right\\rVert_{1} && \\text{(1)}
+    \\end{aligned} \\\\
+    \\text{(1) definition}
+    \\end{gathered}
+    """
+    return aligned_rows([(_latex(s.before), _latex(s.after), s.note or s.rule) for s in steps],
+                        notes)
+
+
 def _latex(obj: Any) -> str:
     return obj.latex() if hasattr(obj, "latex") else to_latex(obj)
 
@@ -97,22 +114,33 @@ class Derivation:
 
     # -- display -------------------------------------------------------------------
     def latex(self) -> str:
-        """LaTeX source: an ``aligned`` block, one step a line, rule names at the right."""
-        lines = []
-        for step in self.steps:
-            note = step.note or step.rule
-            lines.append(rf"{step.latex()} && \text{{{latex_text(note)}}}")
+        """LaTeX source: an ``aligned`` block, one step a line, each numbered at the right;
+        the rules, assumptions and kinks are written out under the block, so nothing runs
+        off the page (it compiles under pdflatex with amsmath and renders in MathJax)."""
+        rows = [(_latex(s.before), _latex(s.after), s.note or s.rule) for s in self.steps]
         symbol = "hessian" if self.kind == "hessian" else "grad"
         if not self._ends_with_result():
-            lines.append(rf"{Differential(self.f, self.wrt, symbol).latex()} &= "
-                         rf"{to_latex(self.result)} && \text{{result}}")
-        body = r" \\" + "\n"
-        out = r"\begin{aligned}" + "\n" + body.join(lines) + "\n" + r"\end{aligned}"
-        if self.assumptions or self.kinks:
-            extra = [to_latex(a) for a in self.assumptions]
-            extra += [rf"\text{{not at }} {k.where_latex}" for k in self.kinks]
-            out += r"\quad \left(" + r",\ ".join(extra) + r"\right)"
-        return out
+            rows.append((Differential(self.f, self.wrt, symbol).latex(),
+                         to_latex(self.result), "result"))
+        notes = [f"assuming {to_text(a)}" for a in self.assumptions]
+        notes += [self._kink_text(k) for k in self.kinks]
+        notes += [f"note: {w}" for w in self.warnings]
+        return aligned_rows(rows, notes)
+
+    def to_latex_document(self, title: str | None = None, *, path: Any = None,
+                          pdf: bool = False) -> str:
+        """A standalone ``.tex`` document of this derivation and its check (see
+        :func:`symnorm.latex_document`); written to ``path``, compiled with ``pdf=True``.
+
+        >>> import symnorm as sn
+        >>> x = sn.vector("x")
+        >>> tex = sn.grad(sn.norm(x, 1), x).to_latex_document(title="The L1 norm")
+        >>> "title{The L1 norm}" in tex and "begin{aligned}" in tex
+        True
+        """
+        from .document import latex_document
+
+        return latex_document([self], title=title, path=path, pdf=pdf)
 
     def _ends_with_result(self) -> bool:
         """Does the last step already state ``∇f = result``?"""
@@ -154,10 +182,21 @@ class Derivation:
 
     # -- use -----------------------------------------------------------------------
     def kernel(self, args: list | None = None, *, backend: str | None = None) -> "Kernel":
-        """A numpy kernel for ``result``; arguments default to ``wrt`` then the rest.
+        """A numpy kernel for ``result`` (see :func:`symnorm.kernel`).
 
-        It also computes on JAX, PyTorch, CuPy and Dask arrays; ``backend=`` fixes one
-        library (see :mod:`symnorm.backends`).
+        Call it by name, or positionally in one documented order: ``wrt`` first, then
+        the other symbols sorted by name (``args`` overrides it). ``repr(k)`` and
+        ``inspect.signature(k)`` show the order; an unknown or missing name is an error
+        that lists the valid ones. It also computes on JAX, PyTorch, CuPy and Dask
+        arrays; ``backend=`` fixes one library (see :mod:`symnorm.backends`).
+
+        >>> import numpy as np, symnorm as sn
+        >>> A, x, b = sn.matrix("A"), sn.vector("x"), sn.vector("b", "m")
+        >>> k = sn.grad(sn.norm(A * x - b, 2) ** 2, x).kernel()
+        >>> k
+        <symnorm kernel k(x, A, b, *, out=None) -> 2*A.T*(A*x - b)>
+        >>> k(b=np.array([1.0, 1.0]), A=np.eye(2), x=np.array([2.0, 3.0]))
+        array([2., 4.])
         """
         from .kernel import kernel_for_derivation
 

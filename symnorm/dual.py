@@ -72,8 +72,9 @@ class DualNorm:
     report: HolderReport | None = None
 
     def latex(self) -> str:
-        lines = [rf"{s.latex()} && \text{{{s.note}}}" for s in self.steps]
-        return r"\begin{aligned}" + "\n" + (r" \\" + "\n").join(lines) + "\n" + r"\end{aligned}"
+        from .derivation import steps_latex
+
+        return steps_latex(self.steps)
 
     def _repr_latex_(self) -> str:
         return "$$" + self.latex() + "$$"

@@ -19,12 +19,20 @@ from sympy import (
     Identity,
     MatAdd,
     MatMul,
+    MatPow,
     Transpose,
     ZeroMatrix,
 )
 from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
-from .atoms import ActiveGradient, Elementwise, Norm, ScalarActiveGradient, ScalarOf
+from .atoms import (
+    ActiveGradient,
+    Elementwise,
+    Norm,
+    NormOrderDerivative,
+    ScalarActiveGradient,
+    ScalarOf,
+)
 from .derivation import Derivation, Differential, Step
 from .errors import ShapeError, UnsupportedExpressionError
 from .printing import to_text
@@ -127,7 +135,8 @@ def _flatten(e: MatrixExpr) -> MatrixExpr:
             args.extend(a.args if isinstance(a, MatMul) else [a])
         scalars = sp.Mul(*[a for a in args if not isinstance(a, MatrixExpr)])
         mats = [a for a in args if isinstance(a, MatrixExpr)]
-        mats = [m for m in mats if not isinstance(m, Identity)] or mats[:1]
+        mats = _cancel_orthogonal([m for m in mats if not isinstance(m, Identity)]) \
+            or [Identity(e.shape[0])]
         if scalars == 0 or any(isinstance(m, ZeroMatrix) for m in mats):
             return ZeroMatrix(*e.shape)
         if not mats:
@@ -140,6 +149,25 @@ def _flatten(e: MatrixExpr) -> MatrixExpr:
         return MatAdd(*[_flatten(a) if isinstance(a, (MatMul, MatAdd)) else a
                         for a in e.args]).doit(deep=False)
     return e
+
+
+def _cancel_orthogonal(mats: list[MatrixExpr]) -> list[MatrixExpr]:
+    """Drop ``Q.T*Q`` and ``Q*Q.T`` for a matrix declared orthogonal."""
+    from .symbols import structure_of
+
+    out: list[MatrixExpr] = []
+    for m in mats:
+        if out:
+            prev = out[-1]
+            for q, qt in ((m, prev), (prev, m)):
+                if "orthogonal" in structure_of(q) and qt == q.T:
+                    out.pop()
+                    break
+            else:
+                out.append(m)
+            continue
+        out.append(m)
+    return out
 
 
 def _transpose(e: Expr) -> Expr:
@@ -175,17 +203,24 @@ def grad_scalar(f: sp.Expr, wrt: Expr, rec: Recorder) -> Expr | None:
         return g
     if isinstance(f, (sp.Max, sp.Min)):
         return grad_extremum(f, wrt, rec)
+    if isinstance(f, NormOrderDerivative):
+        raise UnsupportedExpressionError(
+            f"second derivatives through the order of a norm ({to_text(f)}) are not "
+            "supported")
     if isinstance(f, MatrixExpr):
         raise ShapeError(f"expected a scalar, got the {f.shape[0]}x{f.shape[1]} "
                          f"matrix expression {to_text(f)}")
     atoms = _dependent_atoms(f, wrt)
     dummies = {a: _stand_in(a, i) for i, a in enumerate(atoms)}
     back = {d: a for a, d in dummies.items()}
-    plain = f.xreplace(dummies)
+    # every subexpression of a real f is real on f's domain, so |u|' = sign(u) u' even
+    # where SymPy cannot tell that u (sqrt(t), log(t)) is real
+    plain = f.xreplace(dummies).replace(sp.Abs, _RealAbs).replace(sp.sign, _RealSign)
     terms = []
     outer = []
     for atom, d in dummies.items():
-        coeff = _tidy(sp.diff(plain, d).xreplace(back))
+        coeff = sp.diff(plain, d).replace(_RealAbs, sp.Abs).replace(_RealSign, sp.sign)
+        coeff = _tidy(coeff.xreplace(back))
         if coeff == 0:
             continue
         outer.append((atom, coeff))
@@ -202,6 +237,25 @@ def grad_scalar(f: sp.Expr, wrt: Expr, rec: Recorder) -> Expr | None:
         if g is not None:
             terms.append(scale(coeff, g))
     return add(terms)
+
+
+class _RealAbs(sp.Function):
+    """``|u|`` of a real ``u``: derivative ``sign(u)`` (SymPy's Abs goes complex when it
+    cannot prove ``u`` real)."""
+
+    is_real = True
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return sp.sign(self.args[0])
+
+
+class _RealSign(sp.Function):
+    """``sign(u)`` of a real ``u``: derivative 0 wherever it exists."""
+
+    is_real = True
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return sp.Integer(0)
 
 
 def _stand_in(atom: Expr, i: int) -> sp.Symbol:
@@ -272,7 +326,7 @@ def _dependent_atoms(f: sp.Expr, wrt: Expr) -> list[Expr]:
     found: list[Expr] = []
 
     def walk(e: sp.Basic) -> None:
-        if isinstance(e, (Norm, ScalarOf, sp.Max, sp.Min)) or e == wrt:
+        if isinstance(e, (Norm, ScalarOf, NormOrderDerivative, sp.Max, sp.Min)) or e == wrt:
             if depends(e, wrt) and e not in found:
                 found.append(e)
             return
@@ -310,6 +364,11 @@ def masked(fn: Any, e: sp.Expr) -> sp.Expr:
     SymPy's scalar simplifiers (powsimp, factor_terms, signsimp) walk into all
     arguments and rebuild a ``MatAdd`` inside a norm as a scalar sum, which is not a
     valid node; they only ever see the stand-ins (with true sign facts).
+
+    >>> import symnorm as sn
+    >>> x = sn.vector("x")
+    >>> masked(sp.powsimp, sn.norm(x, 2)**2 * sn.norm(x, 2))
+    norm(x, 2)**3
     """
     if not isinstance(e, sp.Basic) or isinstance(e, MatrixExpr):
         return fn(e)
@@ -347,29 +406,31 @@ def grad_extremum(f: sp.Max | sp.Min, wrt: Expr, rec: Recorder) -> Expr | None:
     rec.step(f"{kind} rule", Differential(f, wrt), g,
              f"the gradient of the active piece of the {kind}; at a tie, the minimum-norm "
              "element of the convex hull of the tied pieces' gradients")
-    ties = [f"{to_text(a)} = {to_text(b)}" for a, b in zip(pieces, pieces[1:])]
-    rec.kink([Kink(where=" or ".join(ties),
-                   where_latex=r" \text{ or } ".join(
-                       f"{latex_of(a)} = {latex_of(b)}" for a, b in zip(pieces, pieces[1:])),
+    if len(pieces) == 2:
+        where = f"{to_text(pieces[0])} = {to_text(pieces[1])}"
+        where_latex = f"{_latex_of(pieces[0])} = {_latex_of(pieces[1])}"
+    else:
+        word = "largest" if kind == "max" else "smallest"
+        where = f"the {word} of {', '.join(map(to_text, pieces))} is attained twice"
+        where_latex = (rf"\text{{the {word} of }} {', '.join(map(_latex_of, pieces))}"
+                       r"\text{ is attained twice}")
+    rec.kink([Kink(where=where, where_latex=where_latex,
                    returns="the minimum-norm element of the convex hull of the tied "
                            "pieces' gradients")])
     return g
 
 
-def latex_of(e: Expr) -> str:
+def _latex_of(e: Expr) -> str:
     from .printing import latex
 
     return latex(e)
 
 
-def grad_norm(n: Norm, wrt: Expr, rec: Recorder, smooth_at_zero: bool = False) -> Expr | None:
+def grad_norm(n: Norm, wrt: Expr, rec: Recorder, smooth_at_zero: bool = False,
+              order_fixed: bool = False) -> Expr | None:
     u, p = n.arg, n.p
-    if depends(p, wrt):
-        what = "is" if p == wrt else f"is {to_text(p)}, which depends on"
-        raise UnsupportedExpressionError(
-            f"cannot differentiate {to_text(n)} with respect to {to_text(wrt)}: its order "
-            f"{what} {to_text(wrt)}; derivatives with respect to a norm's order are not "
-            "supported")
+    if depends(p, wrt) and not order_fixed:
+        return _grad_norm_with_order(n, wrt, rec, smooth_at_zero)
     rule = norm_rule(p)
     g_u = rule.gradient(u, p)
     rec.assume(rule.assumptions(p, n.p_min))
@@ -379,11 +440,12 @@ def grad_norm(n: Norm, wrt: Expr, rec: Recorder, smooth_at_zero: bool = False) -
             rec.warnings.append(note)
     rec.kink([k for k in rule.kinks(u, p) if not (smooth_at_zero and k.at_zero)])
     rec.fusions[g_u] = (rule, u, p)
-    if rec.index_notation and rule.index_form is not None:
+    if rec.index_notation and rule.index_form is not None and not order_fixed:
         from .index_notation import index_steps
 
         rec.steps.extend(index_steps(rule, n))
-    rec.step(rule.key, Differential(n, u), g_u, rule.title)
+    rec.step(rule.key, Differential(n, u), g_u,
+             rule.title + ("; the order held fixed" if order_fixed else ""))
     if u == wrt:
         return g_u
     g = vjp(u, wrt, g_u, rec)
@@ -391,6 +453,31 @@ def grad_norm(n: Norm, wrt: Expr, rec: Recorder, smooth_at_zero: bool = False) -
         rec.step("chain rule", Differential(n, wrt), g,
                  "chain rule: multiply by the transposed Jacobian of the inner map")
     return g
+
+
+def _grad_norm_with_order(n: Norm, wrt: Expr, rec: Recorder,
+                          smooth_at_zero: bool) -> Expr | None:
+    """``‖u‖_p`` with an order ``p`` that depends on ``wrt``: the chain rule over both
+    arguments, ``∇‖u‖_p = J_u^T ∇_u‖u‖_p + (∂‖u‖_p/∂p) ∇p``."""
+    u, p = n.arg, n.p
+    if not (isinstance(p, sp.Expr) and p.free_symbols):
+        raise UnsupportedExpressionError(f"cannot differentiate the order of {to_text(n)}")
+    if depends(n.p_min, wrt):
+        raise UnsupportedExpressionError(
+            f"cannot differentiate {to_text(n)}: its assumed lower bound on the order "
+            f"depends on {to_text(wrt)}")
+    terms = []
+    if depends(u, wrt):  # the part through u, the order held fixed
+        g_u = grad_norm(n, wrt, rec, smooth_at_zero, order_fixed=True)
+        if g_u is not None:
+            terms.append(g_u)
+    dp = NormOrderDerivative(u, p)
+    rec.step("order derivative", Differential(n, p, "partial"), dp,
+             "derivative of the norm with respect to its order")
+    g_p = sp.Integer(1) if p == wrt else grad_scalar(p, wrt, rec)
+    if g_p is not None:
+        terms.append(scale(dp, g_p))
+    return add(terms)
 
 
 # -- reverse mode through matrix expressions ------------------------------------------
@@ -435,6 +522,12 @@ def vjp(e: Expr, wrt: Expr, cot: Expr, rec: Recorder) -> Expr | None:
         return add(terms)
     if isinstance(e, Transpose):
         return vjp(e.arg, wrt, _transpose(cot), rec)
+    if isinstance(e, MatPow) and e.shape == (1, 1):  # (a.T*x)**2: a scalar power
+        if depends(e.exp, wrt):
+            raise UnsupportedExpressionError(
+                f"cannot differentiate {to_text(e)}: the exponent depends on {wrt}")
+        base = ScalarOf(e.base)
+        return vjp(e.base, wrt, _tidy(cot * e.exp * base ** (e.exp - 1)), rec)
     if isinstance(e, HadamardProduct):
         terms = []
         for i, a in enumerate(e.args):
@@ -510,7 +603,9 @@ def jacobian(e: Expr, wrt: MatrixExpr, rec: Recorder) -> MatrixExpr | None:
                 raise UnsupportedExpressionError(
                     f"Hessian: the factor {to_text(factor)} of {to_text(e)} depends on "
                     f"{wrt} but is not the last factor")
-            terms.append(_product([c, *mats[:-1], jacobian(factor, wrt, rec)]))
+            j = jacobian(factor, wrt, rec)
+            if j is not None:  # None: zero almost everywhere (e.g. sign)
+                terms.append(_product([c, *mats[:-1], j]))
         return add(terms)
     if isinstance(e, HadamardProduct):
         terms = []
@@ -545,11 +640,22 @@ def jacobian(e: Expr, wrt: MatrixExpr, rec: Recorder) -> MatrixExpr | None:
 
 
 def factor_identity(h: MatrixExpr) -> MatrixExpr:
-    """``c I + c B`` -> ``c (I + B)``: the form textbooks write Hessians in."""
+    """``c I + c B`` -> ``c (I + B)``: the form textbooks write Hessians in.
+
+    A lone declared-structure matrix plays the role of ``I``: the Mahalanobis Hessian
+    reads ``(M - M x x^T M / (x^T M x)) / sqrt(x^T M x)``.
+    """
+    from .symbols import structure_of
+
     if not isinstance(h, MatAdd):
         return h
-    ident = [t for t in h.args if isinstance(t, MatMul) and any(
-        isinstance(a, Identity) for a in t.args)]
+
+    def lone(t: MatMul) -> bool:
+        mats = [a for a in t.args if isinstance(a, MatrixExpr)]
+        return len(mats) == 1 and (isinstance(mats[0], Identity) or bool(
+            structure_of(mats[0])))
+
+    ident = [t for t in h.args if isinstance(t, MatMul) and lone(t)]
     if not ident:
         return h
     c, _ = _split(ident[0])
@@ -565,13 +671,57 @@ def as_scalar(f: Any) -> sp.Expr:
     """Accept a 1x1 matrix expression as a scalar; reject anything else non-scalar."""
     if isinstance(f, MatrixExpr):
         if f.shape == (1, 1):
-            return ScalarOf(f)
+            return scalar_form(ScalarOf(f))
         raise ShapeError(f"can only differentiate a scalar; {to_text(f)} is a "
                          f"{f.shape[0]}x{f.shape[1]} matrix expression")
     if not isinstance(f, sp.Expr):
         raise UnsupportedExpressionError(
             f"expected a SymPy/symnorm expression, got {type(f).__name__}: {f!r}")
-    return f
+    return scalar_form(f)
+
+
+def _one_by_one_blocks(mats: list[MatrixExpr]) -> list[list[MatrixExpr]]:
+    """Split a 1x1 product into consecutive 1x1 sub-products (``[[a.T, x], [a.T, x]]``)."""
+    blocks, start = [], 0
+    for j, m in enumerate(mats):
+        if mats[start].shape[0] == 1 and m.shape[1] == 1:
+            blocks.append(mats[start:j + 1])
+            start = j + 1
+    return blocks if start == len(mats) else [mats]
+
+
+def scalar_form(e: sp.Expr) -> sp.Expr:
+    """1x1 matrix expressions in scalar positions become scalars.
+
+    SymPy builds ``(a.T*x)*(a.T*x)`` as the matrix power ``(a.T*x)**2`` and keeps
+    ``exp(-a.T*x)`` with a 1x1 matrix inside; here they read as the scalars
+    ``ScalarOf(a.T*x)**2`` and ``exp(-ScalarOf(a.T*x))``. Norms are left as they are.
+
+    >>> import symnorm as sn
+    >>> a, x = sn.vector("a"), sn.vector("x")
+    >>> f = scalar_form(ScalarOf((a.T*x)*(a.T*x)))
+    >>> f, type(f).__name__
+    ((a.T*x)**2, 'Pow')
+    """
+    if isinstance(e, ScalarOf):
+        m = e.mat
+        if isinstance(m, MatPow) and m.base.shape == (1, 1):
+            return sp.Pow(scalar_form(ScalarOf(m.base)), m.exp)
+        if isinstance(m, MatMul):  # c * (a.T*x): pull a scalar coefficient out
+            c, mats = _split_args(m)
+            if c != 1 and mats:
+                return scalar_form(c) * scalar_form(ScalarOf(_product(mats)))
+            blocks = _one_by_one_blocks(mats)
+            if len(blocks) > 1:  # a.T*x*a.T*x = (a.T*x)*(a.T*x)
+                return sp.Mul(*[scalar_form(ScalarOf(_product(b))) for b in blocks])
+        return e
+    if isinstance(e, (Norm, MatrixExpr)) or not e.args:
+        return e
+    args = [scalar_form(ScalarOf(a)) if isinstance(a, MatrixExpr) and a.shape == (1, 1)
+            else scalar_form(a) if isinstance(a, sp.Expr) else a for a in e.args]
+    if all(new is old for new, old in zip(args, e.args)):
+        return e
+    return e.func(*args)
 
 
 def check_wrt(f: sp.Expr, wrt: Any) -> None:

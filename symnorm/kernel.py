@@ -119,9 +119,8 @@ def _spec(sym: Any) -> _ArgSpec:
         kind = _kind(sym)
         if kind == "m":
             return _ArgSpec(sym.name, "matrix", (sym.shape[0], sym.shape[1]))
-        if kind in "vr":
-            return _ArgSpec(sym.name, "vector", (sym.shape[0] if kind == "v" else sym.shape[1],))
-        return _ArgSpec(sym.name, "scalar", ())
+        # a 1x1 symbol is a vector of length 1 (sn.vector("y", 1)): its last axis is 1
+        return _ArgSpec(sym.name, "vector", (sym.shape[0] if kind != "r" else sym.shape[1],))
     if hasattr(sym, "dim") and hasattr(sym, "random_value"):  # group labels
         return _ArgSpec(sym.name, "labels", (sym.dim,))
     return _ArgSpec(sym.name, "scalar", ())
@@ -160,7 +159,8 @@ class Kernel:
     """
 
     def __init__(self, expr: Any, args: list, source: str, func: Any,
-                 checks: tuple = (), backend: str | None = None) -> None:
+                 checks: tuple = (), by_name: int | None = None,
+                 backend: str | None = None) -> None:
         self.expr = expr
         self.backend = backend  # None: numpy, or the library of foreign array arguments
         self.args = args
@@ -169,9 +169,33 @@ class Kernel:
         self._func = func
         self._specs = [_spec(a) for a in args]
         self._index = {name: i for i, name in enumerate(self.arg_names)}
-        self._result = _result_dims(expr)
         self._result_is_vector = isinstance(expr, MatrixExpr) and _kind(expr) in "vr"
-        self._declared = {d for s in self._specs for d in s.dims}
+        # sizes as plain ints for the per-call checks: n >= 0 a fixed size, -1, -2, ...
+        # a dimension symbol, None a size expression (not checked)
+        ids: dict = {}
+
+        def key(d: Any) -> int | None:
+            if isinstance(d, (int, sp.Integer)):
+                return int(d)
+            if isinstance(d, sp.Symbol):
+                return ids.setdefault(d, -1 - len(ids))
+            return None
+
+        self._keys = [tuple(key(d) for d in s.dims) for s in self._specs]
+        self._result_keys = tuple(key(d) for d in _result_dims(expr))
+        # arguments from index by_name on were ordered by name, not by the user: two of
+        # the same kind there could be swapped silently, so a positional call passing
+        # both is refused (by name it is always fine)
+        self._same_kind: list[tuple[int, ...]] = []
+        if by_name is not None:
+            groups: dict = {}
+            for i in range(by_name, len(self._specs)):
+                groups.setdefault(self._specs[i].kind, []).append(i)
+            self._same_kind = [tuple(g) for g in groups.values() if len(g) > 1]
+        # matrices declared symmetric, diagonal, orthogonal: results were simplified with
+        # that, so a value that breaks it would give silently wrong numbers
+        self._value_checks = [(i, a.check_value) for i, a in enumerate(args)
+                              if callable(getattr(a, "check_value", None))]
         self.__signature__ = self._signature()
         self.__doc__ = self._docstring(checks)
 
@@ -195,6 +219,10 @@ class Kernel:
                  + (f" ({', '.join(f'{n}=...' for n in self.arg_names)})."
                     if self.arg_names else "."), ""]
         lines += [f"  {s.name}: {s.describe()}" for s in self._specs]
+        for g in self._same_kind:
+            names = " and ".join(self.arg_names[i] for i in g)
+            lines += ["", f"{names} are {self._specs[g[0]].kind}s placed in order of their "
+                      "names: pass them by name (a positional call giving both is refused)."]
         lines += ["", "Leading axes are a batch; a (k, 1) array is one column vector and "
                   "its vector result comes back as a column. Real arrays only (float32 "
                   "stays float32, integers become float64; complex and text are refused). "
@@ -208,6 +236,8 @@ class Kernel:
 
     # -- calling -----------------------------------------------------------------
     def __call__(self, *values: Any, out: np.ndarray | None = None, **named: Any) -> Any:
+        if self._same_kind and len(values) > 1:
+            self._refuse_ambiguous(len(values))
         if self.backend is not None or _foreign(values, named):  # JAX, torch, CuPy, Dask...
             from .backends.dispatch import call
 
@@ -248,6 +278,19 @@ class Kernel:
             np.copyto(target, res)
         return out
 
+    def _refuse_ambiguous(self, given: int) -> None:
+        for g in self._same_kind:
+            hit = [i for i in g if i < given]
+            if len(hit) > 1:
+                names = [self.arg_names[i] for i in hit]
+                pos = ", ".join([*self.arg_names[:min(hit)], *(f"{n}=..." for n in
+                                                                self.arg_names[min(hit):])])
+                raise ArgumentError(
+                    f"ambiguous positional call of {self._call_text()}: "
+                    f"{' and '.join(names)} are both {self._specs[hit[0]].kind}s, placed in "
+                    f"order of their names, not in an order you gave; pass them by name, "
+                    f"k({pos}), or give the order: .kernel([{', '.join(self.arg_names)}])")
+
     def _bind(self, values: tuple, named: dict) -> list:
         names = self.arg_names
         valid = f"the arguments are {self._call_text()}"
@@ -269,14 +312,18 @@ class Kernel:
         return bound
 
     def _prepare(self, values: Any) -> tuple[list, tuple, dict, bool, np.dtype]:
-        """Arrays of one real dtype, the broadcast batch shape, bound dimensions."""
+        """Arrays of one real dtype, the broadcast batch shape, bound dimensions.
+
+        O(1) per argument: only dtypes and shapes are looked at (integer arrays are
+        converted, as numpy would convert them anyway).
+        """
         arrays = []
         votes = []
         for spec, v in zip(self._specs, values):
             a = v if type(v) is np.ndarray else _asarray(spec, v)
             kind = a.dtype.kind
             if kind == "f":
-                if a.ndim:
+                if a.ndim and spec.kind != "labels":  # labels are names, not numbers
                     votes.append(a.dtype)
             elif kind in "iub":
                 if spec.kind != "labels":
@@ -286,101 +333,120 @@ class Kernel:
             else:
                 raise ArgumentError(_dtype_message(spec, a))
             arrays.append(a)
-        dtype = np.result_type(*votes) if votes else np.dtype(np.float64)
-        for i, (spec, a) in enumerate(zip(self._specs, arrays)):
-            if spec.kind != "labels" and a.dtype != dtype:
-                arrays[i] = a.astype(dtype)
+        if not votes:
+            dtype = _FLOAT64
+        elif len(votes) == 1 or all(d == votes[0] for d in votes):
+            dtype = votes[0]
+        else:
+            dtype = np.result_type(*votes)
         dims: dict = {}
         batches = []
         later = []
         columns = False
-        for i, (spec, a) in enumerate(zip(self._specs, arrays)):
-            core = len(spec.dims)
-            if a.ndim < core:
+        for i, spec in enumerate(self._specs):
+            a = arrays[i]
+            if spec.kind != "labels" and a.dtype != dtype:
+                a = arrays[i] = a.astype(dtype)
+            keys = self._keys[i]
+            core = len(keys)
+            if not core:
+                batches.append(a.shape)
+                continue
+            shape = a.shape
+            if len(shape) < core:
                 need = "a matrix" if spec.kind == "matrix" else "a vector"
                 raise ShapeError(f"argument {spec.name} must be {need} ({spec.describe()}), "
-                                 f"got an array of shape {a.shape}")
-            if spec.kind == "vector" and a.ndim >= 2 and a.shape[-1] == 1 and a.shape[-2] != 1:
+                                 f"got an array of shape {shape}")
+            if spec.kind == "vector" and len(shape) >= 2 and shape[-1] == 1 and shape[-2] != 1:
                 later.append(i)  # (k, 1): a column, unless the length is known to be 1
                 continue
-            if core:
-                self._bind_dims(spec, a.shape, a.shape[-core:], dims)
-                batches.append(a.shape[:-core])
-            else:
-                batches.append(a.shape)
+            self._bind_dims(i, shape, shape[-core:], dims)
+            batches.append(shape[:-core])
         for i in later:
-            spec, a = self._specs[i], arrays[i]
-            d = spec.dims[0]
-            known = int(d) if isinstance(d, (int, sp.Integer)) else dims.get(d, (None,))[0]
+            a, key = arrays[i], self._keys[i][0]
+            known = key if key is not None and key >= 0 else dims.get(key, (None,))[0]
             if known == 1:
-                self._bind_dims(spec, a.shape, a.shape[-1:], dims)
+                self._bind_dims(i, a.shape, a.shape[-1:], dims)
                 batches.append(a.shape[:-1])
             else:
                 arrays[i] = a[..., 0]
                 columns = True
-                self._bind_dims(spec, a.shape, a.shape[-2:-1], dims)
+                self._bind_dims(i, a.shape, a.shape[-2:-1], dims)
                 batches.append(a.shape[:-2])
-        try:
-            batch = np.broadcast_shapes(*batches) if batches else ()
-        except ValueError:
-            detail = ", ".join(f"{s.name} has batch shape {b}"
-                               for s, b in zip(self._specs, batches) if b)
-            raise ShapeError(f"the batch (leading) axes of the arguments do not broadcast: "
-                             f"{detail}") from None
+        if len(batches) == 1 or all(b == batches[0] for b in batches):
+            batch = batches[0] if batches else ()
+        else:
+            try:
+                batch = np.broadcast_shapes(*batches)
+            except ValueError:
+                detail = ", ".join(f"{s.name} has batch shape {b}"
+                                   for s, b in zip(self._specs, batches) if b)
+                raise ShapeError(f"the batch (leading) axes of the arguments do not "
+                                 f"broadcast: {detail}") from None
+        for i, check in self._value_checks:
+            check(arrays[i])
         return arrays, batch, dims, columns, dtype
 
-    def _bind_dims(self, spec: _ArgSpec, shape: tuple, core: tuple, dims: dict) -> None:
-        for d, got in zip(spec.dims, core):
-            if isinstance(d, (int, sp.Integer)):
-                if int(d) != got:
-                    raise ShapeError(self._mismatch(spec, shape, core, dims, d, None))
-            elif isinstance(d, sp.Symbol):
-                seen = dims.get(d)
-                if seen is None:
-                    dims[d] = (got, spec.name, shape)
-                elif seen[0] != got:
-                    raise ShapeError(self._mismatch(spec, shape, core, dims, d, seen))
+    def _bind_dims(self, i: int, shape: tuple, core: tuple, dims: dict) -> None:
+        """Bind argument ``i``'s dimension symbols to the sizes in ``core``, or refuse."""
+        for key, got in zip(self._keys[i], core):
+            if key is None:  # a size that is an expression (n - 1): not checked here
+                continue
+            if key >= 0:
+                if key != got:
+                    raise ShapeError(self._mismatch(i, shape, core, dims, None))
+                continue
+            seen = dims.get(key)
+            if seen is None:
+                dims[key] = (got, i, shape)
+            elif seen[0] != got:
+                raise ShapeError(self._mismatch(i, shape, core, dims, seen))
 
-    def _mismatch(self, spec: _ArgSpec, shape: tuple, core: tuple, dims: dict, d: Any,
+    def _mismatch(self, i: int, shape: tuple, core: tuple, dims: dict,
                   seen: tuple | None) -> str:
-        by_others = {k: v for k, v in dims.items() if v[1] != spec.name}
+        spec = self._specs[i]
+        by_others = {k: v[0] for k, v in dims.items() if v[1] != i}
 
-        def size(e: Any) -> str:
-            if isinstance(e, (int, sp.Integer)):
-                return str(int(e))
-            return str(by_others[e][0]) if e in by_others else str(e)
+        def size(key: int | None, d: Any) -> str:
+            if key is not None and key >= 0:
+                return str(key)
+            return str(by_others[key]) if key in by_others else str(d)
 
+        def fits(key: int | None, got: int) -> bool:
+            if key is None:
+                return True
+            return key == got if key >= 0 else by_others.get(key, got) == got
+
+        keys = self._keys[i]
         if seen is None:
-            source = f"it is declared with shape {self.args[self._index[spec.name]].shape}"
+            source = f"it is declared with shape {self.args[i].shape}"
         else:
-            source = f"{seen[1]} {_size_text(self._specs[self._index[seen[1]]], seen[2])}"
+            source = f"{self._specs[seen[1]].name} {_size_text(self._specs[seen[1]], seen[2])}"
         if spec.kind == "matrix":
-            want = f"so {spec.name} must be ({size(spec.dims[0])}, {size(spec.dims[1])})"
+            want = (f"so {spec.name} must be ({size(keys[0], spec.dims[0])}, "
+                    f"{size(keys[1], spec.dims[1])})")
             hint = ""
-            flipped = (core[1], core[0])
-            if all(not isinstance(dd, sp.Symbol) and int(dd) == g
-                   or isinstance(dd, sp.Symbol) and (dd not in by_others
-                                                     or by_others[dd][0] == g)
-                   for dd, g in zip(spec.dims, flipped)):
+            if fits(keys[0], core[1]) and fits(keys[1], core[0]):
                 hint = f" (is {spec.name} transposed?)"
             return f"{spec.name} {_size_text(spec, shape)} but {source}, {want}{hint}"
-        want = f"so {spec.name} must have length {size(spec.dims[0])}"
+        want = f"so {spec.name} must have length {size(keys[0], spec.dims[0])}"
         if spec.kind == "labels":
             want += " (one label per vector entry)"
         return f"{spec.name} {_size_text(spec, shape)} but {source}, {want}"
 
     def _result_shape(self, batch: tuple, dims: dict) -> tuple | None:
         core = []
-        for d in self._result:
-            if isinstance(d, (int, sp.Integer)):
-                core.append(int(d))
-            elif d in dims:
-                core.append(dims[d][0])
+        for key in self._result_keys:
+            if key is not None and key >= 0:
+                core.append(key)
+            elif key in dims:
+                core.append(dims[key][0])
             else:
                 return None
         return (*batch, *core)
 
 
+_FLOAT64 = np.dtype(np.float64)
 _MISSING = object()
 _FOREIGN_ROOTS = frozenset({"jax", "jaxlib", "torch", "cupy", "dask"})
 
@@ -395,6 +461,10 @@ def _foreign(values: tuple, named: dict) -> bool:
 
 
 def _asarray(spec: _ArgSpec, v: Any) -> np.ndarray:
+    if isinstance(v, np.ma.MaskedArray) and np.ma.is_masked(v):
+        raise ArgumentError(f"argument {spec.name} has masked entries, which a kernel would "
+                            f"read as numbers; pass {spec.name}.filled(value) or "
+                            f"{spec.name}.compressed()")
     try:
         return np.asarray(v)
     except ValueError as err:  # ragged nested lists
@@ -543,15 +613,25 @@ class _Generator:
         c = sp.Mul(*scalars)
         num, den = fraction(_stable_logistic(c) or c)
         items = [(self.emit(m), _kind(m)) for m in mats]
-        unit = _unit_factor(den, mats[-1]) if mats else None
-        if unit is not None:
+        powers = _l2_powers(den)
+        if powers:
             # c/‖u‖₂ · M u is computed as c · M (u/‖u‖₂): u/‖u‖₂ cannot overflow or
-            # underflow, while M u can before the division (A = 1e150 I, x = 1e150 1)
-            den = sp.Mul(*[f for f in sp.Mul.make_args(den) if f != unit])
-            key = ("unit", mats[-1])
-            if key not in self.memo:
-                self.memo[key] = self.tmp(f"_nm.norm2_grad({items[-1][0]})")
-            items[-1] = (self.memo[key], "v")
+            # underflow, while M u can before the division (A = 1e150 I, x = 1e150 1);
+            # each factor u or u.T of the product absorbs one power of ‖u‖₂
+            for i, m in enumerate(mats):
+                kind = _kind(m)
+                u = m if kind == "v" else (m.arg if kind == "r" and isinstance(m, Transpose)
+                                           else None)
+                if u is None or powers.get(u, (None, 0))[1] < 1:
+                    continue
+                n2, k = powers[u]
+                powers[u] = (n2, k - 1)
+                key = ("unit", u)
+                if key not in self.memo:
+                    self.memo[key] = self.tmp(f"_nm.norm2_grad({self.emit(u)})")
+                items[i] = (self.memo[key], kind)
+            rest = [f for f in sp.Mul.make_args(den) if _l2_power(f) is None]
+            den = sp.Mul(*rest, *(n2**k for n2, k in powers.values()))
         body, kind = self.product_items(items)
         o = ", out=out" if out else ""
         lift = {"v": "_nm.sv", "r": "_nm.sv", "m": "_nm.sm", "s": ""}[kind]
@@ -617,8 +697,13 @@ class _Generator:
             return self.emit_scalar(stable)
         if isinstance(e, _Sigmoid):
             return self.tmp(f"_nm.sigmoid({self.emit_scalar(e.args[0])})")
-        if isinstance(e, sp.log) and _one_plus_exp(e.args[0]) is not None:
-            return self.tmp(f"_nm.softplus({self.emit_scalar(_one_plus_exp(e.args[0]))})")
+        if isinstance(e, sp.log):  # log((1 + exp(a))**k) = k softplus(a): log(sigmoid) too
+            arg = e.args[0]
+            base, k = (arg.base, arg.exp) if isinstance(arg, sp.Pow) else (arg, sp.S.One)
+            a = _one_plus_exp(base)
+            if a is not None:
+                sp_code = self.tmp(f"_nm.softplus({self.emit_scalar(a)})")
+                return sp_code if k == 1 else self.tmp(f"{self.emit_scalar(k)} * {sp_code}")
         if hasattr(e, "kernel_code"):
             parts = [self.emit(a) if isinstance(a, MatrixExpr) else self.emit_scalar(a)
                      for a in e.args]
@@ -756,21 +841,36 @@ def _stable_logistic(e: Any) -> Any:
     return None
 
 
-def _unit_factor(den: Any, last: Any) -> Any:
-    """``norm(last, 2)`` when it divides ``den`` and ``last`` is a vector, else None."""
-    if den == 1 or not isinstance(last, MatrixExpr) or _kind(last) != "v":
-        return None
-    n2 = Norm(last, 2)
-    return n2 if n2 in sp.Mul.make_args(den) else None
+def _l2_power(f: Any) -> tuple | None:
+    """``(norm(u, 2), k)`` when the factor ``f`` is ``norm(u, 2)**k``, k a positive integer."""
+    base, k = (f.base, f.exp) if isinstance(f, sp.Pow) else (f, sp.S.One)
+    if isinstance(base, Norm) and base.p == 2 and k.is_Integer and k > 0:
+        return base, int(k)
+    return None
+
+
+def _l2_powers(den: Any) -> dict:
+    """``{u: (norm(u, 2), k)}`` for the factors ``norm(u, 2)**k`` of a denominator."""
+    found: dict = {}
+    for f in sp.Mul.make_args(den):
+        hit = _l2_power(f)
+        if hit is not None:
+            n2, k = hit
+            found[n2.arg] = (n2, found.get(n2.arg, (n2, 0))[1] + k)
+    return found
 
 
 def kernel(expr: Any, args: list | None = None, *, fusions: dict | None = None,
-           orders: dict | None = None, backend: str | None = None) -> Kernel:
+           orders: dict | None = None, ordered_by_name_from: int | None = None,
+           backend: str | None = None) -> Kernel:
     """A numpy function computing ``expr``; works for any dimension, batched, ``out=``.
 
     ``args`` lists the symbols in positional call order (default: the free symbols
     sorted by name); every argument can also be passed by name. ``repr(k)`` and
-    ``inspect.signature(k)`` show the order. A kernel of a symbolic norm order refuses
+    ``inspect.signature(k)`` show the order. Where the order is by name (no ``args``;
+    ``ordered_by_name_from=i`` says ``args[i:]`` were sorted by name), a positional
+    call that passes two arguments of the same kind (two scalars, two vectors) is
+    refused: a swap of them would go unnoticed. A kernel of a symbolic norm order refuses
     orders below the declared range (``p >= 1`` unless ``norm(x, p, p_min=...)``).
     Called on JAX, PyTorch, CuPy or Dask arrays it computes with that library;
     ``backend=`` (``"jax"``, ``"torch"``, ``"numba"``, ... see :mod:`symnorm.backends`)
@@ -797,8 +897,9 @@ def kernel(expr: Any, args: list | None = None, *, fusions: dict | None = None,
         check_backend(backend)
     expr = _matrix_muls(expr)
     check_shapes(expr)
+    by_name = None
     if args is None:
-        args = free_arguments(expr)
+        args, by_name = free_arguments(expr), 0
     args = list(args)
     for a in args:
         if not isinstance(a, (sp.Symbol, MatrixSymbol)):
@@ -823,7 +924,9 @@ def kernel(expr: Any, args: list | None = None, *, fusions: dict | None = None,
     exec(compile(source, f"<symnorm kernel: {to_text(expr)[:60]}>", "exec"), namespace)
     checks = tuple(f"{to_text(p)} < {low:g} ({where} was derived for {to_text(p)} >= {low:g})"
                    for p, (low, where) in ranges.items())
-    return Kernel(expr, args, source, namespace["kernel"], checks, backend=backend)
+    if by_name is None:
+        by_name = ordered_by_name_from
+    return Kernel(expr, args, source, namespace["kernel"], checks, by_name, backend=backend)
 
 
 def kernel_for_derivation(deriv: Any, args: list | None = None,
@@ -832,6 +935,7 @@ def kernel_for_derivation(deriv: Any, args: list | None = None,
 
     Symbolic norm orders of the differentiated function keep their declared range.
     """
+    by_name = None if args else 1
     args = args or free_arguments(deriv.f, first=deriv.wrt)
     return kernel(deriv.result, args, fusions=deriv.fusions, orders=_order_ranges(deriv.f),
-                  backend=backend)
+                  ordered_by_name_from=by_name, backend=backend)

@@ -1,7 +1,8 @@
 """A safe reader of symnorm's expression language: text in, SymPy expression out.
 
-The text is read by a lark LALR grammar and the SymPy objects are built node by node;
-nothing in it is ever handed to ``eval``, ``exec`` or ``sympify``, so text such as
+The text is read by an operator-precedence reader (explicit stacks, linear time, no
+recursion) and the SymPy objects are built node by node; nothing in it is ever handed
+to ``eval``, ``exec`` or ``sympify``, so text such as
 ``__import__('os').system('...')`` is a :class:`~symnorm.errors.ParseError` and runs
 nothing.
 
@@ -16,8 +17,8 @@ Operators, loosest first (all binary ones left-associative except the powers)::
     ( ) f(...)   parentheses and function calls
 
 Functions: ``norm(u)``, ``norm(u, p)``, ``sqrt``, ``log``, ``max(a, b, ...)`` (scalars)
-and ``exp``, ``abs``, ``sign``, ``sigmoid`` (scalars, or elementwise on vectors and
-matrices).
+and ``exp``, ``abs``, ``sign``, ``sigmoid``, ``tanh``, ``relu``, ``softplus`` (scalars, or
+elementwise on vectors and matrices).
 
 What a name stands for, unless ``parse(text, name=...)`` says otherwise: one capital
 letter with optional digits (``A``, ``W1``) is a matrix; a Greek letter name (``lam``,
@@ -33,13 +34,13 @@ import keyword
 import math
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from itertools import chain, count
-from typing import Union
+from typing import Any, Union
 
 import sympy as sp
-from lark import Lark, Token, Tree
-from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
 from sympy.matrices.exceptions import ShapeError as SympyShapeError
 from sympy.matrices.expressions import MatrixExpr
 
@@ -51,7 +52,7 @@ from .symbols import dim, matrix, scalar, vector
 __all__ = ["KNOWN_FUNCTIONS", "GREEK_NAMES", "parse"]
 
 KNOWN_FUNCTIONS: tuple[str, ...] = ("norm", "sqrt", "log", "exp", "abs", "sign", "sigmoid",
-                                    "max")
+                                    "max", "tanh", "relu", "softplus")
 
 # (fewest, most) arguments, and how a correct call looks.
 _ARITY: dict[str, tuple[int, int, str]] = {
@@ -59,9 +60,13 @@ _ARITY: dict[str, tuple[int, int, str]] = {
     **{f: (1, 1, f"1 ({f}(s))") for f in ("sqrt", "log")},
     "max": (2, 64, "2 or more scalars (max(a, b, ...))"),
     **{f: (1, 1, f"1 ({f}(u))") for f in ("exp", "abs", "sign", "sigmoid")},
+    **{f: (1, 1, f"1 ({f}(u))") for f in ("tanh", "relu", "softplus")},
 }
 
 _SCALAR_FUNCS = {"exp": sp.exp, "abs": sp.Abs, "sign": sp.sign, "sigmoid": sigmoid_scalar}
+# the activations (scalar forms as in symnorm.atoms)
+_SCALAR_FUNCS.update({"tanh": sp.tanh, "relu": lambda v: sp.Max(v, 0),
+                      "softplus": lambda v: sp.log(1 + sp.exp(v))})
 
 GREEK_NAMES: tuple[str, ...] = (
     "alpha", "beta", "gamma", "delta", "epsilon", "eps", "zeta", "eta", "theta", "iota",
@@ -80,55 +85,6 @@ _MAX_DIGITS = 1000        # digits in one number literal
 _MAX_EXPONENT = 1000      # |e| in 1e-3 style literals
 _MAX_BITS = 10_000        # size of an exact number built from the text (~3000 digits)
 
-_GRAMMAR = r"""
-?start: sum
-
-?sum: product
-    | sum "+" product       -> add
-    | sum "-" product       -> sub
-
-?product: unary
-    | product "*" unary     -> mul
-    | product "/" unary     -> div
-    | product ".*" unary    -> hadamard
-
-?unary: power
-    | "-" unary             -> neg
-    | "+" unary             -> pos
-
-?power: postfix
-    | postfix "**" unary    -> pow
-    | postfix "^" unary     -> pow
-    | postfix ".^" unary    -> hpow
-
-?postfix: atom
-    | postfix ATTR          -> attr
-
-?atom: NUMBER               -> number
-    | NAME                  -> var
-    | NAME "(" _args? ")"   -> call
-    | "(" sum ")"
-
-_args: sum ("," sum)*
-
-PLUS: "+"
-MINUS: "-"
-STAR: "*"
-SLASH: "/"
-DSTAR: "**"
-CARET: "^"
-ESTAR: ".*"
-EPOW: ".^"
-LPAR: "("
-RPAR: ")"
-COMMA: ","
-ATTR: /\.[A-Za-z_][A-Za-z0-9_]*/
-NAME: /[A-Za-z_][A-Za-z0-9_]*/
-NUMBER: /([0-9]+(\.[0-9]+)?|\.[0-9]+)([eE][+-]?[0-9]+)?/
-
-%ignore /[ \t\r\n\f]+/
-"""
-
 _SUM_OPS = frozenset({"add", "sub"})
 _PRODUCT_OPS = frozenset({"mul", "div", "hadamard"})
 _BINARY_OPS = _SUM_OPS | _PRODUCT_OPS | {"pow", "hpow"}
@@ -136,36 +92,6 @@ _OP_TEXT = {"add": "+", "sub": "-", "mul": "*", "div": "/", "hadamard": ".*",
             "pow": "**", "hpow": ".^"}
 
 _Shape = Union[None, tuple[int, int]]  # None: a scalar; else (row class, column class)
-
-
-class _RejectedName(Exception):
-    """Raised by the lexer callback; turned into a ParseError once the text is known."""
-
-    def __init__(self, token: Token, what: str) -> None:
-        super().__init__(what)
-        self.token = token
-        self.what = what
-
-
-def _check_name_token(token: Token) -> Token:
-    # Runs while lexing, so `__import__(...)` is refused at the name, before any syntax error.
-    if token.startswith("_"):
-        raise _RejectedName(token, f"name '{token}' is not allowed (names may not start "
-                                   f"with '_')")
-    if token in _RESERVED:
-        raise _RejectedName(token, f"keyword '{token}' is not part of the expression "
-                                   f"language")
-    return token
-
-
-_PARSER = Lark(_GRAMMAR, parser="lalr", lexer="basic", propagate_positions=True,
-               lexer_callbacks={"NAME": _check_name_token})
-
-_TERMINAL_TEXT: dict[str, str] = {
-    t.name: repr(t.pattern.value) for t in _PARSER.terminals if t.pattern.type == "str"}
-_TERMINAL_TEXT.update({"NAME": "a name", "NUMBER": "a number", "ATTR": "'.T'",
-                       "$END": "end of text"})
-_TERMINAL_RANK = {t.name: i for i, t in enumerate(_PARSER.terminals)}
 
 
 # --------------------------------------------------------------------------- errors
@@ -203,35 +129,202 @@ def _end_pos(text: str) -> int:
     return len(text.rstrip())
 
 
-def _describe_token(token: Token) -> str:
-    if token.type == "NAME":
-        return f"name '{token}'"
-    if token.type == "NUMBER":
-        return f"number {token}"
-    return repr(str(token))
+# --------------------------------------------------------------------------- reading
+
+class Token(str):
+    """A token of the text: its kind (``NAME``, ``NUMBER``, ``ATTR``, an operator) and span."""
+
+    __slots__ = ("type", "start_pos", "end_pos")
+
+    def __new__(cls, type_: str, value: str, start: int, end: int) -> "Token":
+        self = super().__new__(cls, value)
+        self.type, self.start_pos, self.end_pos = type_, start, end
+        return self
 
 
-def _from_lark(text: str, err: LarkError) -> ParseError:
-    if isinstance(err, UnexpectedCharacters):
-        pos = err.pos_in_stream
-        char = text[pos] if 0 <= pos < len(text) else ""
-        return _error(text, pos, f"unexpected character {char!r}")
-    if isinstance(err, UnexpectedToken):
-        token = err.token
-        expected = sorted(err.expected, key=lambda t: _TERMINAL_RANK.get(t, len(_TERMINAL_RANK)))
-        names = [_TERMINAL_TEXT.get(t, t) for t in expected]
-        detail = f"; expected {', '.join(names)}" if names else ""
-        if token.type == "$END":
-            return _error(text, _end_pos(text), "unexpected end of text", detail)
-        if token.type in ("NAME", "NUMBER", "LPAR") and "STAR" in err.expected:
+class Tree:
+    """A node of the syntax tree: ``data`` (the rule), ``children``, and its text span."""
+
+    __slots__ = ("data", "children", "start_pos", "end_pos")
+
+    def __init__(self, data: str, children: list, start: int, end: int) -> None:
+        self.data, self.children, self.start_pos, self.end_pos = data, children, start, end
+
+    @property
+    def meta(self) -> "Tree":
+        return self
+
+    def __repr__(self) -> str:
+        return f"Tree({self.data!r}, {self.children!r})"
+
+
+_TOKEN_RE = re.compile(r"""
+    (?P<WS>[ \t\r\n\f]+)
+  | (?P<NUMBER>(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
+  | (?P<ATTR>\.[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<OP>\*\*|\.\*|\.\^|[-+*/^(),])
+  | (?P<NAME>[A-Za-z_][A-Za-z0-9_]*)
+""", re.VERBOSE)
+
+# binary operators: (precedence, right-associative, rule)
+_BINARY: dict[str, tuple[int, bool, str]] = {
+    "+": (1, False, "add"), "-": (1, False, "sub"),
+    "*": (2, False, "mul"), "/": (2, False, "div"), ".*": (2, False, "hadamard"),
+    "**": (4, True, "pow"), "^": (4, True, "pow"), ".^": (4, True, "hpow"),
+}
+_PREFIX_PREC = 3
+_OPERAND_START = "'+', '-', '(', a name, a number"
+_AFTER_OPERAND = "'+', '-', '*', '/', '.*', '**', '^', '.^', '.T'"
+
+
+def _tokens(text: str) -> Iterator[Token]:
+    """The tokens of ``text``, read lazily so an earlier syntax error is reported first."""
+    pos, end = 0, len(text)
+    match = _TOKEN_RE.match
+    while pos < end:
+        m = match(text, pos)
+        if m is None:
+            raise _error(text, pos, f"unexpected character {text[pos]!r}")
+        kind = m.lastgroup
+        stop = m.end()
+        if kind != "WS":
+            value = m.group()
+            if kind == "NAME":
+                if value.startswith("_"):
+                    raise _error(text, pos, f"name '{value}' is not allowed (names may not "
+                                            f"start with '_')")
+                if value in _RESERVED:
+                    raise _error(text, pos, f"keyword '{value}' is not part of the "
+                                            f"expression language")
+            elif kind == "OP":
+                kind = value
+            yield Token(kind, value, pos, stop)
+        pos = stop
+
+
+def _syntax_tree(text: str) -> Tree | Token:
+    """Operator-precedence reading with explicit stacks: linear in the length of the text
+    and free of recursion, so long sums and deep parentheses cost nothing special."""
+    operands: list[tuple[Any, int, int]] = []     # (node, outer start, outer end)
+    # operator stack entries: ("bin", token, prec, right_assoc) / ("pre", token) /
+    # ("paren", token) / ("call", name token, open paren token, argument count)
+    ops: list[tuple] = []
+    expect_operand = True
+    stream = _tokens(text)
+    pending: Token | None = None
+
+    def take() -> Token | None:
+        nonlocal pending
+        if pending is not None:
+            tok, pending = pending, None
+            return tok
+        return next(stream, None)
+
+    def reduce_one() -> None:
+        entry = ops.pop()
+        if entry[0] == "bin":
+            right, left = operands.pop(), operands.pop()
+            node = Tree(_BINARY[entry[1]][2], [left[0], right[0]], left[1], right[2])
+            operands.append((node, left[1], right[2]))
+        else:  # prefix
+            arg = operands.pop()
+            node = Tree("neg" if entry[1] == "-" else "pos", [arg[0]], entry[1].start_pos,
+                        arg[2])
+            operands.append((node, entry[1].start_pos, arg[2]))
+
+    def reduce_to_group() -> None:
+        while ops and ops[-1][0] in ("bin", "pre"):
+            reduce_one()
+
+    def unexpected(tok: Token | None, expected: str, hint: bool = False) -> ParseError:
+        if tok is None:
+            return _error(text, _end_pos(text), "unexpected end of text",
+                          f"; expected {expected}")
+        detail = f"; expected {expected}"
+        if hint and tok.type in ("NAME", "NUMBER", "("):
             detail += " (is an operator such as '*' missing?)"
-        pos = token.start_pos if token.start_pos is not None else 0
-        return _error(text, pos, f"unexpected {_describe_token(token)}", detail)
-    if isinstance(err, UnexpectedEOF):
-        return _error(text, _end_pos(text), "unexpected end of text")
-    pos = getattr(err, "pos_in_stream", None)
-    first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-    return _error(text, pos if isinstance(pos, int) else 0, f"cannot read the text ({first})")
+        what = (f"name '{tok}'" if tok.type == "NAME" else f"number {tok}"
+                if tok.type == "NUMBER" else repr(str(tok)))
+        return _error(text, tok.start_pos, f"unexpected {what}", detail)
+
+    def closers() -> str:
+        inside = [e for e in ops if e[0] in ("paren", "call")]
+        if not inside:
+            return ", end of text"
+        return ", ')'" + (", ','" if inside[-1][0] == "call" else "")
+
+    while True:
+        tok = take()
+        if expect_operand:
+            if tok is None:
+                raise unexpected(tok, _OPERAND_START)
+            kind = tok.type
+            if kind == "NUMBER":
+                operands.append((Tree("number", [tok], tok.start_pos, tok.end_pos),
+                                 tok.start_pos, tok.end_pos))
+                expect_operand = False
+            elif kind == "NAME":
+                nxt = take()
+                if nxt is not None and nxt.type == "(":
+                    ops.append(("call", tok, nxt, len(operands)))
+                else:
+                    pending = nxt
+                    operands.append((Tree("var", [tok], tok.start_pos, tok.end_pos),
+                                     tok.start_pos, tok.end_pos))
+                    expect_operand = False
+            elif kind in ("-", "+"):
+                ops.append(("pre", tok))
+            elif kind == "(":
+                ops.append(("paren", tok))
+            elif kind == ")" and ops and ops[-1][0] == "call" and ops[-1][3] == len(operands):
+                _, name, _, base = ops.pop()  # a call without arguments: f()
+                operands.append((Tree("call", [name], name.start_pos, tok.end_pos),
+                                 name.start_pos, tok.end_pos))
+                expect_operand = False
+            else:
+                raise unexpected(tok, _OPERAND_START)
+            continue
+        if tok is None:
+            reduce_to_group()
+            if ops:
+                raise unexpected(tok, _AFTER_OPERAND + ", ')'")
+            break
+        kind = tok.type
+        if kind in _BINARY:
+            prec, right_assoc, _ = _BINARY[kind]
+            while ops and ops[-1][0] in ("bin", "pre"):
+                top_prec = ops[-1][2] if ops[-1][0] == "bin" else _PREFIX_PREC
+                if top_prec > prec or (top_prec == prec and not right_assoc):
+                    reduce_one()
+                else:
+                    break
+            ops.append(("bin", tok, prec, right_assoc))
+            expect_operand = True
+        elif kind == "ATTR":
+            node, start, _ = operands.pop()
+            operands.append((Tree("attr", [node, tok], start, tok.end_pos), start, tok.end_pos))
+        elif kind == ")":
+            reduce_to_group()
+            if not ops:
+                raise unexpected(tok, _AFTER_OPERAND + ", end of text")
+            entry = ops.pop()
+            if entry[0] == "paren":
+                node, _, _ = operands.pop()
+                operands.append((node, entry[1].start_pos, tok.end_pos))
+            else:
+                _, name, _, base = entry
+                args = [o[0] for o in operands[base:]]
+                del operands[base:]
+                operands.append((Tree("call", [name, *args], name.start_pos, tok.end_pos),
+                                 name.start_pos, tok.end_pos))
+        elif kind == ",":
+            reduce_to_group()
+            if not ops or ops[-1][0] != "call":
+                raise unexpected(tok, _AFTER_OPERAND + closers())
+            expect_operand = True
+        else:
+            raise unexpected(tok, _AFTER_OPERAND + closers(), hint=True)
+    return operands[0][0]
 
 
 # --------------------------------------------------------------------------- shapes
@@ -243,6 +336,30 @@ class _Spec:
     kind: str                                 # "scalar", "vector" or "matrix"
     dims: tuple[sp.Expr | None, ...] = ()
     ready: sp.Basic | None = None
+    structure: tuple[str, ...] = ()           # sn.matrix flags: a square matrix
+
+
+# shape words for declared matrix structure -> keyword flags of sn.matrix
+STRUCTURE_WORDS: dict[str, tuple[str, ...]] = {
+    "spd": ("symmetric", "positive_definite"),
+    "psd": ("symmetric", "positive_semidefinite"),
+    "sym": ("symmetric",), "symmetric": ("symmetric",),
+    "diag": ("diagonal",), "diagonal": ("diagonal",),
+    "orth": ("orthogonal",), "orthogonal": ("orthogonal",),
+}
+KINDS: tuple[str, ...] = ("scalar", "vector", "matrix", *STRUCTURE_WORDS)
+_DIM_NAME_RE = re.compile(r"[A-Za-z](?:_?[0-9]+)?")
+
+
+def _unknown_kind(name: str, value: object) -> ShapeError:
+    import difflib
+
+    close = difflib.get_close_matches(str(value), KINDS, n=1, cutoff=0.6)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return ShapeError(
+        f"shape of {name!r}: unknown kind {value!r}{hint}; valid kinds: "
+        f"{', '.join(KINDS)}, a vector length (3) or dimension name (n, m, k1), an (m, n) "
+        f"tuple, or a SymPy symbol")
 
 
 def _spec_dim(name: str, value: object) -> sp.Expr | None:
@@ -268,6 +385,10 @@ def _parse_spec(name: str, value: object) -> _Spec:
     if isinstance(value, str):
         if value in ("scalar", "vector", "matrix"):
             return _Spec(value, (None, None))
+        if value in STRUCTURE_WORDS:
+            return _Spec("matrix", (None, None), structure=STRUCTURE_WORDS[value])
+        if not _DIM_NAME_RE.fullmatch(value):
+            raise _unknown_kind(name, value)
         return _Spec("vector", (_spec_dim(name, value),))
     if isinstance(value, (int, sp.Integer)) and not isinstance(value, bool):
         return _Spec("vector", (_spec_dim(name, value),))
@@ -277,9 +398,7 @@ def _parse_spec(name: str, value: object) -> _Spec:
         return _Spec("scalar", (), value)
     if isinstance(value, (tuple, list)) and len(value) == 2:
         return _Spec("matrix", (_spec_dim(name, value[0]), _spec_dim(name, value[1])))
-    raise ShapeError(
-        f"shapes[{name!r}] = {value!r}: expected 'scalar', 'vector', 'matrix', a vector "
-        f"length (int or dimension name), an (m, n) tuple, or a SymPy symbol")
+    raise _unknown_kind(name, value)
 
 
 class _Dims:
@@ -314,16 +433,23 @@ class _Dims:
 
     def unify(self, pairs: list[tuple[int, int]]) -> bool:
         """Merge every pair, or change nothing and return False on a conflict."""
-        parent, fixed = list(self.parent), dict(self.fixed)
+        undo: list[tuple[int, sp.Expr | None]] = []   # (merged child, root's old value)
         for a, b in pairs:
             ra, rb = self.find(a), self.find(b)
             if ra == rb:
                 continue
             fa, fb = self.fixed.get(ra), self.fixed.get(rb)
             if self.ONE in (ra, rb) or (fa is not None and fb is not None and fa != fb):
-                self.parent, self.fixed = parent, fixed
+                for child, old in reversed(undo):
+                    root = self.parent[child]
+                    self.parent[child] = child
+                    if old is None:
+                        self.fixed.pop(root, None)
+                    else:
+                        self.fixed[root] = old
                 return False
             root, child = min(ra, rb), max(ra, rb)
+            undo.append((child, self.fixed.get(root)))
             self.parent[child] = root
             value = fa if fa is not None else fb
             if value is not None:
@@ -336,6 +462,7 @@ class _Name:
     kind: str
     shape: _Shape
     ready: sp.Basic | None = None
+    structure: tuple[str, ...] = ()
 
 
 def _kind_by_convention(name: str) -> str:
@@ -377,8 +504,41 @@ def _subtrees(tree: Tree) -> Iterator[Tree]:
         stack.extend(c for c in node.children if isinstance(c, Tree))
 
 
+# names that read as infinity; as a norm order they give the max norm
+INFINITY_NAMES: tuple[str, ...] = ("oo", "inf", "Inf", "INF", "infinity", "Infinity")
+# orders that only a matrix has
+MATRIX_ORDER_NAMES: tuple[str, ...] = ("fro", "nuc")
+# names that are norm orders by convention (besides Greek letters); any other name must be
+# declared a scalar to be an order, so a typo such as norm(x, H1) is not read as a symbol
+ORDER_NAMES: tuple[str, ...] = ("p", "q")
+
+
 def _is_oo(node: object) -> bool:
-    return isinstance(node, Tree) and node.data == "var" and node.children[0] == "oo"
+    return isinstance(node, Tree) and node.data == "var" and node.children[0] in INFINITY_NAMES
+
+
+def _matrix_order(node: object) -> str | None:
+    if isinstance(node, Tree) and node.data == "var" and node.children[0] in MATRIX_ORDER_NAMES:
+        return str(node.children[0])
+    return None
+
+
+def _total(terms: list[tuple[int, sp.Basic]]) -> sp.Basic:
+    """The sum of signed terms; equal terms are counted first (``x + x + x`` is ``3*x``),
+    so SymPy only sees the distinct ones."""
+    if len(terms) == 1:
+        sign, value = terms[0]
+        return value if sign > 0 else -value
+    counts: dict[sp.Basic, int] = {}
+    for sign, value in terms:
+        counts[value] = counts.get(value, 0) + sign
+    parts = [v if c == 1 else -v if c == -1 else c * v for v, c in counts.items() if c]
+    matrices = [v for v in counts if isinstance(v, MatrixExpr)]
+    if matrices:
+        if not parts:
+            return sp.ZeroMatrix(*matrices[0].shape)
+        return parts[0] if len(parts) == 1 else sp.MatAdd(*parts).doit()
+    return sp.Add(*parts)
 
 
 def _bits(value: sp.Rational) -> float:
@@ -387,6 +547,21 @@ def _bits(value: sp.Rational) -> float:
 
 
 _DIM_NAMES = ("m", "k", "l", "d", "r", "s", "t", "q")
+
+
+# A caller that declares every symbol of a reference expression (verify reading a hand
+# claim next to f) may declare names the text does not use; users' own declarations may not.
+_UNUSED_DECLARATIONS_OK: ContextVar[bool] = ContextVar("unused_declarations_ok", default=False)
+
+
+@contextmanager
+def unused_declarations_allowed() -> Iterator[None]:
+    """Within this block a declaration for a name the text does not use is not an error."""
+    token = _UNUSED_DECLARATIONS_OK.set(True)
+    try:
+        yield
+    finally:
+        _UNUSED_DECLARATIONS_OK.reset(token)
 
 
 class _Reader:
@@ -489,9 +664,12 @@ class _Reader:
             shape = (dims.new(spec.dims[0]), dims.ONE)
             if self.first_vector is None:
                 self.first_vector = shape[0]
+        elif spec.structure:  # square
+            side = dims.new(None)
+            shape = (side, side)
         else:
             shape = (dims.new(spec.dims[0]), dims.new(spec.dims[1]))
-        entry = self.names[name] = _Name(spec.kind, shape, spec.ready)
+        entry = self.names[name] = _Name(spec.kind, shape, spec.ready, spec.structure)
         return entry
 
     # ---- pass 1: shapes
@@ -508,11 +686,39 @@ class _Reader:
                     stack.append((child, depth if same else depth + 1))
 
     def collect_orders(self, tree: Tree) -> None:
+        """Names used as norm orders, or only in exponents, are scalars (``norm(x, 2)**p``)."""
+        in_exponent: set[int] = set()
+        uses: dict[str, list[int]] = {}
         for node in _subtrees(tree):
             if node.data == "call" and node.children[0] == "norm" and len(node.children) == 3:
                 order = node.children[2]
-                if isinstance(order, Tree) and order.data == "var" and not _is_oo(order):
-                    self.order_names.add(str(order.children[0]))
+                if isinstance(order, Tree) and order.data == "var" and not _is_oo(order) \
+                        and not _matrix_order(order):
+                    name = str(order.children[0])
+                    if name not in self.specs and name not in ORDER_NAMES and \
+                            not _GREEK_RE.fullmatch(name):
+                        raise self.error(order, f"unknown norm order '{name}'",
+                                         f"; an order is a number, oo (or inf), fro or nuc "
+                                         f"(matrices), or a scalar: p, q, a Greek letter, or "
+                                         f"a name declared scalar ({name}='scalar', "
+                                         f"--shape {name}=scalar)")
+                    self.order_names.add(name)
+            elif node.data in ("pow", "hpow"):
+                stack = [node.children[1]]
+                while stack:  # bare names in the exponent's arithmetic
+                    part = stack.pop()
+                    if not isinstance(part, Tree):
+                        continue
+                    if part.data == "var":
+                        in_exponent.add(id(part))
+                    elif part.data in _BINARY_OPS or part.data in ("neg", "pos"):
+                        stack.extend(part.children)
+            elif node.data == "var":
+                uses.setdefault(str(node.children[0]), []).append(id(node))
+        for name, ids in uses.items():  # a name used only in exponents is a scalar
+            if name not in self.specs and _kind_by_convention(name) == "vector" and \
+                    all(i in in_exponent for i in ids):
+                self.order_names.add(name)
 
     def shape_of(self, node: Tree) -> _Shape:
         kind = node.data
@@ -527,8 +733,8 @@ class _Reader:
             return None
         if kind == "var":
             token = node.children[0]
-            if token == "oo":
-                raise self.error(node, "'oo' (infinity) may only be a norm order",
+            if token in INFINITY_NAMES and token not in self.specs:
+                raise self.error(node, f"'{token}' (infinity) may only be a norm order",
                                  ", as in norm(x, oo)")
             if token in KNOWN_FUNCTIONS:
                 raise self.error(node, f"'{token}' is a function",
@@ -626,10 +832,18 @@ class _Reader:
             if shape is None:
                 raise ShapeError(f"norm() takes a vector expression, but '{self.src(args[0])}'"
                                  f" in '{call}' is a scalar")
-            if len(args) == 2 and not _is_oo(args[1]):
-                self.scalar_use(args[1], self.shape_of(args[1]),
-                                f"the order '{{arg}}' of '{call}' must be a scalar, "
-                                f"but it is {{shape}}")
+            if len(args) == 2 and _matrix_order(args[1]):
+                if self.dims.is_one(shape[0]) or self.dims.is_one(shape[1]):
+                    raise UnknownNormError(
+                        f"in '{call}': {_matrix_order(args[1])} is a matrix norm order, but "
+                        f"'{self.src(args[0])}' is {self.describe(shape)}; for vectors use "
+                        f"1, 2, oo or p")
+            elif len(args) == 2 and not _is_oo(args[1]):
+                order_shape = self.shape_of(args[1])
+                if order_shape is not None:  # also a 1x1 form: an order that moves with x
+                    raise ShapeError(f"the order '{self.src(args[1])}' of '{call}' must be a "
+                                     f"scalar (a number or a parameter), but it is "
+                                     f"{self.describe(order_shape)}")
             return None
         if name in ("sqrt", "log"):
             self.scalar_use(args[0], shape, f"{name}() takes a scalar, but '{{arg}}' in "
@@ -651,7 +865,7 @@ class _Reader:
             raise self.error(token, f"malformed number '{token}'")
         whole, frac, exp = match.group(1), match.group(2) or "", match.group(3)
         digits = (whole + frac).lstrip("0") or "0"
-        if len(digits) > _MAX_DIGITS:
+        if len(whole) + len(frac) > _MAX_DIGITS:  # leading zeros count: 0.000...1
             raise self.error(token, f"number with more than {_MAX_DIGITS} digits")
         shift = -len(frac)
         if exp is not None:
@@ -674,14 +888,16 @@ class _Reader:
             value = scalar(name)
         else:
             rows, cols = (self.resolved[self.dims.find(v)] for v in entry.shape)
-            value = vector(name, rows) if entry.kind == "vector" else matrix(name, rows, cols)
+            flags = {f: True for f in entry.structure}
+            value = vector(name, rows) if entry.kind == "vector" else \
+                matrix(name, rows, cols, **flags)
         self.symbols[name] = value
         return value
 
     def finish(self, node: Tree, value: sp.Basic) -> sp.Basic:
         if id(node) in self.wrap and isinstance(value, MatrixExpr):
             value = ScalarOf(value)
-        if node.data in ("mul", "div", "hadamard", "pow", "hpow"):
+        if node.data in ("mul", "div", "hadamard", "pow", "hpow", "add", "sub"):
             coeff = value if isinstance(value, sp.Rational) else (
                 value.args[0] if value.args and isinstance(value.args[0], sp.Rational) else None)
             if coeff is not None and _bits(coeff) > _MAX_BITS:
@@ -691,6 +907,8 @@ class _Reader:
 
     def build(self, node: Tree) -> sp.Basic:
         kind = node.data
+        if kind in _SUM_OPS:
+            return self.build_sum(node)
         if kind in _BINARY_OPS:
             first, links = _chain(node)
             value = self.build(first)
@@ -711,6 +929,18 @@ class _Reader:
         else:
             value = self.call(node)
         return self.finish(node, value)
+
+    def build_sum(self, node: Tree) -> sp.Basic:
+        """A chain ``a + b - c + ...`` as one SymPy sum: adding term by term would rebuild
+        the sum at every step (quadratic in its length)."""
+        first, links = _chain(node)
+        terms = [(1, self.build(first))]
+        for link in links:
+            left, right = link.children
+            if id(left) in self.wrap:  # the sum so far is used as a scalar from here on
+                terms = [(1, self.finish(left, _total(terms)))]
+            terms.append((-1 if link.data == "sub" else 1, self.build(right)))
+        return self.finish(node, _total(terms))
 
     def binary(self, node: Tree, left: sp.Basic, right: sp.Basic) -> sp.Basic:
         op = node.data
@@ -753,9 +983,10 @@ class _Reader:
         arg = self.build(args[0])
         if name == "norm":
             if len(args) == 1:
-                p: sp.Basic = sp.Integer(2)
+                p: sp.Basic | str = sp.Integer(2)
             else:
-                p = sp.oo if _is_oo(args[1]) else self.build(args[1])
+                p = sp.oo if _is_oo(args[1]) else _matrix_order(args[1]) or \
+                    self.build(args[1])
             try:
                 return norm(arg, p)
             except (ShapeError, UnknownNormError) as err:
@@ -774,6 +1005,10 @@ class _Reader:
         self.check_depth(tree)
         self.collect_orders(tree)
         self.shape_of(tree)
+        unused = sorted(set(self.specs) - set(self.names))
+        if unused and not _UNUSED_DECLARATIONS_OK.get():
+            raise ShapeError(f"a shape is declared for {', '.join(map(repr, unused))}, which "
+                             f"does not occur in '{self.text.strip()[:80]}'")
         self.resolved = self.naming()
         try:
             result = self.build(tree)
@@ -819,12 +1054,5 @@ def parse(text: str, **shapes: object) -> sp.Basic:
         raise TypeError(f"parse() needs a str, got {type(text).__name__}")
     if not text.strip():
         raise _error(text, 0, "empty expression")
-    try:
-        tree = _PARSER.parse(text)
-    except _RejectedName as err:
-        raise _error(text, err.token.start_pos or 0, err.what) from None
-    except LarkError as err:
-        raise _from_lark(text, err) from None
-    if isinstance(tree, Token):  # the grammar always gives a tree; be safe anyway
-        raise _error(text, 0, "cannot read the text")
+    tree = _syntax_tree(text)
     return _Reader(text, shapes).read(tree)

@@ -136,6 +136,46 @@ class StructuredMatrix(MatrixSymbol):
     def _eval_inverse(self) -> MatrixExpr | None:
         return self.T if "orthogonal" in self.structure else None
 
+    def check_value(self, value: Any, rtol: float = 1e-10) -> None:
+        """Raise :class:`~symnorm.errors.ArgumentError` if the array ``value`` (a matrix,
+        or a batch of them) breaks the declared structure results were simplified with.
+
+        Cheap checks only (O(n^2) per matrix): symmetry, a zero off-diagonal, and for
+        an orthogonal matrix ``Q.T Q = I``; definiteness is not tested.
+
+        >>> import numpy as np
+        >>> M = matrix("M", 2, symmetric=True)
+        >>> M.check_value(np.array([[2.0, 1.0], [1.0, 3.0]]))
+        >>> M.check_value(np.array([[2.0, 1.0], [0.0, 3.0]]))
+        Traceback (most recent call last):
+        ...
+        symnorm.errors.ArgumentError: M is declared symmetric, but the value given is not...
+        """
+        import numpy as np
+
+        from .errors import ArgumentError
+
+        a = np.asarray(value)
+        if a.ndim < 2 or a.shape[-1] != a.shape[-2] or a.dtype.kind not in "fiu":
+            return  # shapes and dtypes are the kernel's own checks
+        scale = rtol * max(1.0, float(np.max(np.abs(a), initial=0.0)))
+        flags = self.structure
+        if "diagonal" in flags:
+            off = a - a * np.eye(a.shape[-1])
+            if np.max(np.abs(off), initial=0.0) > scale:
+                raise ArgumentError(f"{self.name} is declared diagonal, but the value given has "
+                                 "nonzero entries off the diagonal")
+        if "symmetric" in flags:
+            gap = float(np.max(np.abs(a - np.swapaxes(a, -1, -2)), initial=0.0))
+            if gap > scale:
+                raise ArgumentError(f"{self.name} is declared symmetric, but the value given is "
+                                 f"not (largest |{self.name} - {self.name}.T| entry {gap:g})")
+        if "orthogonal" in flags:
+            gram = np.swapaxes(a, -1, -2) @ a
+            if np.max(np.abs(gram - np.eye(a.shape[-1])), initial=0.0) > 1e-8:
+                raise ArgumentError(f"{self.name} is declared orthogonal, but the value given "
+                                 f"does not satisfy {self.name}.T*{self.name} = I")
+
     def _entry(self, i: object, j: object, **kwargs: object) -> sp.Expr:
         if "diagonal" in self.structure and i != j and \
                 sp.sympify(i).is_number and sp.sympify(j).is_number:
@@ -313,7 +353,8 @@ def check_shapes(expr: object) -> None:
                 if 1 in base.shape else "")
         raise ShapeError(f"{to_text(expr)}: {to_text(base)} is {base.shape[0]}x"
                          f"{base.shape[1]}, not square{hint}")
-    if isinstance(expr, sp.Expr) and not isinstance(expr, (MatrixExpr, Norm, ScalarOf)):
+    if isinstance(expr, sp.Expr) and not isinstance(expr, (MatrixExpr, Norm, ScalarOf)) \
+            and not getattr(expr, "scalar_of_matrices", False):
         inside = [a for a in expr.args if isinstance(a, MatrixExpr) and a.shape != (1, 1)]
         if inside:  # e.g. sp.sin(x): SymPy builds it, but it is neither scalar nor vector
             raise ShapeError(f"{to_text(expr)} applies a scalar operation to the "

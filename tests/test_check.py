@@ -14,7 +14,7 @@ def test_accepts_the_right_gradient(syms):
     A, x, b = syms["A"], syms["x"], syms["b"]
     r = sn.check(sn.norm(A * x - b, 2) ** 2, x, grad=2 * A.T * (A * x - b))
     assert r.ok and bool(r)
-    assert len(r.points) == 3 and all(e < 1e-6 for e in r.errors)
+    assert len(r.points) == 6 and all(e < 1e-6 for e in r.errors)
     assert "central differences" in r.method
 
 
@@ -72,7 +72,7 @@ def test_html_and_dict(syms):
     r = sn.check(sn.norm(x, 2), x)
     assert "PASS" in r._repr_html_() and "<table>" in r._repr_html_()
     d = r.to_dict()
-    assert d["ok"] is True and len(d["errors"]) == 3
+    assert d["ok"] is True and len(d["errors"]) == 6
 
 
 def test_at_a_kink_a_gradient_is_checked_as_a_subgradient(syms):
@@ -104,3 +104,193 @@ def test_a_batch_is_not_a_point(syms):
     x = syms["x"]
     with pytest.raises(sn.ShapeError, match="one point"):
         sn.check(sn.norm(x, 2), x, at=np.ones((2, 2)))
+
+
+# --------------------------------------------------------------------------- issue 6
+
+def _wrong_but_right_somewhere():
+    """(f, wrong gradient) pairs of issue 6: right in part of the domain only."""
+    x, a = sn.vector("x"), sn.vector("a")
+    M = sn.matrix("M", "n", "n")
+    ax, xx = sn.ScalarOf(a.T * x), sn.ScalarOf(x.T * x)
+    xMx = sn.ScalarOf(x.T * M * x)
+    return x, [
+        (sp.Abs(xx), -2 * x),                          # abs(x.T*x) derived as -2x
+        (sp.Max(xx, sp.Rational(1, 10)), sp.ZeroMatrix(*x.shape)),
+        (sp.Abs(ax), -a),                              # the negated gradient
+        (sp.sqrt(ax**2), -a),
+        (sp.Abs(xMx), -(M + M.T) * x),
+        (sp.Max(sn.norm(x, 3), xx), 2 * x),            # one branch only
+        (sp.Max(ax, sn.norm(x, 2)), x / sn.norm(x, 2)),
+        (sp.Abs(xx - 1), 2 * x),
+        (sp.Abs(sn.norm(x, 2) - sn.norm(x - a, 1)), x / sn.norm(x, 2) - Sign(x - a)),
+    ]
+
+
+@pytest.mark.parametrize("case", range(9))
+def test_wrong_gradients_of_issue_6_fail_the_default_check(case):
+    x, cases = _wrong_but_right_somewhere()
+    f, wrong = cases[case]
+    for seed in range(3):
+        assert not sn.check(f, x, grad=wrong, seed=seed).ok
+
+
+def test_the_right_branches_pass():
+    x, a = sn.vector("x"), sn.vector("a")
+    ax = sn.ScalarOf(a.T * x)
+    assert sn.check(sp.Abs(ax), x, grad=sp.sign(ax) * a).ok
+    assert sn.check(sp.Abs(sn.ScalarOf(x.T * x) - 1), x,
+                    grad=2 * sp.sign(sn.ScalarOf(x.T * x) - 1) * x).ok
+
+
+def test_half_the_gradient_fails_at_every_size():
+    x = sn.vector("x")
+    f = sn.norm(x, 2)
+    rng = np.random.default_rng(0)
+    for n in (10, 10**6):
+        x0 = 30 * rng.standard_normal(n)   # |f| large: the old |f|-scaled tolerance hid it
+        assert sn.check(f, x, grad=x / f, at=x0).ok
+        bad = sn.check(f, x, grad=sp.Rational(1, 2) * x / f, at=x0)
+        assert not bad.ok and bad.points[0].directions[0].error > 1e3 * \
+            bad.points[0].directions[0].tolerance
+
+
+def test_a_given_point_costs_five_evaluations_of_f_and_one_of_the_gradient(monkeypatch):
+    import importlib
+
+    kernel_module = importlib.import_module("symnorm.kernel")
+    calls = []
+    original = kernel_module.Kernel.__call__
+
+    def counting(self, *args, **kwargs):
+        calls.append(sn.to_text(self.expr))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(kernel_module.Kernel, "__call__", counting)
+    x = sn.vector("x")
+    f = sn.norm(x, 2)
+    assert sn.check(f, x, grad=x / f, at=np.arange(1.0, 1001.0)).ok
+    assert calls.count("norm(x, 2)") == 5 and calls.count("x/norm(x, 2)") == 1
+    assert len(calls) == 6
+
+
+def test_points_outside_the_domain_are_drawn_again():
+    x = sn.vector("x")
+    M = sn.matrix("M", "n", "n")
+    q = sn.ScalarOf(x.T * M * x)
+    r = sn.check(sp.log(q), x, grad=(M + M.T) * x / q)   # log of an indefinite form
+    assert r.ok and len(r.points) >= 6
+    assert all(p.problem == "" for p in r.points)
+    # Mahalanobis with an undeclared M: points where x.T*M*x > 0 are found
+    assert sn.check(sp.sqrt(q), x, grad=(M + M.T) * x / (2 * sp.sqrt(q))).ok
+
+
+def test_mahalanobis_with_a_declared_spd_matrix_samples_it_so():
+    x = sn.vector("x")
+    M = sn.matrix("M", "n", "n", positive_definite=True)
+    q = sn.ScalarOf(x.T * M * x)
+    r = sn.check(sp.sqrt(q), x, grad=M * x / sp.sqrt(q))
+    assert r.ok
+    for p in r.points:
+        assert np.all(np.linalg.eigvalsh(p.values["M"]) > 0.5)
+        np.testing.assert_array_equal(p.values["M"], p.values["M"].T)
+
+
+@pytest.mark.parametrize("flags, test", [
+    ({"symmetric": True}, lambda m: np.allclose(m, m.T)),
+    ({"positive_semidefinite": True}, lambda m: np.linalg.eigvalsh(m).min() > -1e-12),
+    ({"diagonal": True}, lambda m: np.count_nonzero(m - np.diag(np.diag(m))) == 0),
+    ({"orthogonal": True}, lambda m: np.allclose(m.T @ m, np.eye(len(m)))),
+])
+def test_declared_structure_is_drawn_as_declared(flags, test):
+    from symnorm.check import random_values
+
+    M = sn.matrix("M", "n", "n", **flags)
+    x = sn.vector("x")
+    rng = np.random.default_rng(1)
+    for _ in range(5):
+        values = random_values([x, M], rng, np.float64, sn.ScalarOf(x.T * M * x))
+        assert test(values["M"])
+
+
+def test_no_domain_point_is_a_clear_error():
+    from symnorm.check import NoDomainPointError
+
+    x = sn.vector("x")
+    f = sp.log(-sn.norm(x, 2) - 1)          # never finite
+    with pytest.raises(NoDomainPointError, match="no point of the domain found"):
+        sn.check(f, x, grad=x)
+    M = sn.matrix("M", "n", "n")
+    g = sp.log(-sn.ScalarOf(x.T * M * x) ** 2 - 1)
+    with pytest.raises(NoDomainPointError) as info:
+        sn.check(g, x, grad=x)
+    assert "positive_definite=True" in str(info.value) and "M='spd'" in str(info.value)
+    assert isinstance(info.value, sn.DomainError)
+
+
+def test_an_empty_point_is_an_error():
+    x = sn.vector("x")
+    for empty in ([], np.array([]), {}):
+        with pytest.raises(sn.ShapeError, match="at= is empty"):
+            sn.check(sn.norm(x, 2), x, at=empty)
+
+
+def test_a_numeric_gradient_of_the_wrong_size_is_a_shape_error():
+    x = sn.vector("x")
+    with pytest.raises(sn.ShapeError, match=r"shape \(2,\).*\(3,\)"):
+        sn.check(sn.norm(x, 2), x, grad=[1, 2], at=[1, 2, 3])
+    with pytest.raises(sn.ShapeError, match="array of numbers"):
+        sn.check(sn.norm(x, 2), x, grad=["a", "b"], at=[1, 2])
+
+
+def test_switch_points_cover_abs_max_sqrt_and_log():
+    from symnorm.check import switch_points
+
+    x, a = sn.vector("x"), sn.vector("a")
+    ax, xx = sn.ScalarOf(a.T * x), sn.ScalarOf(x.T * x)
+    found = switch_points(sp.Abs(ax) + sp.Max(xx, sn.norm(x, 1)) + sp.sqrt(xx - 2), x)
+    texts = {sn.to_text(s) for s in found}
+    assert {"a.T*x", "x.T*x - 2"} <= texts
+    assert any("norm(x, 1)" in t and "x.T*x" in t for t in texts)
+
+
+def test_every_sign_is_seen():
+    from symnorm.check import _switch_kernels, sample_domain
+    from symnorm.kernel import free_arguments, kernel
+
+    x, a = sn.vector("x"), sn.vector("a")
+    f = sp.Max(sn.ScalarOf(a.T * x), sn.norm(x, 2))   # a.T*x > |x| only in a thin cone
+    args = free_arguments(f, first=x)
+    vk = kernel(f, args)
+    switches = _switch_kernels(f, x, args)
+    chosen, _ = sample_domain(lambda v: vk(**v), args, x, np.random.default_rng(0),
+                              np.float64, f, 6, switches)
+    signs = {np.sign(float(switches[0](**v))) for v in chosen}
+    assert signs == {-1.0, 1.0}
+
+
+def test_float32_and_hessians_still_checked():
+    x = sn.vector("x")
+    assert sn.check(sn.norm(x, 2), x, dtype=np.float32).ok
+    h = sn.hessian(sn.norm(x, 2) ** 3, x)
+    assert h.report.ok
+
+
+def test_meaningless_options_are_symnorm_errors():
+    from symnorm.check import CheckOptionError
+
+    x = sn.vector("x")
+    for options in ({"points": 0}, {"directions": -1}, {"points": 2.5}, {"dtype": "bogus"},
+                    {"dtype": np.int64}):
+        with pytest.raises(CheckOptionError):
+            sn.check(sn.norm(x, 2), x, **options)
+
+
+def test_no_false_alarm_where_f_is_a_difference_of_larger_terms():
+    # sigmoid(u) - sigmoid(v) with both near 1: |f| ~ 1e-9 but its rounding error is eps,
+    # and the gradient ~1e-10; the tolerance follows the noise seen in the differences
+    f = sn.parse("sigmoid(norm(x - a, 1)) - sigmoid(x.T*M*x)", a="n", M=("n", "n"))
+    xs = next(s for s in f.atoms(sp.MatrixSymbol) if s.name == "x")
+    d = sn.grad(f, xs, check=False)
+    for seed in range(4):
+        assert d.check(seed=seed, directions=2).ok

@@ -28,7 +28,7 @@ def test_derive_prints_steps_result_and_verdict(capsys):
 def test_derive_latex(capsys):
     code, out, _ = run(capsys, "derive", "norm(x, 2)", "--wrt", "x", "--latex")
     assert code == 0
-    assert out.startswith(r"\begin{aligned}")
+    assert out.startswith(r"\begin{gathered}") and r"\begin{aligned}" in out
     assert r"\frac{x}{\left\lVert x \right\rVert_{2}}" in out
 
 
@@ -129,3 +129,63 @@ def test_nonsmooth_bad_input(capsys):
     assert code == 2 and "comma-separated" in err
     code, _, err = run(capsys, "prox", "norm(x, 3)", "--wrt", "x")
     assert code == 2 and "Supported" in err
+
+
+# --------------------------------------------------------------------------- issue 6
+
+def test_version(capsys):
+    import symnorm
+
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"symnorm {symnorm.__version__}"
+
+
+def test_a_closed_pipe_ends_quietly():
+    # `symnorm derive ... | head -1`: the reader closes the pipe before symnorm writes
+    proc = subprocess.Popen([sys.executable, "-m", "symnorm", "derive", "norm(A*x - b, 2)",
+                             "--wrt", "x"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(timeout=120) == 0
+    assert "Traceback" not in err and "BrokenPipeError" not in err
+
+
+@pytest.mark.parametrize("order", ["inf", "Inf", "infinity"])
+def test_infinity_orders_on_the_command_line(capsys, order):
+    code, out, _ = run(capsys, "derive", f"norm(x, {order})", "--wrt", "x")
+    assert code == 0 and "grad_x(norm(x, oo))" in out and "PASS" in out
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["derive", "norm(x, abc)", "--wrt", "x"], "unknown norm order 'abc'"),
+    (["derive", "norm(x, H1)", "--wrt", "x"], "unknown norm order 'H1'"),
+    (["derive", "norm(x, fro)", "--wrt", "x"], "fro is a matrix norm order"),
+    (["derive", "c*norm(x, 1)", "--wrt", "x", "--shape", "c=scaler"],
+     "did you mean 'scalar'"),
+    (["derive", "norm(x, 1)", "--wrt", "x", "--shape", "c=scalar"], "does not occur"),
+])
+def test_misreadings_are_errors(capsys, argv, fragment):
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == ""
+    assert fragment in err and "Traceback" not in err
+
+
+def test_spd_shape_on_the_command_line(capsys):
+    code, out, _ = run(capsys, "derive", "sqrt(x.T*M*x)", "--wrt", "x", "--shape", "M=spd")
+    assert code == 0
+    assert "= M*x/sqrt(x.T*M*x)" in out and "PASS" in out
+
+
+def test_check_uses_only_the_shapes_its_gradient_names(capsys):
+    code, out, _ = run(capsys, "check", "c*norm(x, 2)**2", "--wrt", "x", "--grad", "2*c*x",
+                       "--shape", "c=scalar", "--shape", "x=3")
+    assert code == 0 and out.startswith("PASS")
+
+
+def test_check_with_zero_points_is_bad_input(capsys):
+    code, _, err = run(capsys, "check", "norm(x, 2)", "--wrt", "x", "--grad", "x/norm(x, 2)",
+                       "--points", "0")
+    assert code == 2 and "points= must be a positive integer" in err

@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import symnorm as sn
 from symnorm.atoms import ScalarOf, Sigmoid
@@ -82,20 +84,6 @@ def test_abs_of_general_bilinear_form() -> None:
     for v in POINTS:
         s = (v - A_VALUE) @ v
         np.testing.assert_allclose(values(k, v), np.sign(s) * (2 * v - A_VALUE), rtol=1e-12)
-
-
-def test_norm_order_depending_on_the_variable_is_refused() -> None:
-    with pytest.raises(sn.UnsupportedExpressionError,
-                       match=r"order is x.T\*x, which depends on x"):
-        sn.grad(sn.norm(x, ScalarOf(x.T * x)), x)
-
-
-def test_derivative_with_respect_to_the_order_is_refused_not_zero() -> None:
-    p = sn.scalar("p", positive=True)
-    with pytest.raises(sn.UnsupportedExpressionError, match="with respect to p: its order is p"):
-        sn.grad(sn.norm(x, p), p, check=False)
-    with pytest.raises(sn.UnsupportedExpressionError, match="norm's order"):
-        sn.grad(p * sn.norm(x, p), p, check=False)
 
 
 def test_stand_ins_carry_only_true_facts() -> None:
@@ -213,16 +201,16 @@ def test_ties_give_the_minimum_norm_element_of_the_hull() -> None:
     assert k.arg_names == ["x", "a", "b", "c"]
     zero = np.zeros(3)
     e = np.eye(3)
-    np.testing.assert_allclose(k(zero, e[0], e[1], e[2]), [1 / 3, 1 / 3, 1 / 3])
+    np.testing.assert_allclose(k(zero, a=e[0], b=e[1], c=e[2]), [1 / 3, 1 / 3, 1 / 3])
     av, bv, cv = np.array([2.0, 1, 0]), np.array([-2.0, 1, 0]), np.array([0.0, 3, 0])
-    np.testing.assert_allclose(k(zero, av, bv, cv), [0.0, 1.0, 0.0], atol=1e-12)
-    np.testing.assert_allclose(k(zero, e[0], -e[0], e[1]), [0.0, 0.0, 0.0], atol=1e-12)
+    np.testing.assert_allclose(k(zero, a=av, b=bv, c=cv), [0.0, 1.0, 0.0], atol=1e-12)
+    np.testing.assert_allclose(k(zero, a=e[0], b=-e[0], c=e[1]), [0.0, 0.0, 0.0], atol=1e-12)
     # two of three tied: the segment between their gradients, the third ignored
     v = np.array([1.0, 1.0, -5.0])
-    np.testing.assert_allclose(k(v, e[0], e[1], e[2]), [0.5, 0.5, 0.0])
+    np.testing.assert_allclose(k(v, a=e[0], b=e[1], c=e[2]), [0.5, 0.5, 0.0])
     # agrees with the subdifferential's own minimum-norm element
     s = sn.subdiff(f, x)
-    np.testing.assert_allclose(k(zero, av, bv, cv),
+    np.testing.assert_allclose(k(zero, a=av, b=bv, c=cv),
                                s.min_norm(zero, a=av, b=bv, c=cv), atol=1e-6)
 
 
@@ -254,7 +242,7 @@ def test_chain_rule_through_max_and_its_hessian() -> None:
         np.testing.assert_allclose(k(v), central(value, v), rtol=1e-6)
     h = sn.hessian(sp.Max(sn.norm(x, 2) ** 2, ScalarOf(a.T * x)), x)
     assert sn.to_text(h.result) == "(2*I if norm(x, 2)**2 > a.T*x else 0)"
-    np.testing.assert_allclose(h.kernel()(np.ones(3), A_VALUE), 2 * np.eye(3))
+    np.testing.assert_allclose(h.kernel()(np.ones(3), a=A_VALUE), 2 * np.eye(3))
 
 
 # -- item 8: results display as a textbook writes them ----------------------------------
@@ -273,3 +261,192 @@ def test_sympy_latex_of_a_result_shows_norms_and_signs() -> None:
     assert sp.latex(g) == (r"\frac{1}{\left\lVert A y - b \right\rVert_{2}} A^{T} "
                            r"\left(A y - b\right)")
     assert sp.latex(sn.grad(sn.norm(y, 1), y).result) == r"\operatorname{sign}(y)"
+
+
+# -- found by the fuzz test -------------------------------------------------------------
+
+def test_product_of_two_linear_forms_is_a_scalar_square() -> None:
+    f = (a.T * x) * (a.T * x)  # SymPy builds the matrix power (a.T*x)**2
+    d = sn.grad(f, x)
+    assert d.f == ScalarOf(a.T * x) ** 2
+    assert d.result == 2 * ScalarOf(a.T * x) * a
+    g = sn.grad(sp.exp(-(a.T * x) * (a.T * x)), x)
+    assert sn.to_text(g.result) == "-2*exp(-(a.T*x)**2)*(a.T*x)*a"
+    for v in POINTS:
+        s = A_VALUE @ v
+        np.testing.assert_allclose(values(g.kernel(), v), -2 * np.exp(-s * s) * s * A_VALUE)
+
+
+def test_abs_of_sqrt_and_log_of_a_linear_form_stays_real() -> None:
+    inside = [v for v in POINTS if A_VALUE @ v > 0]
+    assert inside
+    d = sn.grad(sp.Abs(sp.sqrt(ScalarOf(a.T * x))), x)
+    for v in inside:
+        s = A_VALUE @ v
+        np.testing.assert_allclose(values(d.kernel(), v), A_VALUE / (2 * np.sqrt(s)))
+    d = sn.grad(sp.Abs(sp.log(ScalarOf(a.T * x)) - 2), x)
+    assert sn.to_text(d.result) == "sign(log(a.T*x) - 2)*a/(a.T*x)"
+    for v in inside:
+        s = A_VALUE @ v
+        np.testing.assert_allclose(values(d.kernel(), v),
+                                   np.sign(np.log(s) - 2) * A_VALUE / s)
+
+
+def test_max_of_a_quadratic_and_a_log() -> None:
+    f = sp.Max(sp.Rational(1, 10) * ScalarOf((x - a).T * (x - a)), sp.log(ScalarOf(a.T * x)))
+    k = sn.grad(f, x).kernel()
+
+    def value(v: np.ndarray) -> float:
+        return max(0.1 * (v - A_VALUE) @ (v - A_VALUE), np.log(A_VALUE @ v))
+
+    for v in [v for v in POINTS if A_VALUE @ v > 0]:
+        np.testing.assert_allclose(values(k, v), central(value, v), rtol=1e-6, atol=1e-9)
+
+
+def test_sign_of_a_real_subexpression_has_derivative_zero() -> None:
+    t = ScalarOf(a.T * x)
+    d = sn.grad(sp.sign(sp.sqrt(t)) * sn.norm(x, 2), x)  # SymPy alone: ValueError
+    assert sn.to_text(d.result) == "sign(sqrt(a.T*x))*x/norm(x, 2)"
+    d = sn.grad(sp.Min(t, 0) ** 2, x)
+    assert sn.to_text(d.result) == "2*min(0, a.T*x)*(a if a.T*x < 0 else 0)"
+    for v in POINTS:
+        s = A_VALUE @ v
+        np.testing.assert_allclose(values(d.kernel(), v), 2 * min(0.0, s) * A_VALUE)
+
+
+def test_explicit_components_of_a_max_gradient() -> None:
+    y, c = sn.vector("y", 2), sn.vector("c", 2)
+    d = sn.grad(sp.Max(ScalarOf(c.T * y), -ScalarOf(c.T * y)), y)
+    comps = d.components()
+    s = {sym.name: sym for sym in comps.free_symbols}
+    at = {s["c_1"]: 1, s["c_2"]: 2}
+    assert comps.subs({**at, s["y_1"]: 1, s["y_2"]: 1}) == sp.Matrix([1, 2])
+    assert comps.subs({**at, s["y_1"]: -1, s["y_2"]: 0}) == sp.Matrix([-1, -2])
+    assert comps.subs({**at, s["y_1"]: 2, s["y_2"]: -1}) == sp.Matrix([0, 0])  # tie
+    d = sn.grad(sp.Max(sn.norm(y, 1), sn.norm(y, 2)), y)
+    comps = d.components()
+    s = {sym.name: sym for sym in comps.free_symbols}
+    assert comps.subs({s["y_1"]: 0, s["y_2"]: 2}) == sp.Matrix([0, 1])
+
+
+# -- the tie rule's numeric helper, as a property -------------------------------------------
+
+@given(st.integers(2, 5), st.integers(1, 4), st.integers(0, 2 ** 32 - 1))
+@settings(max_examples=40, deadline=None)
+def test_min_norm_hull_point_is_in_the_hull_and_optimal(k: int, d: int, seed: int) -> None:
+    """p = argmin |g| over conv{g_i} iff p is in the hull and <p, g_i> >= |p|^2 for all i."""
+    from symnorm.numeric import active_gradient
+
+    gen = np.random.default_rng(seed)
+    grads = [gen.standard_normal(d) for _ in range(k)]
+    values = [np.float64(1.0)] * k  # all tied
+    flat = [a for pair in zip(values, grads) for a in pair]
+    p = active_gradient("max", 1, *flat)
+    G = np.array(grads)
+    scale = max(1.0, float(np.abs(G).max()))
+    assert np.all(G @ p >= p @ p - 1e-9 * scale ** 2)
+    # <p, q> >= |p|^2 for every hull point q, so |q - p|^2 <= |q|^2 - |p|^2: a hull point q
+    # whose norm comes down to |p| (Frank-Wolfe on min |q|^2) proves p is the hull's
+    q = G.mean(axis=0)
+    for _ in range(5000):
+        s = G[np.argmin(G @ q)]
+        step = q - s
+        denom = step @ step
+        if denom == 0 or q @ step < 1e-8 * scale ** 2:  # the Frank-Wolfe gap bounds the error
+            break
+        q = q - min(1.0, max(0.0, (q @ step) / denom)) * step
+    assert p @ p <= q @ q + 1e-12 * scale ** 2
+    assert np.linalg.norm(q - p) <= np.sqrt(max(0.0, q @ q - p @ p)) + 1e-6 * scale
+    assert q @ q - p @ p < 1e-3 * scale ** 2
+    # a strict winner gives its own gradient, min gives the smallest piece's
+    values = [np.float64(i) for i in range(k)]
+    flat = [a for pair in zip(values, grads) for a in pair]
+    np.testing.assert_array_equal(active_gradient("max", 1, *flat), grads[-1])
+    np.testing.assert_array_equal(active_gradient("min", 1, *flat), grads[0])
+
+
+# -- derivatives through a norm's order -------------------------------------------------
+
+def _mp_norm(u: list, p: object) -> object:
+    import mpmath
+
+    return mpmath.power(mpmath.fsum(mpmath.power(abs(mpmath.mpf(v)), p) for v in u), 1 / p)
+
+
+def test_derivative_with_respect_to_the_order() -> None:
+    import mpmath
+
+    from symnorm.atoms import NormOrderDerivative
+
+    p = sn.scalar("p", positive=True)
+    d = sn.grad(sn.norm(x, p), p)
+    assert d.result == NormOrderDerivative(x, p)
+    assert sn.to_text(d.result) == "dnorm_dp(x, p)"
+    assert sn.latex(d.result).startswith(r"\frac{\left\lVert x \right\rVert_{p}}{p} \left(")
+    k = d.kernel()
+    for v, q in [([1.0, -2.0, 3.0], 2.5), ([0.0, 4.0, -1e-3], 1.5), ([7.0, 7.0, 7.0], 3.0)]:
+        want = mpmath.diff(lambda t, v=v: _mp_norm(v, t), q)
+        np.testing.assert_allclose(k(x=np.array(v), p=np.array(q)), float(want), rtol=1e-12)
+    np.testing.assert_allclose(k(x=np.zeros(3), p=np.array(2.0)), 0.0)  # ||0||_p = 0 for all p
+    big = k(x=np.array([1e300, 1e300, 0.0]), p=np.array(3.0))  # no overflow
+    np.testing.assert_allclose(big, -1e300 * 2 ** (1 / 3) * np.log(2) / 9, rtol=1e-12)
+    d = sn.grad(p * sn.norm(x, p) ** 2, p)
+    assert sn.to_text(d.result) == "2*p*norm(x, p)*dnorm_dp(x, p) + norm(x, p)**2"
+
+
+def test_order_that_depends_on_the_variable() -> None:
+    import mpmath
+
+    f = sn.norm(x, ScalarOf(x.T * x))
+    d = sn.grad(f, x)
+    assert d.report is not None and d.report.ok
+    k = d.kernel()
+
+    def value(v: list) -> object:
+        return _mp_norm(v, mpmath.fsum(mpmath.mpf(t) ** 2 for t in v))
+
+    for v in ([1.0, -0.5, 0.8], [0.3, 1.2, -0.9]):
+        want = [float(mpmath.diff(lambda t, i=i: value(
+            [t if j == i else v[j] for j in range(3)]), v[i])) for i in range(3)]
+        np.testing.assert_allclose(k(np.array(v)), want, rtol=1e-10)
+    with pytest.raises(sn.UnsupportedExpressionError, match="second derivatives through the order"):
+        sn.hessian(f, x)
+
+
+def test_max_and_order_kernels_keep_dtype_batches_and_empty_inputs() -> None:
+    y = sn.vector("y")
+    k = sn.grad(sp.Max(sn.norm(y, 1), sn.norm(y, 2)), y).kernel()
+    Y = np.array([[1, 2, 0], [3, 0, 0]], dtype=np.float32)
+    r = k(Y)
+    assert r.dtype == np.float32
+    np.testing.assert_array_equal(r, [[1, 1, 0], [1, 0, 0]])
+    out = np.empty((2, 3), np.float32)
+    assert k(Y, out=out) is out
+    np.testing.assert_array_equal(out, r)
+    assert k(np.zeros((0, 3))).shape == (0, 3)
+    assert k(np.zeros(0)).shape == (0,)
+    p = sn.scalar("p", positive=True)
+    kp = sn.grad(sn.norm(y, p), p).kernel()
+    assert kp(p=np.float32(2.0), y=np.ones(3, np.float32)).dtype == np.float32
+    np.testing.assert_allclose(kp(p=np.array([2.0, 3.0]), y=np.ones((2, 3))),
+                               [-np.sqrt(3) * np.log(3) / 4, -3 ** (1 / 3) * np.log(3) / 9])
+    assert kp(p=2.0, y=np.zeros(0)) == 0.0
+
+
+def test_max_of_norms_of_scaled_differences_builds_and_derives() -> None:
+    # SymPy's Max compares its arguments with factor_terms, which used to rebuild the
+    # 2*x - 2*a inside the norm from scalars ("Mix of Matrix and Scalar symbols")
+    f = sp.Max(sn.norm(2 * (x - a), 2), sn.norm(x, 1))
+    g = sp.Max(ScalarOf((2 * x - 2 * a).T * x), sn.norm(x, 1))
+    assert sp.factor_terms(sn.norm(2 * x - 2 * a, 2) - sn.norm(x, 1)) == \
+        sn.norm(2 * x - 2 * a, 2) - sn.norm(x, 1)
+    k = sn.grad(f, x).kernel()
+
+    def value(v: np.ndarray) -> float:
+        return max(2 * np.linalg.norm(v - A_VALUE), np.abs(v).sum())
+
+    for v in POINTS:
+        np.testing.assert_allclose(values(k, v), central(value, v), rtol=1e-6, atol=1e-9)
+    assert sn.grad(g, x).report.ok
+    parsed = sn.parse("max(norm(2*(x - a), 2), norm(x, 1))", x=3, a=3)
+    assert sn.grad(parsed, sn.vector("x", 3)).report.ok

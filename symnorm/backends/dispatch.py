@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import sympy as sp
 
 from ..errors import ArgumentError, ShapeError
 from .registry import BACKENDS, library_of, namespace
@@ -185,39 +184,41 @@ def _convert(kernel: Any, lib: str, xp: Any, values: Any) -> tuple[list, Any, An
 
 
 def _shapes(kernel: Any, arrays: list) -> tuple[list, tuple, dict, bool]:
-    """Bind dimension symbols and the batch shape, as the numpy path does."""
+    """Bind dimension symbols and the batch shape exactly as the numpy path does
+    (``Kernel._prepare``), then run the kernel's value checks (declared structure)."""
     dims: dict = {}
     batches = []
     later = []
     columns = False
     specs = kernel._specs
-    for i, (spec, a) in enumerate(zip(specs, arrays)):
+    for i, spec in enumerate(specs):
+        a = arrays[i]
         shape = tuple(a.shape)
-        core = len(spec.dims)
+        keys = kernel._keys[i]
+        core = len(keys)
+        if not core:
+            batches.append(shape)
+            continue
         if len(shape) < core:
             need = "a matrix" if spec.kind == "matrix" else "a vector"
             raise ShapeError(f"argument {spec.name} must be {need} ({spec.describe()}), "
                              f"got an array of shape {shape}")
         if spec.kind == "vector" and len(shape) >= 2 and shape[-1] == 1 and shape[-2] != 1:
-            later.append(i)
+            later.append(i)  # (k, 1): a column, unless the length is known to be 1
             continue
-        if core:
-            kernel._bind_dims(spec, shape, shape[-core:], dims)
-            batches.append(shape[:-core])
-        else:
-            batches.append(shape)
+        kernel._bind_dims(i, shape, shape[-core:], dims)
+        batches.append(shape[:-core])
     for i in later:
-        spec, a = specs[i], arrays[i]
+        a, key = arrays[i], kernel._keys[i][0]
         shape = tuple(a.shape)
-        d = spec.dims[0]
-        known = int(d) if isinstance(d, (int, sp.Integer)) else dims.get(d, (None,))[0]
+        known = key if key is not None and key >= 0 else dims.get(key, (None,))[0]
         if known == 1:
-            kernel._bind_dims(spec, shape, shape[-1:], dims)
+            kernel._bind_dims(i, shape, shape[-1:], dims)
             batches.append(shape[:-1])
         else:
             arrays[i] = a[..., 0]
             columns = True
-            kernel._bind_dims(spec, shape, shape[-2:-1], dims)
+            kernel._bind_dims(i, shape, shape[-2:-1], dims)
             batches.append(shape[:-2])
     try:
         batch = np.broadcast_shapes(*batches) if batches else ()
@@ -225,6 +226,12 @@ def _shapes(kernel: Any, arrays: list) -> tuple[list, tuple, dict, bool]:
         detail = ", ".join(f"{s.name} has batch shape {b}" for s, b in zip(specs, batches) if b)
         raise ShapeError(f"the batch (leading) axes of the arguments do not broadcast: "
                          f"{detail}") from None
+    for i, check in kernel._value_checks:
+        try:  # results were simplified with the declared structure: its values must have it
+            host = np.asarray(arrays[i])
+        except Exception:  # noqa: BLE001 - a traced (jit) or lazy array: checked by the caller
+            continue
+        check(host)
     return arrays, batch, dims, columns
 
 

@@ -1,0 +1,17 @@
+"""Backpropagation: networks with named layers, the chain rule as deltas and update
+rules, and one fused numpy kernel for training.
+
+>>> import symnorm as sn
+>>> bp = sn.backprop(sn.mlp([2, 3, 2]))
+>>> print(sn.to_text(bp.grads["W2"]))
+delta2*h1.T
+"""
+
+from .derivation import Backprop, Component, UpdateRule, backprop
+from .kernel import BackpropKernel, KernelArgumentError
+from .network import ACTIVATIONS, Network, NetworkError, frobenius_squared, mlp
+from .train import TrainResult, init_params, train
+
+__all__ = ["ACTIVATIONS", "Backprop", "BackpropKernel", "Component", "KernelArgumentError",
+           "Network", "NetworkError", "TrainResult", "UpdateRule", "backprop", "frobenius_squared",
+           "init_params", "mlp", "train"]

@@ -1,0 +1,519 @@
+"""``sn.backprop``: the chain rule of a network as the deltas and update rules people write.
+
+Everything here is derived by the engine over named intermediates:
+
+* ``δ_L = ∂L/∂a_L`` is the engine's gradient of ``loss(f_L(a_L), t)`` with respect to
+  the symbol ``a_L``; ``f_L(a_L)`` is then written back as ``y`` (so the sigmoid's
+  ``σ(a) ⊙ (1 − σ(a))`` reads ``y ⊙ (1 − y)``);
+* ``δ_l = ∂L/∂a_l`` is the engine's reverse-mode product ``J(a_l)ᵀ δ_{l+1}`` of
+  ``a_{l+1} = W_{l+1} f_l(a_l) + b_{l+1}`` with the symbol ``δ_{l+1}``;
+* ``∂L/∂W_l`` and ``∂L/∂b_l`` are the same product for ``a_l = W_l h_{l-1} + b_l``
+  (``δ_l h_{l-1}ᵀ`` and ``δ_l``), plus the engine's gradient of the weight decay;
+* the index forms come from the closed forms by the definitions of the matrix
+  operations (:mod:`symnorm.backprop.index_form`).
+
+Every gradient is checked against central differences of the loss before it is
+returned (``check=False`` switches that off).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import sympy as sp
+from sympy import MatAdd, MatMul
+from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
+
+from ..derivation import Step, steps_latex
+from ..engine import Recorder, as_scalar, grad_scalar, vjp
+from ..errors import UnsupportedExpressionError
+from ..printing import latex, to_text
+from ..rules import Kink
+from ..symbols import check_shapes
+from .index_form import LETTERS, Entries, Written, WrittenSum, component, index_symbol
+from .network import Network, tidy_ones
+
+if TYPE_CHECKING:
+    from .check import BackpropReport
+    from .kernel import BackpropKernel
+
+
+class Partial:
+    r"""``∂L/∂v`` shown as a fraction (display only); ``entry`` gives ``∂L/∂v_{kj}``."""
+
+    def __init__(self, wrt: Any, entry: Any = None, of: str = "L") -> None:
+        self.wrt = wrt
+        self.entry = entry
+        self.of = of
+
+    def latex(self) -> str:
+        target = latex(self.entry if self.entry is not None else self.wrt)
+        return rf"\frac{{\partial {self.of}}}{{\partial {target}}}"
+
+    def text(self) -> str:
+        target = to_text(self.entry if self.entry is not None else self.wrt)
+        return f"d{self.of}/d{target}"
+
+    def __repr__(self) -> str:
+        return self.text()
+
+
+class Named:
+    """``δ_2 = ∂L/∂a_2``: a name and what it stands for (display only)."""
+
+    def __init__(self, name: Any, meaning: Any) -> None:
+        self.name = name
+        self.meaning = meaning
+
+    def latex(self) -> str:
+        return f"{latex(self.name)} = {self.meaning.latex()}"
+
+    def text(self) -> str:
+        return f"{to_text(self.name)} = {self.meaning.text()}"
+
+
+class Arrow:
+    """``W ← expression`` (display only)."""
+
+    def __init__(self, target: Any, value: Any) -> None:
+        self.target = target
+        self.value = value
+
+    def latex(self) -> str:
+        v = self.value.latex() if hasattr(self.value, "latex") else latex(self.value)
+        return rf"{latex(self.target)} \leftarrow {v}"
+
+    def text(self) -> str:
+        v = self.value.text() if hasattr(self.value, "text") else to_text(self.value)
+        return f"{to_text(self.target)} <- {v}"
+
+
+class ParamDict(dict):
+    """A dict keyed by symbols that also accepts their names: ``grads["W1"]``."""
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            for k in self:
+                if getattr(k, "name", None) == key:
+                    return dict.__getitem__(self, k)
+            raise KeyError(f"{key!r}; keys: {', '.join(str(k) for k in self)}")
+        return dict.__getitem__(self, key)
+
+
+@dataclass
+class Component:
+    """``∂L/∂w_{kj}`` in index form: ``entry`` the weight's entry, ``value`` the written
+    product (``.expr`` the SymPy expression), ``delta`` the index form of the delta."""
+
+    param: MatrixSymbol
+    entry: sp.Expr
+    value: Written | WrittenSum
+    indices: tuple[sp.Symbol, ...]
+
+    @property
+    def expr(self) -> sp.Expr:
+        return self.value.expr
+
+    def latex(self) -> str:
+        return f"{Partial(self.param, self.entry).latex()} = {self.value.latex()}"
+
+    def text(self) -> str:
+        return f"{Partial(self.param, self.entry).text()} = {self.value.text()}"
+
+    def _repr_latex_(self) -> str:
+        return f"$${self.latex()}$$"
+
+
+@dataclass
+class UpdateRule:
+    """``W ← W − η ∂L/∂W``, in matrix form and (for a network) index form."""
+
+    param: MatrixSymbol
+    eta: sp.Expr
+    matrix: Any            # W - eta*grad, a SymPy matrix expression
+    gradient: Any
+    component: Component | None
+
+    def matrix_latex(self) -> str:
+        """The matrix form, ``W \\leftarrow W - \\eta \\ldots``."""
+        return Arrow(self.param, self.matrix).latex()
+
+    def index_latex(self) -> str | None:
+        """The index form for one entry (None when there is no network to index)."""
+        if self.component is None:
+            return None
+        c = self.component
+        return (rf"{latex(c.entry)} \leftarrow {latex(c.entry)} - "
+                rf"{latex(self.eta)} \, {_bracket(c.value)}")
+
+    def latex(self) -> str:
+        """Matrix form, and the index form on the line below it (so it fits a page)."""
+        index = self.index_latex()
+        if index is None:
+            return self.matrix_latex()
+        return (r"\begin{gathered}" + "\n" + self.matrix_latex() + r" \\" + "\n" + index
+                + "\n" + r"\end{gathered}")
+
+    def _repr_latex_(self) -> str:
+        return f"$${self.latex()}$$"
+
+    def text(self) -> str:
+        line = Arrow(self.param, self.matrix).text()
+        if self.component is not None:
+            c = self.component
+            line += (f"    {to_text(c.entry)} <- {to_text(c.entry)} - "
+                     f"{to_text(self.eta)}*{_bracket_text(c.value)}")
+        return line
+
+
+def _bracket(w: Written | WrittenSum) -> str:
+    return rf"\left({w.latex()}\right)" if len(w.factors) > 1 or isinstance(
+        w.expr, sp.Add) else w.latex()
+
+
+def _bracket_text(w: Written | WrittenSum) -> str:
+    return f"({w.text()})" if len(w.factors) > 1 or isinstance(w.expr, sp.Add) else w.text()
+
+
+@dataclass
+class Backprop:
+    """The backpropagation derivation of a network (or of any scalar loss).
+
+    ``forward`` is the forward pass over named intermediates; ``deltas[l]`` is
+    ``δ_l = ∂L/∂a_l`` in closed matrix form over them (keyed by layer number);
+    ``grads[param]`` (a symbol or its name) is ``∂L/∂param`` over the deltas;
+    ``steps`` is the whole derivation, forward pass first, then the backward pass layer
+    by layer; ``report`` is the finite-difference check run when it was made.
+    """
+
+    loss: sp.Expr
+    params: list[MatrixSymbol]
+    grads: ParamDict
+    network: Network | None = None
+    forward: list[tuple[MatrixSymbol, MatrixExpr]] = field(default_factory=list)
+    deltas: dict[int, MatrixExpr] = field(default_factory=dict)
+    delta_symbols: dict[int, MatrixSymbol] = field(default_factory=dict)
+    steps: list[Step] = field(default_factory=list)
+    kinks: list[Kink] = field(default_factory=list)
+    report: "BackpropReport | None" = field(default=None, repr=False)
+    _kernels: dict = field(default_factory=dict, repr=False)
+
+    # -- derived views -------------------------------------------------------------
+    def expanded(self, param: Any) -> MatrixExpr:
+        """``∂L/∂param`` with every delta written out (over the named intermediates).
+
+        >>> import symnorm as sn
+        >>> bp = sn.backprop(sn.mlp([2, 3, 2]), check=False)
+        >>> print(sn.to_text(bp.expanded("W2")))
+        ((y - t) .* y .* (1 - y))*h1.T
+        """
+        g = self.grads[param]
+        subs = {self.delta_symbols[k]: self.deltas[k] for k in self.delta_symbols}
+        for _ in range(len(subs)):
+            g = g.xreplace(subs)
+        return g
+
+    def components(self, param: Any) -> Component:
+        """The index form of one parameter's gradient, derived from the closed form.
+
+        For a network, deltas of the layer above stay named (``δ_k``), the layer's own
+        delta is written out, as in ``∂L/∂w_ji = (Σ_k δ_k u_kj) h_j (1 − h_j) x_i``.
+
+        >>> import symnorm as sn
+        >>> bp = sn.backprop(sn.mlp([2, 3, 2]), check=False)
+        >>> print(bp.components("W2").text())
+        dL/dW2[k, j] = (y[k] - t[k])*y[k]*(1 - y[k])*h1[j]
+        """
+        p = self._param(param)
+        g = self.grads[p]
+        if self.network is not None:
+            layer = next(la for la in self.network.layers if p in la.params)
+            own = self.delta_symbols[layer.index]
+            g = g.xreplace({own: self.deltas[layer.index]})
+            letter = self._letter_of
+            rows = LETTERS[layer.index]
+            cols = LETTERS[layer.index - 1]
+        else:
+            letter = None
+            rows, cols = "i", "j"
+        weights = {la.W for la in self.network.layers} if self.network is not None else set()
+        is_matrix = p in weights or p.shape[1] != 1
+        r = index_symbol(rows)
+        c = index_symbol(cols) if is_matrix else sp.Integer(1)
+        taken = {rows} | ({cols} if is_matrix else set())
+        entries = Entries(letter, taken, weights)
+        entry = component(p, r, c, p in weights)
+        terms = list(g.args) if isinstance(g, MatAdd) else [g]
+        if len(terms) == 1:
+            value: Written | WrittenSum = Written(entries.factors(g, r, c))
+        else:  # the backpropagated term first, then e.g. the weight decay's 2 lam W
+            terms.sort(key=lambda t: p in t.free_symbols)
+            value = WrittenSum([Written(entries.factors(t, r, c)) for t in terms])
+        indices = (r, c) if is_matrix else (r,)
+        return Component(p, entry, value, indices)
+
+    def update_rules(self, eta: Any = "eta") -> list[UpdateRule]:
+        """``param ← param − η ∂L/∂param`` for every parameter, matrix and index form.
+
+        >>> import symnorm as sn
+        >>> bp = sn.backprop(sn.mlp([2, 3, 2]), check=False)
+        >>> rule = bp.update_rules()[1]
+        >>> print(sn.to_text(rule.matrix))
+        W2 - eta*delta2*h1.T
+        >>> print(rule.text().split("    ")[1])
+        W2[k, j] <- W2[k, j] - eta*((y[k] - t[k])*y[k]*(1 - y[k])*h1[j])
+        """
+        e = sp.Symbol(eta, positive=True) if isinstance(eta, str) else sp.sympify(eta)
+        rules = []
+        for p in self.params:
+            g = self.grads[p]
+            step = MatMul(-e, *g.args) if isinstance(g, MatMul) else MatMul(-e, g)
+            rules.append(UpdateRule(p, e, MatAdd(p, step), g, self.components(p)))
+        return rules
+
+    # -- display ---------------------------------------------------------------------
+    def latex(self) -> str:
+        r"""LaTeX: an ``aligned`` block, forward pass, then backward pass, one step a line;
+        each step's rule is numbered and written under the block with the kinks, so
+        nothing runs off the page.
+
+        >>> import symnorm as sn
+        >>> tex = sn.backprop(sn.mlp([2, 3, 2]), check=False).latex()
+        >>> row = next(r for r in tex.splitlines() if r.startswith(r"\delta_{2}"))
+        >>> print(row.split(" &= ")[1].split(" && ")[0])
+        \left(y - t\right) \odot y \odot \left(1 - y\right)
+        """
+        notes = [f"not valid where {k.where}; kernels return {k.returns}" for k in self.kinks]
+        return steps_latex(self.steps, notes)
+
+    def _repr_latex_(self) -> str:
+        return "$$" + self.latex() + "$$"
+
+    def text(self) -> str:
+        """Plain text, one step a line, then the kinks and the check."""
+        lines = [f"{s.text()}    [{s.note or s.rule}]" for s in self.steps]
+        for k in self.kinks:
+            lines.append(f"not valid where {k.where}; kernels return {k.returns}")
+        if self.report is not None:
+            lines.append(self.report.summary())
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.text()
+
+    def to_dict(self, eta: Any = "eta") -> dict:
+        """A JSON-ready summary: forward pass, deltas, gradients, update rules, check."""
+        return {
+            "loss": to_text(self.loss),
+            "params": [p.name for p in self.params],
+            "forward": [{"name": to_text(n), "value": to_text(e), "latex": latex(e)}
+                        for n, e in self.forward],
+            "deltas": [{"layer": k, "name": to_text(self.delta_symbols[k]),
+                        "value": to_text(v), "latex": latex(v)}
+                       for k, v in sorted(self.deltas.items(), reverse=True)],
+            "grads": [{"param": p.name, "value": to_text(self.grads[p]),
+                       "latex": latex(self.grads[p]),
+                       "index": self.components(p).text()} for p in self.params],
+            "update_rules": [{"param": u.param.name, "text": u.text(), "latex": u.latex()}
+                             for u in self.update_rules(eta)],
+            "kinks": [{"where": k.where, "kernel_returns": k.returns} for k in self.kinks],
+            "check": None if self.report is None else self.report.to_dict(),
+        }
+
+    # -- use -------------------------------------------------------------------------
+    def kernel(self, reduce: str | None = "mean") -> "BackpropKernel":
+        """ONE numpy function: the forward pass once, every gradient from it.
+
+        Call it with keyword arguments (``k(x=..., t=..., W1=..., W2=...)``); it returns
+        ``{"W1": ∂L/∂W1, ..., "loss": L}``. ``x`` of shape ``(B, n_in)`` and ``t`` of
+        shape ``(B, n_out)`` give the gradient of the mean loss (``reduce="sum"``: of
+        the sum; ``reduce=None``: per sample, with a leading batch axis).
+
+        >>> import numpy as np, symnorm as sn
+        >>> k = sn.backprop(sn.mlp([2, 3, 2]), check=False).kernel()
+        >>> out = k(x=np.ones(2), t=np.zeros(2), W1=np.zeros((3, 2)), W2=np.zeros((2, 3)))
+        >>> sorted(out), round(float(out["loss"]), 12)
+        (['W1', 'W2', 'loss'], 0.25)
+        """
+        from .kernel import build_kernel
+
+        if reduce not in ("mean", "sum", None):
+            raise ValueError(f"reduce must be 'mean', 'sum' or None, got {reduce!r}")
+        if reduce not in self._kernels:
+            self._kernels[reduce] = build_kernel(self, reduce)
+        k: BackpropKernel = self._kernels[reduce]
+        return k
+
+    def check(self, **options: Any) -> "BackpropReport":
+        """Compare every gradient with central differences of the loss.
+
+        Options: ``points`` (random points, default 3), ``seed``, ``rtol``, ``step``.
+
+        >>> import symnorm as sn
+        >>> report = sn.backprop(sn.mlp([3, 2], "relu"), check=False).check(points=2)
+        >>> report.ok, sorted(report.errors)
+        (True, ['W1', 'loss'])
+        """
+        from .check import check_backprop
+
+        return check_backprop(self, **options)
+
+    # -- helpers ---------------------------------------------------------------------
+    def _param(self, param: Any) -> MatrixSymbol:
+        if isinstance(param, str):
+            for p in self.params:
+                if p.name == param:
+                    return p
+        elif param in self.params:
+            return param
+        raise KeyError(f"{param!r} is not a parameter; parameters: "
+                       f"{', '.join(p.name for p in self.params)}")
+
+    def _letter_of(self, e: Any) -> str | None:
+        """The index letter of the layer a vector expression lives on."""
+        net = self.network
+        if net is None:
+            return None
+        names = {s.name for s in e.free_symbols if isinstance(s, MatrixSymbol)}
+        for layer in net.layers:
+            own = {layer.a.name, layer.h.name, f"delta{layer.index}"}
+            if layer.b is not None:
+                own.add(layer.b.name)
+            if layer.index == len(net.layers):
+                own.add(net.t.name)
+            if names and names <= own:
+                return LETTERS[layer.index]
+        if names == {net.x.name}:
+            return LETTERS[0]
+        return None
+
+
+# -- derivation ------------------------------------------------------------------------
+
+def _written_back(e: Any, layer: Any) -> Any:
+    """``f(a_l)`` -> ``h_l``: the activation's value under its name."""
+    if layer.h_expr == layer.a:  # identity: a_l and h_l are the same vector
+        return e.xreplace({layer.a: layer.h})
+    return e.xreplace({layer.h_expr: layer.h})
+
+
+def _derive_network(net: Network) -> Backprop:
+    rec = Recorder()
+    L = len(net.layers)
+    steps: list[Step] = []
+    for name, expr in net.forward():
+        steps.append(Step("forward", name, expr, "forward pass"))
+    total = net.data_loss + net.decay
+    steps.append(Step("loss", sp.Symbol("L"), total, "loss"))
+
+    deltas: dict[int, MatrixExpr] = {}
+    symbols: dict[int, MatrixSymbol] = {}
+    grads = ParamDict()
+    for layer in net.layers:
+        symbols[layer.index] = MatrixSymbol(f"delta{layer.index}", layer.a.shape[0], 1)
+
+    top = net.layers[-1]
+    out_loss = as_scalar(net.data_loss.xreplace({net.y: top.h_expr}))
+    d = grad_scalar(out_loss, top.a, rec)
+    if d is None:
+        raise UnsupportedExpressionError(f"the loss {to_text(net.data_loss)} does not depend "
+                                         "on the network output")
+    deltas[L] = tidy_ones(_written_back(d, top))
+    for layer in reversed(net.layers):
+        k = layer.index
+        if k < L:
+            above = net.layers[k]  # layer k + 1
+            d = vjp(above.a_expr.xreplace({layer.h: layer.h_expr}), layer.a, symbols[k + 1], rec)
+            deltas[k] = tidy_ones(_written_back(d, layer))
+        note = "output layer: delta" if k == L else f"layer {k}: delta (chain rule through " \
+                                                    f"W{k + 1})"
+        steps.append(Step("delta", Named(symbols[k], Partial(layer.a)), deltas[k], note))
+        for p in layer.params:
+            g = vjp(layer.a_expr, p, symbols[k], rec)
+            if p == layer.W and net.decay != 0:
+                g_decay = grad_scalar(net.decay, p, rec)
+                if g_decay is not None:
+                    g = MatAdd(g, tidy_ones(g_decay)).doit(deep=False)
+            grads[p] = g
+            what = "weights" if p == layer.W else "bias"
+            steps.append(Step("gradient", Partial(p), g, f"layer {k}: gradient of the {what}"))
+    kinks = list(rec.kinks)
+    return Backprop(loss=net.loss, params=net.params, grads=grads, network=net,
+                    forward=net.forward(), deltas=deltas, delta_symbols=symbols, steps=steps,
+                    kinks=_named_kinks(kinks, net))
+
+
+def _named_kinks(kinks: list[Kink], net: Network) -> list[Kink]:
+    """Kinks found over ``f(a_L)`` described over ``y`` when that is how they read."""
+    top = net.layers[-1]
+    out = []
+    nested = to_text(top.h_expr)
+    for k in kinks:
+        out.append(Kink(k.where.replace(nested, net.y.name),
+                        k.where_latex.replace(latex(top.h_expr), latex(net.y)),
+                        k.returns, k.at_zero))
+    return out
+
+
+def _derive_general(loss: Any, params: list) -> Backprop:
+    f = as_scalar(loss)
+    check_shapes(f)
+    rec = Recorder()
+    grads = ParamDict()
+    steps = [Step("loss", sp.Symbol("L"), f, "loss")]
+    for p in params:
+        if not isinstance(p, MatrixSymbol):
+            raise UnsupportedExpressionError(
+                f"parameters must be vectors or matrices made by sn.vector/sn.matrix, got {p!r}")
+        g = grad_scalar(f, p, rec)
+        if g is None:
+            from sympy import ZeroMatrix
+
+            g = ZeroMatrix(*p.shape)
+        grads[p] = tidy_ones(g)
+        steps.append(Step("gradient", Partial(p), grads[p], f"gradient with respect to {p}"))
+    return Backprop(loss=f, params=list(params), grads=grads, steps=steps,
+                    kinks=list(rec.kinks))
+
+
+def backprop(net: Any, params: list | None = None, *, check: bool = True,
+             **check_options: Any) -> Backprop:
+    r"""Backpropagation for a network from :func:`symnorm.mlp`, or for ``(loss, params)``.
+
+    For a loss that is not a network, ``params`` are the vectors and matrices to
+    differentiate; the kernel then batches the other vectors (data, one sample a row)
+    and takes matrices and scalars that are not parameters as constants.
+
+    The deltas, gradients and index forms are derived by the engine over the named
+    intermediates (see the module docstring), then every gradient is checked against
+    central differences of the loss at random points (``check=False`` switches that
+    off); a disagreement raises :class:`~symnorm.errors.CheckFailedError` naming the
+    parameter and the point.
+
+    >>> import symnorm as sn
+    >>> bp = sn.backprop(sn.mlp([2, 3, 2]))
+    >>> print(sn.to_text(bp.deltas[2]))
+    (y - t) .* y .* (1 - y)
+    >>> print(sn.to_text(bp.deltas[1]))
+    (W2.T*delta2) .* h1 .* (1 - h1)
+    >>> print(sn.to_text(bp.grads["W1"]))
+    delta1*x.T
+    >>> bp.report.ok
+    True
+    """
+    if isinstance(net, Network):
+        if params is not None:
+            raise TypeError("backprop(net) takes the parameters from the network; "
+                            "pass params only with a loss expression")
+        bp = _derive_network(net)
+    else:
+        if params is None:
+            raise TypeError("backprop(loss, params): name the parameters to differentiate, "
+                            "e.g. backprop(loss, [W1, W2])")
+        bp = _derive_general(net, list(params))
+    if check:
+        from .check import ensure
+
+        ensure(bp, **check_options)
+    return bp

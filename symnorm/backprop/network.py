@@ -1,0 +1,295 @@
+"""Symbolic multilayer perceptrons with named layers: ``sn.mlp``.
+
+A network is plain symnorm expressions: parameters ``W1, W2, ...`` (``W_l`` has shape
+``(n_l, n_{l-1})``) and, with ``bias=True``, ``b1, b2, ...``; input ``x`` and target
+``t``. Each layer has a named pre-activation ``a_l = W_l h_{l-1} + b_l`` and activation
+``h_l = f_l(a_l)`` (``h_0 = x``; the last one is called ``y``). ``Network.loss`` is the
+nested expression (an ordinary symnorm expression, so ``sn.grad(net.loss, W1)`` works);
+``Network.forward`` lists the same computation over the named intermediates, which is
+what :func:`symnorm.backprop` derives the deltas over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sympy as sp
+from sympy import HadamardProduct, MatMul, OneMatrix
+from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
+
+from ..atoms import IdentityMap, Relu, ScalarOf, Sigmoid, Softplus, Tanh
+from ..errors import ShapeError, SymnormError
+from ..norms import norm
+from ..printing import latex, to_text
+
+ACTIVATIONS: dict[str, type] = {
+    "sigmoid": Sigmoid, "tanh": Tanh, "relu": Relu, "softplus": Softplus,
+    "identity": IdentityMap,
+}
+"""Activation names accepted by :func:`mlp` and the elementwise node each one builds."""
+
+
+class NetworkError(SymnormError, ValueError):
+    """A network specification symnorm cannot build (sizes, activation, loss)."""
+
+
+class FrobeniusSquared(ScalarOf):
+    r"""``‖W‖_F²``, the sum of the squared entries of ``W``, written ``\lVert W \rVert_F^2``.
+
+    Represented for the engine as ``1ᵀ (W ⊙ W) 1`` (a 1x1 product it differentiates, to
+    ``2 W`` after :func:`tidy_ones`); only ``W`` is stored, so SymPy rebuilds it intact.
+    """
+
+    def __new__(cls, w: MatrixExpr) -> "FrobeniusSquared":
+        if not isinstance(w, MatrixExpr):
+            raise NetworkError(f"the Frobenius norm needs a matrix, got {w!r}")
+        return sp.Expr.__new__(cls, w)
+
+    @property
+    def matrix(self) -> MatrixExpr:
+        return self.args[0]
+
+    @property
+    def mat(self) -> MatrixExpr:  # what the engine, kernels and explicit() see
+        w = self.matrix
+        return MatMul(OneMatrix(1, w.shape[0]), HadamardProduct(w, w), OneMatrix(w.shape[1], 1))
+
+    def doit(self, **hints: object) -> sp.Expr:
+        w = self.matrix.doit(**hints) if hints.get("deep", True) else self.matrix
+        if isinstance(w, sp.MatrixBase):
+            return sp.Add(*[v**2 for v in w])
+        return FrobeniusSquared(w)
+
+    def _sympystr(self, printer: Any) -> str:
+        return f"norm({printer._print(self.matrix)}, fro)**2"
+
+    def _latex(self, printer: Any) -> str:
+        return rf"\left\lVert {printer._print(self.matrix)} \right\rVert_{{F}}^{{2}}"
+
+
+def frobenius_squared(w: MatrixExpr) -> sp.Expr:
+    """``‖W‖_F²`` in a form the engine differentiates (gradient ``2 W``).
+
+    The one place weight decay builds its norm: when the Frobenius norm is a registered
+    rule this becomes ``norm(W, 'fro')**2``.
+
+    >>> import symnorm as sn
+    >>> W = sn.matrix("W", 3, 2)
+    >>> print(sn.latex(frobenius_squared(W)))
+    \\left\\lVert W \\right\\rVert_{F}^{2}
+    """
+    return FrobeniusSquared(w)
+
+
+def tidy_ones(e: Any) -> Any:
+    """Drop all-ones factors of elementwise products: ``(1 1ᵀ) ⊙ W`` -> ``W``."""
+    def ones(m: Any) -> bool:
+        if isinstance(m, OneMatrix):
+            return True
+        return isinstance(m, MatMul) and all(isinstance(a, OneMatrix) for a in m.args)
+
+    def strip(h: HadamardProduct) -> Any:
+        rest = [a for a in h.args if not ones(a)]
+        if not rest:
+            return OneMatrix(*h.shape)
+        return rest[0] if len(rest) == 1 else HadamardProduct(*rest)
+
+    if not isinstance(e, sp.Basic):
+        return e
+    out = e.replace(lambda m: isinstance(m, HadamardProduct) and any(ones(a) for a in m.args),
+                    strip)
+    return out.doit(deep=False) if isinstance(out, sp.MatAdd) else out
+
+
+@dataclass
+class Layer:
+    """One layer: ``a = W h_prev + b`` and ``h = f(a)``, named and nested."""
+
+    index: int
+    W: MatrixSymbol
+    b: MatrixSymbol | None
+    activation: str
+    a: MatrixSymbol            # named pre-activation
+    h: MatrixSymbol            # named activation (``y`` for the last layer)
+    a_expr: MatrixExpr         # W h_prev + b over the named previous activation
+    h_expr: MatrixExpr         # f(a) over the named pre-activation (a itself for identity)
+
+    @property
+    def params(self) -> list[MatrixSymbol]:
+        return [self.W] + ([self.b] if self.b is not None else [])
+
+
+@dataclass
+class Network:
+    """A symbolic MLP built by :func:`mlp`; see the module docstring for the names."""
+
+    sizes: tuple[int, ...]
+    layers: list[Layer]
+    x: MatrixSymbol
+    t: MatrixSymbol
+    y: MatrixSymbol
+    data_loss: sp.Expr           # the loss over the named output y
+    decay: sp.Expr               # lam * sum_l ||W_l||_F^2 (0 without weight decay)
+    loss: sp.Expr                # the whole nested loss, over the parameters and x, t
+    output: MatrixExpr           # the nested network output
+    weight_decay: sp.Expr | None
+    loss_fn: Callable[[Any, Any], Any] = field(repr=False, default=None)  # type: ignore
+
+    @property
+    def params(self) -> list[MatrixSymbol]:
+        """``W1, b1, W2, b2, ...`` in layer order."""
+        return [p for layer in self.layers for p in layer.params]
+
+    @property
+    def activations(self) -> list[str]:
+        return [layer.activation for layer in self.layers]
+
+    @property
+    def inputs(self) -> list[sp.Basic]:
+        """Kernel arguments that are not parameters: ``x``, ``t`` and a decay symbol."""
+        out: list[sp.Basic] = [self.x, self.t]
+        if isinstance(self.weight_decay, sp.Symbol):
+            out.append(self.weight_decay)
+        return out
+
+    def forward(self) -> list[tuple[MatrixSymbol, MatrixExpr]]:
+        """``[(a1, W1 x + b1), (h1, f(a1)), ..., (y, f(aL))]`` over named intermediates."""
+        eqs: list[tuple[MatrixSymbol, MatrixExpr]] = []
+        for layer in self.layers:
+            eqs.append((layer.a, layer.a_expr))
+            eqs.append((layer.h, layer.h_expr))
+        return eqs
+
+    def __repr__(self) -> str:
+        acts = ", ".join(self.activations)
+        extra = (", bias" if self.layers[0].b is not None else "") + (
+            f", weight decay {to_text(self.weight_decay)}" if self.weight_decay is not None
+            else "")
+        return (f"<symnorm MLP {'-'.join(map(str, self.sizes))} ({acts}{extra}); "
+                f"loss {to_text(self.data_loss)}>")
+
+    def _repr_latex_(self) -> str:
+        lines = [rf"{latex(n)} &= {latex(e)}" for n, e in self.forward()]
+        total = latex(self.data_loss) + (
+            " + " + latex(self.decay) if self.decay != 0 else "")
+        lines.append(rf"L &= {total}")
+        return r"$$\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}$$"
+
+
+def _activation_list(activation: str | Sequence[str], depth: int) -> list[str]:
+    names = [activation] * depth if isinstance(activation, str) else list(activation)
+    if len(names) != depth:
+        raise NetworkError(f"activation: {depth} layer(s) need {depth} activation name(s), "
+                           f"got {len(names)}: {names}")
+    for name in names:
+        if name not in ACTIVATIONS:
+            raise NetworkError(f"unknown activation {name!r}; choose from "
+                               f"{', '.join(ACTIVATIONS)}")
+    return names
+
+
+def _decay_coefficient(weight_decay: Any) -> sp.Expr | None:
+    if weight_decay is None or weight_decay is False:
+        return None
+    if weight_decay is True:
+        return sp.Symbol("lam", real=True)
+    if isinstance(weight_decay, str):
+        if not weight_decay.isidentifier():
+            raise NetworkError(f"weight_decay: {weight_decay!r} is not a symbol name")
+        return sp.Symbol(weight_decay, real=True)
+    if isinstance(weight_decay, sp.Symbol):
+        return weight_decay
+    if isinstance(weight_decay, (int, float, sp.Number)) and not isinstance(weight_decay, bool):
+        # exact, so 2*lam reads 1/50 rather than 0.0200000000000000
+        value = sp.Rational(str(weight_decay)) if isinstance(weight_decay, float) else \
+            sp.sympify(weight_decay)
+        if value < 0:
+            raise NetworkError(f"weight_decay must be >= 0, got {weight_decay}")
+        return value
+    raise NetworkError("weight_decay takes None, a number, a symbol name such as 'lam' or "
+                       f"True (the symbol lam); got {weight_decay!r}")
+
+
+def _squared_error(y: MatrixExpr, t: MatrixExpr) -> sp.Expr:
+    return norm(y - t, 2)**2 / 2
+
+
+def mlp(sizes: Sequence[int], activation: str | Sequence[str] = "sigmoid",
+        loss: Callable[[Any, Any], Any] | None = None, bias: bool = False,
+        weight_decay: Any = None) -> Network:
+    r"""A symbolic multilayer perceptron with named layers.
+
+    ``sizes`` are the layer widths from input to output (``[2, 3, 2]``: two inputs, three
+    hidden units, two outputs). ``activation`` is one of ``sigmoid``, ``tanh``, ``relu``
+    (its derivative at 0 is taken as 0, the minimum-norm subgradient), ``softplus`` and
+    ``identity``, or a list with one name per layer. ``loss(y, t)`` returns a scalar
+    symnorm expression (default ``½‖y − t‖₂²``). ``weight_decay`` adds
+    ``λ Σ_l ‖W_l‖_F²``: a number, a symbol name, or ``True`` for the symbol ``lam``.
+
+    >>> import symnorm as sn
+    >>> net = sn.mlp([2, 3, 2])
+    >>> net
+    <symnorm MLP 2-3-2 (sigmoid, sigmoid); loss norm(y - t, 2)**2/2>
+    >>> [str(p) for p in net.params]
+    ['W1', 'W2']
+    >>> print(sn.to_text(net.output))
+    sigmoid(W2*sigmoid(W1*x))
+    >>> sn.mlp([2, 1], "relu", loss=lambda y, t: sn.norm(y - t, 1), bias=True).params
+    [W1, b1]
+    """
+    try:
+        widths = tuple(int(s) for s in sizes)
+    except (TypeError, ValueError):
+        raise NetworkError(f"sizes must be a list of positive integers, got {sizes!r}") from None
+    if len(widths) < 2 or any(w < 1 for w in widths) or any(
+            isinstance(s, bool) or float(s) != int(s) for s in sizes):
+        raise NetworkError(f"sizes must be at least two positive integers (input, ..., "
+                           f"output), got {list(sizes)!r}")
+    depth = len(widths) - 1
+    acts = _activation_list(activation, depth)
+    lam = _decay_coefficient(weight_decay)
+    x = MatrixSymbol("x", widths[0], 1)
+    t = MatrixSymbol("t", widths[-1], 1)
+    layers: list[Layer] = []
+    prev, prev_nested = x, x
+    nested = x
+    for i in range(1, depth + 1):
+        W = MatrixSymbol(f"W{i}", widths[i], widths[i - 1])
+        b = MatrixSymbol(f"b{i}", widths[i], 1) if bias else None
+        a = MatrixSymbol(f"a{i}", widths[i], 1)
+        h = MatrixSymbol("y" if i == depth else f"h{i}", widths[i], 1)
+        act = ACTIVATIONS[acts[i - 1]]
+        a_expr = W * prev + b if b is not None else W * prev
+        h_expr = a if act is IdentityMap else act(a)
+        a_nested = W * prev_nested + b if b is not None else W * prev_nested
+        nested = a_nested if act is IdentityMap else act(a_nested)
+        layers.append(Layer(i, W, b, acts[i - 1], a, h, a_expr, h_expr))
+        prev, prev_nested = h, nested
+    loss_fn = loss or _squared_error
+    data_loss = _scalar_loss(loss_fn, layers[-1].h, t)
+    nested_loss = _scalar_loss(loss_fn, nested, t)
+    decay: sp.Expr = sp.Integer(0)
+    if lam is not None:
+        decay = lam * sp.Add(*[frobenius_squared(layer.W) for layer in layers])
+    return Network(widths, layers, x, t, layers[-1].h, data_loss, decay,
+                   nested_loss + decay, nested, lam, loss_fn)
+
+
+def _scalar_loss(loss_fn: Callable[[Any, Any], Any], y: MatrixExpr, t: MatrixExpr) -> sp.Expr:
+    try:
+        value = loss_fn(y, t)
+    except SymnormError:
+        raise
+    except Exception as err:  # the user's callable failed on symbolic input
+        raise NetworkError(f"loss(y, t) failed on the symbolic output {to_text(y)}: "
+                           f"{type(err).__name__}: {err}") from err
+    if isinstance(value, MatrixExpr):
+        if value.shape != (1, 1):
+            raise ShapeError(f"loss(y, t) must be a scalar, got the {value.shape[0]}x"
+                             f"{value.shape[1]} expression {to_text(value)}")
+        value = ScalarOf(value)
+    if not isinstance(value, sp.Expr):
+        raise NetworkError(f"loss(y, t) must return a symnorm expression, got {value!r}")
+    return value

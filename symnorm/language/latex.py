@@ -1,0 +1,827 @@
+r"""A safe reader of hand-written LaTeX about norms: text in, symnorm expression out.
+
+The text is split into tokens by a small lexer that knows LaTeX's commands (which
+``|`` opens and which closes, ``\left``/``\right``, ``\operatorname{sign}``, digits of
+``x^23``), then read by the lark grammar ``latex.lark``. Its trees are the expression
+language's trees (:mod:`symnorm.parser`), so shapes are inferred and checked by the same
+code, and the SymPy objects are built node by node: nothing is ever handed to ``eval``,
+``sympify`` or SymPy's own ``parse_latex``.
+
+What is read:
+
+* numbers, ``+ - \cdot \times *``, ``\frac``, ``\sqrt``, ``^``, implicit multiplication
+  (``2x``, ``A x``, ``(y - t) y (1 - y)``); matrices never commute;
+* norms ``\|u\|``, ``\lVert u \rVert``, ``\left\| u \right\|`` with ``_2``, ``_1``,
+  ``_\infty``, ``_p``, ``_F``, ``_*`` (``\|u\|`` alone is the 2-norm), ``\|u\|_2^2`` and
+  ``\|u\|^2_2``; absolute values ``|a|``, ``\lvert a \rvert`` (elementwise on vectors);
+* ``\operatorname{sign}``, ``\mathrm{sign}``, ``\text{sign}``, ``\sigma(\dots)`` (the
+  logistic sigmoid), ``\exp``, ``\log``, ``\ln``, ``\tanh``, ``e^{\dots}``;
+* transposes ``x^\top``, ``x^T``, ``x^{\mathsf T}``, ``x^\intercal``; ``\odot`` and ``\circ``
+  (elementwise product), ``u^{\circ p}`` (elementwise power);
+* components ``x_1``, ``x_{12}``, ``A_{12}``, ``A_{i,j}`` (1-based, as people write them)
+  and ``\sum_{i=1}^{n}`` over indexed components ``x_i``;
+* Greek letters as scalars (``\lambda``, ``\mu``, ``\eta``; capitals such as ``\Sigma``
+  are matrices), bold or plain vector names (``\mathbf{x}``, ``\boldsymbol x``, ``\vec x``),
+  ``I`` the identity, ``\mathbf{1}`` the vector of ones (``1 - y`` of a vector ``y`` is
+  ``\mathbf{1} - y``), ``e`` Euler's number, ``\pi``.
+
+Names follow the expression language: one capital letter is a matrix, Greek letters are
+scalars, other letters are column vectors; ``shapes`` overrides (``y="scalar"``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import sympy as sp
+from lark import Lark, Token, Tree
+from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
+from lark.lexer import Lexer
+from sympy.matrices.exceptions import ShapeError as SympyShapeError
+from sympy.matrices.expressions import MatrixExpr
+
+from .. import parser as _expression_language
+from ..errors import ParseError, ShapeError, UnknownNormError, UnsupportedExpressionError
+from ..norms import norm
+from ..parser import _error, _Reader, _Shape
+from ..symbols import dim
+
+__all__ = ["KNOWN_COMMANDS", "parse_latex", "split_lines"]
+
+# ----------------------------------------------------------------------------- tables
+
+_GREEK = {
+    "alpha": "alpha", "beta": "beta", "gamma": "gamma", "delta": "delta",
+    "epsilon": "eps", "varepsilon": "eps", "zeta": "zeta", "eta": "eta", "theta": "theta",
+    "vartheta": "theta", "iota": "iota", "kappa": "kappa", "lambda": "lam", "mu": "mu",
+    "nu": "nu", "xi": "xi", "pi": "pi", "rho": "rho", "varrho": "rho", "sigma": "sigma",
+    "tau": "tau", "upsilon": "upsilon", "phi": "phi", "varphi": "phi", "chi": "chi",
+    "psi": "psi", "omega": "omega",
+    # capitals are matrices (a covariance \Sigma, a diagonal \Lambda)
+    "Gamma": "Gamma", "Delta": "Delta", "Theta": "Theta", "Lambda": "Lambda", "Xi": "Xi",
+    "Pi": "Pi", "Sigma": "Sigma", "Phi": "Phi", "Psi": "Psi", "Omega": "Omega",
+}
+_FUNCTION_COMMANDS = {"exp": "exp", "log": "log", "ln": "log", "tanh": "tanh"}
+# words inside \operatorname{...}, \mathrm{...}, \text{...}
+_FUNCTION_WORDS = {"sign": "sign", "sgn": "sign", "exp": "exp", "log": "log", "ln": "log",
+                   "tanh": "tanh", "sigmoid": "sigmoid", "abs": "abs"}
+_FONT_COMMANDS = ("operatorname", "mathrm", "text", "textrm", "textnormal", "mathsf",
+                  "mathit", "mathbf", "boldsymbol", "bm", "vec", "mathnormal")
+_SIZES = ("left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr",
+          "biggl", "biggr", "Biggl", "Biggr", "bigm", "Bigm")
+_SPACING = (",", ";", ":", "!", " ", "quad", "qquad", "displaystyle", "textstyle",
+            "limits", "nolimits", "enspace", "thinspace")
+_SIMPLE = {"frac": "_FRAC", "dfrac": "_FRAC", "tfrac": "_FRAC", "sqrt": "_SQRT",
+           "sum": "_SUM", "cdot": "_TIMES", "times": "_TIMES", "odot": "_HAD",
+           "circ": "_HAD", "infty": "INFTY", "top": "TRANSPOSE", "intercal": "TRANSPOSE",
+           "lVert": "_LDBAR", "rVert": "_RDBAR", "lvert": "_LBAR", "rvert": "_RBAR"}
+
+KNOWN_COMMANDS: tuple[str, ...] = tuple(sorted(
+    {f"\\{c}" for c in (*_GREEK, *_FUNCTION_COMMANDS, *_FONT_COMMANDS, *_SIZES, *_SIMPLE,
+                        "|", "Vert", "vert")}
+    | {f"\\{c}" for c in _SPACING if c.isalpha()}, key=lambda c: (c.lower(), c)))
+"""Every LaTeX command the reader understands (spacing commands such as ``\\,`` too)."""
+
+_OPERAND_END = frozenset({"ONES", "NUMBER", "LETTER", "GREEK", "INFTY", "TRANSPOSE", "_RPAR",
+                          "_RBRACE", "_RBAR", "_RDBAR"})
+_SINGLE_ARG = frozenset({"ONES", "LETTER", "GREEK", "INFTY", "TRANSPOSE", "NUCSTAR"})
+_PUNCT = {"+": "_PLUS", "-": "_MINUS", "*": "_TIMES", "/": "_SLASH", "^": "_CARET",
+          "_": "_SUB", "(": "_LPAR", "[": "_LPAR", ")": "_RPAR", "]": "_RPAR",
+          "{": "_LBRACE", "}": "_RBRACE", "=": "_EQ", ",": "_COMMA"}
+_RAW = re.compile(r"(?P<space>\s+|~)|(?P<cmd>\\(?:[A-Za-z]+|.))"
+                  r"|(?P<num>[0-9]+(?:\.[0-9]+)?|\.[0-9]+)|(?P<letter>[A-Za-z])"
+                  r"|(?P<punct>[-+*/^_()\[\]{}|=,])|(?P<dot>\.)", re.S)
+
+_TOKEN_TEXT = {
+    "NUMBER": "a number", "LETTER": "a letter", "GREEK": "a Greek letter",
+    "FUNC": "a function", "TRANSPOSE": "'^\\top'", "INFTY": "'\\infty'", "NUCSTAR": "'*'",
+    "_PLUS": "'+'", "_MINUS": "'-'", "_TIMES": "'\\cdot'", "_SLASH": "'/'", "_HAD": "'\\odot'",
+    "_CARET": "'^'", "_SUB": "'_'", "_LPAR": "'('", "_RPAR": "')'", "_LBRACE": "'{'",
+    "_RBRACE": "'}'", "_LBAR": "'|' (opening)", "_RBAR": "'|' (closing)",
+    "_LDBAR": "'\\|' (opening a norm)", "_RDBAR": "'\\|' (closing a norm)",
+    "_FRAC": "'\\frac'", "_SQRT": "'\\sqrt'", "_SUM": "'\\sum'", "_EQ": "'='",
+    "_COMMA": "','", "$END": "end of text",
+}
+
+
+# ----------------------------------------------------------------------------- lexer
+
+@dataclass
+class _Raw:
+    kind: str
+    value: str
+    start: int
+    end: int
+
+
+def _raw_tokens(text: str) -> list[_Raw]:
+    out: list[_Raw] = []
+    pos = 0
+    while pos < len(text):
+        match = _RAW.match(text, pos)
+        if match is None:
+            raise _error(text, pos, f"unexpected character {text[pos]!r}")
+        kind = match.lastgroup or ""
+        if kind != "space":
+            out.append(_Raw(kind, match.group(), pos, match.end()))
+        pos = match.end()
+    return out
+
+
+class _Lexer:
+    """Classifies raw tokens into the grammar's terminals."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.raw = _raw_tokens(text)
+        self.i = 0
+        self.out: list[Token] = []
+        self.bars: list[str] = []          # open '|' / '\|' delimiters, innermost last
+        self.expect = 0                    # single-token arguments still expected (x^2, \frac12)
+        self.braces: list[int] = []        # `expect` to restore when a '{' closes
+        self.names: set[str] = set()
+
+    def error(self, raw: _Raw, what: str, detail: str = "") -> ParseError:
+        return _error(self.text, raw.start, what, detail)
+
+    def emit(self, kind: str, value: str, start: int, end: int) -> None:
+        if kind == "_LBRACE":
+            self.braces.append(max(self.expect - 1, 0))
+            self.expect = 0
+        elif kind == "_RBRACE":
+            self.expect = self.braces.pop() if self.braces else 0
+        elif kind in _SINGLE_ARG or (kind == "NUMBER" and self.expect):
+            self.expect = max(self.expect - 1, 0)
+        elif kind in ("_CARET", "_SUB", "_SQRT"):
+            self.expect = 1
+        elif kind == "_FRAC":
+            self.expect = 2
+        else:
+            self.expect = 0
+        line = self.text.count("\n", 0, start) + 1
+        col = start - (self.text.rfind("\n", 0, start) + 1) + 1
+        self.out.append(Token(kind, value, start, line, col, line, col + end - start, end))
+
+    def last(self, back: int = 1) -> str:
+        return self.out[-back].type if len(self.out) >= back else ""
+
+    def peek(self, k: int = 0) -> _Raw | None:
+        j = self.i + k
+        return self.raw[j] if j < len(self.raw) else None
+
+    def bar(self, kind: str, raw: _Raw, force: str | None = None) -> None:
+        opener, closer = ("_LBAR", "_RBAR") if kind == "bar" else ("_LDBAR", "_RDBAR")
+        closes = force == "close" or (force is None and bool(self.bars)
+                                      and self.bars[-1] == kind
+                                      and self.last() in _OPERAND_END)
+        if closes:
+            if not self.bars or self.bars[-1] != kind:
+                raise self.error(raw, f"'{raw.value}' closes a "
+                                      f"{'norm' if kind == 'dbar' else 'absolute value'}"
+                                      " that was never opened")
+            self.bars.pop()
+            self.emit(closer, raw.value, raw.start, raw.end)
+        else:
+            self.bars.append(kind)
+            self.emit(opener, raw.value, raw.start, raw.end)
+
+    def run(self) -> list[Token]:
+        while self.i < len(self.raw):
+            raw = self.raw[self.i]
+            self.i += 1
+            getattr(self, f"on_{raw.kind}")(raw)
+        return _superscript_after_subscript(self.out)
+
+    def on_num(self, raw: _Raw) -> None:
+        value, start = raw.value, raw.start
+        while self.expect and len(value) > 1 and value[0].isdigit():
+            # x^23 is x^2 * 3 and \frac12 is 1/2: a script takes one character
+            self.emit("NUMBER", value[0], start, start + 1)
+            value, start = value[1:], start + 1
+        self.emit("NUMBER", value, start, raw.end)
+
+    def on_letter(self, raw: _Raw) -> None:
+        after_caret = self.last() == "_CARET" or (
+            self.last() == "_LBRACE" and self.last(2) == "_CARET"
+            and (nxt := self.peek()) is not None and nxt.value == "}")
+        if raw.value == "T" and after_caret:
+            self.emit("TRANSPOSE", ".T", raw.start, raw.end)
+        else:
+            self.names.add(raw.value)
+            self.emit("LETTER", raw.value, raw.start, raw.end)
+
+    def on_punct(self, raw: _Raw) -> None:
+        if raw.value == "|":
+            self.bar("bar", raw)
+        elif raw.value == "*" and self.last() in ("_SUB", "_LBRACE") and (
+                self.last() == "_SUB" or self.last(2) == "_SUB"):
+            self.emit("NUCSTAR", "*", raw.start, raw.end)
+        else:
+            self.emit(_PUNCT[raw.value], raw.value, raw.start, raw.end)
+
+    def on_dot(self, raw: _Raw) -> None:
+        raise self.error(raw, "unexpected character '.'")
+
+    def on_cmd(self, raw: _Raw) -> None:
+        name = raw.value[1:]
+        if name in _SPACING:
+            return
+        if name in _SIZES:
+            self.sized(raw, name)
+        elif name in ("|", "Vert"):
+            self.bar("dbar", raw)
+        elif name == "vert":
+            self.bar("bar", raw)
+        elif name in ("lVert", "lvert"):
+            self.bar("dbar" if name == "lVert" else "bar", raw, "open")
+        elif name in ("rVert", "rvert"):
+            self.bar("dbar" if name == "rVert" else "bar", raw, "close")
+        elif name in _SIMPLE:
+            self.emit(_SIMPLE[name], ".T" if _SIMPLE[name] == "TRANSPOSE" else raw.value,
+                      raw.start, raw.end)
+        elif name == "sigma" and self.opens_call():
+            self.emit("FUNC", "sigmoid", raw.start, raw.end)
+        elif name in _GREEK:
+            self.names.add(_GREEK[name])
+            self.emit("GREEK", _GREEK[name], raw.start, raw.end)
+        elif name in _FUNCTION_COMMANDS:
+            self.emit("FUNC", _FUNCTION_COMMANDS[name], raw.start, raw.end)
+        elif name in _FONT_COMMANDS:
+            self.font(raw, name)
+        else:
+            raise self.error(raw, f"unknown command '{raw.value}'",
+                             f"; known commands: {' '.join(KNOWN_COMMANDS)}")
+
+    def opens_call(self) -> bool:
+        nxt = self.peek()
+        return nxt is not None and (nxt.value in ("(", "[") or nxt.value[1:] in _SIZES
+                                    and (self.peek(1) or nxt).value in ("(", "["))
+
+    def sized(self, raw: _Raw, name: str) -> None:
+        delim = self.peek()
+        if delim is None:
+            raise self.error(raw, f"'{raw.value}' needs a delimiter after it",
+                             " such as ( ) [ ] | \\|")
+        self.i += 1
+        if delim.value == ".":  # \right. closes nothing
+            return
+        force = "open" if name.endswith("l") or name == "left" else \
+            "close" if name.endswith("r") or name == "right" else None
+        value = delim.value
+        if value in ("(", "["):
+            self.emit("_LPAR", value, delim.start, delim.end)
+        elif value in (")", "]"):
+            self.emit("_RPAR", value, delim.start, delim.end)
+        elif value in ("|", "\\vert", "\\lvert", "\\rvert"):
+            self.bar("bar", delim, force)
+        elif value in ("\\|", "\\Vert", "\\lVert", "\\rVert"):
+            self.bar("dbar", delim, force)
+        else:
+            raise self.error(delim, f"'{value}' after '{raw.value}' is not a delimiter the "
+                                    "reader knows", "; use ( ) [ ] | \\|")
+
+    def font(self, raw: _Raw, name: str) -> None:
+        """\\operatorname{sign}, \\mathbf{x}, \\mathsf{T}, \\boldsymbol x: one word."""
+        first = self.peek()
+        if first is None:
+            raise self.error(raw, f"'{raw.value}' needs an argument")
+        if first.value == "{":
+            j = self.i + 1
+            parts = []
+            while j < len(self.raw) and self.raw[j].value != "}":
+                parts.append(self.raw[j])
+                j += 1
+            if j == len(self.raw):
+                raise self.error(first, "'{' is never closed")
+            word = "".join(p.value for p in parts)
+            start, end, self.i = first.start, self.raw[j].end, j + 1
+        else:
+            word, start, end = first.value, first.start, first.end
+            self.i += 1
+        script = self.last() == "_CARET" or (self.last() == "_LBRACE"
+                                             and self.last(2) == "_CARET")
+        if word == "T" and script:
+            self.emit("TRANSPOSE", ".T", start, end)
+        elif word in _FUNCTION_WORDS:
+            self.emit("FUNC", _FUNCTION_WORDS[word], raw.start, end)
+        elif len(word) == 1 and word.isalpha():
+            self.names.add(word)
+            self.emit("LETTER", word, start, end)
+        elif word == "1" and name in ("mathbf", "boldsymbol", "bm"):
+            self.emit("ONES", "1", raw.start, end)  # the vector of ones
+        elif word.isdigit() and name in _FONT_COMMANDS:
+            self.emit("NUMBER", word, start, end)
+        else:
+            raise self.error(first, f"unknown name '{word}' in '{raw.value}'",
+                             f"; known function names: {', '.join(sorted(_FUNCTION_WORDS))}"
+                             " (a variable is one letter)")
+
+
+def _script_end(tokens: list[Token], i: int) -> int:
+    """Index after the script starting at ``tokens[i]`` (one token or a {group})."""
+    if i >= len(tokens):
+        return i
+    if tokens[i].type != "_LBRACE":
+        return i + 1
+    depth = 0
+    for j in range(i, len(tokens)):
+        depth += {"_LBRACE": 1, "_RBRACE": -1}.get(tokens[j].type, 0)
+        if depth == 0:
+            return j + 1
+    return len(tokens)
+
+
+def _superscript_after_subscript(tokens: list[Token]) -> list[Token]:
+    r"""``\|x\|^2_2`` is ``\|x\|_2^2``: move a norm's subscript before its power."""
+    out = list(tokens)
+    for i, tok in enumerate(out):
+        if tok.type != "_RDBAR" or i + 1 >= len(out) or out[i + 1].type != "_CARET":
+            continue
+        sup_end = _script_end(out, i + 2)
+        if sup_end < len(out) and out[sup_end].type == "_SUB":
+            sub_end = _script_end(out, sup_end + 1)
+            out[i + 1:sub_end] = out[sup_end:sub_end] + out[i + 1:sup_end]
+    return out
+
+
+class _LarkLexer(Lexer):
+    def __init__(self, lexer_conf: Any) -> None:
+        pass
+
+    def lex(self, data: Any) -> Any:  # data: the token list made by _Lexer
+        yield from data
+
+
+_PARSER = Lark(resources.files("symnorm.language").joinpath("latex.lark").read_text(),
+               parser="lalr", lexer=_LarkLexer, propagate_positions=True)
+
+
+def _from_lark(text: str, err: LarkError) -> ParseError:
+    if isinstance(err, UnexpectedToken):
+        token = err.token
+        names = sorted({_TOKEN_TEXT.get(t, t) for t in err.expected})
+        detail = f"; expected {', '.join(names)}" if names else ""
+        if token.type == "$END":
+            return _error(text, len(text.rstrip()), "unexpected end of text", detail)
+        what = _TOKEN_TEXT.get(token.type, repr(str(token)))
+        if token.type in ("NUMBER", "LETTER", "GREEK", "FUNC"):
+            what = f"{what} '{text[token.start_pos:token.end_pos]}'"
+        return _error(text, token.start_pos or 0, f"unexpected {what}", detail)
+    if isinstance(err, (UnexpectedEOF, UnexpectedCharacters)):
+        return _error(text, len(text.rstrip()), "unexpected end of text")
+    return _error(text, 0, f"cannot read the text ({type(err).__name__})")
+
+
+# ----------------------------------------------------------------------------- trees
+
+# The expression language's reader walks its own node classes when it has them (it may
+# read text without lark); the LaTeX trees are handed to it in those classes.
+_READER_TREE = getattr(_expression_language, "Tree", Tree)
+_READER_TOKEN = getattr(_expression_language, "Token", Token)
+_OWN_NODES = _READER_TREE is not Tree
+
+
+def _span_of(node: Any) -> tuple[int, int]:
+    if isinstance(node, (Token, _READER_TOKEN)):
+        return node.start_pos or 0, node.end_pos or 0
+    meta = node.meta
+    return getattr(meta, "start_pos", 0) or 0, getattr(meta, "end_pos", 0) or 0
+
+
+def _token(kind: str, value: str, start: int, end: int) -> Any:
+    if _OWN_NODES:
+        return _READER_TOKEN(kind, value, start, end)
+    return Token(kind, value, start, end_pos=end)
+
+
+def _name_token(name: str, node: Any) -> Any:
+    start, end = _span_of(node)
+    return _token("NAME", name, start, end)
+
+
+def _for_reader(tree: Tree) -> Any:
+    """The lark tree in the expression-language reader's node classes (no recursion)."""
+    if not _OWN_NODES:
+        return tree
+
+    def leaf(c: Any) -> Any:
+        if isinstance(c, Token):
+            return _READER_TOKEN(c.type, str(c), c.start_pos or 0, c.end_pos or 0)
+        return c
+
+    root = _READER_TREE(tree.data, list(tree.children), *_span_of(tree))
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        kids = []
+        for c in node.children:
+            if isinstance(c, Tree):
+                c = _READER_TREE(c.data, list(c.children), *_span_of(c))
+                stack.append(c)
+            kids.append(leaf(c))
+        node.children = kids
+    return root
+
+
+def _walk(tree: Any) -> Any:
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(c for c in node.children if hasattr(c, "children"))
+
+
+_ELEMENTWISE_CALLS = frozenset({"abs", "sign", "exp", "sigmoid"})
+
+
+def _normalise(tree: Tree, declared: set[str]) -> None:
+    """Rewrite LaTeX-only nodes into the expression language's ``call`` and ``var``."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        kind = node.data
+        if kind in ("sqrt", "abs"):
+            node.data, node.children = "call", [_name_token(kind, node), *node.children]
+        elif kind == "func":
+            func, arg = node.children
+            if str(func) != "tanh":
+                node.data, node.children = "call", [_name_token(str(func), func), arg]
+        elif kind == "pow":
+            base = node.children[0]
+            if isinstance(base, Tree) and base.data == "var" and base.children[0] == "e" \
+                    and "e" not in declared:
+                node.data, node.children = "call", [_name_token("exp", base),
+                                                    node.children[1]]
+            elif isinstance(base, Tree) and base.data in ("call", "abs", "func") and (
+                    str(base.children[0]) in _ELEMENTWISE_CALLS or base.data == "abs"):
+                node.data = "hpow"  # |u|^p of a vector is elementwise; of a scalar a power
+        elif kind == "norm":
+            _normalise_norm(node)
+        elif kind == "greek_sub":
+            greek, index = node.children
+            suffix = "".join(str(t) for t in index.children)
+            node.data = "var"
+            node.children = [_name_token(f"{greek}_{suffix}", greek)]
+        stack.extend(c for c in node.children if isinstance(c, Tree))
+
+
+def _normalise_norm(node: Tree) -> None:
+    arg, *order = node.children
+    name = _name_token("norm", node)
+    if not order:
+        node.data, node.children = "call", [name, arg]
+        return
+    p = order[0]
+    if p.data == "infty":
+        p = Tree("var", [Token("NAME", "oo", p.meta.start_pos, end_pos=p.meta.end_pos)], p.meta)
+    if p.data == "pair":  # \|X\|_{2,1}: a mixed matrix norm
+        node.data, node.children = "matnorm", [arg, p]
+        return
+    if p.data == "nuclear" or (p.data == "var" and p.children[0] == "F"):
+        node.data, node.children = "matnorm", [arg, "nuc" if p.data == "nuclear" else "fro"]
+        return
+    node.data, node.children = "call", [name, arg, p]
+
+
+class _LatexReader(_Reader):
+    """The expression language's reader, plus components, sums, identity and constants."""
+
+    def __init__(self, text: str, shapes: dict[str, object]) -> None:
+        super().__init__(text, shapes)
+        self.bound: dict[str, sp.Symbol] = {}       # \sum indices in scope
+        self.components: dict[int, tuple[str, list]] = {}
+        self.identity: dict[int, int] = {}          # node id -> dimension variable
+        self.sums: dict[int, tuple[str, object, object, list]] = {}
+        self.indexed: dict[str, list[str]] = {}     # sum index -> names indexed by it
+        self.index_dims: dict[str, int] = {}        # sum index -> its dimension variable
+
+    def collect_orders(self, tree: Tree) -> None:
+        """Letters in an exponent (``|x|^{p-1}``) are scalars, as norm orders are."""
+        super().collect_orders(tree)
+        for node in _walk(tree):
+            if node.data in ("pow", "hpow") and hasattr(node.children[-1], "children"):
+                for sub in _walk(node.children[-1]):
+                    if sub.data == "var":
+                        self.order_names.add(str(sub.children[0]))
+
+    def shape_of(self, node: Tree) -> _Shape:
+        kind = node.data
+        if kind == "var":
+            name = str(node.children[0])
+            if name not in self.specs and name not in self.names:
+                if name == "I":
+                    var = self.dims.new()
+                    self.identity[id(node)] = var
+                    return (var, var)
+                if name in ("e", "pi"):
+                    return None
+            if name in self.bound:
+                raise self.error(node, f"the summation index '{name}' is used on its own",
+                                 f"; it may only index components, as x_{name}")
+            return super().shape_of(node)
+        if kind == "ones":  # \mathbf{1}: a column of ones, its length from the context
+            var = self.dims.new()
+            self.identity[id(node)] = var
+            return (var, self.dims.ONE)
+        if kind == "infty":
+            raise self.error(node, "'\\infty' may only be a norm order", ", as in \\|x\\|_\\infty")
+        if kind == "component":
+            return self.component_shape(node)
+        if kind == "lsum":
+            return self.sum_shape(node)
+        if kind == "func":  # tanh: scalars only
+            shape = self.shape_of(node.children[1])
+            self.scalar_use(node.children[1], shape,
+                            "\\tanh takes a scalar, but '{arg}' is {shape}; the elementwise "
+                            "maps of vectors are sigmoid, exp, sign and |.|")
+            return None
+        if kind == "matnorm":
+            shape = self.shape_of(node.children[0])
+            order = node.children[1]
+            if not isinstance(order, str):
+                for part in order.children:
+                    if part.data == "infty":
+                        continue
+                    self.scalar_use(part, self.shape_of(part),
+                                    "the order '{arg}' of a matrix norm is {shape}")
+            if shape is None:
+                raise ShapeError(f"a matrix norm takes a matrix, but "
+                                 f"'{self.src(node.children[0])}' in '{self.src(node)}' "
+                                 "is a scalar")
+            return None
+        return super().shape_of(node)
+
+    def binary_shape(self, node: Tree, ls: _Shape, rs: _Shape) -> _Shape:
+        """``1 - y`` with a vector ``y`` is the vector of ones minus ``y``, as written by hand
+        (and as SymPy prints the ones vector)."""
+        if node.data in ("add", "sub") and (ls is None) != (rs is None):
+            one, other = (node.children[0], rs) if ls is None else (node.children[1], ls)
+            if getattr(one, "data", None) == "number" and self.numbers.get(id(one)) == 1 \
+                    and other is not None and not self.is_1x1(other) \
+                    and self.dims.is_one(other[1]):
+                one.data = "ones"
+                self.identity[id(one)] = other[0]
+                return other
+        return super().binary_shape(node, ls, rs)
+
+    def scalar_use(self, node: Tree, shape: _Shape, what: str) -> None:
+        # as the expression language's, but LaTeX braces in the source are not format fields
+        if shape is None:
+            return
+        if self.is_1x1(shape):
+            self.wrap.add(id(node))
+            return
+        raise ShapeError(what.replace("{arg}", self.src(node))
+                         .replace("{shape}", self.describe(shape)))
+
+    def index_values(self, node: Tree, index: Tree) -> list:
+        values: list = []
+        for tok in index.children:
+            if tok.type == "NUMBER":
+                if not tok.isdigit() or int(tok) < 1:
+                    raise self.error(tok, f"component index '{tok}' must be a positive "
+                                          "integer", " (components are numbered from 1)")
+                values.append(int(tok))
+            elif str(tok) in self.bound:
+                values.append(str(tok))
+            else:
+                raise self.error(tok, f"index '{tok}' is not bound by a \\sum",
+                                 f"; for one component write a number, as "
+                                 f"{node.children[0]}_1")
+        return values
+
+    def component_shape(self, node: Tree) -> _Shape:
+        letter, index = node.children
+        suffix = "".join(str(t) for t in index.children)
+        for candidate in (f"{letter}_{suffix}", f"{letter}{suffix}"):
+            if candidate in self.specs:  # a name of its own, e.g. W_1 declared by the caller
+                node.data, node.children = "var", [_name_token(candidate, letter)]
+                return self.shape_of(node)
+        entry = self.entry(letter)
+        if entry.shape is None:
+            raise self.error(node, f"'{letter}' is a scalar, so '{self.src(node)}' cannot be "
+                                   "a component", f"; declare it, e.g. {letter}='vector'")
+        values = self.index_values(node, index)
+        rows, cols = entry.shape
+        vector = self.dims.is_one(cols)
+        if not vector and len(values) == 1 and isinstance(values[0], int) \
+                and len(str(values[0])) == 2:
+            values = [int(str(values[0])[0]), int(str(values[0])[1])]  # A_{12}
+        wanted = 1 if vector else 2
+        if len(values) != wanted:
+            raise self.error(node, f"'{self.src(node)}' has {len(values)} index(es) but "
+                                   f"'{letter}' is a {'vector' if vector else 'matrix'}",
+                             f" and needs {wanted}")
+        for v, var in zip(values, (rows, cols)):
+            if isinstance(v, str):  # one index runs over one range: x_i y_i have one length
+                if v in self.index_dims and not self.dims.unify([(self.index_dims[v], var)]):
+                    raise ShapeError(f"in '{self.src(node)}': the index '{v}' runs over "
+                                     f"components of different lengths")
+                self.index_dims.setdefault(v, var)
+                self.indexed.setdefault(v, []).append(str(letter))
+        self.components[id(node)] = (str(letter), values)
+        return None
+
+    def sum_shape(self, node: Tree) -> _Shape:
+        srange, body = node.children
+        parts = srange.children
+        index = str(parts[0])
+        if index in self.bound:
+            raise self.error(parts[0], f"summation index '{index}' is already in use")
+        lower = upper = None
+        if len(parts) == 3:
+            lower, upper = parts[1], parts[2]
+            if self.shape_of(lower) is not None:
+                raise self.error(lower, "the lower limit of a \\sum must be a scalar")
+            if not (upper.data == "number" or upper.data == "var"):
+                raise self.error(upper, "the upper limit of a \\sum must be a number or "
+                                        "a dimension name such as n")
+            if upper.data == "number":
+                self.shape_of(upper)
+        self.bound[index] = sp.Symbol(index, integer=True)
+        try:
+            shape = self.shape_of(body)
+        finally:
+            del self.bound[index]
+        self.scalar_use(body, shape, "the terms of a \\sum must be scalars, but '{arg}' is "
+                                     "{shape}")
+        if upper is None and not self.indexed.get(index):
+            raise self.error(node, f"cannot tell how far '\\sum_{index}' runs",
+                             f"; write \\sum_{{{index}=1}}^{{n}} or index a vector by {index}")
+        self.sums[id(node)] = (index, lower, upper, list(self.indexed.get(index, [])))
+        return None
+
+    # ---- pass 2
+    def build(self, node: Tree) -> sp.Basic:
+        kind = node.data
+        if kind == "ones":
+            return sp.OneMatrix(self.resolved[self.dims.find(self.identity[id(node)])], 1)
+        if kind == "var" and id(node) in self.identity:
+            return sp.Identity(self.resolved[self.dims.find(self.identity[id(node)])])
+        if kind == "var" and str(node.children[0]) in ("e", "pi") \
+                and str(node.children[0]) not in self.names:
+            return sp.E if node.children[0] == "e" else sp.pi
+        if kind == "component":
+            name, values = self.components[id(node)]
+            base = self.symbol(name)
+            idx = [sp.Integer(v - 1) if isinstance(v, int) else self.bound[v] - 1
+                   for v in values]
+            if len(idx) == 1:
+                idx.append(sp.Integer(0))
+            return base[idx[0], idx[1]]
+        if kind == "lsum":
+            return self.build_index_sum(node)
+        if kind == "func":
+            return self.finish(node, sp.tanh(self.build(node.children[1])))
+        if kind == "matnorm":
+            arg = self.build(node.children[0])
+            order = node.children[1]
+            p: Any = order if isinstance(order, str) else tuple(
+                sp.oo if part.data == "infty" else self.build(part) for part in order.children)
+            try:
+                return norm(arg, p)
+            except (ShapeError, UnknownNormError) as err:
+                raise type(err)(f"in '{self.src(node)}': {err}") from err
+        return super().build(node)
+
+    def build_index_sum(self, node: Tree) -> sp.Basic:
+        index, lower, upper, indexed = self.sums[id(node)]
+        i = sp.Symbol(index, integer=True)
+        self.bound[index] = i
+        try:
+            body = self.build(node.children[1])
+        finally:
+            del self.bound[index]
+        if isinstance(body, MatrixExpr):
+            from ..atoms import ScalarOf
+
+            body = ScalarOf(body)
+        lo = sp.Integer(1) if lower is None else self.build(lower)
+        if upper is None:
+            hi = self.symbol(indexed[0]).shape[0]
+        elif upper.data == "number":
+            hi = self.build(upper)
+        else:
+            name = str(upper.children[0])
+            hi = next((d for spec in self.specs.values() for d in spec.dims
+                       if isinstance(d, sp.Symbol) and d.name == name), None) or dim(name)
+        return sp.Sum(body, (i, lo, hi))
+
+    def read(self, tree: Tree) -> sp.Basic:
+        try:
+            return super().read(tree)
+        except SympyShapeError as err:
+            raise ShapeError(f"in '{self.text.strip()}': {err}") from err
+
+
+def _strip_math(text: str) -> str:
+    r"""Blank out surrounding ``$...$``, ``\(...\)``, ``\[...\]`` (positions are kept)."""
+    stripped = text.strip()
+    for left, right in (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]")):
+        if stripped.startswith(left) and stripped.endswith(right) and \
+                len(stripped) >= len(left) + len(right):
+            start = text.index(left)
+            end = text.rindex(right)
+            return (text[:start] + " " * len(left) + text[start + len(left):end]
+                    + " " * len(right) + text[end + len(right):])
+    return text
+
+
+def parse_latex(text: str, **shapes: object) -> sp.Basic:
+    r"""Read hand-written LaTeX into a symnorm expression (see the module docstring).
+
+    ``shapes`` works as in :func:`symnorm.parse`: ``'scalar'``, ``'vector'``,
+    ``'matrix'``, a length, an ``(m, n)`` tuple, or a ready symbol. Errors are
+    :class:`~symnorm.errors.ParseError` (with a caret under the position),
+    :class:`~symnorm.errors.ShapeError` or :class:`~symnorm.errors.UnknownNormError`.
+
+    >>> import symnorm as sn
+    >>> sn.parse_latex(r"\frac{1}{2}\|Ax - b\|_2^2")
+    norm(A*x - b, 2)**2/2
+    >>> sn.parse_latex(r"2A^\top(Ax - b)")
+    2*A.T*(A*x - b)
+    >>> sn.parse_latex(r"\operatorname{sign}(x) + \lambda x")
+    lam*x + sign(x)
+    >>> sn.parse_latex(r"\sum_{i=1}^{n} x_i^2")
+    Sum(x[i - 1, 0]**2, (i, 1, n))
+    >>> sn.parse_latex(r"\lVert x \rVert_\infty + \foo")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    symnorm.errors.ParseError: unknown command '\foo' at line 1, column 26; known commands: ...
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"parse_latex() needs a str, got {type(text).__name__}")
+    text = _strip_math(text)
+    if not text.strip():
+        raise _error(text, 0, "empty expression")
+    lexer = _Lexer(text)
+    tokens = lexer.run()
+    shapes = dict(shapes)
+    for name in lexer.names:  # capital Greek letters are matrices unless declared
+        if name[0].isupper() and name in _GREEK.values() and name not in shapes:
+            shapes[name] = "matrix"
+    try:
+        tree = _PARSER.parse(tokens)  # type: ignore[arg-type]
+    except LarkError as err:
+        raise _from_lark(text, err) from None
+    if isinstance(tree, Token):
+        token = tree
+        tree = Tree("number" if token.type == "NUMBER" else "var", [token])
+        tree.meta.start_pos, tree.meta.end_pos = token.start_pos, token.end_pos
+    _normalise(tree, set(shapes))
+    try:
+        return _LatexReader(text, shapes).read(_for_reader(tree))
+    except (TypeError, ValueError, AttributeError, IndexError, KeyError) as err:
+        if isinstance(err, (ParseError, ShapeError, UnknownNormError)):
+            raise
+        raise UnsupportedExpressionError(f"cannot build '{text.strip()}': {err}") from err
+
+
+_ENVIRONMENTS = re.compile(r"\\(begin|end)\{(aligned|align\*?|split|gathered|equation\*?)\}")
+
+
+def split_lines(text: str) -> list[tuple[str, int]]:
+    r"""The claims of a derivation written as a chain of equalities, with their line.
+
+    ``LHS &= e_1 \\ &= e_2`` (an ``aligned`` block or plain text) gives ``[(e_1, 1),
+    (e_2, 2)]``: the left-hand side before the first ``=`` (``\nabla f``, a name) is the
+    thing being derived and is dropped, and so is any piece that still holds an
+    unevaluated derivative (``\partial``, ``\nabla``: it restates the question); every
+    other expression after an ``=`` is a claim.
+
+    >>> split_lines(r"\nabla f &= 2x \\ &= x + x")
+    [('2x', 1), ('x + x', 2)]
+    >>> split_lines(r"\frac{\partial f}{\partial x_1} = \frac{\partial}{\partial x_1} x_1^2 = 2x_1")
+    [('2x_1', 1)]
+    """
+    body = _ENVIRONMENTS.sub(" ", _strip_math(text))
+    claims: list[tuple[str, int]] = []
+    rows = [r for r in re.split(r"\\\\", body) if r.strip()]
+    for number, row in enumerate(rows, start=1):
+        pieces = _split_top_level(row.replace("&", " "), "=")
+        if number == 1 and len(pieces) > 1:
+            pieces = pieces[1:]
+        elif len(pieces) > 1 and not pieces[0].strip():
+            pieces = pieces[1:]
+        for piece in pieces:
+            piece = piece.strip().rstrip(",.;")
+            if piece and not re.search(r"\\(partial|nabla)(?![A-Za-z])", piece):
+                claims.append((piece, number))
+    return claims
+
+
+def _split_top_level(text: str, sep: str) -> list[str]:
+    out, depth, start = [], 0, 0
+    for k, ch in enumerate(text):
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        elif ch == sep and depth == 0:
+            out.append(text[start:k])
+            start = k + 1
+    out.append(text[start:])
+    return out

@@ -1,0 +1,55 @@
+"""Smoke test: benchmarks/bench_backprop.py imports and runs at tiny sizes (no timing asserts)."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_backprop.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("_symnorm_bench_backprop", BENCH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(spec.name, None)
+        raise
+    return module
+
+
+def _positive(v: float) -> bool:
+    return math.isfinite(v) and v > 0
+
+
+def test_bench_backprop_run_tiny(bench):
+    rows = bench.run(["2-3-2"], [1, 8], repeat=1, min_sample=0.0)
+    assert [(r["network"], r["batch"]) for r in rows] == [("2-3-2", 1), ("2-3-2", 8)]
+    for r in rows:
+        assert _positive(r["hand_us"]) and _positive(r["kernel_us"]) and _positive(r["vs_hand"])
+        assert (r["torch_us"] is None) == (r["vs_torch"] is None)
+    verdicts = bench.targets(rows)
+    assert all(isinstance(t["met"], bool) and _positive(t["ratio"]) for t in verdicts)
+    assert bench.markdown(rows).count("\n|") == len(rows) + 1
+
+
+def test_bench_backprop_hand_numpy_matches_the_kernel(bench):
+    # make_cases raises when any peer disagrees with hand numpy
+    cases = bench.make_cases((5, 4, 3), 7)
+    assert {"hand numpy", "symnorm kernel"} <= set(cases)
+
+
+def test_bench_backprop_main(bench, tmp_path, capsys):
+    out = tmp_path / "bp.md"
+    assert bench.main(["--networks", "2-3-2", "--batches", "2", "--repeat", "1",
+                       "--min-sample", "0", "--markdown", str(out)]) == 0
+    assert "kernel / hand numpy" in out.read_text(encoding="utf-8")
+    assert "kernel / hand numpy" in capsys.readouterr().out
