@@ -181,13 +181,14 @@ class Derivation:
         return f"{Differential(self.f, self.wrt, symbol).text()} = {to_text(self.result)}"
 
     # -- use -----------------------------------------------------------------------
-    def kernel(self, args: list | None = None) -> "Kernel":
+    def kernel(self, args: list | None = None, *, backend: str | None = None) -> "Kernel":
         """A numpy kernel for ``result`` (see :func:`symnorm.kernel`).
 
         Call it by name, or positionally in one documented order: ``wrt`` first, then
         the other symbols sorted by name (``args`` overrides it). ``repr(k)`` and
         ``inspect.signature(k)`` show the order; an unknown or missing name is an error
-        that lists the valid ones.
+        that lists the valid ones. It also computes on JAX, PyTorch, CuPy and Dask
+        arrays; ``backend=`` fixes one library (see :mod:`symnorm.backends`).
 
         >>> import numpy as np, symnorm as sn
         >>> A, x, b = sn.matrix("A"), sn.vector("x"), sn.vector("b", "m")
@@ -199,13 +200,14 @@ class Derivation:
         """
         from .kernel import kernel_for_derivation
 
-        return kernel_for_derivation(self, args)
+        return kernel_for_derivation(self, args, backend=backend)
 
-    def value_kernel(self, args: list | None = None) -> "Kernel":
+    def value_kernel(self, args: list | None = None, *,
+                     backend: str | None = None) -> "Kernel":
         """A numpy kernel for ``f`` itself, with the same arguments as :meth:`kernel`."""
         from .kernel import kernel
 
-        return kernel(self.f, args or self.arguments())
+        return kernel(self.f, args or self.arguments(), backend=backend)
 
     def arguments(self) -> list:
         """Kernel arguments: ``wrt`` first, then the other free symbols by name."""

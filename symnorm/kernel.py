@@ -162,8 +162,10 @@ class Kernel:
     """
 
     def __init__(self, expr: Any, args: list, source: str, func: Any,
-                 checks: tuple = (), by_name: int | None = None) -> None:
+                 checks: tuple = (), by_name: int | None = None,
+                 backend: str | None = None) -> None:
         self.expr = expr
+        self.backend = backend  # None: numpy, or the library of foreign array arguments
         self.args = args
         self.arg_names = [a.name for a in args]
         self.source = source
@@ -239,6 +241,10 @@ class Kernel:
     def __call__(self, *values: Any, out: np.ndarray | None = None, **named: Any) -> Any:
         if self._same_kind and len(values) > 1:
             self._refuse_ambiguous(len(values))
+        if self.backend is not None or _foreign(values, named):  # JAX, torch, CuPy, Dask...
+            from .backends.dispatch import call
+
+            return call(self, values, named, out, self.backend)
         ordered = values if not named and len(values) == len(self._specs) else \
             self._bind(values, named)
         arrays, batch, dims, columns, dtype = self._prepare(ordered)
@@ -445,6 +451,16 @@ class Kernel:
 
 _FLOAT64 = np.dtype(np.float64)
 _MISSING = object()
+_FOREIGN_ROOTS = frozenset({"jax", "jaxlib", "torch", "cupy", "dask"})
+
+
+def _foreign(values: tuple, named: dict) -> bool:
+    """Whether an argument is an array of another library (see symnorm.backends)."""
+    for v in itertools.chain(values, named.values()):
+        if type(v) is not np.ndarray and \
+                type(v).__module__.partition(".")[0] in _FOREIGN_ROOTS:
+            return True
+    return False
 
 
 def _asarray(spec: _ArgSpec, v: Any) -> np.ndarray:
@@ -852,7 +868,8 @@ def _l2_powers(den: Any) -> dict:
 
 
 def kernel(expr: Any, args: list | None = None, *, fusions: dict | None = None,
-           orders: dict | None = None, ordered_by_name_from: int | None = None) -> Kernel:
+           orders: dict | None = None, ordered_by_name_from: int | None = None,
+           backend: str | None = None) -> Kernel:
     """A numpy function computing ``expr``; works for any dimension, batched, ``out=``.
 
     ``args`` lists the symbols in positional call order (default: the free symbols
@@ -862,6 +879,9 @@ def kernel(expr: Any, args: list | None = None, *, fusions: dict | None = None,
     call that passes two arguments of the same kind (two scalars, two vectors) is
     refused: a swap of them would go unnoticed. A kernel of a symbolic norm order refuses
     orders below the declared range (``p >= 1`` unless ``norm(x, p, p_min=...)``).
+    Called on JAX, PyTorch, CuPy or Dask arrays it computes with that library;
+    ``backend=`` (``"jax"``, ``"torch"``, ``"numba"``, ... see :mod:`symnorm.backends`)
+    fixes one library (``"jax"`` compiles with ``jax.jit``).
 
     >>> import numpy as np, symnorm as sn
     >>> x = sn.vector("x")
@@ -878,6 +898,10 @@ def kernel(expr: Any, args: list | None = None, *, fusions: dict | None = None,
     """
     from .symbols import check_shapes
 
+    if backend is not None:
+        from .backends import check_backend
+
+        check_backend(backend)
     expr = _matrix_muls(expr)
     check_shapes(expr)
     by_name = None
@@ -909,10 +933,11 @@ def kernel(expr: Any, args: list | None = None, *, fusions: dict | None = None,
                    for p, (low, where) in ranges.items())
     if by_name is None:
         by_name = ordered_by_name_from
-    return Kernel(expr, args, source, namespace["kernel"], checks, by_name)
+    return Kernel(expr, args, source, namespace["kernel"], checks, by_name, backend=backend)
 
 
-def kernel_for_derivation(deriv: Any, args: list | None = None) -> Kernel:
+def kernel_for_derivation(deriv: Any, args: list | None = None,
+                          backend: str | None = None) -> Kernel:
     """The kernel of a derivation's result: ``wrt`` first, then the other symbols by name.
 
     Symbolic norm orders of the differentiated function keep their declared range.
@@ -920,4 +945,4 @@ def kernel_for_derivation(deriv: Any, args: list | None = None) -> Kernel:
     by_name = None if args else 1
     args = args or free_arguments(deriv.f, first=deriv.wrt)
     return kernel(deriv.result, args, fusions=deriv.fusions, orders=_order_ranges(deriv.f),
-                  ordered_by_name_from=by_name)
+                  ordered_by_name_from=by_name, backend=backend)

@@ -282,8 +282,16 @@ class Prox:
                   if s not in self.params]
         return [self.v, *self.params, *others]
 
-    def kernel(self) -> Any:
-        """A numpy kernel ``k(v, lam, ..., out=None)``: any n, batched over leading axes."""
+    def kernel(self, *, backend: str | None = None) -> Any:
+        """A numpy kernel ``k(v, lam, ..., out=None)``: any n, batched over leading axes.
+
+        It also computes on JAX, PyTorch, CuPy and Dask arrays; ``backend=`` fixes one
+        library (see :mod:`symnorm.backends`).
+        """
+        if backend is not None:
+            from .kernel import kernel
+
+            return kernel(self.result, self.arguments(), backend=backend)
         if self._kernel is None:
             from .kernel import kernel
 

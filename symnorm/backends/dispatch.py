@@ -1,0 +1,249 @@
+"""Calling a kernel on the arrays of another library.
+
+:class:`symnorm.kernel.Kernel` hands a call here when an argument is a JAX, PyTorch,
+CuPy or Dask array, or when the kernel was made with ``backend=``. The call is
+validated exactly as on the numpy path (names, shapes, dimension binding, real dtypes,
+``out=``), the kernel's generated source is executed once per (library, dtype, device)
+with ``np``/``_nm`` bound to that library (:mod:`symnorm.backends.shim`), and the result
+comes back as that library's array.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import ArgumentError, ShapeError
+from .registry import BACKENDS, library_of, namespace
+from .shim import NumpyNames
+from .xpnumeric import XPNumeric
+
+
+def foreign_library(values: Any) -> str | None:
+    """The library of the first argument that is an array of a non-numpy library."""
+    for v in values:
+        if type(v) is not np.ndarray:
+            lib = library_of(v)
+            if lib not in (None, "numpy"):
+                return lib
+    return None
+
+
+def call(kernel: Any, values: tuple, named: dict, out: Any, backend: str | None) -> Any:
+    """Compute ``kernel`` on the arrays of one library (see the module docstring)."""
+    if backend == "numba":
+        return _numba_twin(kernel)(*values, out=out, **named)
+    ordered = values if not named and len(values) == len(kernel._specs) else \
+        kernel._bind(values, named)
+    lib = backend if backend not in (None, "array_api") else foreign_library(ordered)
+    if lib is None:
+        lib = "numpy"
+    info = BACKENDS[lib]
+    xp = namespace(lib)
+    arrays, dtype, device = _convert(kernel, lib, xp, ordered)
+    arrays, batch, dims, columns = _shapes(kernel, arrays)
+    shape = kernel._result_shape(batch, dims)
+    want = None if shape is None else \
+        ((*shape, 1) if columns and kernel._result_is_vector else shape)
+    if out is not None:
+        _check_out(info, lib, out, want)
+    func, nm = compiled(kernel, lib, xp, dtype, device, jit=backend == "jax")
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        res = nm.arr(func(*arrays))
+    if shape is not None and tuple(res.shape) != shape:
+        try:
+            res = xp.broadcast_to(res, shape) + 0.0
+        except (ValueError, RuntimeError):
+            raise ShapeError(f"kernel computed shape {tuple(res.shape)}, expected {shape}"
+                             ) from None
+    if res.dtype != dtype:
+        res = xp.astype(res, dtype)
+    if columns and kernel._result_is_vector:
+        res = res[..., None]
+    if out is not None:
+        return nm.assign(out, res)
+    return res
+
+
+def with_backend(kernel: Any, backend: str | None) -> Any:
+    """The same kernel (the same generated source) computing with ``backend``.
+
+    >>> import numpy as np, symnorm as sn
+    >>> x = sn.vector("x")
+    >>> k = with_backend(sn.grad(sn.norm(x, 3), x).kernel(), "array_api")
+    >>> k.backend, k(np.array([0.0, 0.0]))
+    ('array_api', array([0., 0.]))
+    """
+    import copy
+
+    from .registry import check_backend
+
+    check_backend(backend)
+    twin = copy.copy(kernel)
+    twin.__dict__ = dict(kernel.__dict__)
+    twin.__dict__.pop("_backend_cache", None)
+    twin.backend = backend
+    return twin
+
+
+def _numba_twin(kernel: Any) -> Any:
+    """The kernel with numpy validation and the fused numba helpers (cached)."""
+    cache = kernel.__dict__.setdefault("_backend_cache", {})
+    if "numba-twin" not in cache:
+        import copy
+
+        from .numba_kernels import compiled as numba_compiled
+
+        twin = copy.copy(kernel)
+        twin.__dict__ = dict(kernel.__dict__)
+        twin.__dict__.pop("_backend_cache", None)
+        twin.backend = None
+        twin._func = numba_compiled(kernel)
+        cache["numba-twin"] = twin
+    return cache["numba-twin"]
+
+
+def compiled(kernel: Any, lib: str, xp: Any, dtype: Any, device: Any,
+             jit: bool = False) -> tuple[Any, XPNumeric]:
+    """The kernel's source executed for one library, dtype and device (cached)."""
+    cache = kernel.__dict__.setdefault("_backend_cache", {})
+    key = (lib, str(dtype), str(device), jit)
+    if key not in cache:
+        nm = XPNumeric(xp, lib, dtype, device)
+        namespace_: dict = {"np": NumpyNames(nm), "_nm": nm}
+        exec(compile(kernel.source, f"<symnorm {lib} kernel>", "exec"), namespace_)
+        func = namespace_["kernel"]
+        if jit:
+            import jax
+
+            func = jax.jit(func)
+        cache[key] = (func, nm)
+    return cache[key]
+
+
+def _convert(kernel: Any, lib: str, xp: Any, values: Any) -> tuple[list, Any, Any]:
+    """Arrays of ``lib`` in one real floating dtype (labels keep their integers)."""
+    arrays = []
+    for spec, v in zip(kernel._specs, values):
+        got = library_of(v)
+        if got == lib:
+            a = v
+        elif got in (None, "numpy"):
+            try:
+                host = np.asarray(v)
+            except ValueError as err:
+                raise ArgumentError(f"argument {spec.name} is not an array of numbers: "
+                                    f"{err}") from None
+            if host.dtype.kind not in "fiub":
+                from ..kernel import _dtype_message
+
+                raise ArgumentError(_dtype_message(spec, host))
+            a = host
+        else:
+            raise ArgumentError(f"argument {spec.name} is a {got} array but the kernel "
+                                f"computes with {lib}; pass arrays of one library")
+        arrays.append(a)
+    device = None
+    for a in arrays:
+        if library_of(a) == lib:
+            from array_api_compat import device as device_of
+
+            device = device_of(a)
+            break
+    default = xp.asarray(0.0).dtype if lib != "numpy" else np.dtype(np.float64)
+    if lib == "torch":
+        import torch
+
+        default = torch.float64
+    votes = []
+    for i, (spec, a) in enumerate(zip(kernel._specs, arrays)):
+        if isinstance(a, np.ndarray) and lib != "numpy":
+            if a.dtype.kind == "f" or spec.kind == "labels":
+                a = xp.asarray(a, device=device)
+            else:
+                a = xp.asarray(a.astype(np.float64), device=device)
+            arrays[i] = a
+        dt = a.dtype
+        if xp.isdtype(dt, "real floating"):
+            if a.ndim:
+                votes.append(dt)
+        elif xp.isdtype(dt, ("integral", "bool")):
+            if spec.kind != "labels":
+                arrays[i] = xp.astype(a, default)
+                if a.ndim:
+                    votes.append(default)
+        else:
+            raise ArgumentError(f"argument {spec.name} must be an array of real numbers, "
+                                f"got dtype {dt}")
+    dtype = xp.result_type(*votes) if votes else default
+    for i, (spec, a) in enumerate(zip(kernel._specs, arrays)):
+        if spec.kind != "labels" and a.dtype != dtype:
+            arrays[i] = xp.astype(a, dtype)
+    return arrays, dtype, device
+
+
+def _shapes(kernel: Any, arrays: list) -> tuple[list, tuple, dict, bool]:
+    """Bind dimension symbols and the batch shape exactly as the numpy path does
+    (``Kernel._prepare``), then run the kernel's value checks (declared structure)."""
+    dims: dict = {}
+    batches = []
+    later = []
+    columns = False
+    specs = kernel._specs
+    for i, spec in enumerate(specs):
+        a = arrays[i]
+        shape = tuple(a.shape)
+        keys = kernel._keys[i]
+        core = len(keys)
+        if not core:
+            batches.append(shape)
+            continue
+        if len(shape) < core:
+            need = "a matrix" if spec.kind == "matrix" else "a vector"
+            raise ShapeError(f"argument {spec.name} must be {need} ({spec.describe()}), "
+                             f"got an array of shape {shape}")
+        if spec.kind == "vector" and len(shape) >= 2 and shape[-1] == 1 and shape[-2] != 1:
+            later.append(i)  # (k, 1): a column, unless the length is known to be 1
+            continue
+        kernel._bind_dims(i, shape, shape[-core:], dims)
+        batches.append(shape[:-core])
+    for i in later:
+        a, key = arrays[i], kernel._keys[i][0]
+        shape = tuple(a.shape)
+        known = key if key is not None and key >= 0 else dims.get(key, (None,))[0]
+        if known == 1:
+            kernel._bind_dims(i, shape, shape[-1:], dims)
+            batches.append(shape[:-1])
+        else:
+            arrays[i] = a[..., 0]
+            columns = True
+            kernel._bind_dims(i, shape, shape[-2:-1], dims)
+            batches.append(shape[:-2])
+    try:
+        batch = np.broadcast_shapes(*batches) if batches else ()
+    except ValueError:
+        detail = ", ".join(f"{s.name} has batch shape {b}" for s, b in zip(specs, batches) if b)
+        raise ShapeError(f"the batch (leading) axes of the arguments do not broadcast: "
+                         f"{detail}") from None
+    for i, check in kernel._value_checks:
+        try:  # results were simplified with the declared structure: its values must have it
+            host = np.asarray(arrays[i])
+        except Exception:  # noqa: BLE001 - a traced (jit) or lazy array: checked by the caller
+            continue
+        check(host)
+    return arrays, batch, dims, columns
+
+
+def _check_out(info: Any, lib: str, out: Any, want: tuple | None) -> None:
+    if not info.supports_out:
+        raise ArgumentError(f"out= is not supported for {lib} arrays ({info.why_no_out}); "
+                            "use the returned array")
+    if library_of(out) != lib:
+        raise ArgumentError(f"out= must be a {lib} array like the arguments, got "
+                            f"{type(out).__name__}")
+    xp = namespace(lib)
+    if not xp.isdtype(out.dtype, "real floating"):
+        raise ArgumentError(f"out= must be a float array, got dtype {out.dtype}")
+    if want is not None and tuple(out.shape) != want:
+        raise ShapeError(f"out= has shape {tuple(out.shape)}, but the result has shape {want}")

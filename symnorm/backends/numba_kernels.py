@@ -1,0 +1,184 @@
+"""Fused CPU loops (numba) for the helpers vector-norm gradients and prox kernels call.
+
+``kernel(..., backend="numba")`` executes the kernel's generated source unchanged, with
+``_nm`` bound to :class:`NumbaNumeric`: the helpers a rule names for its fused gradient
+(``NormRule.numpy_gradient``: ``norm2_grad``, ``norm1_grad``, ``norminf_grad``,
+``normp_grad``) and the soft-thresholding prox run as compiled loops, every other helper
+is the numpy one (:mod:`symnorm.numeric`). Same semantics as numpy:
+
+* elementwise chains (``sign``, soft thresholding) are one pass;
+* norm-then-scale is two passes: per-block partial sums (in parallel over blocks of
+  every row, so one long vector and a batch of short rows both use every core), then
+  the scaled write. A row whose sum of powers over/underflows is redone from entries
+  scaled by a power of two (exact), so ``[DBL_MAX, DBL_MAX]`` gives ``1/sqrt(2)``;
+* at a kink the minimum-norm subgradient: 0 for the L2 gradient at 0, sign with 0
+  entries for L1, ties split evenly for L∞; never NaN for finite input.
+
+The loops are compiled on first use for the dtype at hand (float32 or float64).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .. import numeric as np_numeric
+
+
+def _jit() -> Any:
+    """The compiled loops (numba imported only when the backend is used)."""
+    from . import numba_loops
+
+    if numba_loops.numba is None:
+        raise ImportError("backend='numba' needs numba (pip install 'symnorm[numba]')")
+    return numba_loops
+
+
+_LOW = math.sqrt(float(np.finfo(np.float64).tiny))  # smaller sums may have lost squares
+_HIGH = float(np.finfo(np.float64).max)
+
+
+def _blocks(n: int) -> int:
+    from .numba_loops import BLOCK
+
+    return max(1, -(-n // BLOCK))
+
+
+def _rows(u: np.ndarray) -> np.ndarray:
+    """``u`` as a C-contiguous 2-D array of rows (a view when possible)."""
+    u = np.ascontiguousarray(u)
+    return u.reshape(-1, u.shape[-1]) if u.ndim != 2 else u
+
+
+def _target(u: np.ndarray, out: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """(2-D view to write, what to return): ``out`` itself when it is contiguous."""
+    if out is not None and out.flags.c_contiguous and out.dtype == u.dtype \
+            and out.shape == u.shape:
+        return out.reshape(-1, u.shape[-1]) if out.ndim != 2 else out, out
+    res = np.empty(u.shape, dtype=u.dtype)
+    return res.reshape(-1, u.shape[-1]) if res.ndim != 2 else res, res
+
+
+def _finish(res: np.ndarray, out: np.ndarray | None) -> np.ndarray:
+    if out is None or res is out:
+        return res
+    np.copyto(out, res)
+    return out
+
+
+class NumbaNumeric:
+    """``_nm`` for generated kernels: fused numba loops, numpy for everything else.
+
+    >>> import numpy as np
+    >>> nm = NumbaNumeric()
+    >>> nm.norm2_grad(np.array([3.0, 4.0]))
+    array([0.6, 0.8])
+    >>> nm.soft_threshold(np.array([3.0, -0.5, 0.0]), 1.0)
+    array([2., 0., 0.])
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(np_numeric, name)
+
+    @staticmethod
+    def _plain(u: Any) -> np.ndarray | None:
+        """``u`` as a float array the loops take, or None (then numpy computes)."""
+        a = np.asarray(u)
+        if a.dtype not in (np.float64, np.float32) or a.ndim == 0 or a.shape[-1] == 0 \
+                or a.size == 0:
+            return None
+        return a
+
+    def norm2_grad(self, u: Any, p: Any = 2, out: np.ndarray | None = None) -> np.ndarray:
+        a = self._plain(u)
+        if a is None:
+            return np_numeric.norm2_grad(u, p, out=out)
+        return self._norm_then_scale(a, 2.0, out)
+
+    def _norm_then_scale(self, a: np.ndarray, p: float, out: np.ndarray | None) -> np.ndarray:
+        """Pass 1: block sums of ``|u|^p`` (float64); pass 2: the scaled write."""
+        loops = _jit()
+        rows = _rows(a)
+        w, res = _target(a, out)
+        part = np.empty((rows.shape[0], _blocks(rows.shape[1])))
+        loops.partial_powers(rows, part, p)
+        total = part.sum(axis=1)
+        if a.dtype == np.float32:  # float64 sums of float32 powers: only 0 is special
+            low, high = float(np.finfo(np.float64).tiny), math.inf
+        else:
+            low, high = _LOW, _HIGH
+        fast = (total >= low) & (total <= high)
+        with np.errstate(divide="ignore", over="ignore"):
+            fac = np.where(fast, 1.0 / np.where(fast, total, 1.0) ** (1.0 / p), 0.0)
+        if p == 2.0:
+            loops.write_l2(rows, w, fac, fast)
+        else:
+            loops.write_lp(rows, w, fac, fast, p - 1.0)
+        for r in np.flatnonzero(~fast):  # rare: sums that over/underflowed, or u = 0
+            loops._scaled_row(rows, w, r, p, 2 if p == 2.0 else 0)
+        return _finish(res, out)
+
+    def norm1_grad(self, u: Any, p: Any = 1, out: np.ndarray | None = None) -> np.ndarray:
+        a = self._plain(u)
+        if a is None:
+            return np_numeric.norm1_grad(u, p, out=out)
+        w, res = _target(a, out)
+        if a.ndim == 1:
+            _jit().sign_flat(np.ascontiguousarray(a), w.reshape(-1))
+        else:
+            _jit().sign(_rows(a), w)
+        return _finish(res, out)
+
+    def norminf_grad(self, u: Any, p: Any = None, out: np.ndarray | None = None) -> np.ndarray:
+        a = self._plain(u)
+        if a is None or np.isnan(a).any():
+            return np_numeric.norminf_grad(u, p, out=out)
+        loops = _jit()
+        rows = _rows(a)
+        w, res = _target(a, out)
+        part = np.empty((rows.shape[0], _blocks(rows.shape[1])))
+        count = np.empty_like(part)
+        loops.partial_max_count(rows, part, count)
+        big = part.max(axis=1)
+        # ties split evenly over every entry reaching the row's maximum (0 counts as a
+        # tie of all entries at u = 0, whose weight is then never written)
+        ties = np.where(part == big[:, None], count, 0.0).sum(axis=1)
+        weight = 1.0 / np.maximum(ties, 1.0)
+        loops.write_linf(rows, w, big, weight)
+        return _finish(res, out)
+
+    def normp_grad(self, u: Any, p: Any, out: np.ndarray | None = None) -> np.ndarray:
+        a = self._plain(u)
+        pa = np.asarray(p, dtype=np.float64)
+        if a is None or pa.ndim != 0 or not (1.0 < float(pa) < math.inf):
+            return np_numeric.normp_grad(u, p, out=out)  # p per row, p <= 1, p = oo
+        return self._norm_then_scale(a, float(pa), out)
+
+    def soft_threshold(self, v: Any, lam: Any, out: np.ndarray | None = None) -> np.ndarray:
+        a = self._plain(v)
+        lam_a = np.asarray(lam, dtype=np.float64)
+        if np.any(lam_a < 0):
+            raise ValueError(f"the threshold lam must be >= 0, got {lam!r}")
+        if a is None:
+            return np_numeric.soft_threshold(v, lam, out=out)
+        rows = _rows(a)
+        try:
+            per_row = np.ascontiguousarray(np.broadcast_to(lam_a, a.shape[:-1]).reshape(-1),
+                                           dtype=a.dtype)
+        except ValueError:  # thresholds that broadcast against the batch the other way
+            return np_numeric.soft_threshold(v, lam, out=out)
+        w, res = _target(a, out)
+        _jit().soft_threshold(rows, per_row, w)
+        return _finish(res, out)
+
+
+def compiled(kernel: Any) -> Any:
+    """The kernel's generated source executed with numpy and the fused helpers."""
+    cache = kernel.__dict__.setdefault("_backend_cache", {})
+    if "numba" not in cache:
+        namespace: dict = {"np": np, "_nm": NumbaNumeric()}
+        exec(compile(kernel.source, "<symnorm numba kernel>", "exec"), namespace)
+        cache["numba"] = namespace["kernel"]
+    return cache["numba"]
