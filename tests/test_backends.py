@@ -158,8 +158,11 @@ def assert_same(want: np.ndarray, got: np.ndarray, dtype=np.float64) -> None:
 
 # -- the registry's norms ---------------------------------------------------------------
 
-CASES = [(rule, p) for rule in NORMS for p in rule.sample_orders]
+ALL_CASES = [(rule, p) for rule in NORMS for p in rule.sample_orders]
+# vector norms here; the matrix norms (SVD-based helpers on the host) further down
+CASES = [(rule, p) for rule, p in ALL_CASES if not rule.extras.get("matrix")]
 IDS = [f"{rule.key}-p={p}" for rule, p in CASES]
+MATRIX_CASES = [(rule, p) for rule, p in ALL_CASES if rule.extras.get("matrix")]
 
 
 def _extra(p, n: int) -> dict:
@@ -483,3 +486,29 @@ def test_a_helper_without_an_array_api_version_runs_on_the_host(lib):
     np.testing.assert_array_equal(got, [2.0, 0.0])
     with pytest.raises(AttributeError, match="_nm.no_such_helper"):
         nm.no_such_helper  # noqa: B018
+
+
+# -- the registry's matrix norms --------------------------------------------------------
+
+@pytest.mark.parametrize("rule,p", MATRIX_CASES, ids=[f"{r.key}-p={p}" for r, p in MATRIX_CASES])
+@pytest.mark.parametrize("name", ["array_api", "torch", "jax"])
+def test_matrix_norm_kernels_match_numpy_on_eager_arrays(rule, p, name):
+    """Matrix-norm value and gradient kernels (SVD-based helpers run on the host) give
+    numpy's numbers and the caller's array type, at generic points, kinks and ties."""
+    reason = _skip_reason(name)
+    if reason:
+        pytest.skip(reason)
+    X = sn.matrix("X")
+    f = sn.norm(X, p)
+    kernels = [sn.kernel(f, [X]), sn.grad(f, X, check=False).kernel()]
+    rng = np.random.default_rng(11)
+    points = [rng.standard_normal((3, 4, 3)), np.zeros((3, 3)), np.eye(3),
+              np.diag([2.0, 2.0, 1.0])]  # a batch, the zero matrix, ties of singular values
+    for k in kernels:
+        for v in points:
+            want = k(v)
+            if name == "jax":
+                _jax_x64()
+            r = (_forced(k, name) if name in HOST else k)(to_lib(name, v))
+            assert isinstance(r, lib_type(name)), type(r)
+            assert_same(want, to_numpy(name, r))
