@@ -342,20 +342,30 @@ class Kernel:
             dtype = votes[0]
         else:
             dtype = np.result_type(*votes)
+        for i, spec in enumerate(self._specs):
+            if spec.kind != "labels" and arrays[i].dtype != dtype:
+                arrays[i] = arrays[i].astype(dtype)
+        arrays, batch, dims, columns = self._bind_shapes(arrays)
+        for i, check in self._value_checks:
+            check(arrays[i])
+        return arrays, batch, dims, columns, dtype
+
+    def _bind_shapes(self, arrays: list) -> tuple[list, tuple, dict, bool]:
+        """Bind the dimension symbols to the arrays' sizes and find the broadcast batch
+        shape, or refuse with the argument's name. Works on any array with ``.shape``
+        (the other array libraries use it too); a ``(k, 1)`` vector becomes ``[..., 0]``."""
         dims: dict = {}
         batches = []
         later = []
         columns = False
         for i, spec in enumerate(self._specs):
             a = arrays[i]
-            if spec.kind != "labels" and a.dtype != dtype:
-                a = arrays[i] = a.astype(dtype)
             keys = self._keys[i]
             core = len(keys)
+            shape = tuple(a.shape)
             if not core:
-                batches.append(a.shape)
+                batches.append(shape)
                 continue
-            shape = a.shape
             if len(shape) < core:
                 need = "a matrix" if spec.kind == "matrix" else "a vector"
                 raise ShapeError(f"argument {spec.name} must be {need} ({spec.describe()}), "
@@ -367,15 +377,16 @@ class Kernel:
             batches.append(shape[:-core])
         for i in later:
             a, key = arrays[i], self._keys[i][0]
+            shape = tuple(a.shape)
             known = key if key is not None and key >= 0 else dims.get(key, (None,))[0]
             if known == 1:
-                self._bind_dims(i, a.shape, a.shape[-1:], dims)
-                batches.append(a.shape[:-1])
+                self._bind_dims(i, shape, shape[-1:], dims)
+                batches.append(shape[:-1])
             else:
                 arrays[i] = a[..., 0]
                 columns = True
-                self._bind_dims(i, a.shape, a.shape[-2:-1], dims)
-                batches.append(a.shape[:-2])
+                self._bind_dims(i, shape, shape[-2:-1], dims)
+                batches.append(shape[:-2])
         if len(batches) == 1 or all(b == batches[0] for b in batches):
             batch = batches[0] if batches else ()
         else:
@@ -386,9 +397,7 @@ class Kernel:
                                    for s, b in zip(self._specs, batches) if b)
                 raise ShapeError(f"the batch (leading) axes of the arguments do not "
                                  f"broadcast: {detail}") from None
-        for i, check in self._value_checks:
-            check(arrays[i])
-        return arrays, batch, dims, columns, dtype
+        return arrays, batch, dims, columns
 
     def _bind_dims(self, i: int, shape: tuple, core: tuple, dims: dict) -> None:
         """Bind argument ``i``'s dimension symbols to the sizes in ``core``, or refuse."""

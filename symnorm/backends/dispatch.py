@@ -184,52 +184,13 @@ def _convert(kernel: Any, lib: str, xp: Any, values: Any) -> tuple[list, Any, An
 
 
 def _shapes(kernel: Any, arrays: list) -> tuple[list, tuple, dict, bool]:
-    """Bind dimension symbols and the batch shape exactly as the numpy path does
-    (``Kernel._prepare``), then run the kernel's value checks (declared structure)."""
-    dims: dict = {}
-    batches = []
-    later = []
-    columns = False
-    specs = kernel._specs
-    for i, spec in enumerate(specs):
-        a = arrays[i]
-        shape = tuple(a.shape)
-        keys = kernel._keys[i]
-        core = len(keys)
-        if not core:
-            batches.append(shape)
-            continue
-        if len(shape) < core:
-            need = "a matrix" if spec.kind == "matrix" else "a vector"
-            raise ShapeError(f"argument {spec.name} must be {need} ({spec.describe()}), "
-                             f"got an array of shape {shape}")
-        if spec.kind == "vector" and len(shape) >= 2 and shape[-1] == 1 and shape[-2] != 1:
-            later.append(i)  # (k, 1): a column, unless the length is known to be 1
-            continue
-        kernel._bind_dims(i, shape, shape[-core:], dims)
-        batches.append(shape[:-core])
-    for i in later:
-        a, key = arrays[i], kernel._keys[i][0]
-        shape = tuple(a.shape)
-        known = key if key is not None and key >= 0 else dims.get(key, (None,))[0]
-        if known == 1:
-            kernel._bind_dims(i, shape, shape[-1:], dims)
-            batches.append(shape[:-1])
-        else:
-            arrays[i] = a[..., 0]
-            columns = True
-            kernel._bind_dims(i, shape, shape[-2:-1], dims)
-            batches.append(shape[:-2])
-    try:
-        batch = np.broadcast_shapes(*batches) if batches else ()
-    except ValueError:
-        detail = ", ".join(f"{s.name} has batch shape {b}" for s, b in zip(specs, batches) if b)
-        raise ShapeError(f"the batch (leading) axes of the arguments do not broadcast: "
-                         f"{detail}") from None
+    """Bind dimension symbols and the batch shape as the numpy path does, then run the
+    kernel's value checks (declared structure) on the values the host can see."""
+    arrays, batch, dims, columns = kernel._bind_shapes(arrays)
     for i, check in kernel._value_checks:
         try:  # results were simplified with the declared structure: its values must have it
             host = np.asarray(arrays[i])
-        except Exception:  # noqa: BLE001 - a traced (jit) or lazy array: checked by the caller
+        except Exception:  # noqa: BLE001 - a traced (jit) or lazy array: nothing to look at
             continue
         check(host)
     return arrays, batch, dims, columns
