@@ -93,6 +93,9 @@ class TextPrinter(_HandOrder, StrPrinter):
     def _print_Infinity(self, expr: sp.Basic) -> str:
         return "oo"
 
+    def _print_Abs(self, expr: sp.Abs) -> str:  # the language writes abs, SymPy Abs
+        return f"abs({self._print(expr.args[0])})"
+
     def _print_ScalarOf(self, expr: ScalarOf) -> str:
         return self._print(expr.mat)
 
