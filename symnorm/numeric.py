@@ -241,6 +241,8 @@ def normp_grad(u: object, p: object, out: Array | None = None) -> Array:
     p = np.asarray(p, dtype=u.dtype)
     if p.ndim == 0 and np.isinf(p):
         return norminf_grad(u, out=out)
+    if p.ndim == 0 and p >= 2 and u.size:
+        return _normp_grad_in_place(u, float(p), out)
     a = np.abs(u)
     scaled, s, e = _normp_scaled(a, p)
     pv = p[..., None] if p.ndim else p
@@ -258,6 +260,52 @@ def normp_grad(u: object, p: object, out: Array | None = None) -> Array:
     if np.any(p < 1):  # 0**(negative) is inf at zero entries: no subgradient there
         g = np.where(u != 0, g, 0)
     return np.multiply(np.sign(u), g, out=out)
+
+
+def _pow_into(a: Array, e: float, t: Array) -> Array:
+    """``t = a**e`` written into ``t``, with the whole exponents 1, 2, 3 as products."""
+    if e == 1:
+        return np.copyto(t, a) or t
+    if e == 2:
+        return np.multiply(a, a, out=t)
+    if e == 3:
+        np.multiply(a, a, out=t)
+        return np.multiply(t, a, out=t)
+    return np.power(a, e, out=t)
+
+
+def _normp_grad_in_place(u: Array, p: float, out: Array | None) -> Array:
+    """:func:`normp_grad` for one order ``p >= 2``: the same scaled form, computed in two
+    work buffers (|u| scaled, then the ratio, in one; powers in the other) so a long
+    vector costs no more passes or allocations than the textbook formula."""
+    a = np.abs(u)
+    e = _pow2_exponent(_max_abs(a))
+    if np.ndim(e) == 0:
+        try:
+            f = a.dtype.type(math.ldexp(1.0, -int(e)))
+        except OverflowError:
+            f = a.dtype.type(0)
+        if np.isfinite(f) and f >= _limits(a.dtype)[2]:
+            np.multiply(a, f, out=a)
+        else:
+            np.ldexp(a, -int(e), out=a)
+    else:
+        np.ldexp(a, -np.asarray(e)[..., None], out=a)
+    t = np.empty_like(a)
+    with np.errstate(divide="ignore", invalid="ignore", under="ignore", over="ignore"):
+        s = np.sum(_pow_into(a, p, t), axis=-1) ** (1 / p)
+        zero = s == 0
+        if np.ndim(s) == 0:
+            if zero:
+                a[...] = 0
+            else:
+                np.multiply(a, 1 / s, out=a)
+        else:
+            np.divide(a, s[..., None], out=a)
+            if zero.any():
+                a[zero] = 0
+        _pow_into(a, p - 1, t)
+    return np.copysign(t, u, out=out if out is not None else t)
 
 
 def norm0(u: object, p: object = 0) -> Array:

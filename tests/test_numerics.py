@@ -242,3 +242,27 @@ def test_batched_gradients_equal_row_by_row(grad_kernels, rows):
         got = grad_kernels[key](batch)
         want = np.array([grad_kernels[key](r) for r in batch])
         assert np.all(ulps(got, want) <= 4), (got, want)  # sums in another order
+
+
+@pytest.mark.parametrize("p", [2.0, 2.5, 3.0, 4.0, 7.0])
+def test_in_place_lp_gradient_matches_mpmath_rows_zero_rows_and_out(p: float) -> None:
+    """The two-buffer path for p >= 2: batched rows (one zero, one at 1e300, one of
+    subnormals), float32 kept, ``out=`` filled and returned."""
+    import mpmath
+
+    from symnorm.numeric import normp_grad
+
+    rng = np.random.default_rng(5)
+    rows = np.array([rng.standard_normal(5), np.zeros(5), 1e300 * rng.standard_normal(5),
+                     1e-310 * np.array([1.0, -2.0, 0.0, 3.0, 1.0])])
+    out = np.empty_like(rows)
+    assert normp_grad(rows, p, out=out) is out
+    with mpmath.workdps(40):
+        for row, got in zip(rows, out):
+            norm = mpmath.fsum(abs(mpmath.mpf(v)) ** p for v in row) ** (1 / mpmath.mpf(p))
+            want = [0.0 if norm == 0 else float(mpmath.sign(v) * (abs(mpmath.mpf(v)) / norm)
+                                                ** (p - 1)) for v in row]
+            np.testing.assert_allclose(got, want, rtol=1e-13, atol=0)
+    single = normp_grad(rows[0].astype(np.float32), p)
+    assert single.dtype == np.float32
+    np.testing.assert_allclose(single, out[0], rtol=2e-6)
