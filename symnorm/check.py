@@ -674,6 +674,56 @@ def one_sided_derivative(value_fn: Any, values: dict, wrt_name: str, d: np.ndarr
     return 2 * forward(h / 2) - forward(h)
 
 
+def check_set(subdifferential: Any, value: Any, numeric_set: Any, kink_point: Any, *,
+              points: int, directions: int, seed: int, method: str,
+              errors: tuple = (ValueError, ArithmeticError)) -> CheckReport:
+    """Check a subdifferential set against one-sided differences of ``f``.
+
+    At ``points`` random points and as many kinks (``kink_point(x, i, rng)`` moves the
+    variable onto one), the set's support function must equal ``f'(x; d)`` along random
+    directions, and its minimum-norm element must be a member. ``value`` is the value
+    kernel of ``f`` (positional in ``subdifferential.arguments`` order) and
+    ``numeric_set(vals)`` the set at a point. Vector and matrix sets both use it.
+    """
+    rng = np.random.default_rng(seed)
+    wrt = subdifferential.wrt.name
+    names = [a.name for a in subdifferential.arguments]
+    var = "X; D" if isinstance(subdifferential.wrt, MatrixSymbol) and \
+        subdifferential.wrt.shape[1] != 1 else "x; d"
+
+    def f_at(vals: dict) -> float:
+        return float(value(*[vals[n] for n in names]))
+
+    results = []
+    for i in range(2 * points):
+        vals = random_values(subdifferential.arguments, rng, np.float64, subdifferential.f)
+        kink = i % 2 == 1
+        if kink:
+            vals[wrt] = kink_point(vals[wrt], i // 2, rng)
+        point = PointResult(values=vals, mode="kink" if kink else "differentiable")
+        try:
+            s = numeric_set(vals)
+            if not s.contains(s.min_norm(), 1e-7):
+                point.problem = "the minimum-norm element is not a member"
+            for _ in range(directions):
+                d = rng.standard_normal(vals[wrt].shape)
+                fd = one_sided_derivative(f_at, vals, wrt, d)
+                coarse = one_sided_derivative(f_at, vals, wrt, d, shrink=0.01)
+                sigma = s.support(d)
+                # |t|^p with 1 < p < 2 makes differences converge like h^(p-1) at a
+                # zero entry: the spread between two steps bounds their own error
+                tol = max(1e-6 * (1 + abs(fd)), 2 * abs(fd - coarse))
+                point.directions.append(DirectionResult(
+                    d, fd, sigma, abs(sigma - fd), tol, f"support function = f'({var})",
+                    f"f'({var})", "support function"))
+        except errors as exc:
+            point.problem = f"evaluation failed: {type(exc).__name__}: {exc}"
+        results.append(point)
+    return CheckReport(expression=to_text(subdifferential.f), claimed=subdifferential.text(),
+                       wrt=to_text(subdifferential.wrt), method=method, dtype="float64",
+                       rtol=1e-6, atol=0.0, points=results)
+
+
 def _kink_check(value_fn: Any, claimed_fn: Any, values: dict, wrt_name: str,
                 rng: np.random.Generator, directions: int, dtype: Any, rtol: float,
                 atol: float, subdifferential: Any, f: Any) -> PointResult:

@@ -448,51 +448,14 @@ class MatrixSubdifferential:
         """Support function against one-sided differences of ``f``, at random points and
         at kinks (a rank-deficient matrix, a repeated top singular value, a zero column,
         0); the minimum-norm element must be a member."""
-        from .check import (
-            CheckReport,
-            DirectionResult,
-            PointResult,
-            one_sided_derivative,
-            random_values,
-        )
+        from .check import check_set
 
-        rng = np.random.default_rng(seed)
-        value = self._kernel(self.f)
-        names = [a.name for a in self.arguments]
-
-        def f_at(vals: dict) -> float:
-            return float(value(*[vals[n] for n in names]))
-
-        results = []
-        for i in range(2 * points):
-            vals = random_values(self.arguments, rng, np.float64, self.f)
-            kink = i % 2 == 1
-            if kink:
-                vals[self.wrt.name] = _kink_point(vals[self.wrt.name], i // 2, rng)
-            point = PointResult(values=vals, mode="kink" if kink else "differentiable")
-            try:
-                s = self.at(vals)
-                g = s.min_norm()
-                if not s.contains(g, 1e-7):
-                    point.problem = "the minimum-norm element is not a member"
-                for _ in range(directions):
-                    d = rng.standard_normal(vals[self.wrt.name].shape)
-                    fd = one_sided_derivative(f_at, vals, self.wrt.name, d)
-                    coarse = one_sided_derivative(f_at, vals, self.wrt.name, d, shrink=0.01)
-                    sigma = s.support(d)
-                    tol = max(1e-6 * (1 + abs(fd)), 2 * abs(fd - coarse))
-                    point.directions.append(DirectionResult(
-                        d, fd, sigma, abs(sigma - fd), tol, "support function = f'(X; D)",
-                        "f'(X; D)", "support function"))
-            except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
-                point.problem = f"evaluation failed: {type(exc).__name__}: {exc}"
-            results.append(point)
-        return CheckReport(expression=to_text(self.f), claimed=self.text(),
-                           wrt=to_text(self.wrt),
-                           method="support function against one-sided differences at "
-                                  "random points and at kinks (rank-deficient, tied top "
-                                  "singular values, zero columns, 0)",
-                           dtype="float64", rtol=1e-6, atol=0.0, points=results)
+        return check_set(self, self._kernel(self.f), self.at, _kink_point, points=points,
+                         directions=directions, seed=seed,
+                         errors=(ValueError, ArithmeticError, np.linalg.LinAlgError),
+                         method="support function against one-sided differences at "
+                                "random points and at kinks (rank-deficient, tied top "
+                                "singular values, zero columns, 0)")
 
 
 def _kink_point(x: Array, i: int, rng: np.random.Generator) -> Array:

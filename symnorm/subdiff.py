@@ -371,56 +371,22 @@ class Subdifferential:
         differences must equal ``max_{g ∈ ∂f(x)} <g, d>``; the minimum-norm element
         must be a member. Returns a :class:`~symnorm.check.CheckReport`.
         """
-        from .check import (
-            CheckReport,
-            DirectionResult,
-            PointResult,
-            one_sided_derivative,
-            random_values,
-        )
+        from .check import check_set
 
-        rng = np.random.default_rng(seed)
-        value = kernel(self.f, self.arguments)
-        names = [a.name for a in self.arguments]
+        def zeros(x: np.ndarray, i: int, rng: np.random.Generator) -> np.ndarray:
+            x = x.copy()  # exact zeros: the kinks of L1-type terms
+            x[rng.random(x.shape) < 0.5] = 0.0
+            return x
 
-        def f_at(vals: dict) -> float:
-            return float(value(*[vals[n] for n in names]))
+        def numeric_set(vals: dict) -> Any:
+            return self.at(vals[self.wrt.name],
+                           **{k: v for k, v in vals.items() if k != self.wrt.name})
 
-        results = []
-        for i in range(2 * points):
-            vals = random_values(self.arguments, rng, np.float64, self.f)
-            kink = i % 2 == 1
-            if kink:  # exact zeros: the kinks of L1-type terms
-                x = vals[self.wrt.name].copy()
-                x[rng.random(x.shape) < 0.5] = 0.0
-                vals[self.wrt.name] = x
-            point = PointResult(values=vals, mode="kink" if kink else "differentiable")
-            try:
-                numeric_set = self.at(vals[self.wrt.name], **{
-                    k: v for k, v in vals.items() if k != self.wrt.name})
-                g = numeric_set.min_norm()
-                if not numeric_set.contains(g, 1e-7):
-                    point.problem = "the minimum-norm element is not a member"
-                for _ in range(directions):
-                    d = rng.standard_normal(vals[self.wrt.name].shape)
-                    fd = one_sided_derivative(f_at, vals, self.wrt.name, d)
-                    coarse = one_sided_derivative(f_at, vals, self.wrt.name, d, shrink=0.01)
-                    sigma = numeric_set.support(d)
-                    # |t|^p with 1 < p < 2 makes differences converge like h^(p-1) at a
-                    # zero entry: the spread between two steps bounds their own error
-                    tol = max(1e-6 * (1 + abs(fd)), 2 * abs(fd - coarse))
-                    point.directions.append(DirectionResult(
-                        d, fd, sigma, abs(sigma - fd), tol, "support function = f'(x; d)",
-                        "f'(x; d)", "support function"))
-            except (ValueError, ArithmeticError) as exc:
-                point.problem = f"evaluation failed: {type(exc).__name__}: {exc}"
-            results.append(point)
-        return CheckReport(expression=to_text(self.f), claimed=self.text(),
-                           wrt=to_text(self.wrt),
-                           method="support function against one-sided differences "
-                                  "(one Richardson step), at random points and at points "
-                                  "with exact zeros; minimum-norm element a member",
-                           dtype="float64", rtol=1e-6, atol=0.0, points=results)
+        return check_set(self, kernel(self.f, self.arguments), numeric_set, zeros,
+                         points=points, directions=directions, seed=seed,
+                         method="support function against one-sided differences (one "
+                                "Richardson step), at random points and at points with "
+                                "exact zeros; minimum-norm element a member")
 
     def min_norm_kernel(self) -> Any:
         """A function ``(wrt, *others) -> min-norm element``, batched over a leading axis.
