@@ -84,8 +84,28 @@ def mat_fro_grad(u: object, p: object = None, out: Array | None = None) -> Array
 
 # -- singular values -------------------------------------------------------------------------
 
+def _finite(a: Array) -> tuple[Array, Array]:
+    """``a`` with every matrix that holds a NaN or inf replaced by 0, and where they were:
+    LAPACK does not converge on them, and their results are NaN like the vector norms'."""
+    bad = ~np.isfinite(a).all(axis=(-2, -1))
+    return (np.where(bad[..., None, None], 0.0, a) if bad.any() else a), bad
+
+
 def _svd(a: Array) -> tuple[Array, Array, Array]:
-    return np.linalg.svd(a, full_matrices=False)
+    a, bad = _finite(a)
+    uu, s, vt = np.linalg.svd(a, full_matrices=False)
+    if bad.any():
+        uu[bad], s[bad], vt[bad] = np.nan, np.nan, np.nan
+    return uu, s, vt
+
+
+def _singular_values(a: Array) -> Array:
+    """The singular values, largest first; NaN for a matrix with a NaN or inf."""
+    a, bad = _finite(a)
+    s = np.linalg.svd(a, compute_uv=False)
+    if bad.any():
+        s[bad] = np.nan
+    return s
 
 
 def mat_nuc(u: object, p: object = None) -> Array:
@@ -94,7 +114,7 @@ def mat_nuc(u: object, p: object = None) -> Array:
     >>> float(mat_nuc([[3.0, 0.0], [0.0, -4.0]]))
     7.0
     """
-    return np.linalg.svd(_matrix(u), compute_uv=False).sum(axis=-1)
+    return _singular_values(_matrix(u)).sum(axis=-1)
 
 
 def mat_spectral(u: object, p: object = None) -> Array:
@@ -106,7 +126,7 @@ def mat_spectral(u: object, p: object = None) -> Array:
     a = _matrix(u)
     if 0 in a.shape[-2:]:
         return np.zeros(a.shape[:-2])
-    return np.linalg.svd(a, compute_uv=False)[..., 0]
+    return _singular_values(a)[..., 0]
 
 
 def _weighted_uv(uu: Array, w: Array, vt: Array) -> Array:

@@ -27,7 +27,7 @@ import sympy as sp
 from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
 from .atoms import Norm
-from .errors import CheckFailedError, ShapeError, UnsupportedExpressionError
+from .errors import CheckFailedError, DomainError, ShapeError, UnsupportedExpressionError
 from .printing import latex, latex_text
 
 __all__ = ["DifferenceMatrix", "FirstVariation", "SobolevNorm", "first_variation",
@@ -304,10 +304,10 @@ def sobolev_norm(f: Any, t: Any = None, domain: Any = None, k: int = 1, p: Any =
             raise ShapeError(f"the variables must be symbols, got {v!r}")
     box = _as_domain(variables, domain)
     if not (isinstance(k, int) and k >= 0):
-        raise ValueError(f"k must be an integer >= 0, got {k!r}")
+        raise DomainError(f"k must be an integer >= 0, got {k!r}")
     p = sp.oo if p in ("oo", float("inf")) else sp.sympify(p, strict=True)
     if not (p == sp.oo or (p.is_number and p >= 1)):
-        raise ValueError(f"p must be a number >= 1 or oo, got {p}")
+        raise DomainError(f"p must be a number >= 1 or oo, got {p}")
     extra = f.free_symbols - set(variables)
     if any(not (s.is_real or s.is_positive) for s in extra):
         raise ShapeError(f"{f} has free symbols other than the variables "
@@ -435,7 +435,7 @@ def _discrete(u: MatrixExpr, k: int, p: Any, h: Any, seminorm: bool) -> sp.Expr:
         raise ShapeError(f"the grid spacing h = {h} must be positive (sn.scalar('h', "
                          "positive=True))")
     if not (isinstance(k, int) and k >= 0):
-        raise ValueError(f"k must be an integer >= 0, got {k!r}")
+        raise DomainError(f"k must be an integer >= 0, got {k!r}")
     p = sp.oo if p in ("oo", float("inf")) else sp.sympify(p, strict=True)
     n = u.shape[0]
     orders = [k] if seminorm else range(k + 1)
@@ -445,7 +445,7 @@ def _discrete(u: MatrixExpr, k: int, p: Any, h: Any, seminorm: bool) -> sp.Expr:
 
         return sp.Max(*[norm(m, sp.oo) for m in mats])
     if not (p.is_number and p >= 1):
-        raise ValueError(f"p must be a number >= 1 or oo, got {p}")
+        raise DomainError(f"p must be a number >= 1 or oo, got {p}")
     return (h * sp.Add(*[Norm(m, p) ** p for m in mats])) ** (1 / p)
 
 

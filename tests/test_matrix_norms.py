@@ -485,3 +485,14 @@ def test_a_wrong_gradient_with_respect_to_a_symmetric_matrix_is_caught():
     skew = np.array([[0.0, 5.0], [-5.0, 0.0]])
     assert sn.check(f, M, grad=2 * at + skew, at=at).ok
     assert not sn.check(f, M, grad=2 * at + np.eye(2), at=at).ok
+
+
+@pytest.mark.parametrize("order", ["nuc", 2, "fro", 1, sp.oo])
+def test_a_matrix_with_nan_gives_nan_not_a_lapack_error(order) -> None:
+    X = sn.matrix("X")
+    f = sn.norm(X, order)
+    value, grad = sn.kernel(f, [X]), sn.grad(f, X, check=False).kernel()
+    batch = np.stack([np.eye(3), np.full((3, 3), np.nan), np.diag([np.inf, 1.0, 0.0])])
+    v, g = value(batch), grad(batch)
+    assert np.isnan(v[1]) and np.isnan(g[1]).all()
+    assert np.isfinite(v[0]) and np.isfinite(g[0]).all()  # the other matrices unharmed

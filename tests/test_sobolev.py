@@ -252,3 +252,11 @@ def test_discrete_gradient_on_a_long_grid_needs_no_dense_matrix(rng):
     d = np.diff(v) / h
     adjoint = np.concatenate([[0.0], d]) - np.concatenate([d, [0.0]])
     np.testing.assert_allclose(g(v, h), 2 * h * (v + adjoint / h), rtol=1e-12, atol=1e-9)
+
+
+def test_bad_orders_are_symnorm_errors() -> None:
+    t = sp.Symbol("t", real=True)
+    with pytest.raises(sn.errors.DomainError, match="k must be an integer >= 0"):
+        sn.sobolev_norm(sp.sin(t), t, (0, 1), k=-1)
+    with pytest.raises(sn.errors.DomainError, match="p must be a number >= 1"):
+        sn.sobolev_norm(sp.sin(t), t, (0, 1), p=0)
