@@ -512,3 +512,19 @@ def test_matrix_norm_kernels_match_numpy_on_eager_arrays(rule, p, name):
             r = (_forced(k, name) if name in HOST else k)(to_lib(name, v))
             assert isinstance(r, lib_type(name)), type(r)
             assert_same(want, to_numpy(name, r))
+
+
+def test_a_declared_structure_is_checked_on_other_libraries_too():
+    reason = _skip_reason("torch")
+    if reason:
+        pytest.skip(reason)
+    import torch
+
+    x = sn.vector("x", 3)
+    M = sn.matrix("M", 3, 3, symmetric=True)
+    k = sn.grad(sn.ScalarOf(x.T * M * x), x).kernel()
+    with pytest.raises(ArgumentError, match="declared symmetric"):
+        k(x=torch.ones(3, dtype=torch.float64),
+          M=torch.tensor(np.arange(9.0).reshape(3, 3)))
+    got = k(x=torch.ones(3, dtype=torch.float64), M=2 * torch.eye(3, dtype=torch.float64))
+    assert isinstance(got, torch.Tensor) and got.tolist() == [4.0, 4.0, 4.0]

@@ -188,12 +188,24 @@ def _shapes(kernel: Any, arrays: list) -> tuple[list, tuple, dict, bool]:
     kernel's value checks (declared structure) on the values the host can see."""
     arrays, batch, dims, columns = kernel._bind_shapes(arrays)
     for i, check in kernel._value_checks:
-        try:  # results were simplified with the declared structure: its values must have it
-            host = np.asarray(arrays[i])
-        except Exception:  # noqa: BLE001 - a traced (jit) or lazy array: nothing to look at
-            continue
-        check(host)
+        # results were simplified with the declared structure: its values must have it
+        host = _on_host(arrays[i])
+        if host is not None:
+            check(host)
     return arrays, batch, dims, columns
+
+
+def _on_host(a: Any) -> np.ndarray | None:
+    """A numpy copy of ``a`` (a GPU array is copied back), or None for a value that has
+    none yet: a JAX tracer inside ``jit``, whose structure cannot be looked at."""
+    if hasattr(a, "get") and not hasattr(a, "compute"):  # CuPy
+        return a.get()
+    if hasattr(a, "detach"):  # PyTorch, on any device
+        return a.detach().cpu().numpy()
+    try:
+        return np.asarray(a)
+    except Exception:  # noqa: BLE001 - jax raises its own TracerArrayConversionError
+        return None
 
 
 def _check_out(info: Any, lib: str, out: Any, want: tuple | None) -> None:
