@@ -496,3 +496,56 @@ def test_a_matrix_with_nan_gives_nan_not_a_lapack_error(order) -> None:
     v, g = value(batch), grad(batch)
     assert np.isnan(v[1]) and np.isnan(g[1]).all()
     assert np.isfinite(v[0]) and np.isfinite(g[0]).all()  # the other matrices unharmed
+
+
+def test_a_mixed_order_survives_sympys_rebuilding() -> None:
+    """``doit`` rebuilds a node from its args, where the kind is a ``Str``: the sum of two
+    mixed norms used to fail with 'unknown matrix norm kind mixed'."""
+    X, B, C = sn.matrix("X", 3, 2), sn.matrix("B", 2, 2), sn.matrix("C", 3, 2)
+    f = sn.norm(C + 2 * X, (2, 1)) + sn.norm(X * B, (2, 1))
+    assert MatrixOrder("mixed", 2, 1).func(*MatrixOrder("mixed", 2, 1).args) == \
+        MatrixOrder("mixed", 2, 1)
+    assert sn.grad(f, X).report.ok
+
+
+def _random_matrix_loss(gen: np.random.Generator) -> sp.Expr:
+    X, A, B, C = (sn.matrix("X", 3, 2), sn.matrix("A", 3, 3), sn.matrix("B", 2, 2),
+                  sn.matrix("C", 3, 2))
+    inner = [X, A * X, X * B, A * X * B, X - C, 2 * X + C]
+    orders = ["fro", "nuc", 2, 1, sp.oo, (2, 1)]
+
+    def term() -> sp.Expr:
+        t = sn.norm(inner[gen.integers(len(inner))], orders[gen.integers(len(orders))])
+        return [t, t**2, sp.exp(-t), sp.sqrt(1 + t)][gen.integers(4)]
+
+    f = term() + int(gen.random() < 0.5) * term()
+    if gen.random() < 0.3:
+        f += sn.norm(X * sn.vector("w", 2) - sn.vector("y", 3), 2) ** 2
+    return f
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_random_matrix_losses_against_central_differences(seed: int) -> None:
+    """Random sums of matrix norms of affine maps (squared, exp(-.), sqrt(1 + .)): the
+    derived gradient's kernel equals central differences of the value kernel."""
+    gen = np.random.default_rng(seed)
+    f = _random_matrix_loss(gen)
+    X = sn.matrix("X", 3, 2)
+    d = sn.grad(f, X)
+    vals = {"X": gen.standard_normal((3, 2)), "A": gen.standard_normal((3, 3)),
+            "B": gen.standard_normal((2, 2)), "C": gen.standard_normal((3, 2)),
+            "w": gen.standard_normal(2), "y": gen.standard_normal(3)}
+    k, value = d.kernel(), sn.kernel(f)
+    g = k(**{a.name: vals[a.name] for a in k.args})
+
+    def F(x: np.ndarray) -> float:
+        return float(value(**{a.name: x if a.name == "X" else vals[a.name]
+                              for a in value.args}))
+
+    h, fd = 1e-6, np.zeros((3, 2))
+    for i in range(3):
+        for j in range(2):
+            e = np.zeros((3, 2))
+            e[i, j] = h
+            fd[i, j] = (F(vals["X"] + e) - F(vals["X"] - e)) / (2 * h)
+    np.testing.assert_allclose(g, fd, rtol=1e-4, atol=1e-5 * max(1.0, np.abs(fd).max()))

@@ -56,6 +56,7 @@ class MatrixOrder(sp.Basic):
     """
 
     def __new__(cls, kind: str, p: object = None, q: object = None) -> "MatrixOrder":
+        kind = str(kind)  # SymPy rebuilds nodes from their args, where the kind is a Str
         if kind not in _KINDS:
             raise UnknownNormError(f"unknown matrix norm kind {kind!r}; known: "
                                    f"{', '.join(_KINDS)}")
