@@ -176,9 +176,49 @@ def maxabs_selector(u: object) -> Array:
 
 
 def norminf_grad(u: object, p: object = None, out: Array | None = None) -> Array:
-    """``sign(u_k) e_k``; ties split evenly (minimum-norm subgradient), 0 at ``u = 0``."""
+    """``sign(u_k) e_k``; ties split evenly (minimum-norm subgradient), 0 at ``u = 0``.
+
+    The result is zero except where ``|u_i|`` reaches the maximum, so it is written
+    sparsely: the largest and smallest entry of each row (two reads, no temporary), one
+    comparison with the row's signed maximum (a second only for rows where both ``+max``
+    and ``-max`` occur), then the few hits.
+
+    >>> norminf_grad([3.0, -3.0, 1.0])
+    array([ 0.5, -0.5,  0. ])
+    >>> norminf_grad([[0.0, 0.0], [1.0, -2.0]])
+    array([[ 0.,  0.],
+           [ 0., -1.]])
+    """
     u = _float(u)
-    return np.multiply(np.sign(u), maxabs_selector(u), out=out)
+    if u.ndim == 0 or u.size == 0:
+        return np.multiply(np.sign(u), maxabs_selector(u), out=out)
+    rows = u.reshape(-1, u.shape[-1])
+    hi = np.max(rows, axis=-1)
+    lo = np.min(rows, axis=-1)
+    if np.isnan(hi).any() or np.isnan(lo).any():  # NaN propagates as np.sign does
+        return np.multiply(np.sign(u), maxabs_selector(u), out=out)
+    top = np.maximum(hi, -lo)
+    # each row compared with its signed maximum; NaN (equal to nothing) where u = 0
+    signed = np.where(top == 0, np.nan, np.where(hi == top, top, -top))
+    hits = rows == signed[:, None]
+    both = np.flatnonzero((hi == top) & (-lo == top) & (top > 0))
+    if both.size:  # rows where +max and -max both occur (rare): their -max entries too
+        hits[both] |= rows[both] == -top[both, None]
+    flat = np.flatnonzero(hits)
+    which = flat // rows.shape[1]
+    count = np.bincount(which, minlength=rows.shape[0])
+    if out is None:
+        out = np.zeros(u.shape, dtype=u.dtype)
+    else:
+        out[...] = 0.0
+    values = rows.reshape(-1)[flat]
+    target = out.reshape(-1) if out.flags.c_contiguous else None
+    share = np.sign(values) / count[which]
+    if target is not None:
+        target[flat] = share
+    else:
+        out[np.unravel_index(flat, u.shape)] = share
+    return out
 
 
 def _pow(a: Array, e: Array) -> Array:

@@ -11,6 +11,13 @@ is the numpy one (:mod:`symnorm.numeric`). Same semantics as numpy:
   every row, so one long vector and a batch of short rows both use every core), then
   the scaled write. A row whose sum of powers over/underflows is redone from entries
   scaled by a power of two (exact), so ``[DBL_MAX, DBL_MAX]`` gives ``1/sqrt(2)``;
+* the L∞ gradient is two passes too: the largest magnitude per block from the entries'
+  bits (sign cleared, compared as integers, so the loop vectorises and a NaN shows as a
+  value above inf), then the write, counting the entries that reach the maximum; a row
+  with a tied maximum (rare in data, certain at ``u = 0``) gets one more pass that
+  splits the weight evenly;
+* results of at least ``STREAM_BYTES`` are written with non-temporal stores (as memcpy
+  writes large copies), so a pass costs one read of ``u`` and one write of ``out``;
 * at a kink the minimum-norm subgradient: 0 for the L2 gradient at 0, sign with 0
   entries for L1, ties split evenly for L∞; never NaN for finite input.
 
@@ -36,6 +43,10 @@ def _jit() -> Any:
     return numba_loops
 
 
+#: results this large (bytes) bypass the cache when written: larger than the last-level
+#: cache of common CPUs, so the result would not have stayed there for its next reader
+STREAM_BYTES = 1 << 23
+
 _LOW = math.sqrt(float(np.finfo(np.float64).tiny))  # smaller sums may have lost squares
 _HIGH = float(np.finfo(np.float64).max)
 
@@ -59,6 +70,12 @@ def _target(u: np.ndarray, out: np.ndarray | None) -> tuple[np.ndarray, np.ndarr
         return out.reshape(-1, u.shape[-1]) if out.ndim != 2 else out, out
     res = np.empty(u.shape, dtype=u.dtype)
     return res.reshape(-1, u.shape[-1]) if res.ndim != 2 else res, res
+
+
+def _stream(w: np.ndarray) -> bool:
+    """Whether to write ``w`` with non-temporal stores (read at call time, so tests can
+    lower the threshold)."""
+    return w.nbytes >= STREAM_BYTES and w.flags.aligned
 
 
 def _finish(res: np.ndarray, out: np.ndarray | None) -> np.ndarray:
@@ -112,10 +129,7 @@ class NumbaNumeric:
         fast = (total >= low) & (total <= high)
         with np.errstate(divide="ignore", over="ignore"):
             fac = np.where(fast, 1.0 / np.where(fast, total, 1.0) ** (1.0 / p), 0.0)
-        if p == 2.0:
-            loops.write_l2(rows, w, fac, fast)
-        else:
-            loops.write_lp(rows, w, fac, fast, p - 1.0)
+        loops.write_lp(rows, w, fac, fast, p - 1.0, _stream(w))
         for r in np.flatnonzero(~fast):  # rare: sums that over/underflowed, or u = 0
             loops._scaled_row(rows, w, r, p, 2 if p == 2.0 else 0)
         return _finish(res, out)
@@ -125,28 +139,32 @@ class NumbaNumeric:
         if a is None:
             return np_numeric.norm1_grad(u, p, out=out)
         w, res = _target(a, out)
-        if a.ndim == 1:
-            _jit().sign_flat(np.ascontiguousarray(a), w.reshape(-1))
-        else:
-            _jit().sign(_rows(a), w)
+        _jit().sign(_rows(a), w, _stream(w))
         return _finish(res, out)
 
     def norminf_grad(self, u: Any, p: Any = None, out: np.ndarray | None = None) -> np.ndarray:
         a = self._plain(u)
-        if a is None or np.isnan(a).any():
+        if a is None:
             return np_numeric.norminf_grad(u, p, out=out)
         loops = _jit()
         rows = _rows(a)
-        w, res = _target(a, out)
-        part = np.empty((rows.shape[0], _blocks(rows.shape[1])))
-        count = np.empty_like(part)
-        loops.partial_max_count(rows, part, count)
+        if a.dtype == np.float64:
+            bits, mask, inf = rows.view(np.int64), loops.MASK64, np.int64(0x7FF0 << 48)
+        else:
+            bits, mask, inf = rows.view(np.int32), loops.MASK32, np.int32(0x7F80 << 16)
+        part = np.empty((rows.shape[0], _blocks(rows.shape[1])), dtype=bits.dtype)
+        loops.partial_max_bits(bits, part, mask)
         big = part.max(axis=1)
-        # ties split evenly over every entry reaching the row's maximum (0 counts as a
-        # tie of all entries at u = 0, whose weight is then never written)
-        ties = np.where(part == big[:, None], count, 0.0).sum(axis=1)
-        weight = 1.0 / np.maximum(ties, 1.0)
-        loops.write_linf(rows, w, big, weight)
+        if (big > inf).any():  # a NaN: numpy's semantics (NaN where it propagates)
+            return np_numeric.norminf_grad(u, p, out=out)
+        w, res = _target(a, out)
+        count = np.empty(part.shape, dtype=np.int64)
+        loops.write_linf(rows, bits, w, big, np.ones(rows.shape[0]), count, mask,
+                         _stream(w))
+        ties = count.sum(axis=1)
+        tied = np.flatnonzero(ties > 1)
+        if tied.size:  # ties split evenly: each gets 1/(how many)
+            loops.scale_rows(w, tied, 1.0 / ties[tied])
         return _finish(res, out)
 
     def normp_grad(self, u: Any, p: Any, out: np.ndarray | None = None) -> np.ndarray:
@@ -170,7 +188,7 @@ class NumbaNumeric:
         except ValueError:  # thresholds that broadcast against the batch the other way
             return np_numeric.soft_threshold(v, lam, out=out)
         w, res = _target(a, out)
-        _jit().soft_threshold(rows, per_row, w)
+        _jit().soft_threshold(rows, per_row, w, _stream(w))
         return _finish(res, out)
 
 

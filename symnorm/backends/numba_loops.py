@@ -2,59 +2,140 @@
 
 Defined at module level so numba can cache them on disk (``cache=True``); this module
 imports without numba (then it defines nothing) so that collecting doctests never fails.
+
+Every loop runs in parallel over blocks of ``BLOCK`` entries of every row, so one long
+vector and a batch of short rows both use every core. A writing loop takes ``stream``:
+when true (large float arrays, see ``numba_kernels.STREAM_BYTES``) the aligned middle of
+each block is written with non-temporal stores, which skip reading the destination into
+the cache before overwriting it; ``np.copyto`` (memcpy) does the same for large arrays,
+and without it a pass that reads ``u`` and writes ``out`` moves a third more memory than
+the copy it is measured against.
 """
 
 from __future__ import annotations
 
 import math
+import platform
 
 import numpy as np
 
 try:
     import numba
-    from numba import prange
+    from numba import prange, types
+    from numba.extending import intrinsic
 except ImportError:  # the numba extra is not installed
     numba = None
 
-BLOCK = 1 << 16  # entries per parallel task of one row
+BLOCK = 1 << 16  # entries per parallel task of one row (a multiple of 4)
+_X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
+MASK64 = np.int64(0x7FFF_FFFF_FFFF_FFFF)  # clears the sign bit: |v| as ordered integers
+MASK32 = np.int32(0x7FFF_FFFF)
 
 if numba is not None:
+    from llvmlite import ir
+
     _parallel = numba.njit(parallel=True, cache=True, nogil=True)
     # sums may be reassociated (so they vectorise): the order of a float sum is not
     # part of the result's contract (numpy sums pairwise); inf/NaN stay IEEE
     _parallel_sum = numba.njit(parallel=True, cache=True, nogil=True,
                                fastmath={"reassoc"})
+    _inline = numba.njit(inline="always", cache=True)
 
+    @intrinsic
+    def _stream4(typingctx, row, i, a, b, c, d):  # pragma: no cover - compiled
+        """``row[i:i+4] = a, b, c, d`` as one non-temporal vector store; ``&row[i]`` must
+        be aligned to four items (the callers take the span from ``_aligned``)."""
+        sig = types.void(row, i, a, b, c, d)
 
-    @numba.njit(cache=True)
-    def _scaled_row(u, out, r, p, kind):  # pragma: no cover - compiled
-        # slow path of one row: entries scaled so that the largest is in [0.5, 1)
-        n = u.shape[1]
-        big = 0.0
-        for i in range(n):
-            a = abs(u[r, i])
-            if a > big:
-                big = a
-        if big == 0.0 or not math.isfinite(big):
-            for i in range(n):
-                out[r, i] = 0.0 if big == 0.0 else math.nan
-            return
-        e = math.frexp(big)[1]
-        s = 0.0
-        for i in range(n):
-            a = math.ldexp(abs(u[r, i]), -e)
-            s += a * a if kind == 2 else a ** p
-        norm = math.sqrt(s) if kind == 2 else s ** (1.0 / p)
-        for i in range(n):
-            v = u[r, i]
-            ratio = math.ldexp(abs(v), -e) / norm
-            g = ratio if kind == 2 else ratio ** (p - 1.0)
-            if v > 0:
-                out[r, i] = g
-            elif v < 0:
-                out[r, i] = -g
+        def codegen(context, builder, signature, args):
+            arrty = signature.args[0]
+            ary = context.make_array(arrty)(context, builder, args[0])
+            item = context.get_value_type(arrty.dtype)
+            vec = ir.VectorType(item, 4)
+            v = ir.Constant(vec, ir.Undefined)
+            for k in range(4):
+                val = context.cast(builder, args[2 + k], signature.args[2 + k], arrty.dtype)
+                v = builder.insert_element(v, val, ir.Constant(ir.IntType(32), k))
+            ptr = builder.bitcast(builder.gep(ary.data, [args[1]]), vec.as_pointer())
+            store = builder.store(v, ptr, align=4 * arrty.dtype.bitwidth // 8)
+            store.set_metadata("nontemporal",
+                               builder.module.add_metadata([ir.Constant(ir.IntType(32), 1)]))
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    @intrinsic
+    def _store_fence(typingctx):  # pragma: no cover - compiled
+        """Orders this thread's non-temporal stores before anything it does next (the
+        join of the parallel loop): ``sfence`` on x86, a full fence elsewhere."""
+        sig = types.void()
+
+        def codegen(context, builder, signature, args):
+            if _X86:
+                fn = builder.module.declare_intrinsic(
+                    "llvm.x86.sse.sfence", fnty=ir.FunctionType(ir.VoidType(), []))
+                builder.call(fn, [])
             else:
-                out[r, i] = 0.0
+                builder.fence("seq_cst")
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    @_inline
+    def _aligned(out, r, lo, hi, stream):  # pragma: no cover - compiled
+        # [lo, a) and [b, hi) are written plainly, [a, b) four at a time, streamed
+        if not stream:
+            return hi, hi
+        size = out.itemsize
+        addr = out.ctypes.data + (r * out.shape[1] + lo) * size
+        if addr % size:
+            return hi, hi
+        head = ((4 * size - addr % (4 * size)) % (4 * size)) // size
+        a = min(lo + head, hi)
+        return a, a + (hi - a) // 4 * 4
+
+    @_inline
+    def _tasks(u):  # pragma: no cover - compiled
+        return max(1, (u.shape[1] + BLOCK - 1) // BLOCK)
+
+    # -- elementwise maps, written once and used by the plain and the streamed loops --
+
+    @_inline
+    def _sign(v):  # pragma: no cover - compiled
+        # branch-free (random signs would mispredict a branch half the time); NaN stays
+        s = np.float64(v > 0) - np.float64(v < 0)
+        return s if v == v else v
+
+    @_inline
+    def _soft(x, t):  # pragma: no cover - compiled
+        c = x if x < t else t
+        c = c if c > -t else -t
+        return x - c
+
+    @_inline
+    def _lp(v, f, q):  # pragma: no cover - compiled
+        # sign(v) (|v| f)**q, whole q unrolled; |v| f <= 1 is formed first
+        vf = np.float64(v) * f
+        if q == 1.0:
+            return vf
+        if q == 2.0:
+            return vf * abs(vf)
+        if q == 3.0:
+            return vf * vf * vf
+        g = abs(vf) ** q
+        return g if v > 0 else (-g if v < 0 else 0.0)
+
+    @_inline
+    def _hit(bits, mb):  # pragma: no cover - compiled
+        # 1 where |v| (as sign-cleared bits) is the row's largest, mb; never at mb = 0
+        return np.int64((mb != 0) & (bits == mb))
+
+    @_inline
+    def _linf(hit, v, w):  # pragma: no cover - compiled
+        hw = w * hit  # products, not (sign) * hw, so a non-hit is +0.0, never -0.0
+        return np.float64(v > 0) * hw - np.float64(v < 0) * hw
+
+    # -- reductions: one read of u ----------------------------------------------------
 
     @_parallel_sum
     def partial_powers(u, part, p):  # pragma: no cover - compiled
@@ -85,102 +166,157 @@ if numba is not None:
             part[r, b] = s
 
     @_parallel
-    def partial_max_count(u, part, count):  # pragma: no cover - compiled
-        # per block: the largest |u_i| and how many entries reach it (one pass)
-        rows, n = u.shape
+    def partial_max_bits(bits, part, mask):  # pragma: no cover - compiled
+        # part[r, b] = the largest |u| of block b as sign-cleared bits: for IEEE floats
+        # those order like the magnitudes, and a NaN is larger than inf (so it shows)
+        rows, n = bits.shape
         nb = part.shape[1]
         for t in prange(rows * nb):
             r = t // nb
             b = t % nb
-            m = 0.0
-            c = 0.0
+            m = bits[r, 0] & 0
             for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
-                a = abs(np.float64(u[r, i]))
-                if a > m:
-                    m = a
-                    c = 1.0
-                elif a == m:
-                    c += 1.0
+                a = bits[r, i] & mask
+                m = a if a > m else m
             part[r, b] = m
-            count[r, b] = c
+
+    # -- writes: one read of u, one write of out ---------------------------------------
 
     @_parallel
-    def write_l2(u, out, fac, fast):  # pragma: no cover - compiled
+    def write_lp(u, out, fac, fast, q, stream):  # pragma: no cover - compiled
+        # out = sign(u) (|u| fac)**q on the rows of the fast path (q = 1: the L2 gradient)
         rows, n = u.shape
-        nb = max(1, (n + BLOCK - 1) // BLOCK)
-        for t in prange(rows * nb):
-            r = t // nb
-            b = t % nb
-            if fast[r]:
-                f = fac[r]
-                for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
-                    out[r, i] = u[r, i] * f
-
-    @_parallel
-    def write_lp(u, out, fac, fast, q):  # pragma: no cover - compiled
-        # out = sign(u) (|u| fac)**q on the rows of the fast path; whole q unrolled
-        rows, n = u.shape
-        nb = max(1, (n + BLOCK - 1) // BLOCK)
+        nb = _tasks(u)
         for t in prange(rows * nb):
             r = t // nb
             b = t % nb
             if fast[r]:
                 f = fac[r]
                 lo, hi = b * BLOCK, min(n, (b + 1) * BLOCK)
-                if q == 2.0:  # p = 3: sign(u) (|u| f)**2, with |u| f <= 1 formed first
-                    for i in range(lo, hi):
-                        vf = np.float64(u[r, i]) * f
-                        out[r, i] = vf * abs(vf)
-                elif q == 3.0:
-                    for i in range(lo, hi):
-                        vf = np.float64(u[r, i]) * f
-                        out[r, i] = vf * vf * vf
-                else:
-                    for i in range(lo, hi):
-                        v = np.float64(u[r, i])
-                        g = (abs(v) * f) ** q
-                        out[r, i] = g if v > 0 else (-g if v < 0 else 0.0)
+                a, e = _aligned(out, r, lo, hi, stream)
+                for i in range(lo, a):
+                    out[r, i] = _lp(u[r, i], f, q)
+                o = out[r]
+                for i in range(a, e, 4):
+                    _stream4(o, i, _lp(u[r, i], f, q), _lp(u[r, i + 1], f, q),
+                             _lp(u[r, i + 2], f, q), _lp(u[r, i + 3], f, q))
+                for i in range(e, hi):
+                    out[r, i] = _lp(u[r, i], f, q)
+                if stream:
+                    _store_fence()
 
     @_parallel
-    def write_linf(u, out, big, weight):  # pragma: no cover - compiled
+    def write_linf(u, bits, out, big, weight, count, mask, stream):  # pragma: no cover
+        # +-weight at the entries reaching the row's largest |u| (big, as bits), else 0;
+        # count[r, b] = how many there are in block b (ties are split after, if any)
         rows, n = u.shape
-        nb = max(1, (n + BLOCK - 1) // BLOCK)
+        nb = count.shape[1]
         for t in prange(rows * nb):
             r = t // nb
             b = t % nb
-            m = big[r]
+            mb = big[r]
             w = weight[r]
-            for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
-                v = u[r, i]
-                if v != 0 and abs(np.float64(v)) == m:
-                    out[r, i] = w if v > 0 else -w
-                else:
-                    out[r, i] = 0.0
+            lo, hi = b * BLOCK, min(n, (b + 1) * BLOCK)
+            c = 0
+            a, e = _aligned(out, r, lo, hi, stream)
+            for i in range(lo, a):
+                h = _hit(bits[r, i] & mask, mb)
+                c += h
+                out[r, i] = _linf(h, u[r, i], w)
+            o = out[r]
+            for i in range(a, e, 4):
+                h0 = _hit(bits[r, i] & mask, mb)
+                h1 = _hit(bits[r, i + 1] & mask, mb)
+                h2 = _hit(bits[r, i + 2] & mask, mb)
+                h3 = _hit(bits[r, i + 3] & mask, mb)
+                c += h0 + h1 + h2 + h3
+                _stream4(o, i, _linf(h0, u[r, i], w), _linf(h1, u[r, i + 1], w),
+                         _linf(h2, u[r, i + 2], w), _linf(h3, u[r, i + 3], w))
+            for i in range(e, hi):
+                h = _hit(bits[r, i] & mask, mb)
+                c += h
+                out[r, i] = _linf(h, u[r, i], w)
+            count[r, b] = c
+            if stream:
+                _store_fence()
 
     @_parallel
-    def sign(u, out):  # pragma: no cover - compiled
-        rows, n = u.shape
-        for r in prange(rows):
-            for i in range(n):
-                v = u[r, i]
-                out[r, i] = 1.0 if v > 0 else (-1.0 if v < 0 else 0.0)
-
-    @_parallel
-    def sign_flat(u, out):  # pragma: no cover - compiled
-        for i in prange(u.shape[0]):
-            v = u[i]
-            out[i] = 1.0 if v > 0 else (-1.0 if v < 0 else 0.0)
-
-    @_parallel
-    def soft_threshold(v, lam, out):  # pragma: no cover - compiled
-        rows, n = v.shape
+    def scale_rows(out, rows_, factor):  # pragma: no cover - compiled
+        # out[r] *= factor[k] for the rows r = rows_[k] (the rare rows with a tied maximum)
+        n = out.shape[1]
         nb = max(1, (n + BLOCK - 1) // BLOCK)
-        for t in prange(rows * nb):
-            r, b = t // nb, t % nb
-            t_ = lam[r]
-            for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
-                x = v[r, i]
-                c = x if x < t_ else t_
-                c = c if c > -t_ else -t_
-                out[r, i] = x - c
+        for t in prange(rows_.shape[0] * nb):
+            k = t // nb
+            r = rows_[k]
+            f = factor[k]
+            for i in range(t % nb * BLOCK, min(n, (t % nb + 1) * BLOCK)):
+                out[r, i] = out[r, i] * f
 
+    @_parallel
+    def sign(u, out, stream):  # pragma: no cover - compiled
+        rows, n = u.shape
+        nb = _tasks(u)
+        for t in prange(rows * nb):
+            r = t // nb
+            lo, hi = t % nb * BLOCK, min(n, (t % nb + 1) * BLOCK)
+            a, e = _aligned(out, r, lo, hi, stream)
+            for i in range(lo, a):
+                out[r, i] = _sign(u[r, i])
+            o = out[r]
+            for i in range(a, e, 4):
+                _stream4(o, i, _sign(u[r, i]), _sign(u[r, i + 1]), _sign(u[r, i + 2]),
+                         _sign(u[r, i + 3]))
+            for i in range(e, hi):
+                out[r, i] = _sign(u[r, i])
+            if stream:
+                _store_fence()
+
+    @_parallel
+    def soft_threshold(v, lam, out, stream):  # pragma: no cover - compiled
+        rows, n = v.shape
+        nb = _tasks(v)
+        for t in prange(rows * nb):
+            r = t // nb
+            th = lam[r]
+            lo, hi = t % nb * BLOCK, min(n, (t % nb + 1) * BLOCK)
+            a, e = _aligned(out, r, lo, hi, stream)
+            for i in range(lo, a):
+                out[r, i] = _soft(v[r, i], th)
+            o = out[r]
+            for i in range(a, e, 4):
+                _stream4(o, i, _soft(v[r, i], th), _soft(v[r, i + 1], th),
+                         _soft(v[r, i + 2], th), _soft(v[r, i + 3], th))
+            for i in range(e, hi):
+                out[r, i] = _soft(v[r, i], th)
+            if stream:
+                _store_fence()
+
+    @numba.njit(cache=True)
+    def _scaled_row(u, out, r, p, kind):  # pragma: no cover - compiled
+        # slow path of one row: entries scaled so that the largest is in [0.5, 1)
+        n = u.shape[1]
+        big = 0.0
+        for i in range(n):
+            a = abs(u[r, i])
+            if a > big:
+                big = a
+        if big == 0.0 or not math.isfinite(big):
+            for i in range(n):
+                out[r, i] = 0.0 if big == 0.0 else math.nan
+            return
+        e = math.frexp(big)[1]
+        s = 0.0
+        for i in range(n):
+            a = math.ldexp(abs(u[r, i]), -e)
+            s += a * a if kind == 2 else a ** p
+        norm = math.sqrt(s) if kind == 2 else s ** (1.0 / p)
+        for i in range(n):
+            v = u[r, i]
+            ratio = math.ldexp(abs(v), -e) / norm
+            g = ratio if kind == 2 else ratio ** (p - 1.0)
+            if v > 0:
+                out[r, i] = g
+            elif v < 0:
+                out[r, i] = -g
+            else:
+                out[r, i] = 0.0
