@@ -566,7 +566,7 @@ class _Generator:
         if isinstance(e, MatMul):
             return self.emit_matmul(e, out)
         if isinstance(e, MatAdd):
-            return self.tmp(" + ".join(self.emit(t) for t in e.args))
+            return self.tmp(self.sum_code(e.args))
         if isinstance(e, Transpose):
             inner = self.emit(e.arg)
             return inner if _kind(e) in "vrs" else self.tmp(f"np.swapaxes({inner}, -1, -2)")
@@ -609,6 +609,21 @@ class _Generator:
         raise UnsupportedExpressionError(
             f"no kernel rule for {type(e).__name__} in {to_text(e)}")
 
+    def sum_code(self, terms: Any) -> str:
+        """``a + b - c``: a term ``-c`` is subtracted, not first multiplied by -1 into a
+        temporary of its own."""
+        plus, minus = [], []
+        for t in terms:
+            if isinstance(t, MatMul) and t.args[0] == -1 and len(t.args) > 1:
+                rest = t.args[1:]
+                minus.append(rest[0] if len(rest) == 1 else MatMul(*rest))
+            else:
+                plus.append(t)
+        if not plus:  # every term negated: keep the generic form
+            return " + ".join(self.emit(t) for t in terms)
+        code = " + ".join(self.emit(t) for t in plus)
+        return code + "".join(f" - {self.emit(t)}" for t in minus)
+
     def shape(self, e: MatrixExpr) -> str:
         kind = _kind(e)
         if kind == "m":
@@ -638,6 +653,11 @@ class _Generator:
                     continue
                 n2, k = powers[u]
                 powers[u] = (n2, k - 1)
+                if len(mats) == 2 and i == 1 and kind == "v" and _kind(mats[0]) == "m":
+                    # M (u/‖u‖₂) in one helper: it scales the product, not u, when safe
+                    items = [(self.tmp(f"_nm.mv_unit({self.emit(mats[0])}, "
+                                       f"{self.emit(u)})"), "v")]
+                    break
                 key = ("unit", u)
                 if key not in self.memo:
                     self.memo[key] = self.tmp(f"_nm.norm2_grad({self.emit(u)})")

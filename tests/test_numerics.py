@@ -81,8 +81,39 @@ def test_residual_gradient_does_not_underflow(residual):
 
 
 def test_residual_kernel_normalises_the_inner_vector_first(residual):
-    assert "norm2_grad(" in residual.source
+    # mv_unit(M, u) = M (u/||u||): (M u)/||u|| only where that is exact up to rounding
+    assert "mv_unit(" in residual.source
     assert "sdiv" not in residual.source
+    assert " - a_b" in residual.source  # -b is subtracted, not a temporary of its own
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_mv_unit_takes_the_fast_order_only_when_it_is_exact(dtype):
+    rng = np.random.default_rng(3)
+    m = rng.standard_normal((5, 40)).astype(dtype)
+    tol = 1e-14 if dtype == np.float64 else 2e-6
+    for scale_m, scale_u in [(1.0, 1.0), (1e150, 1e150), (1e-200, 1e-100), (1e300, 1e-300),
+                             (1e-300, 1e300), (1.0, 0.0)]:
+        if dtype == np.float32 and (scale_m > 1e30 or scale_m < 1e-30 or 0 < scale_u < 1e-30
+                                    or scale_u > 1e30):
+            continue
+        u = (rng.standard_normal(40) * scale_u).astype(dtype)
+        mm = (m.astype(np.float64) * scale_m).astype(dtype)
+        with np.errstate(all="ignore"):
+            got = numeric.mv_unit(mm, u)
+        # reference: M (u/||u||) in mpmath-free exact scaling: normalise u by its largest
+        # entry first (exact), then by the norm
+        u64 = u.astype(np.float64)
+        big = np.abs(u64).max()
+        unit = np.zeros(40) if big == 0 else (u64 / big) / np.linalg.norm(u64 / big)
+        want = (mm.astype(np.float64) / scale_m) @ unit * scale_m
+        np.testing.assert_allclose(got, want, rtol=tol, atol=0)
+        assert got.dtype == dtype
+    batch_m = rng.standard_normal((3, 4, 6))
+    batch_u = rng.standard_normal((3, 6))
+    batch_u[1] = 0.0
+    want = np.stack([batch_m[i] @ numeric.norm2_grad(batch_u[i]) for i in range(3)])
+    np.testing.assert_allclose(numeric.mv_unit(batch_m, batch_u), want, rtol=1e-14)
 
 
 def test_l2_hessian_does_not_overflow_at_large_x():

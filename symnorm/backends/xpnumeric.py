@@ -272,6 +272,10 @@ class XPNumeric:
     def mv(self, a: Array, v: Array) -> Array:
         return self.xp.matmul(a, v[..., None])[..., 0]
 
+    def mv_unit(self, a: Array, v: Array) -> Array:
+        # always the safe order (u normalised first): no data-dependent branch to trace
+        return self.mv(a, self.norm2_grad(v))
+
     def vm(self, r: Array, a: Array) -> Array:
         return self.xp.matmul(r[..., None, :], a)[..., 0, :]
 
