@@ -11,6 +11,8 @@ For every size the script times, with ``time.perf_counter`` and after a warm-up 
 * hand-written numpy for each gradient,
 * the symnorm kernels of ∇‖x‖₂, ∇‖x‖₁ and ∇‖x‖_p (p = 3 numeric, and p symbolic
   called with 3.0), with ``out=`` and (for L2) without,
+* ∇ₓ‖Ax − b‖₂ with A of n entries, tall (n/100 × 100) and square (√n × √n), against
+  ``A.T @ r / np.linalg.norm(r)`` with ``r = A @ x - b``,
 
 and reports each kernel's time as a ratio to the baselines measured in the same
 process. Candidates are timed round-robin (one sample of each per round, ``--repeat``
@@ -67,6 +69,8 @@ def build_kernels() -> dict[str, sn.Kernel]:
         "l1": sn.grad(sn.norm(x, 1), x).kernel(),
         "p3": sn.grad(sn.norm(x, sp.Rational(3)), x).kernel(),
         "psym": sn.grad(sn.norm(x, p), x).kernel(),
+        "res": sn.grad(sn.norm(sn.matrix("A", "m", "n") * x - sn.vector("b", "m"), 2),
+                       x).kernel(),
     }
 
 
@@ -111,7 +115,30 @@ def make_cases(n: int, kernels: dict[str, sn.Kernel], seed: int = 0) -> list[Cas
              hand=lp, hand_note=lp_note, expect=lp_hand),
         Case("symnorm ∇‖x‖_p (p symbolic = 3.0, out=)", lambda: kps(x, P, out=out),
              hand=lp, hand_note=lp_note, expect=lp_hand),
+        *residual_cases(n, kernels["res"], rng),
     ]
+
+
+def residual_cases(n: int, kernel: sn.Kernel, rng: np.random.Generator) -> list[Case]:
+    """∇ₓ‖Ax − b‖₂ for A of ``n`` entries, tall and square, against hand numpy."""
+    cases = []
+    side = int(round(n ** 0.5))
+    for name, (rows, cols) in (("tall", (max(1, n // 100), 100)), ("square", (side, side))):
+        a = rng.standard_normal((rows, cols))
+        x, b, out = rng.standard_normal(cols), rng.standard_normal(rows), np.empty(cols)
+
+        def hand(a=a, x=x, b=b) -> np.ndarray:
+            r = a @ x - b
+            return a.T @ r / np.linalg.norm(r)
+
+        label = f"numpy A.T @ r / norm(r), A {name} {rows}×{cols}"
+        cases += [
+            Case(label, hand),
+            Case(f"symnorm ∇‖Ax − b‖₂, A {name} {rows}×{cols} (out=)",
+                 lambda a=a, x=x, b=b, out=out: kernel(A=a, b=b, x=x, out=out),
+                 hand=label, hand_note="A.T @ r / norm(r)", expect=hand),
+        ]
+    return cases
 
 
 def _loops_for(func: Callable[[], object], min_sample: float) -> int:

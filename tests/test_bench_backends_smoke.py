@@ -20,6 +20,8 @@ def test_bench_backends_runs_tiny_on_numpy():
         assert math.isfinite(r["seconds"]) and r["seconds"] > 0
         assert r["vs_copy"] > 0
     assert "| n | library |" in bench.markdown(rows)
+    report = bench.targets(rows)
+    assert len(report) == 6 and all("textbook formula" in line for line in report)
 
 
 def test_bench_dask_runs_tiny():
