@@ -165,7 +165,9 @@ def call(kernel: Any, kwargs: dict) -> dict:
     func, nm = compiled(kernel, lib, xp, dtype, device, jit=kernel.backend == "jax")
     with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
         out = func(**values)
-    return {k: v if library_of(v) == lib else nm.arr(v) for k, v in out.items()}
+    # in the kernel's order (a jitted function returns its dict with the keys sorted)
+    return {k: out[k] if library_of(out[k]) == lib else nm.arr(out[k])
+            for k in kernel.outputs}
 
 
 def compiled(kernel: Any, lib: str, xp: Any, dtype: Any, device: Any,
