@@ -428,3 +428,17 @@ def test_dask_mean_gradient_on_a_local_cluster_matches_numpy():
         assert all(isinstance(v, da.Array) for v in out.values())
         got = dask.compute(out)[0]
     assert_same(k(**values), got)
+
+
+def test_readme_dask_backprop_example_gives_the_numpy_mean_gradient():
+    _dask()
+    pytest.importorskip("distributed", reason="dask.distributed is not installed")
+    from test_readme import _blocks
+
+    block = next(b for b in _blocks() if "sn.backprop(sn.mlp([2, 3, 2], \"relu\")" in b)
+    ns: dict = {}
+    exec(compile(block, "README.md backprop on Dask", "exec"), ns)
+    x, t = ns["x"], ns["t"]
+    assert x.numblocks[0] == 11 and x.shape[0] == 10_500
+    want = ns["k"](x=x.compute(), t=t.compute(), W1=ns["W1"], W2=ns["W2"])
+    assert_same(want, ns["grads"])
