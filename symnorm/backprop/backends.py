@@ -131,7 +131,7 @@ class BatchNumeric(XPNumeric):
         return self._rows(np_numeric.normp, u, float(p))
 
 
-def library_for(kernel: Any, kwargs: dict) -> str:
+def _library_for(kernel: Any, kwargs: dict) -> str:
     """The library a call computes with: the kernel's ``backend``, else that of its
     arrays (numpy when there are none). Arrays of two libraries are refused, naming them."""
     found: dict[str, str] = {}
@@ -158,11 +158,21 @@ def library_for(kernel: Any, kwargs: dict) -> str:
 
 
 def call(kernel: Any, kwargs: dict) -> dict:
-    """Run a backprop kernel on the arrays of one library (see the module docstring)."""
-    lib = library_for(kernel, kwargs)
+    """Run a backprop kernel on the arrays of one library (see the module docstring).
+
+    ``kernel.__call__`` comes here once the argument names are checked.
+
+    >>> import dask.array as da, numpy as np, symnorm as sn
+    >>> k = sn.backprop(sn.mlp([2, 1], "relu"), check=False).kernel()
+    >>> x = da.from_array(np.array([[1.0, 2.0], [0.0, 0.0], [3.0, -1.0]]), chunks=(2, 2))
+    >>> out = call(k, dict(x=x, t=np.zeros((3, 1)), W1=np.array([[1.0, 1.0]])))
+    >>> type(out["W1"]).__name__, out["W1"].compute(), float(out["loss"].compute())
+    ('Array', array([[3.        , 1.33333333]]), 2.1666666666666665)
+    """
+    lib = _library_for(kernel, kwargs)
     xp = namespace(lib)
     values, dtype, device = _convert(kernel, lib, xp, kwargs)
-    func, nm = compiled(kernel, lib, xp, dtype, device, jit=kernel.backend == "jax")
+    func, nm = _compiled(kernel, lib, xp, dtype, device, jit=kernel.backend == "jax")
     with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
         out = func(**values)
     # in the kernel's order (a jitted function returns its dict with the keys sorted)
@@ -170,7 +180,7 @@ def call(kernel: Any, kwargs: dict) -> dict:
             for k in kernel.outputs}
 
 
-def compiled(kernel: Any, lib: str, xp: Any, dtype: Any, device: Any,
+def _compiled(kernel: Any, lib: str, xp: Any, dtype: Any, device: Any,
              jit: bool = False) -> tuple[Any, XPNumeric]:
     """The kernel's source executed for one library, dtype and device (cached)."""
     cache = kernel.__dict__.setdefault("_backend_cache", {})

@@ -8,7 +8,9 @@ product ``h @ W.T`` and a weight gradient over the batch is one product ``δᵀ 
 
 Only code generated here is executed (``BackpropKernel.source`` shows it). The kernel
 is called with keyword arguments by name; positional calls are refused, so an argument
-order can never be a silent trap.
+order can never be a silent trap. The source calls ``np.`` names the array-API shim
+maps and ``_bp.`` helpers defined here, so :mod:`.backends` runs the same source on JAX,
+PyTorch, CuPy and Dask arrays.
 """
 
 from __future__ import annotations
