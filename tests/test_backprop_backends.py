@@ -350,6 +350,12 @@ def test_backend_jax_is_jit_compiled_and_traces_inside_a_users_jit():
     for n in names:
         np.testing.assert_allclose(np.asarray(new[n]), values[n] - 0.1 * want[n],
                                    rtol=RTOL, atol=RTOL)
+    # nothing made while tracing is kept: the same kernel eagerly, then traced again
+    eager = k(**{n: jnp.asarray(v) if isinstance(v, np.ndarray) else v
+                 for n, v in values.items()})
+    assert_same(want, {n: np.asarray(v) for n, v in eager.items()})
+    again, _ = step(new, jnp.asarray(values["x"][:5]), jnp.asarray(values["t"][:5]))
+    assert all(np.all(np.isfinite(np.asarray(v))) for v in again.values())
     traced = jax.jit(lambda lam: kj(**{**values, "lam": lam})["W1"])(0.3)
     np.testing.assert_allclose(np.asarray(traced), want["W1"], rtol=RTOL, atol=RTOL)
 

@@ -82,6 +82,7 @@ class ArrayAPIHelpers:
     def sigmoid(self, u: Any) -> Any:
         """``1/(1 + exp(-max(u, -700)))``: the numpy kernel's formula, no overflow."""
         xp = self.xp
+        # the constant is made per call: one cached while jax traces would leak a tracer
         return 1.0 / (1.0 + xp.exp(-xp.maximum(u, self.nm.arr(-700.0))))
 
     def rowdot(self, u: Any, v: Any) -> Any:
