@@ -360,16 +360,15 @@ def test_backend_jax_is_jit_compiled_and_traces_inside_a_users_jit():
     np.testing.assert_allclose(np.asarray(traced), want["W1"], rtol=RTOL, atol=RTOL)
 
 
-def test_backend_torch_converts_numpy_arguments():
-    if _skip_reason("torch"):
-        pytest.skip(_skip_reason("torch"))
-    import torch
-
+@pytest.mark.parametrize("backend", ["torch", "dask"])
+def test_a_named_backend_converts_numpy_arguments(backend):
+    if _skip_reason(backend):
+        pytest.skip(_skip_reason(backend))
     k = NETWORKS["softplus, L1 loss"].kernel()
     values = values_for(k)
-    got = k.with_backend("torch")(**values)
-    assert all(isinstance(v, torch.Tensor) for v in got.values())
-    assert_same(k(**values), {n: v.numpy() for n, v in got.items()})
+    got = k.with_backend(backend)(**values)
+    assert all(isinstance(v, lib_type(backend)) for v in got.values())
+    assert_same(k(**values), {n: to_numpy(backend, v) for n, v in got.items()})
 
 
 # -- Dask: the mean gradient over a chunked batch ------------------------------------------
@@ -413,6 +412,19 @@ def test_dask_batch_gradients_are_summed_chunk_by_chunk():
     assert per_sample["loss"].chunks == x.chunks[:1]
     want = bp.kernel(None)(**values)
     assert_same(want, {n: v.compute() for n, v in per_sample.items()})
+
+
+def test_a_dask_batch_of_unknown_size_is_refused_saying_what_to_do():
+    da = _dask()
+    k = NETWORKS["sigmoid 2-3-2"].kernel()
+    values = values_for(k, batch=6)
+    x = da.from_array(values["x"], chunks=(4, 2))
+    x = x[x[:, 0] > -10]  # a selection by value: the number of rows is unknown until computed
+    with pytest.raises(ShapeError, match=r"x is a Dask array of unknown shape .*"
+                                         r"x.compute_chunk_sizes\(\) first"):
+        k(**{**values, "x": x})
+    x.compute_chunk_sizes()
+    assert_same(k(**values), {n: v.compute() for n, v in k(**{**values, "x": x}).items()})
 
 
 @pytest.mark.parametrize("reduce", ["mean", "sum", None])
