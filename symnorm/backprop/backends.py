@@ -208,6 +208,17 @@ def _device(a: Any) -> Any:
         return None
 
 
+def _default_float(lib: str, xp: Any) -> Any:
+    """The float dtype integer arguments become (JAX: float32 unless x64 is enabled)."""
+    if lib == "numpy":
+        return np.dtype(np.float64)
+    if lib == "torch":
+        import torch
+
+        return torch.float64
+    return xp.asarray(0.0).dtype
+
+
 def _convert(kernel: Any, lib: str, xp: Any, kwargs: dict) -> tuple[dict, Any, Any]:
     """Every array argument as an array of ``lib`` in one real floating dtype (numbers,
     lists and numpy arrays converted; scalar arguments left to the kernel's prologue)."""
@@ -227,13 +238,6 @@ def _convert(kernel: Any, lib: str, xp: Any, kwargs: dict) -> tuple[dict, Any, A
             raise ArgumentError(f"argument {name} must be an array of real numbers, got "
                                 f"dtype {host.dtype}")
         arrays[name] = host if host.dtype.kind == "f" else host.astype(np.float64)
-    default = np.dtype(np.float64)
-    if lib == "torch":
-        import torch
-
-        default = torch.float64
-    elif lib != "numpy":
-        default = xp.asarray(0.0).dtype  # JAX: float32 unless x64 is enabled
     votes = []
     for name, a in arrays.items():
         if isinstance(a, np.ndarray) and lib != "numpy":
@@ -241,13 +245,18 @@ def _convert(kernel: Any, lib: str, xp: Any, kwargs: dict) -> tuple[dict, Any, A
         if xp.isdtype(a.dtype, "real floating"):
             votes.append(a.dtype)
         elif xp.isdtype(a.dtype, ("integral", "bool")):
-            a = xp.astype(a, default)
-            votes.append(default)
+            a = xp.astype(a, _default_float(lib, xp))
+            votes.append(a.dtype)
         else:
             raise ArgumentError(f"argument {name} must be an array of real numbers, got "
                                 f"dtype {a.dtype}")
         arrays[name] = a
-    dtype = xp.result_type(*votes) if votes else default
+    if not votes:
+        dtype = _default_float(lib, xp)
+    elif all(v == votes[0] for v in votes):  # the common case, without a promotion call
+        dtype = votes[0]
+    else:
+        dtype = xp.result_type(*votes)
     for name, a in arrays.items():
         if a.dtype != dtype:
             arrays[name] = xp.astype(a, dtype)
