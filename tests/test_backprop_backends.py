@@ -183,8 +183,6 @@ def test_one_sample_as_a_1d_array(reduce, lib):
 
 
 def test_float32_stays_float32(lib):
-    if lib == "jax":
-        pytest.skip("x64 is on for these tests; float32 JAX arrays are covered by torch")
     k = NETWORKS["sigmoid 2-3-2"].kernel()
     values = {n: v.astype(np.float32) for n, v in values_for(k).items()}
     kernel = k.with_backend("array_api") if lib == "numpy" else k
