@@ -182,7 +182,7 @@ def call(kernel: Any, kwargs: dict) -> dict:
 
 
 def _compiled(kernel: Any, lib: str, xp: Any, dtype: Any, device: Any,
-             jit: bool = False) -> tuple[Any, XPNumeric]:
+              jit: bool = False) -> tuple[Any, XPNumeric]:
     """The kernel's source executed for one library, dtype and device (cached)."""
     cache = kernel.__dict__.setdefault("_backend_cache", {})
     key = (lib, str(dtype), str(device), jit)
