@@ -351,7 +351,13 @@ class Backprop:
         if reduce not in self._kernels:
             self._kernels[reduce] = build_kernel(self, reduce)
         k: BackpropKernel = self._kernels[reduce]
-        return k if backend is None else k.with_backend(backend)
+        if backend is None:
+            return k
+        key = (reduce, backend)  # one twin per backend: its compiled code is kept
+        if key not in self._kernels:
+            self._kernels[key] = k.with_backend(backend)
+        twin: BackpropKernel = self._kernels[key]
+        return twin
 
     def check(self, **options: Any) -> "BackpropReport":
         """Compare every gradient with central differences of the loss.
