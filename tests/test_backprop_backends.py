@@ -4,7 +4,8 @@ Parametrised over the installed libraries (a library that is not installed is sk
 with the reason): ``numpy`` here is the array-API version of the kernel run on numpy
 arrays (``backend="array_api"``), the others take that library's arrays. References are
 the numpy kernel (itself checked against central differences by ``sn.backprop``) and
-hand-written numpy backprop where the kink or overflow semantics are the point.
+hand-written numpy backprop where the kink or overflow semantics are the point; ``sn.train``
+on each library against ``sn.train`` on numpy.
 """
 
 from __future__ import annotations
