@@ -16,8 +16,8 @@ the :mod:`symnorm.numeric` one on the host. To run under ``jax.jit``, on Dask an
 device, give the helper a method on ``XPNumeric`` (written with ``self.xp`` and ``where``
 selects, or delegating to :meth:`~.xpnumeric.XPNumeric.host`, which uses
 ``jax.pure_callback``), and each new ``np`` name a method on :class:`.shim.NumpyNames`;
-a missing one fails naming it. A family with its own calling convention (e.g. a dict of gradients)
-calls :func:`.dispatch.call` on each of its :class:`~symnorm.kernel.Kernel` objects.
+a missing one fails naming it. Backprop kernels (keyword arguments, a dict of gradients)
+execute their own generated source the same way: :mod:`symnorm.backprop.backends`.
 
 >>> import numpy as np, symnorm as sn
 >>> x = sn.vector("x")

@@ -86,6 +86,19 @@ class NumpyNames:
             raise ValueError("kernels only swap the last two axes")
         return self._xp.matrix_transpose(a)
 
+    def broadcast_to(self, a: Any, shape: tuple) -> Any:
+        return self._xp.broadcast_to(self._nm.arr(a), tuple(shape))
+
+    def logaddexp(self, a: Any, b: Any) -> Any:
+        return self._xp.logaddexp(self._nm.arr(a), self._nm.arr(b))
+
+    def heaviside(self, a: Any, h0: Any) -> Any:
+        """0 below 0, ``h0`` at 0 (the kink value kernels choose), 1 above; NaN stays."""
+        a = self._nm.arr(a)
+        inner = self._xp.where(a == 0, self._nm.arr(h0), a)  # NaN passes through here
+        return self._xp.where(a > 0, self._nm.arr(1.0),
+                              self._xp.where(a < 0, self._nm.arr(0.0), inner))
+
     def maximum(self, a: Any, b: Any) -> Any:
         return self._xp.maximum(self._nm.arr(a), self._nm.arr(b))
 

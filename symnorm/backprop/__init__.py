@@ -1,5 +1,6 @@
 """Backpropagation: networks with named layers, the chain rule as deltas and update
-rules, and one fused numpy kernel for training.
+rules, and one fused kernel for training (numpy source, run as it is or on JAX, PyTorch,
+CuPy and Dask arrays: :mod:`.backends`).
 
 >>> import symnorm as sn
 >>> bp = sn.backprop(sn.mlp([2, 3, 2]))

@@ -322,13 +322,21 @@ class Backprop:
         }
 
     # -- use -------------------------------------------------------------------------
-    def kernel(self, reduce: str | None = "mean") -> "BackpropKernel":
+    def kernel(self, reduce: str | None = "mean",
+               backend: str | None = None) -> "BackpropKernel":
         """ONE numpy function: the forward pass once, every gradient from it.
 
         Call it with keyword arguments (``k(x=..., t=..., W1=..., W2=...)``); it returns
         ``{"W1": ∂L/∂W1, ..., "loss": L}``. ``x`` of shape ``(B, n_in)`` and ``t`` of
         shape ``(B, n_out)`` give the gradient of the mean loss (``reduce="sum"``: of
         the sum; ``reduce=None``: per sample, with a leading batch axis).
+
+        Called on JAX, PyTorch, CuPy or Dask arrays the kernel computes with that
+        library and returns its arrays; ``backend="jax"`` compiles it with ``jax.jit``,
+        other names convert numpy arguments to that library
+        (:meth:`BackpropKernel.with_backend`). On Dask the batch may be chunked: the
+        gradients are sums of per-chunk products, returned lazy
+        (:mod:`symnorm.backprop.backends`).
 
         >>> import numpy as np, symnorm as sn
         >>> k = sn.backprop(sn.mlp([2, 3, 2]), check=False).kernel()
@@ -343,7 +351,13 @@ class Backprop:
         if reduce not in self._kernels:
             self._kernels[reduce] = build_kernel(self, reduce)
         k: BackpropKernel = self._kernels[reduce]
-        return k
+        if backend is None:
+            return k
+        key = (reduce, backend)  # one twin per backend: its compiled code is kept
+        if key not in self._kernels:
+            self._kernels[key] = k.with_backend(backend)
+        twin: BackpropKernel = self._kernels[key]
+        return twin
 
     def check(self, **options: Any) -> "BackpropReport":
         """Compare every gradient with central differences of the loss.

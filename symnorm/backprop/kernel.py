@@ -8,7 +8,9 @@ product ``h @ W.T`` and a weight gradient over the batch is one product ``δᵀ 
 
 Only code generated here is executed (``BackpropKernel.source`` shows it). The kernel
 is called with keyword arguments by name; positional calls are refused, so an argument
-order can never be a silent trap.
+order can never be a silent trap. The source calls ``np.`` names the array-API shim
+maps and ``_bp.`` helpers defined here, so :mod:`.backends` runs the same source on JAX,
+PyTorch, CuPy and Dask arrays.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
 from .. import numeric
 from ..atoms import Elementwise, Norm, ScalarOf
+from ..backends.registry import library_of
 from ..errors import ShapeError, SymnormError, UnsupportedExpressionError
 from ..printing import fraction, to_text
 from ..rules import ELEMENTWISE, norm_rule
@@ -65,6 +68,27 @@ def sigmoid(u: np.ndarray) -> np.ndarray:
 
 _ELEMENTWISE_FAST = {"sigmoid": "_bp.sigmoid({u})"}
 
+#: the type the generated prologue accepts without conversion (other backends convert
+#: every argument before the call and bind a type nothing is, see ``backends.py``)
+ndarray = np.ndarray
+
+
+def rowdot(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``Σ_i u_bi v_bi`` per row ``b``: one pass, no product array."""
+    return np.einsum("...i,...i->...", u, v)
+
+
+def vdot(a: np.ndarray, b: np.ndarray) -> Any:
+    """``Σ a ⊙ b`` over every entry (a batch total, a Frobenius product)."""
+    return np.vdot(a, b)
+
+
+def as_scalar(value: Any, name: str) -> float:
+    """A scalar argument (a weight-decay coefficient, say) as a float."""
+    if np.ndim(value) != 0:
+        bad_shape(name, np.asarray(value), "a scalar, ()")
+    return float(value)
+
 
 def as_array(value: Any, name: str) -> np.ndarray:
     """A float array from lists, scalars or array-likes (the slow path of a call)."""
@@ -76,9 +100,10 @@ def as_array(value: Any, name: str) -> np.ndarray:
     return a
 
 
-def bad_shape(name: str, value: np.ndarray, want: str) -> None:
+def bad_shape(name: str, value: Any, want: str) -> None:
+    shape = tuple(value.shape) if hasattr(value, "shape") else np.shape(value)
     raise ShapeError(f"argument {name} must have shape {want}, got an array of shape "
-                     f"{np.shape(value)}")
+                     f"{shape}")
 
 
 # -- the generator -------------------------------------------------------------------
@@ -291,13 +316,12 @@ class Emitter:
             return self.tmp(f"{a.code} @ {b.code}", batched, "row")
         if ka == "row" and kb == "col":
             if batched:
-                return self.tmp(f"np.einsum('...i,...i->...', {a.code}, {b.code})", True,
-                                "scalar")
+                return self.tmp(f"_bp.rowdot({a.code}, {b.code})", True, "scalar")
             return self.tmp(f"{a.code} @ {b.code}", False, "scalar")
         if ka == "col" and kb == "row":
             if batched:
                 return self.tmp(f"{a.code}[..., :, None] * {b.code}[..., None, :]", True, "mat")
-            return self.tmp(f"np.outer({a.code}, {b.code})", False, "mat")
+            return self.tmp(f"{a.code}[:, None] * {b.code}[None, :]", False, "mat")
         if ka == "mat" and kb == "mat":
             return self.tmp(f"np.matmul({a.code}, {b.code})", batched, "mat")
         raise UnsupportedExpressionError(f"cannot multiply a {ka} by a {kb} in a kernel")
@@ -324,7 +348,7 @@ class Emitter:
             return _Value("np.inf", False, "scalar")
         if isinstance(e, FrobeniusSquared):
             w = self.emit(e.matrix)
-            return self.tmp(f"np.vdot({w.code}, {w.code})", False, "scalar")
+            return self.tmp(f"_bp.vdot({w.code}, {w.code})", False, "scalar")
         if isinstance(e, Norm):
             u = self.emit(e.arg)
             rule = norm_rule(e.p)
@@ -357,8 +381,8 @@ class Emitter:
                 e.base.p == 2:  # ‖u‖₂² = u·u: one pass, no square root
             u = self.emit(e.base.arg)
             if u.batched:
-                return self.tmp(f"np.einsum('ij,ij->i', {u.code}, {u.code})", True, "scalar")
-            return self.tmp(f"np.dot({u.code}, {u.code})", False, "scalar")
+                return self.tmp(f"_bp.rowdot({u.code}, {u.code})", True, "scalar")
+            return self.tmp(f"_bp.vdot({u.code}, {u.code})", False, "scalar")
         if isinstance(e, sp.Pow):
             base = self.scalar(e.base)
             if e.exp == sp.Rational(1, 2):
@@ -424,7 +448,7 @@ class Emitter:
                 e.base.p == 2:
             u = self.emit(e.base.arg)
             if u.batched:
-                return self.tmp(f"np.vdot({u.code}, {u.code})", False, "scalar").code
+                return self.tmp(f"_bp.vdot({u.code}, {u.code})", False, "scalar").code
         v = self.scalar(e)
         if not v.batched:
             return self.tmp(f"_B * {v.code}", False, "scalar").code
@@ -458,8 +482,10 @@ class BackpropKernel:
     """
 
     def __init__(self, source: str, func: Any, arg_names: list[str], shapes: dict,
-                 batched: list[str], outputs: list[str], reduce: str | None) -> None:
+                 batched: list[str], outputs: list[str], reduce: str | None,
+                 backend: str | None = None) -> None:
         self.source = source
+        self.backend = backend
         self._func = func
         self.arg_names = arg_names
         self._keys = frozenset(arg_names)
@@ -472,7 +498,9 @@ class BackpropKernel:
             f"Fused backprop kernel: k({call}) -> dict with keys {', '.join(outputs)}.\n\n"
             f"Batched arguments ({', '.join(batched)}) take a leading batch axis; the "
             f"gradients are of the {reduce or 'per-sample'} loss over the batch.\n\n"
-            + KINK_POLICY)
+            + KINK_POLICY + "\n\nCalled on JAX, PyTorch, CuPy or Dask arrays it computes "
+            "with that library and returns its arrays (Dask: lazy, see "
+            "symnorm.backprop.backends).")
 
     def __call__(self, *args: Any, **kwargs: Any) -> dict:
         if args:
@@ -481,7 +509,39 @@ class BackpropKernel:
                 f"be mixed up: call it as k({', '.join(f'{n}=...' for n in self.arg_names)})")
         if kwargs.keys() != self._keys:
             self._diagnose(kwargs)
-        return self._func(**kwargs)
+        if self.backend is None:
+            for v in kwargs.values():
+                if type(v) is not np.ndarray and library_of(v) not in (None, "numpy"):
+                    break
+            else:  # numpy arrays, numbers, lists: the numpy source as it is
+                return self._func(**kwargs)
+        from .backends import call
+
+        return call(self, kwargs)
+
+    def with_backend(self, backend: str | None) -> "BackpropKernel":
+        """The same kernel (the same source) computing with ``backend``.
+
+        ``"jax"`` compiles it with ``jax.jit``; ``"torch"``, ``"cupy"``, ``"dask"``
+        convert numpy arguments to that library; ``"numpy"``/``"array_api"`` run the
+        array-API version on numpy arrays; ``None`` follows the arguments.
+
+        >>> import numpy as np, symnorm as sn
+        >>> k = sn.backprop(sn.mlp([2, 1], "relu"), check=False).kernel()
+        >>> out = k.with_backend("array_api")(x=np.ones(2), t=np.zeros(1), W1=np.ones((1, 2)))
+        >>> out["W1"], float(out["loss"])
+        (array([[2., 2.]]), 2.0)
+        """
+        import copy
+
+        from .backends import check_backend
+
+        check_backend(backend)
+        twin = copy.copy(self)
+        twin.__dict__ = dict(self.__dict__)
+        twin.__dict__.pop("_backend_cache", None)
+        twin.backend = backend
+        return twin
 
     def _diagnose(self, kwargs: dict) -> None:
         unknown = [k for k in kwargs if k not in self._keys]
@@ -497,8 +557,9 @@ class BackpropKernel:
         raise KernelArgumentError("; ".join(parts) + f". Arguments: {', '.join(self.arg_names)}")
 
     def __repr__(self) -> str:
+        backend = "" if self.backend is None else f", backend={self.backend!r}"
         return (f"<symnorm backprop kernel ({', '.join(self.arg_names)}) -> "
-                f"{{{', '.join(self.outputs)}}}, reduce={self.reduce!r}>")
+                f"{{{', '.join(self.outputs)}}}, reduce={self.reduce!r}{backend}>")
 
 
 def _shape_text(shape: tuple) -> str:
@@ -553,7 +614,7 @@ def _prologue(data: list, params: list, scalars: list, kinds: dict) -> tuple[lis
         n = s.name
         shapes[n] = (None, s.shape[0])
         what = f"(B, {s.shape[0]}) or ({s.shape[0]},)"
-        lines.append(f"if type({n}) is not np.ndarray: {n} = _bp.as_array({n}, {n!r})")
+        lines.append(f"if type({n}) is not _bp.ndarray: {n} = _bp.as_array({n}, {n!r})")
         if i == 0:
             lines.append(f"_single = {n}.ndim == 1")
         lines.append(f"if {n}.ndim != 2:")
@@ -571,7 +632,7 @@ def _prologue(data: list, params: list, scalars: list, kinds: dict) -> tuple[lis
         shape = (s.shape[0],) if kind == "col" else (s.shape[1],) if kind == "row" else s.shape
         shapes[n] = shape
         what = _shape_text(shape)
-        lines.append(f"if type({n}) is not np.ndarray: {n} = _bp.as_array({n}, {n!r})")
+        lines.append(f"if type({n}) is not _bp.ndarray: {n} = _bp.as_array({n}, {n!r})")
         if all(isinstance(d, (int, sp.Integer)) for d in shape):  # one tuple comparison
             fixed = _shape_text(tuple(int(d) for d in shape))
             lines.append(f"if {n}.shape != {fixed}: _bp.bad_shape({n!r}, {n}, {what!r})")
@@ -583,8 +644,7 @@ def _prologue(data: list, params: list, scalars: list, kinds: dict) -> tuple[lis
         if isinstance(s, sp.Symbol):
             n = s.name
             shapes[n] = ()
-            lines.append(f"{n} = float({n}) if np.ndim({n}) == 0 else "
-                         f"_bp.bad_shape({n!r}, np.asarray({n}), 'a scalar, ()')")
+            lines.append(f"{n} = _bp.as_scalar({n}, {n!r})")
     return lines, shapes
 
 

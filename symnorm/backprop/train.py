@@ -24,7 +24,7 @@ class TrainResult:
     (``losses``), and ``predict(X)`` for the trained network."""
 
     network: Network
-    params: dict[str, np.ndarray]
+    params: dict[str, Any]
     losses: list[float]
     eta: float
     epochs: int
@@ -32,8 +32,9 @@ class TrainResult:
     constants: dict[str, float] = field(default_factory=dict)
     _forward: Any = field(default=None, repr=False)
 
-    def predict(self, X: Any, params: dict[str, np.ndarray] | None = None) -> np.ndarray:
-        """The network output for the rows of ``X`` (with ``params``, default the trained).
+    def predict(self, X: Any, params: dict[str, Any] | None = None) -> np.ndarray:
+        """The network output for the rows of ``X`` (with ``params``, default the trained),
+        computed with numpy (arrays of other libraries are copied to the host).
 
         >>> import numpy as np, symnorm as sn
         >>> net = sn.mlp([1, 1], "identity")
@@ -45,7 +46,8 @@ class TrainResult:
         if self._forward is None:
             self._forward = build_forward(self.network)
         values = params if params is not None else self.params
-        return self._forward(x=X, **{p.name: values[p.name] for p in self.network.params})
+        host = {p.name: _host(values[p.name]) for p in self.network.params}
+        return self._forward(x=_host(X), **host)
 
 
 def init_params(net: Network, seed: int = 0) -> dict[str, np.ndarray]:
@@ -85,6 +87,11 @@ def train(net: Network | Backprop, X: Any, T: Any, *, eta: float = 0.5, epochs: 
           **constants: float) -> TrainResult:
     """Train ``net`` on the rows of ``X`` (inputs) and ``T`` (targets) by gradient descent.
 
+    ``X`` and ``T`` may be PyTorch, JAX or CuPy arrays: each step then computes with that
+    library and the trained parameters are its arrays. With Dask arrays each step's
+    gradient is reduced chunk by chunk (the batch never whole in memory) and computed,
+    and the parameters are numpy arrays.
+
     ``eta`` is the step size, ``batch_size`` the mini-batch size (default: the whole data
     set), ``init`` starting parameters by name (default :func:`init_params`), and
     ``constants`` the values of scalar symbols in the loss (``lam=0.01`` for a symbolic
@@ -103,8 +110,10 @@ def train(net: Network | Backprop, X: Any, T: Any, *, eta: float = 0.5, epochs: 
     if bp.network is None:
         raise NetworkError("train() needs a network from sn.mlp (or its sn.backprop)")
     network = bp.network
-    X = np.asarray(X, dtype=float)
-    T = np.asarray(T, dtype=float)
+    lib = _library(X, T)
+    if lib is None:
+        X = np.asarray(X, dtype=float)
+        T = np.asarray(T, dtype=float)
     n_in, n_out = network.sizes[0], network.sizes[-1]
     if X.ndim != 2 or X.shape[1] != n_in:
         raise ShapeError(f"X must have shape (samples, {n_in}), got {X.shape}")
@@ -130,6 +139,9 @@ def train(net: Network | Backprop, X: Any, T: Any, *, eta: float = 0.5, epochs: 
     if set(params) != set(names):
         raise KernelArgumentError(f"init must give {', '.join(names)}, got "
                                   f"{', '.join(params)}")
+    if lib is not None:
+        return _train_on(lib, bp, k, X, T, params, constants, eta, epochs, batch_size,
+                         seed, shuffle, progress)
     size = X.shape[0] if batch_size is None else int(batch_size)
     if size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size!r}")
@@ -149,5 +161,79 @@ def train(net: Network | Backprop, X: Any, T: Any, *, eta: float = 0.5, epochs: 
             total += float(out["loss"]) * len(idx)
         losses.append(total / X.shape[0])
         if hasattr(bar, "set_postfix"):  # the progress bar shows the epoch's loss
+            bar.set_postfix(loss=f"{losses[-1]:.4g}", refresh=False)
+    return TrainResult(network, params, losses, eta, epochs, size, dict(constants))
+
+
+def _library(X: Any, T: Any) -> str | None:
+    """The array library of the data when it is not numpy (arrays, lists: None)."""
+    from ..backends.registry import library_of
+
+    for v in (X, T):
+        lib = library_of(v)
+        if lib not in (None, "numpy"):
+            return lib
+    return None
+
+
+def _host(a: Any) -> Any:
+    from ..backends.registry import library_of
+    from ..backends.xpnumeric import to_numpy
+
+    return to_numpy(a) if library_of(a) not in (None, "numpy") else a
+
+
+def _train_on(lib: str, bp: Backprop, k: Any, X: Any, T: Any, params: dict,
+              constants: dict, eta: float, epochs: int, batch_size: int | None, seed: int,
+              shuffle: bool, progress: bool | None) -> TrainResult:
+    """:func:`train` on the arrays of another library (the same steps, the same order)."""
+    from ..backends.registry import namespace
+
+    network = bp.network
+    n_in, n_out = network.sizes[0], network.sizes[-1]
+    if X.ndim != 2 or X.shape[1] != n_in:
+        raise ShapeError(f"X must have shape (samples, {n_in}), got {tuple(X.shape)}")
+    if T.ndim == 1 and n_out == 1:
+        T = T[:, None]
+    if tuple(T.shape) != (X.shape[0], n_out):
+        raise ShapeError(f"T must have shape ({X.shape[0]}, {n_out}) to match X, got "
+                         f"{tuple(T.shape)}")
+    names = [p.name for p in network.params]
+    if lib == "jax":  # compiled once per batch shape instead of op by op
+        k = bp.kernel(reduce="mean", backend="jax")
+    if lib != "dask":  # the parameters live where the data lives, in its float dtype
+        xp = namespace(lib)
+        data = X if xp.isdtype(X.dtype, "real floating") else T
+        from array_api_compat import device
+
+        params = {n: xp.asarray(v, device=device(data)) for n, v in params.items()}
+        if xp.isdtype(data.dtype, "real floating"):
+            params = {n: xp.astype(v, data.dtype) for n, v in params.items()}
+    count = int(X.shape[0])
+    size = count if batch_size is None else int(batch_size)
+    if size < 1:
+        raise ValueError(f"batch_size must be positive, got {batch_size!r}")
+    rng = np.random.default_rng(seed)
+    losses: list[float] = []
+    order = np.arange(count)
+    bar = _progress(epochs * max(1, count // size), progress)(range(epochs))
+    for _ in bar:
+        if shuffle and size < count:
+            rng.shuffle(order)
+        total = 0.0
+        for start in range(0, count, size):
+            idx = order[start:start + size]
+            whole = len(idx) == count and not (shuffle and size < count)
+            xb, tb = (X, T) if whole else (X[idx], T[idx])
+            out = k(x=xb, t=tb, **params, **constants)
+            if lib == "dask":  # one pass over the chunks for every gradient and the loss
+                import dask
+
+                out = dask.compute(out)[0]
+            for n in names:
+                params[n] = params[n] - eta * out[n]
+            total += float(out["loss"]) * len(idx)
+        losses.append(total / count)
+        if hasattr(bar, "set_postfix"):
             bar.set_postfix(loss=f"{losses[-1]:.4g}", refresh=False)
     return TrainResult(network, params, losses, eta, epochs, size, dict(constants))
