@@ -14,10 +14,13 @@ Same semantics as :mod:`symnorm.numeric`:
   from entries scaled by a power of two.
 
 Data-dependent branches are ``where`` selects, so the code traces under ``jax.jit`` and
-stays lazy on Dask. On libraries that compute eagerly (numpy, PyTorch, CuPy, JAX outside
-``jit``) the slow path is skipped when every row passed the fast path, so the common case
-costs what the textbook formula costs. Helpers with no array-API form (group-lasso
-blocks, the hull of tied gradients) run the numpy helper on the host: see :meth:`host`.
+``torch.compile`` and stays lazy on Dask. On libraries that compute eagerly (numpy,
+PyTorch, CuPy, JAX outside ``jit``) the slow path is skipped when every row passed the
+fast path, so the common case costs what the textbook formula costs. Helpers with no
+array-API form (group-lasso blocks, the hull of tied gradients, the SVD-based matrix
+norms) run the numpy helper on the host: see :meth:`host`. While ``torch.compile``
+traces, value checks (orders, thresholds) are recorded as flags (:attr:`flags`) for the
+caller to test after the compiled call, and host helpers are a graph break.
 """
 
 from __future__ import annotations
@@ -55,6 +58,17 @@ class XPNumeric:
         tiny = float(info.smallest_normal)
         self._low = math.sqrt(tiny)   # below it squares that underflowed may matter
         self._high = float(info.max)
+        #: under torch.compile, ``(bad, check)`` pairs of the value checks that could not
+        #: run while tracing; None: such checks are skipped (as under jax.jit)
+        self.flags: list | None = None
+        self._compiling = None
+        self._host_call = self._host_eager
+        if lib == "torch":
+            import torch
+
+            self._compiling = torch.compiler.is_compiling
+            # a host helper is a graph break under torch.compile, never traced into
+            self._host_call = torch.compiler.disable(self._host_eager)
 
     # -- plumbing ------------------------------------------------------------------
     def __getattr__(self, name: str) -> Any:
@@ -71,18 +85,14 @@ class XPNumeric:
 
         def on_host(*args: Any, out: Any = None, **kwargs: Any) -> Any:
             arrays = [a for a in args if _is_array(a)]
-            if self.lib == "dask" or not all(self.concrete(a) for a in arrays):
+            if self.lib == "dask" or (self.lib == "jax" and
+                                      not all(self.concrete(a) for a in arrays)):
                 raise NotImplementedError(
                     f"symnorm.numeric.{name} has no array-API version yet "
                     f"(symnorm/backends/xpnumeric.py): it runs on eager {self.lib} arrays "
-                    "through the host, not under jax.jit or on Dask")
-            values = [to_numpy(a) if _is_array(a) else a for a in args]
-            res = np.asarray(fn(*values, **kwargs))
-            if self.lib == "numpy":
-                return self.assign(out, res.astype(self.dtype, copy=False))
-            host_dtype = np.dtype(str(self.dtype).split(".")[-1])
-            return self.assign(out, self.xp.asarray(res.astype(host_dtype, copy=False),
-                                                    device=self.device))
+                    "through the host (a graph break under torch.compile), not under "
+                    "jax.jit or on Dask")
+            return self.assign(out, self._host_call(fn, args, kwargs))
 
         return on_host
 
@@ -101,6 +111,8 @@ class XPNumeric:
             import jax
 
             return not isinstance(x, jax.core.Tracer)
+        if self._compiling is not None:  # torch: not while torch.compile traces
+            return not self._compiling()
         return True
 
     def all_true(self, cond: Array) -> bool | None:
@@ -170,6 +182,8 @@ class XPNumeric:
         return self.xp.max(a, axis=-1)
 
     def sum_squares(self, u: Array) -> Array:
+        if self.lib != "numpy":  # (np.errstate is a graph break under torch.compile)
+            return self.xp.sum(u * u, axis=-1)
         with np.errstate(over="ignore", under="ignore"):  # numpy: the overflow is handled
             return self.xp.sum(u * u, axis=-1)
 
@@ -287,13 +301,19 @@ class XPNumeric:
 
     # -- checks, smooth maps ------------------------------------------------------------
     def check_order(self, p: Any, p_min: float, name: str, where: str) -> None:
-        """Refuse an order below the derived range (skipped while tracing / lazy)."""
+        """Refuse an order below the derived range (a flag under torch.compile, skipped
+        under jax.jit and on Dask)."""
         if self.concrete(p):
             np_numeric.check_order(to_numpy(p), p_min, name, where)
+        elif self.flags is not None:
+            self.flags.append(self.xp.any(~(self.arr(p) >= p_min)))  # NaN is refused too
 
     def _nonnegative(self, s: Array, what: str) -> None:
-        if self.concrete(s) and bool(self.xp.any(s < 0)):
-            raise ValueError(f"{what} must be >= 0, got {to_numpy(s)!r}")
+        if self.concrete(s):
+            if bool(self.xp.any(s < 0)):
+                raise ValueError(f"{what} must be >= 0, got {to_numpy(s)!r}")
+        elif self.flags is not None:
+            self.flags.append(self.xp.any(s < 0))
 
     def sigmoid(self, u: Array) -> Array:
         xp = self.xp
@@ -359,8 +379,12 @@ class XPNumeric:
 
             return jax.pure_callback(call, jax.ShapeDtypeStruct(shape, self.dtype), *args,
                                      vmap_method="sequential")
+        return self._host_call(fn, args, {})
+
+    def _host_eager(self, fn: Any, args: tuple, kwargs: dict) -> Array:
+        """``fn`` on host copies of the arrays in ``args``; the result in this library."""
         values = [to_numpy(a) if _is_array(a) else a for a in args]
-        res = np.asarray(fn(*values))
+        res = np.asarray(fn(*values, **kwargs))
         if self.lib == "numpy":
             return res.astype(self.dtype, copy=False)
         return self.xp.asarray(res.astype(np.dtype(str(self.dtype).split(".")[-1]),
