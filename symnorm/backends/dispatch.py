@@ -58,8 +58,11 @@ def call(kernel: Any, values: tuple, named: dict, out: Any, backend: str | None)
     if out is not None:
         _check_out(info, lib, out, want)
     func, nm = compiled(kernel, lib, xp, dtype, device, jit=backend in COMPILING)
-    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+    if nm.torch_tracing():  # inside a user's torch.compile: no numpy state to set
         res = nm.arr(func(*arrays))
+    else:
+        with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+            res = nm.arr(func(*arrays))
     if shape is not None and tuple(res.shape) != shape:
         try:
             res = xp.broadcast_to(res, shape) + 0.0
@@ -140,7 +143,7 @@ def compiled(kernel: Any, lib: str, xp: Any, dtype: Any, device: Any,
 
             func = jax.jit(func, **options)
         elif jit and lib == "torch":
-            func = TorchCompiled(func, nm, options)
+            func = TorchCompiled(func, nm, options, kernel.source)
         cache[key] = (func, nm)
     return cache[key]
 
@@ -161,10 +164,11 @@ class TorchCompiled:
     as an uncompiled kernel.
     """
 
-    def __init__(self, func: Any, nm: XPNumeric, options: dict) -> None:
+    def __init__(self, func: Any, nm: XPNumeric, options: dict, source: str = "") -> None:
         import torch
 
         self.eager = func
+        self.source = source
         self.nm = nm
         self.options = dict(options)
         self.fullgraph: bool | None = None   # known after the first call
@@ -181,12 +185,12 @@ class TorchCompiled:
             if self.fullgraph is None:
                 self.fullgraph = bool(self.options.get("fullgraph", True))
         except torch._dynamo.exc.Unsupported as err:
+            why = self._why(err)
             if self._strict:
                 raise UnsupportedExpressionError(
-                    f"this kernel cannot be one torch.compile graph: {_first_line(err)}"
-                ) from None
+                    f"this kernel cannot be one torch.compile graph: {why}") from None
             self.fullgraph = False
-            self.graph_break = _first_line(err)
+            self.graph_break = why
             self._compiled = torch.compile(self.eager, **{**self.options, "fullgraph": False})
             self.nm.flags = []
             res = self._compiled(*arrays)
@@ -201,6 +205,20 @@ class TorchCompiled:
             return self.eager(*arrays)  # raises the eager kernel's error
         return res
 
+    def _why(self, err: Exception) -> str:
+        """Dynamo's reason, and the line of the kernel source where the graph breaks."""
+        import re
+
+        why = _first_line(err)
+        lines = re.findall(r'File "<symnorm torch kernel>", line (\d+)', str(err))
+        source = self.source.splitlines()
+        if lines and 0 < int(lines[-1]) <= len(source):
+            line = source[int(lines[-1]) - 1].strip()
+            if "disable" in why:
+                why = "it calls a numpy helper on the host"
+            why += f", at `{line}`"
+        return why
+
 
 def _first_line(err: Exception) -> str:
     lines = [line.strip() for line in str(err).splitlines() if line.strip()]
@@ -214,6 +232,8 @@ def _convert(kernel: Any, lib: str, xp: Any, values: Any) -> tuple[list, Any, An
         got = library_of(v)
         if got == lib:
             a = v
+        elif lib == "torch" and isinstance(v, (bool, int, float)) and spec.kind != "labels":
+            a = float(v)  # a scalar tensor below (np.asarray does not trace)
         elif got in (None, "numpy"):
             try:
                 host = np.asarray(v)
@@ -232,6 +252,9 @@ def _convert(kernel: Any, lib: str, xp: Any, values: Any) -> tuple[list, Any, An
     device = None
     for a in arrays:
         if library_of(a) == lib:
+            if lib == "torch":  # (array_api_compat's device() warns under torch.compile)
+                device = a.device
+                break
             from array_api_compat import device as device_of
 
             device = device_of(a)
@@ -243,6 +266,8 @@ def _convert(kernel: Any, lib: str, xp: Any, values: Any) -> tuple[list, Any, An
         default = torch.float64
     votes = []
     for i, (spec, a) in enumerate(zip(kernel._specs, arrays)):
+        if isinstance(a, float):
+            a = arrays[i] = xp.asarray(a, dtype=default, device=device)
         if isinstance(a, np.ndarray) and lib != "numpy":
             if a.dtype.kind == "f" or spec.kind == "labels":
                 a = xp.asarray(a, device=device)
@@ -274,10 +299,19 @@ def _shapes(kernel: Any, arrays: list) -> tuple[list, tuple, dict, bool]:
     arrays, batch, dims, columns = kernel._bind_shapes(arrays)
     for i, check in kernel._value_checks:
         # results were simplified with the declared structure: its values must have it
-        host = _on_host(arrays[i])
+        # (not checked while torch.compile traces, as not for a JAX tracer)
+        host = None if _torch_tracing(arrays[i]) else _on_host(arrays[i])
         if host is not None:
             check(host)
     return arrays, batch, dims, columns
+
+
+def _torch_tracing(a: Any) -> bool:
+    if library_of(a) != "torch":
+        return False
+    import torch
+
+    return torch.compiler.is_compiling()
 
 
 def _on_host(a: Any) -> np.ndarray | None:

@@ -59,6 +59,8 @@ def library_of(value: Any) -> str | None:
     >>> library_of(np.zeros(2)), library_of(1.0)
     ('numpy', None)
     """
+    if isinstance(value, (int, float, complex, str)):  # (and fast under torch.compile)
+        return None
     root = type(value).__module__.split(".")[0]
     lib = _ROOTS.get(root)
     if lib is None or not hasattr(value, "shape"):
@@ -107,8 +109,14 @@ def check_backend(name: str | None) -> str | None:
 
 def namespace(lib: str) -> Any:
     """The ``array_api_compat`` namespace computing with library ``lib``."""
+    # import statements, not importlib: torch.compile traces them (a kernel called
+    # inside a user's compiled function)
+    if lib == "torch":
+        import array_api_compat.torch as xp_torch
+
+        return xp_torch
     if lib == "jax":
         return importlib.import_module("jax.numpy")
-    module = {"numpy": "array_api_compat.numpy", "torch": "array_api_compat.torch",
-              "cupy": "array_api_compat.cupy", "dask": "array_api_compat.dask.array"}[lib]
+    module = {"numpy": "array_api_compat.numpy", "cupy": "array_api_compat.cupy",
+              "dask": "array_api_compat.dask.array"}[lib]
     return importlib.import_module(module)

@@ -115,6 +115,10 @@ class XPNumeric:
             return not self._compiling()
         return True
 
+    def torch_tracing(self) -> bool:
+        """Whether ``torch.compile`` is tracing this call (PyTorch only)."""
+        return self._compiling is not None and self._compiling()
+
     def all_true(self, cond: Array) -> bool | None:
         """``all(cond)`` when it can be known now, None under tracing or on Dask."""
         if not self.concrete(cond):
