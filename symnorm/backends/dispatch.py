@@ -58,6 +58,9 @@ def call(kernel: Any, values: tuple, named: dict, out: Any, backend: str | None)
     if out is not None:
         _check_out(info, lib, out, want)
     func, nm = compiled(kernel, lib, xp, dtype, device, jit=backend in COMPILING)
+    if out is not None and isinstance(func, TorchCompiled) and want == shape:
+        func(*arrays, out=out)  # the compiled graph writes out itself: no extra pass
+        return out
     if nm.torch_tracing():  # inside a user's torch.compile: no numpy state to set
         res = nm.arr(func(*arrays))
     else:
@@ -161,7 +164,9 @@ class TorchCompiled:
     Value checks (a norm order below its range, a negative threshold) cannot branch
     while tracing: the traced code records them as flags (``XPNumeric.flags``), and
     when one is set after the call the eager function is run, raising the same error
-    as an uncompiled kernel.
+    as an uncompiled kernel (an ``out=`` array may have been written by then). With
+    ``out=`` the graph writes the result into it (an input mutation), not into a new
+    tensor that is then copied.
     """
 
     def __init__(self, func: Any, nm: XPNumeric, options: dict, source: str = "") -> None:
@@ -176,12 +181,12 @@ class TorchCompiled:
         self._strict = "fullgraph" in options
         self._compiled = torch.compile(func, **{"fullgraph": True, **options})
 
-    def __call__(self, *arrays: Any) -> Any:
+    def __call__(self, *arrays: Any, out: Any = None) -> Any:
         import torch
 
         self.nm.flags = []
         try:
-            res = self._compiled(*arrays)
+            res = self._compiled(*arrays, out=out)
             if self.fullgraph is None:
                 self.fullgraph = bool(self.options.get("fullgraph", True))
         except torch._dynamo.exc.Unsupported as err:
@@ -193,7 +198,7 @@ class TorchCompiled:
             self.graph_break = why
             self._compiled = torch.compile(self.eager, **{**self.options, "fullgraph": False})
             self.nm.flags = []
-            res = self._compiled(*arrays)
+            res = self._compiled(*arrays, out=out)
         except torch._dynamo.exc.BackendCompilerFailed as err:
             raise UnsupportedExpressionError(
                 f"torch.compile could not compile this kernel ({_first_line(err)}); on CPU "
@@ -202,7 +207,7 @@ class TorchCompiled:
                 "symnorm.backends.with_backend, or use backend='torch'") from None
         flags, self.nm.flags = self.nm.flags, None
         if flags and any(bool(f) for f in flags):
-            return self.eager(*arrays)  # raises the eager kernel's error
+            return self.eager(*arrays, out=out)  # raises the eager kernel's error
         return res
 
     def _why(self, err: Exception) -> str:

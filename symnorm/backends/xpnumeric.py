@@ -63,9 +63,14 @@ class XPNumeric:
         self.flags: list | None = None
         self._compiling = None
         self._host_call = self._host_eager
+        self._pow2_bits: tuple | None = None   # (mantissa bits, bias, int dtype)
         if lib == "torch":
             import torch
 
+            self._pow2_bits = {torch.float64: (52, 1023, torch.int64),
+                               torch.float32: (23, 127, torch.int32),
+                               torch.float16: (10, 15, torch.int16),
+                               torch.bfloat16: (7, 127, torch.int16)}.get(dtype)
             self._compiling = torch.compiler.is_compiling
             # a host helper is a graph break under torch.compile, never traced into
             self._host_call = torch.compiler.disable(self._host_eager)
@@ -166,8 +171,16 @@ class XPNumeric:
         """Two powers of two whose product is ``2**-e`` (each stays a normal float)."""
         xp = self.xp
         half = xp.floor(-e / 2.0)
+        if self._pow2_bits is not None:
+            return self._pow2(half), self._pow2(-e - half)
         two = self.arr(2.0)
         return xp.pow(two, half), xp.pow(two, -e - half)
+
+    def _pow2(self, k: Array) -> Array:
+        """``2**k`` for integral ``k`` in the normal range, built from its bits: exact,
+        and cheap where torch.compile's loops recompute it per element (``pow`` is not)."""
+        mant, bias, itype = self._pow2_bits
+        return ((k.to(itype) + bias) << mant).view(self.dtype)
 
     def scale(self, u: Array, e: Array) -> Array:
         """``u * 2**-e`` with ``e`` per batch row."""
@@ -247,8 +260,11 @@ class XPNumeric:
         """``sign(u_k) e_k``; ties split evenly, 0 at ``u = 0``."""
         return self.assign(out, self.xp.sign(u) * self.maxabs_selector(u))
 
-    def _order(self, p: Any) -> tuple[Array, Array]:
-        """``p`` as an array and shaped against vectors."""
+    def _order(self, p: Any) -> tuple[Any, Any]:
+        """``p`` as an array and shaped against vectors; a number stays a Python float
+        (``x ** 3.0`` is two multiplications for torch and under torch.compile)."""
+        if isinstance(p, (int, float, np.number)):
+            return float(p), float(p)
         pa = self.arr(p)
         return pa, (pa[..., None] if pa.ndim else pa)
 
@@ -260,7 +276,7 @@ class XPNumeric:
         pa, pv = self._order(p)
         a = xp.abs(u)
         e = self.exponent(self.max_abs(a))
-        s = xp.sum(xp.pow(self.scale(a, e), pv), axis=-1) ** (1.0 / pa)
+        s = xp.sum(self.scale(a, e) ** pv, axis=-1) ** (1.0 / pa)
         return self.unscale(s, e)
 
     def normp_grad(self, u: Array, p: Any, out: Array | None = None) -> Array:
@@ -276,10 +292,11 @@ class XPNumeric:
         else:
             e = self.exponent(self.max_abs(a))
             scaled = self.scale(a, e)
-            s = xp.sum(xp.pow(scaled, pv), axis=-1) ** (1.0 / pa)
-        g = xp.pow(self.sdiv(scaled, self.sv(s)), pv - 1.0)
-        below_one = pa < 1
-        if self.all_true(~below_one) is not True:  # 0**(negative) = inf: no subgradient
+            s = xp.sum(scaled ** pv, axis=-1) ** (1.0 / pa)
+        g = self.sdiv(scaled, self.sv(s)) ** (pv - 1.0)
+        # 0**(negative) = inf: no subgradient
+        below_one = pa < 1 if isinstance(pa, float) else self.all_true(~(pa < 1)) is not True
+        if below_one:
             g = self.where(u != 0, g, 0.0)
         return self.assign(out, xp.sign(u) * g)
 
