@@ -151,6 +151,27 @@ def compiled(kernel: Any, lib: str, xp: Any, dtype: Any, device: Any,
     return cache[key]
 
 
+def compile_status(kernel: Any) -> list[dict]:
+    """How a ``backend="torch.compile"`` kernel was compiled, one entry per dtype and
+    device it has run on: ``{"dtype", "device", "fullgraph", "graph_break"}``
+    (``fullgraph`` is None before the first call; ``graph_break`` says why a kernel with
+    a host helper is not one graph).
+
+    >>> import torch, symnorm as sn
+    >>> x = sn.vector("x")
+    >>> k = with_backend(sn.grad(sn.norm(x, 1), x).kernel(), "torch.compile",
+    ...                  {"backend": "eager"})
+    >>> k(torch.tensor([-2.0, 0.0, 3.0], dtype=torch.float64))
+    tensor([-1.,  0.,  1.], dtype=torch.float64)
+    >>> compile_status(k)
+    [{'dtype': 'torch.float64', 'device': 'cpu', 'fullgraph': True, 'graph_break': None}]
+    """
+    cache = kernel.__dict__.get("_backend_cache", {})
+    return [{"dtype": key[1], "device": key[2], "fullgraph": func.fullgraph,
+             "graph_break": func.graph_break}
+            for key, (func, _nm) in cache.items() if isinstance(func, TorchCompiled)]
+
+
 class TorchCompiled:
     """A kernel's array function compiled with ``torch.compile``.
 
