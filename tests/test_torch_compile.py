@@ -169,6 +169,8 @@ def test_out_dtype_and_batch_when_compiled(rng):
 
 
 def test_host_helpers_compile_with_a_graph_break_and_say_so(rng):
+    """SVD-based matrix norms, the group lasso and ties of max/min run numpy on the host:
+    compiled with a graph break around the host call, same numbers."""
     X, x = sn.matrix("X"), sn.vector("x")
     k = sn.grad(sn.norm(X, "nuc"), X).kernel()
     kc = with_backend(k, "torch.compile", {"backend": "eager"})
@@ -199,6 +201,13 @@ def test_host_helpers_compile_with_a_graph_break_and_say_so(rng):
         r = np.linalg.norm(block)
         hand[labels == g] = block * max(0.0, 1 - 0.7 / r)
     np.testing.assert_allclose(got, hand, rtol=1e-13)
+    # max of two norms: at a tie the minimum-norm element of the hull of both gradients
+    kmax = sn.grad(sp.Max(sn.norm(x, 1), sn.norm(x, 2)), x).kernel()
+    kc = with_backend(kmax, "torch.compile", {"backend": "eager"})
+    at = np.array([[1.0, 0.0, 0.0], [1.0, -2.0, 0.5]])
+    got = kc(_t(at)).numpy()
+    assert "active_gradient" in _compiled(kc)["graph_break"]
+    np.testing.assert_allclose(got, [[1.0, 0.0, 0.0], [1.0, -1.0, 1.0]], atol=1e-15)
 
 
 def test_a_kernel_traces_inside_a_users_fullgraph_compile(rng):
