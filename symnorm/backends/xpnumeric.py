@@ -192,6 +192,17 @@ class XPNumeric:
         f1, f2 = self._factors(e)
         return s / f1 / f2
 
+    def _row(self, s: Array) -> Array:
+        """A per-row value computed once per row under torch.compile.
+
+        Inductor inlines a value computed from a reduction into the loop that uses it and
+        so recomputes it, ``pow`` and all, in every vector step; a reduction over two
+        copies of it is stored before that loop instead. Elsewhere ``s`` itself.
+        """
+        if not self.torch_tracing():
+            return s
+        return self.xp.max(self.xp.stack([s, s], axis=-1), axis=-1)
+
     def max_abs(self, a: Array) -> Array:
         """``max a_i`` over the last axis for ``a >= 0``; 0 for an empty axis."""
         if a.shape[-1] == 0:
@@ -232,9 +243,9 @@ class XPNumeric:
         ok = (ss >= self._low) & (ss <= self._high)
         if self.all_true(ok):
             return self.assign(out, u * self.sv(1.0 / xp.sqrt(ss)))
-        fast = u * self.sv(1.0 / xp.sqrt(self.where(ok, ss, 1.0)))
+        fast = u * self.sv(self._row(1.0 / xp.sqrt(self.where(ok, ss, 1.0))))
         scaled = self.scale(u, self.exponent(self.max_abs(xp.abs(u))))
-        slow = self.sdiv(scaled, self.sv(xp.sqrt(self.sum_squares(scaled))))
+        slow = self.sdiv(scaled, self.sv(self._row(xp.sqrt(self.sum_squares(scaled)))))
         return self.assign(out, xp.where(self.sv(ok), fast, slow))
 
     def norm1(self, u: Array, p: Any = 1) -> Array:
@@ -292,7 +303,7 @@ class XPNumeric:
         else:
             e = self.exponent(self.max_abs(a))
             scaled = self.scale(a, e)
-            s = xp.sum(scaled ** pv, axis=-1) ** (1.0 / pa)
+            s = self._row(xp.sum(scaled ** pv, axis=-1) ** (1.0 / pa))
         g = self.sdiv(scaled, self.sv(s)) ** (pv - 1.0)
         # 0**(negative) = inf: no subgradient
         below_one = pa < 1 if isinstance(pa, float) else self.all_true(~(pa < 1)) is not True
