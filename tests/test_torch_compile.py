@@ -12,22 +12,29 @@ per kernel so dynamo does not recompile.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import shutil
 
 import numpy as np
 import pytest
 import sympy as sp
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 import symnorm as sn
 from symnorm.backends import with_backend
 from symnorm.backends.dispatch import compile_status
 from symnorm.errors import ArgumentError, DomainError, UnsupportedExpressionError
 
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("torch") is None or
-    importlib.util.find_spec("array_api_compat") is None,
-    reason="torch is not installed (pip install 'symnorm[torch]')")
+pytestmark = [
+    pytest.mark.skipif(importlib.util.find_spec("torch") is None or
+                       importlib.util.find_spec("array_api_compat") is None,
+                       reason="torch is not installed (pip install 'symnorm[torch]')"),
+    # importing inductor's pieces touches torch.jit.script_method
+    pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated"),
+]
 
 AOT = {"backend": "aot_eager"}
 
@@ -85,6 +92,30 @@ def test_vector_norm_gradients_are_one_graph_with_numpy_numbers(p, rng):
     q = 2.5 if p == "p" else float(p)
     np.testing.assert_allclose(got, _hand_grad(u, q), rtol=1e-12, atol=1e-300)
     assert (got[1] == 0).all()  # the minimum-norm subgradient at x = 0
+
+
+@functools.cache
+def _property_kernels(p: int) -> tuple:
+    """The numpy kernel and its compiled twin, made once for every example."""
+    x = sn.vector("x")
+    k = sn.grad(sn.norm(x, p), x).kernel()
+    return k, with_backend(k, "torch.compile", AOT)
+
+
+_ENTRIES = st.one_of(st.floats(-1e3, 1e3), st.sampled_from([0.0, 1e200, -3e200, 1e-200,
+                                                             -5e-310, 1e308, -1e-308]))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(u=arrays(np.float64, (3, 4), elements=_ENTRIES), p=st.sampled_from([2, 3]))
+def test_compiled_gradients_match_numpy_on_random_rows(u, p):
+    """Any rows, extremes mixed in: the compiled kernel (one shape, compiled once) gives
+    the numpy kernel's numbers, finite, 0 on zero rows."""
+    k, kc = _property_kernels(p)
+    got = kc(_t(u)).numpy()
+    assert np.isfinite(got).all()
+    np.testing.assert_allclose(got, k(u), rtol=1e-12, atol=1e-300)
+    assert (got[~u.any(axis=-1)] == 0).all()
 
 
 def test_order_below_its_range_is_refused_when_compiled(rng):
@@ -166,6 +197,9 @@ def test_out_dtype_and_batch_when_compiled(rng):
     np.testing.assert_allclose(got.numpy(), [[0.6, 0.8], [0.0, 0.0]], rtol=1e-6)
     with pytest.raises(ArgumentError, match="torch array"):
         k(u, out=np.empty((2, 2)))
+    got = k(np.array([[3.0, 4.0], [0.0, 0.0]]))  # numpy in: computed and returned by torch
+    assert isinstance(got, torch.Tensor)
+    np.testing.assert_allclose(got.numpy(), [[0.6, 0.8], [0.0, 0.0]], rtol=1e-15)
 
 
 def test_host_helpers_compile_with_a_graph_break_and_say_so(rng):
