@@ -266,6 +266,20 @@ def test_a_kernel_traces_inside_a_users_fullgraph_compile(rng):
     np.testing.assert_allclose(got.numpy(), 2 * want, rtol=1e-13, atol=1e-300)
 
 
+def test_value_checks_inside_a_users_compile_are_runtime_asserts(rng):
+    import torch
+
+    x, p = sn.vector("x"), sn.scalar("p", positive=True)
+    k = sn.grad(sn.norm(x, p), x).kernel()
+    u = _t(rng.standard_normal(4))
+    k(u, _t(3.0))
+    step = torch.compile(lambda w, q: k(w, q), fullgraph=True, backend="aot_eager")
+    np.testing.assert_allclose(step(u, _t(3.0)).numpy(), _hand_grad(u.numpy(), 3.0),
+                               rtol=1e-13)
+    with pytest.raises(RuntimeError, match="the order p of norm\\(x, p\\) is outside"):
+        step(u, _t(0.5))
+
+
 def test_compile_options_only_for_compiling_backends():
     x = sn.vector("x")
     k = sn.grad(sn.norm(x, 2), x).kernel()

@@ -337,15 +337,29 @@ class XPNumeric:
         under jax.jit and on Dask)."""
         if self.concrete(p):
             np_numeric.check_order(to_numpy(p), p_min, name, where)
-        elif self.flags is not None:
-            self.flags.append(self.xp.any(~(self.arr(p) >= p_min)))  # NaN is refused too
+        else:
+            self._refuse_traced(self.xp.any(~(self.arr(p) >= p_min)),  # NaN is refused too
+                                f"the order {name} of {where} is outside the range "
+                                f"{name} >= {p_min:g} this kernel was derived for")
 
     def _nonnegative(self, s: Array, what: str) -> None:
         if self.concrete(s):
             if bool(self.xp.any(s < 0)):
                 raise ValueError(f"{what} must be >= 0, got {to_numpy(s)!r}")
-        elif self.flags is not None:
-            self.flags.append(self.xp.any(s < 0))
+        else:
+            self._refuse_traced(self.xp.any(s < 0), f"{what} must be >= 0")
+
+    def _refuse_traced(self, bad: Array, message: str) -> None:
+        """A value check while tracing: a flag for ``backend="torch.compile"``; inside a
+        user's torch.compile on the CPU a runtime assert in the graph (RuntimeError with
+        ``message``); skipped on a GPU (a device-side assert ends the process's CUDA
+        context), under jax.jit and on Dask."""
+        if self.flags is not None:
+            self.flags.append(bad)
+        elif self.lib == "torch" and getattr(self.device, "type", "cpu") == "cpu":
+            import torch
+
+            torch._assert_async(~bad, message)
 
     def sigmoid(self, u: Array) -> Array:
         xp = self.xp
