@@ -4,7 +4,7 @@ The vector-norm gradient, prox, Hessian and min-norm subgradient families compil
 graph (``fullgraph``) and give the numpy kernel's numbers and hand-written numpy
 formulas' numbers at random points, kinks (0 at x = 0, ties of ‖·‖∞ split evenly, no NaN)
 and entries of size 1e±200. Kernels with a host helper (SVD-based matrix norms, the group
-lasso) compile with a graph break around it, and say so. The tests compile with the
+lasso, ties of a max) compile with a graph break around it, and say so. The tests use the
 ``aot_eager`` or ``eager`` torch.compile backends (no C++ compiler needed, fast); the
 inductor test is ``slow`` and is skipped when there is no C++ compiler. Shapes stay fixed
 per kernel so dynamo does not recompile.
