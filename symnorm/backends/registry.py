@@ -34,14 +34,19 @@ BACKENDS: dict[str, Backend] = {b.name: b for b in (
                  "symnorm.numeric directly"),
     Backend("jax", "jax", "jax", False, "JAX arrays are immutable",
             note="backend='jax' compiles with jax.jit; kernels also trace inside a jit"),
-    Backend("torch", "torch", "torch", True, note="CPU or CUDA tensors"),
+    Backend("torch", "torch", "torch", True,
+            note="CPU or CUDA tensors; backend='torch.compile' compiles with torch.compile"),
     Backend("cupy", "cupy", "cupy", True, note="needs an NVIDIA GPU"),
     Backend("dask", "dask", "dask", False, "Dask arrays are lazy",
             note="chunk-wise; norms reduced across chunks in one overflow-safe pass"),
 )}
 
 #: names accepted by ``kernel(..., backend=...)``
-BACKEND_NAMES = ("numpy", "array_api", "jax", "torch", "cupy", "dask", "numba")
+BACKEND_NAMES = ("numpy", "array_api", "jax", "torch", "torch.compile", "cupy", "dask",
+                 "numba")
+
+#: backends that are another library's mode: ``"torch.compile"`` computes with torch
+_MODES = {"torch.compile": "torch"}
 
 _ROOTS = {"numpy": "numpy", "jax": "jax", "jaxlib": "jax", "torch": "torch",
           "cupy": "cupy", "dask": "dask"}
@@ -54,6 +59,8 @@ def library_of(value: Any) -> str | None:
     >>> library_of(np.zeros(2)), library_of(1.0)
     ('numpy', None)
     """
+    if isinstance(value, (int, float, complex, str)):  # (and fast under torch.compile)
+        return None
     root = type(value).__module__.split(".")[0]
     lib = _ROOTS.get(root)
     if lib is None or not hasattr(value, "shape"):
@@ -86,23 +93,30 @@ def check_backend(name: str | None) -> str | None:
     if name not in BACKEND_NAMES:
         raise UnsupportedExpressionError(
             f"no kernel backend named {name!r}; known: {', '.join(BACKEND_NAMES)}")
-    module = {"array_api": "array_api_compat"}.get(name, BACKENDS[name].module
-                                                   if name in BACKENDS else name)
+    lib = _MODES.get(name, name)
+    module = {"array_api": "array_api_compat"}.get(lib, BACKENDS[lib].module
+                                                   if lib in BACKENDS else lib)
     if importlib.util.find_spec(module) is None:
-        extra = BACKENDS[name].extra if name in BACKENDS else name
+        extra = BACKENDS[lib].extra if lib in BACKENDS else lib
         raise UnsupportedExpressionError(
             f"backend {name!r} needs {module}, which is not installed "
             f"(pip install \"symnorm[{extra or 'backends'}]\")")
     if name != "numba" and importlib.util.find_spec("array_api_compat") is None:
         raise UnsupportedExpressionError(
-            f"backend {name!r} needs array_api_compat (pip install \"symnorm[{name}]\")")
+            f"backend {name!r} needs array_api_compat (pip install \"symnorm[{lib}]\")")
     return name
 
 
 def namespace(lib: str) -> Any:
     """The ``array_api_compat`` namespace computing with library ``lib``."""
+    # import statements, not importlib: torch.compile traces them (a kernel called
+    # inside a user's compiled function)
+    if lib == "torch":
+        import array_api_compat.torch as xp_torch
+
+        return xp_torch
     if lib == "jax":
         return importlib.import_module("jax.numpy")
-    module = {"numpy": "array_api_compat.numpy", "torch": "array_api_compat.torch",
-              "cupy": "array_api_compat.cupy", "dask": "array_api_compat.dask.array"}[lib]
+    module = {"numpy": "array_api_compat.numpy", "cupy": "array_api_compat.cupy",
+              "dask": "array_api_compat.dask.array"}[lib]
     return importlib.import_module(module)

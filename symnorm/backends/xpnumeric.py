@@ -14,10 +14,13 @@ Same semantics as :mod:`symnorm.numeric`:
   from entries scaled by a power of two.
 
 Data-dependent branches are ``where`` selects, so the code traces under ``jax.jit`` and
-stays lazy on Dask. On libraries that compute eagerly (numpy, PyTorch, CuPy, JAX outside
-``jit``) the slow path is skipped when every row passed the fast path, so the common case
-costs what the textbook formula costs. Helpers with no array-API form (group-lasso
-blocks, the hull of tied gradients) run the numpy helper on the host: see :meth:`host`.
+``torch.compile`` and stays lazy on Dask. On libraries that compute eagerly (numpy,
+PyTorch, CuPy, JAX outside ``jit``) the slow path is skipped when every row passed the
+fast path, so the common case costs what the textbook formula costs. Helpers with no
+array-API form (group-lasso blocks, the hull of tied gradients, the SVD-based matrix
+norms) run the numpy helper on the host: see :meth:`host`. While ``torch.compile``
+traces, value checks (orders, thresholds) are recorded as flags (:attr:`flags`) for the
+caller to test after the compiled call, and host helpers are a graph break.
 """
 
 from __future__ import annotations
@@ -55,6 +58,22 @@ class XPNumeric:
         tiny = float(info.smallest_normal)
         self._low = math.sqrt(tiny)   # below it squares that underflowed may matter
         self._high = float(info.max)
+        #: under torch.compile, ``(bad, check)`` pairs of the value checks that could not
+        #: run while tracing; None: such checks are skipped (as under jax.jit)
+        self.flags: list | None = None
+        self._compiling = None
+        self._host_call = self._host_eager
+        self._pow2_bits: tuple | None = None   # (mantissa bits, bias, int dtype)
+        if lib == "torch":
+            import torch
+
+            self._pow2_bits = {torch.float64: (52, 1023, torch.int64),
+                               torch.float32: (23, 127, torch.int32),
+                               torch.float16: (10, 15, torch.int16),
+                               torch.bfloat16: (7, 127, torch.int16)}.get(dtype)
+            self._compiling = torch.compiler.is_compiling
+            # a host helper is a graph break under torch.compile, never traced into
+            self._host_call = torch.compiler.disable(self._host_eager)
 
     # -- plumbing ------------------------------------------------------------------
     def __getattr__(self, name: str) -> Any:
@@ -71,18 +90,14 @@ class XPNumeric:
 
         def on_host(*args: Any, out: Any = None, **kwargs: Any) -> Any:
             arrays = [a for a in args if _is_array(a)]
-            if self.lib == "dask" or not all(self.concrete(a) for a in arrays):
+            if self.lib == "dask" or (self.lib == "jax" and
+                                      not all(self.concrete(a) for a in arrays)):
                 raise NotImplementedError(
                     f"symnorm.numeric.{name} has no array-API version yet "
                     f"(symnorm/backends/xpnumeric.py): it runs on eager {self.lib} arrays "
-                    "through the host, not under jax.jit or on Dask")
-            values = [to_numpy(a) if _is_array(a) else a for a in args]
-            res = np.asarray(fn(*values, **kwargs))
-            if self.lib == "numpy":
-                return self.assign(out, res.astype(self.dtype, copy=False))
-            host_dtype = np.dtype(str(self.dtype).split(".")[-1])
-            return self.assign(out, self.xp.asarray(res.astype(host_dtype, copy=False),
-                                                    device=self.device))
+                    "through the host (a graph break under torch.compile), not under "
+                    "jax.jit or on Dask")
+            return self.assign(out, self._host_call(fn, args, kwargs))
 
         return on_host
 
@@ -101,7 +116,13 @@ class XPNumeric:
             import jax
 
             return not isinstance(x, jax.core.Tracer)
+        if self._compiling is not None:  # torch: not while torch.compile traces
+            return not self._compiling()
         return True
+
+    def torch_tracing(self) -> bool:
+        """Whether ``torch.compile`` is tracing this call (PyTorch only)."""
+        return self._compiling is not None and self._compiling()
 
     def all_true(self, cond: Array) -> bool | None:
         """``all(cond)`` when it can be known now, None under tracing or on Dask."""
@@ -150,8 +171,16 @@ class XPNumeric:
         """Two powers of two whose product is ``2**-e`` (each stays a normal float)."""
         xp = self.xp
         half = xp.floor(-e / 2.0)
+        if self._pow2_bits is not None:
+            return self._pow2(half), self._pow2(-e - half)
         two = self.arr(2.0)
         return xp.pow(two, half), xp.pow(two, -e - half)
+
+    def _pow2(self, k: Array) -> Array:
+        """``2**k`` for integral ``k`` in the normal range, built from its bits: exact,
+        and cheap where torch.compile's loops recompute it per element (``pow`` is not)."""
+        mant, bias, itype = self._pow2_bits
+        return ((k.to(itype) + bias) << mant).view(self.dtype)
 
     def scale(self, u: Array, e: Array) -> Array:
         """``u * 2**-e`` with ``e`` per batch row."""
@@ -163,6 +192,17 @@ class XPNumeric:
         f1, f2 = self._factors(e)
         return s / f1 / f2
 
+    def _row(self, s: Array) -> Array:
+        """A per-row value computed once per row under torch.compile.
+
+        Inductor inlines a value computed from a reduction into the loop that uses it and
+        so recomputes it, ``pow`` and all, in every vector step; a reduction over two
+        copies of it is stored before that loop instead. Elsewhere ``s`` itself.
+        """
+        if not self.torch_tracing():
+            return s
+        return self.xp.max(self.xp.stack([s, s], axis=-1), axis=-1)
+
     def max_abs(self, a: Array) -> Array:
         """``max a_i`` over the last axis for ``a >= 0``; 0 for an empty axis."""
         if a.shape[-1] == 0:
@@ -170,6 +210,8 @@ class XPNumeric:
         return self.xp.max(a, axis=-1)
 
     def sum_squares(self, u: Array) -> Array:
+        if self.lib != "numpy":  # (np.errstate is a graph break under torch.compile)
+            return self.xp.sum(u * u, axis=-1)
         with np.errstate(over="ignore", under="ignore"):  # numpy: the overflow is handled
             return self.xp.sum(u * u, axis=-1)
 
@@ -201,9 +243,9 @@ class XPNumeric:
         ok = (ss >= self._low) & (ss <= self._high)
         if self.all_true(ok):
             return self.assign(out, u * self.sv(1.0 / xp.sqrt(ss)))
-        fast = u * self.sv(1.0 / xp.sqrt(self.where(ok, ss, 1.0)))
+        fast = u * self.sv(self._row(1.0 / xp.sqrt(self.where(ok, ss, 1.0))))
         scaled = self.scale(u, self.exponent(self.max_abs(xp.abs(u))))
-        slow = self.sdiv(scaled, self.sv(xp.sqrt(self.sum_squares(scaled))))
+        slow = self.sdiv(scaled, self.sv(self._row(xp.sqrt(self.sum_squares(scaled)))))
         return self.assign(out, xp.where(self.sv(ok), fast, slow))
 
     def norm1(self, u: Array, p: Any = 1) -> Array:
@@ -229,8 +271,11 @@ class XPNumeric:
         """``sign(u_k) e_k``; ties split evenly, 0 at ``u = 0``."""
         return self.assign(out, self.xp.sign(u) * self.maxabs_selector(u))
 
-    def _order(self, p: Any) -> tuple[Array, Array]:
-        """``p`` as an array and shaped against vectors."""
+    def _order(self, p: Any) -> tuple[Any, Any]:
+        """``p`` as an array and shaped against vectors; a number stays a Python float
+        (``x ** 3.0`` is two multiplications for torch and under torch.compile)."""
+        if isinstance(p, (int, float, np.number)):
+            return float(p), float(p)
         pa = self.arr(p)
         return pa, (pa[..., None] if pa.ndim else pa)
 
@@ -242,7 +287,7 @@ class XPNumeric:
         pa, pv = self._order(p)
         a = xp.abs(u)
         e = self.exponent(self.max_abs(a))
-        s = xp.sum(xp.pow(self.scale(a, e), pv), axis=-1) ** (1.0 / pa)
+        s = xp.sum(self.scale(a, e) ** pv, axis=-1) ** (1.0 / pa)
         return self.unscale(s, e)
 
     def normp_grad(self, u: Array, p: Any, out: Array | None = None) -> Array:
@@ -258,10 +303,11 @@ class XPNumeric:
         else:
             e = self.exponent(self.max_abs(a))
             scaled = self.scale(a, e)
-            s = xp.sum(xp.pow(scaled, pv), axis=-1) ** (1.0 / pa)
-        g = xp.pow(self.sdiv(scaled, self.sv(s)), pv - 1.0)
-        below_one = pa < 1
-        if self.all_true(~below_one) is not True:  # 0**(negative) = inf: no subgradient
+            s = self._row(xp.sum(scaled ** pv, axis=-1) ** (1.0 / pa))
+        g = self.sdiv(scaled, self.sv(s)) ** (pv - 1.0)
+        # 0**(negative) = inf: no subgradient
+        below_one = pa < 1 if isinstance(pa, float) else self.all_true(~(pa < 1)) is not True
+        if below_one:
             g = self.where(u != 0, g, 0.0)
         return self.assign(out, xp.sign(u) * g)
 
@@ -291,13 +337,33 @@ class XPNumeric:
 
     # -- checks, smooth maps ------------------------------------------------------------
     def check_order(self, p: Any, p_min: float, name: str, where: str) -> None:
-        """Refuse an order below the derived range (skipped while tracing / lazy)."""
+        """Refuse an order below the derived range (a flag under torch.compile, skipped
+        under jax.jit and on Dask)."""
         if self.concrete(p):
             np_numeric.check_order(to_numpy(p), p_min, name, where)
+        else:
+            self._refuse_traced(self.xp.any(~(self.arr(p) >= p_min)),  # NaN is refused too
+                                f"the order {name} of {where} is outside the range "
+                                f"{name} >= {p_min:g} this kernel was derived for")
 
     def _nonnegative(self, s: Array, what: str) -> None:
-        if self.concrete(s) and bool(self.xp.any(s < 0)):
-            raise ValueError(f"{what} must be >= 0, got {to_numpy(s)!r}")
+        if self.concrete(s):
+            if bool(self.xp.any(s < 0)):
+                raise ValueError(f"{what} must be >= 0, got {to_numpy(s)!r}")
+        else:
+            self._refuse_traced(self.xp.any(s < 0), f"{what} must be >= 0")
+
+    def _refuse_traced(self, bad: Array, message: str) -> None:
+        """A value check while tracing: a flag for ``backend="torch.compile"``; inside a
+        user's torch.compile on the CPU a runtime assert in the graph (RuntimeError with
+        ``message``); skipped on a GPU (a device-side assert ends the process's CUDA
+        context), under jax.jit and on Dask."""
+        if self.flags is not None:
+            self.flags.append(bad)
+        elif self.lib == "torch" and getattr(self.device, "type", "cpu") == "cpu":
+            import torch
+
+            torch._assert_async(~bad, message)
 
     def sigmoid(self, u: Array) -> Array:
         xp = self.xp
@@ -363,8 +429,12 @@ class XPNumeric:
 
             return jax.pure_callback(call, jax.ShapeDtypeStruct(shape, self.dtype), *args,
                                      vmap_method="sequential")
+        return self._host_call(fn, args, {})
+
+    def _host_eager(self, fn: Any, args: tuple, kwargs: dict) -> Array:
+        """``fn`` on host copies of the arrays in ``args``; the result in this library."""
         values = [to_numpy(a) if _is_array(a) else a for a in args]
-        res = np.asarray(fn(*values))
+        res = np.asarray(fn(*values, **kwargs))
         if self.lib == "numpy":
             return res.astype(self.dtype, copy=False)
         return self.xp.asarray(res.astype(np.dtype(str(self.dtype).split(".")[-1]),
