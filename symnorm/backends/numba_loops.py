@@ -127,8 +127,8 @@ if numba is not None:
 
     @_inline
     def _hit(bits, mb):  # pragma: no cover - compiled
-        # 1 where |v| (as sign-cleared bits) is the row's largest, mb; never at mb = 0
-        return np.int64((mb != 0) & (bits == mb))
+        # 1 where |v| (as sign-cleared bits) is the row's largest, mb (-1 when u = 0)
+        return np.int64(bits == mb)
 
     @_inline
     def _linf(hit, v, w):  # pragma: no cover - compiled
@@ -208,13 +208,15 @@ if numba is not None:
     @_parallel
     def write_linf(u, bits, out, big, weight, count, mask, stream):  # pragma: no cover
         # +-weight at the entries reaching the row's largest |u| (big, as bits), else 0;
-        # count[r, b] = how many there are in block b (ties are split after, if any)
+        # count[r, b] = how many there are in block b (ties are split after, if any).
+        # Hits are rare: four entries are tested at once and, almost always, four zeros
+        # written without looking at the values.
         rows, n = u.shape
         nb = count.shape[1]
         for t in prange(rows * nb):
             r = t // nb
             b = t % nb
-            mb = big[r]
+            mb = big[r] if big[r] != 0 else big[r] - 1  # u = 0: nothing is a hit
             w = weight[r]
             lo, hi = b * BLOCK, min(n, (b + 1) * BLOCK)
             c = 0
@@ -225,13 +227,17 @@ if numba is not None:
                 out[r, i] = _linf(h, u[r, i], w)
             o = out[r]
             for i in range(a, e, 4):
-                h0 = _hit(bits[r, i] & mask, mb)
-                h1 = _hit(bits[r, i + 1] & mask, mb)
-                h2 = _hit(bits[r, i + 2] & mask, mb)
-                h3 = _hit(bits[r, i + 3] & mask, mb)
-                c += h0 + h1 + h2 + h3
-                _stream4(o, i, _linf(h0, u[r, i], w), _linf(h1, u[r, i + 1], w),
-                         _linf(h2, u[r, i + 2], w), _linf(h3, u[r, i + 3], w))
+                if ((bits[r, i] & mask) == mb) | ((bits[r, i + 1] & mask) == mb) | \
+                        ((bits[r, i + 2] & mask) == mb) | ((bits[r, i + 3] & mask) == mb):
+                    h0 = _hit(bits[r, i] & mask, mb)
+                    h1 = _hit(bits[r, i + 1] & mask, mb)
+                    h2 = _hit(bits[r, i + 2] & mask, mb)
+                    h3 = _hit(bits[r, i + 3] & mask, mb)
+                    c += h0 + h1 + h2 + h3
+                    _stream4(o, i, _linf(h0, u[r, i], w), _linf(h1, u[r, i + 1], w),
+                             _linf(h2, u[r, i + 2], w), _linf(h3, u[r, i + 3], w))
+                else:
+                    _stream4(o, i, 0.0, 0.0, 0.0, 0.0)
             for i in range(e, hi):
                 h = _hit(bits[r, i] & mask, mb)
                 c += h
