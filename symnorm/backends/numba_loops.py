@@ -65,6 +65,25 @@ if numba is not None:
         return sig, codegen
 
     @intrinsic
+    def _load4(typingctx, row, i):  # pragma: no cover - compiled
+        """``row[i:i+4]`` as a tuple, read as one vector (no negative-index handling,
+        which kept the loops scalar: callers pass ``0 <= i <= len(row) - 4``)."""
+        ret = types.UniTuple(row.dtype, 4)
+        sig = ret(row, i)
+
+        def codegen(context, builder, signature, args):
+            arrty = signature.args[0]
+            ary = context.make_array(arrty)(context, builder, args[0])
+            vec = ir.VectorType(context.get_value_type(arrty.dtype), 4)
+            ptr = builder.bitcast(builder.gep(ary.data, [args[1]]), vec.as_pointer())
+            v = builder.load(ptr, align=arrty.dtype.bitwidth // 8)
+            items = [builder.extract_element(v, ir.Constant(ir.IntType(32), k))
+                     for k in range(4)]
+            return context.make_tuple(builder, signature.return_type, items)
+
+        return sig, codegen
+
+    @intrinsic
     def _store_fence(typingctx):  # pragma: no cover - compiled
         """Orders this thread's non-temporal stores before anything it does next (the
         join of the parallel loop): ``sfence`` on x86, a full fence elsewhere."""
@@ -112,18 +131,41 @@ if numba is not None:
         c = c if c > -t else -t
         return x - c
 
+    # sign(v) (|v| f)**q for the orders norms use most, then any q; |v| f <= 1 is formed
+    # first. One function per q, so the loop a block writer compiles for it has no branch
     @_inline
-    def _lp(v, f, q):  # pragma: no cover - compiled
-        # sign(v) (|v| f)**q, whole q unrolled; |v| f <= 1 is formed first
+    def _q1(v, f, q):  # pragma: no cover - compiled
+        return np.float64(v) * f
+
+    @_inline
+    def _q2(v, f, q):  # pragma: no cover - compiled
         vf = np.float64(v) * f
-        if q == 1.0:
-            return vf
-        if q == 2.0:
-            return vf * abs(vf)
-        if q == 3.0:
-            return vf * vf * vf
-        g = abs(vf) ** q
+        return vf * abs(vf)
+
+    @_inline
+    def _q3(v, f, q):  # pragma: no cover - compiled
+        vf = np.float64(v) * f
+        return vf * vf * vf
+
+    @_inline
+    def _qany(v, f, q):  # pragma: no cover - compiled
+        g = abs(np.float64(v) * f) ** q
         return g if v > 0 else (-g if v < 0 else 0.0)
+
+    @_inline
+    def _scaled_block(fn, u, out, r, lo, hi, f, q, stream):  # pragma: no cover
+        # out[r, lo:hi] = fn(u[r, lo:hi], f, q): plain head and tail, streamed middle
+        a, e = _aligned(out, r, lo, hi, stream)
+        for i in range(lo, a):
+            out[r, i] = fn(u[r, i], f, q)
+        o, ur = out[r], u[r]
+        for i in range(a, e, 4):
+            x0, x1, x2, x3 = _load4(ur, i)
+            _stream4(o, i, fn(x0, f, q), fn(x1, f, q), fn(x2, f, q), fn(x3, f, q))
+        for i in range(e, hi):
+            out[r, i] = fn(u[r, i], f, q)
+        if stream:
+            _store_fence()
 
     @_inline
     def _hit(bits, mb):  # pragma: no cover - compiled
@@ -187,23 +229,23 @@ if numba is not None:
         # out = sign(u) (|u| fac)**q on the rows of the fast path (q = 1: the L2 gradient)
         rows, n = u.shape
         nb = _tasks(u)
-        for t in prange(rows * nb):
+        # blocks in the reverse order of the reduction's, so each thread starts on what
+        # the reduction read last (still in the cache)
+        for k in prange(rows * nb):
+            t = rows * nb - 1 - k
             r = t // nb
             b = t % nb
             if fast[r]:
                 f = fac[r]
                 lo, hi = b * BLOCK, min(n, (b + 1) * BLOCK)
-                a, e = _aligned(out, r, lo, hi, stream)
-                for i in range(lo, a):
-                    out[r, i] = _lp(u[r, i], f, q)
-                o = out[r]
-                for i in range(a, e, 4):
-                    _stream4(o, i, _lp(u[r, i], f, q), _lp(u[r, i + 1], f, q),
-                             _lp(u[r, i + 2], f, q), _lp(u[r, i + 3], f, q))
-                for i in range(e, hi):
-                    out[r, i] = _lp(u[r, i], f, q)
-                if stream:
-                    _store_fence()
+                if q == 1.0:
+                    _scaled_block(_q1, u, out, r, lo, hi, f, q, stream)
+                elif q == 2.0:
+                    _scaled_block(_q2, u, out, r, lo, hi, f, q, stream)
+                elif q == 3.0:
+                    _scaled_block(_q3, u, out, r, lo, hi, f, q, stream)
+                else:
+                    _scaled_block(_qany, u, out, r, lo, hi, f, q, stream)
 
     @_parallel
     def write_linf(u, bits, out, big, weight, count, mask, stream):  # pragma: no cover
@@ -213,7 +255,10 @@ if numba is not None:
         # written without looking at the values.
         rows, n = u.shape
         nb = count.shape[1]
-        for t in prange(rows * nb):
+        # blocks in the reverse order of the reduction's, so each thread starts on what
+        # the reduction read last (still in the cache)
+        for k in prange(rows * nb):
+            t = rows * nb - 1 - k
             r = t // nb
             b = t % nb
             mb = big[r] if big[r] != 0 else big[r] - 1  # u = 0: nothing is a hit
@@ -225,14 +270,12 @@ if numba is not None:
                 h = _hit(bits[r, i] & mask, mb)
                 c += h
                 out[r, i] = _linf(h, u[r, i], w)
-            o = out[r]
+            o, br = out[r], bits[r]
             for i in range(a, e, 4):
-                if ((bits[r, i] & mask) == mb) | ((bits[r, i + 1] & mask) == mb) | \
-                        ((bits[r, i + 2] & mask) == mb) | ((bits[r, i + 3] & mask) == mb):
-                    h0 = _hit(bits[r, i] & mask, mb)
-                    h1 = _hit(bits[r, i + 1] & mask, mb)
-                    h2 = _hit(bits[r, i + 2] & mask, mb)
-                    h3 = _hit(bits[r, i + 3] & mask, mb)
+                b0, b1, b2, b3 = _load4(br, i)
+                b0, b1, b2, b3 = b0 & mask, b1 & mask, b2 & mask, b3 & mask
+                if (b0 == mb) | (b1 == mb) | (b2 == mb) | (b3 == mb):
+                    h0, h1, h2, h3 = _hit(b0, mb), _hit(b1, mb), _hit(b2, mb), _hit(b3, mb)
                     c += h0 + h1 + h2 + h3
                     _stream4(o, i, _linf(h0, u[r, i], w), _linf(h1, u[r, i + 1], w),
                              _linf(h2, u[r, i + 2], w), _linf(h3, u[r, i + 3], w))
@@ -268,10 +311,10 @@ if numba is not None:
             a, e = _aligned(out, r, lo, hi, stream)
             for i in range(lo, a):
                 out[r, i] = _sign(u[r, i])
-            o = out[r]
+            o, ur = out[r], u[r]
             for i in range(a, e, 4):
-                _stream4(o, i, _sign(u[r, i]), _sign(u[r, i + 1]), _sign(u[r, i + 2]),
-                         _sign(u[r, i + 3]))
+                x0, x1, x2, x3 = _load4(ur, i)
+                _stream4(o, i, _sign(x0), _sign(x1), _sign(x2), _sign(x3))
             for i in range(e, hi):
                 out[r, i] = _sign(u[r, i])
             if stream:
@@ -288,10 +331,10 @@ if numba is not None:
             a, e = _aligned(out, r, lo, hi, stream)
             for i in range(lo, a):
                 out[r, i] = _soft(v[r, i], th)
-            o = out[r]
+            o, vr = out[r], v[r]
             for i in range(a, e, 4):
-                _stream4(o, i, _soft(v[r, i], th), _soft(v[r, i + 1], th),
-                         _soft(v[r, i + 2], th), _soft(v[r, i + 3], th))
+                x0, x1, x2, x3 = _load4(vr, i)
+                _stream4(o, i, _soft(x0, th), _soft(x1, th), _soft(x2, th), _soft(x3, th))
             for i in range(e, hi):
                 out[r, i] = _soft(v[r, i], th)
             if stream:
