@@ -427,8 +427,9 @@ def mv(a: Array, v: Array) -> Array:
     return np.matmul(a, np.asarray(v)[..., None])[..., 0]
 
 
-#: a product M u smaller than this is redone from u/‖u‖₂ (terms may have underflowed)
-_MV_SMALL = 2.0 ** -900
+#: (M u)/‖u‖₂ is kept when the sum of squares of M u is at least this (and finite):
+#: then its largest entry is at least 2⁻³⁰⁰/√len, far above any term lost to underflow
+_MV_SMALL = 2.0 ** -600
 
 
 def mv_unit(a: Array, v: Array) -> Array:
@@ -438,9 +439,11 @@ def mv_unit(a: Array, v: Array) -> Array:
     Fast path ``(M u)/‖u‖₂``: the scaling touches the result instead of ``u`` (the
     result is the smaller of the two when M has more rows than columns, as Aᵀ in
     ∇‖Ax − b‖₂ does). It is kept only when it is exact up to rounding: the sum of squares
-    of ``u`` neither over- nor underflowed, and ``M u`` is finite with its largest entry
-    above 2⁻⁹⁰⁰ (so terms lost to underflow are below its rounding); otherwise ``u`` is
-    normalised first, which cannot overflow (A = 1e150 I, x = 1e150 1).
+    of ``u`` neither over- nor underflowed, and that of ``M u`` is finite and at least
+    2⁻⁶⁰⁰ (so terms lost to underflow are far below its rounding); otherwise ``u`` is
+    normalised first, which cannot overflow (A = 1e150 I, x = 1e150 1). Both tests are
+    dot products: elementwise passes over ``M u`` right after the matrix product cost
+    more than the scaling they would save.
 
     >>> mv_unit(np.array([[2.0, 0.0], [0.0, 1.0]]), np.array([3e200, 4e200]))
     array([1.2, 0.8])
@@ -450,13 +453,18 @@ def mv_unit(a: Array, v: Array) -> Array:
     u = _float(v)
     low, high, _ = _limits(u.dtype)
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        ss = float(np.dot(u, u)) if u.ndim == 1 else _sum_squares(u)
+        if u.ndim == 1 and np.ndim(a) == 2:
+            ss = float(np.dot(u, u))
+            if low <= ss <= high:
+                y = a @ u
+                if _MV_SMALL <= float(np.dot(y, y)) < math.inf:
+                    return np.multiply(y, y.dtype.type(1.0 / math.sqrt(ss)), out=y)
+            return mv(a, norm2_grad(u))
+        ss = _sum_squares(u)
         if np.size(ss) and np.all((ss >= low) & (ss <= high)):
             y = mv(a, u)
-            big = np.max(np.abs(y), axis=-1, initial=0.0)
-            if np.all(np.isfinite(big)) and np.all(big >= _MV_SMALL):
-                if u.ndim == 1 and np.ndim(y) == 1:
-                    return np.multiply(y, y.dtype.type(1.0 / math.sqrt(ss)), out=y)
+            yy = _sum_squares(y)
+            if np.all((yy >= _MV_SMALL) & (yy < math.inf)):
                 return np.multiply(y, (1.0 / np.sqrt(ss))[..., None], out=y)
     return mv(a, norm2_grad(u))
 
