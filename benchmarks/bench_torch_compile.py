@@ -26,14 +26,12 @@ eager one before timing; the script prints whether each graph is one graph
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import platform
 import statistics
 import sys
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -41,17 +39,11 @@ import symnorm as sn
 from symnorm.backends import with_backend
 from symnorm.backends.dispatch import compile_status
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_backends import Case, time_round_robin  # noqa: E402 - the sibling script
+
 LAM = 0.5
 KERNELS = ("∇‖x‖₂", "∇‖x‖₃", "prox λ‖x‖₁")
-
-
-@dataclass
-class Case:
-    label: str
-    func: Callable[[], object]
-    group: str             # "copy", "eager", "compiled", "autodiff", "autodiff compiled"
-    kernel: str            # "∇‖x‖₂", ...; "" for the copy
-    times: list = field(default_factory=list)
 
 
 def build_kernels() -> dict:
@@ -101,23 +93,6 @@ def cases(n: int, kernels: dict, compiler: str) -> tuple[list[Case], dict]:
         found.append(Case(f"torch {name} {label} torch.compile[{compiler}]",
                           lambda refc=refc: refc(x), "autodiff compiled", label))
     return found, graphs
-
-
-def time_round_robin(found: list[Case], repeat: int, min_sample: float) -> None:
-    for c in found:  # warm-up: compiles, allocates
-        c.func()
-    for _ in range(repeat):
-        for c in found:
-            gc.collect()
-            loops = 0
-            start = time.perf_counter()
-            while True:
-                c.func()
-                loops += 1
-                elapsed = time.perf_counter() - start
-                if elapsed >= min_sample:
-                    break
-            c.times.append(elapsed / loops)
 
 
 def run(sizes: list[int], repeat: int = 5, compiler: str = "inductor",

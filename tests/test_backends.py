@@ -84,7 +84,7 @@ def to_numpy(lib: str, r) -> np.ndarray:
     if lib in HOST:
         return np.asarray(r)
     if lib == "torch":
-        return r.numpy()
+        return r.detach().cpu().numpy()
     if lib == "cupy":
         return r.get()
     if lib == "dask":
@@ -93,7 +93,7 @@ def to_numpy(lib: str, r) -> np.ndarray:
 
 
 def lib_type(lib: str) -> type:
-    if lib in HOST:
+    if lib in HOST or lib == "numpy":
         return np.ndarray
     if lib == "jax":
         import jax

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_backends import _jax_x64, _skip_reason
+from test_backends import _jax_x64, _skip_reason, lib_type, to_numpy
 
 import symnorm as sn
 from symnorm.backprop import KernelArgumentError
@@ -58,36 +58,6 @@ def to_lib(lib: str, a, chunks: int = 3):
     import dask.array as da
 
     return da.from_array(a, chunks=(chunks,) + a.shape[1:] if a.ndim else ())
-
-
-def lib_type(lib: str) -> type:
-    if lib == "numpy":
-        return np.ndarray
-    if lib == "jax":
-        import jax
-
-        return jax.Array
-    if lib == "torch":
-        import torch
-
-        return torch.Tensor
-    if lib == "cupy":
-        import cupy
-
-        return cupy.ndarray
-    import dask.array as da
-
-    return da.Array
-
-
-def to_numpy(lib: str, r) -> np.ndarray:
-    if lib == "torch":
-        return r.detach().cpu().numpy()
-    if lib == "cupy":
-        return r.get()
-    if lib == "dask":
-        return np.asarray(r.compute())
-    return np.asarray(r)
 
 
 def run_on(lib: str, k, values: dict, eager: bool = False) -> dict:
