@@ -148,3 +148,36 @@ def test_streamed_writes_are_seen_by_the_caller_at_once():
         np.testing.assert_allclose(out, u / np.linalg.norm(u), rtol=1e-13, atol=1e-19)
         NM.soft_threshold(u, 0.5, out=out)
         np.testing.assert_array_equal(out, ref_soft(u, 0.5))
+
+
+def test_threads_take_turns_on_the_workqueue_layer():
+    """numba's workqueue threading layer (no OpenMP, no TBB) aborts the process when two
+    threads launch parallel loops at once; the backend's calls then take turns."""
+    import os
+    import subprocess
+    import sys
+
+    script = """
+import numpy as np
+from concurrent.futures import ThreadPoolExecutor
+import numba
+from symnorm.backends import numba_kernels
+nm = numba_kernels.NumbaNumeric()
+x = np.random.default_rng(0).standard_normal((8, 200_000))
+want = x / np.linalg.norm(x, axis=1, keepdims=True)
+def work(i):
+    got = nm.norm2_grad(x)
+    nm.soft_threshold(x, 0.1)
+    nm.norminf_grad(x)
+    nm.normp_grad(x, 3.0)
+    nm.norm1_grad(x)
+    return bool(np.allclose(got, want, rtol=1e-13))
+with ThreadPoolExecutor(4) as pool:
+    ok = all(pool.map(work, range(24)))
+print(numba.threading_layer(), numba_kernels._serial, ok)
+"""
+    env = dict(os.environ, NUMBA_THREADING_LAYER="workqueue")
+    run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.split() == ["workqueue", "True", "True"]

@@ -26,7 +26,11 @@ The loops are compiled on first use for the dtype at hand (float32 or float64).
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -85,6 +89,36 @@ def _finish(res: np.ndarray, out: np.ndarray | None) -> np.ndarray:
     return out
 
 
+_LOCK = threading.RLock()
+_serial: bool | None = None  # None until the first call shows numba's threading layer
+
+
+@contextlib.contextmanager
+def _parallel_section() -> Iterator[None]:
+    """Runs the loops of one call. numba's ``workqueue`` threading layer (the one left
+    when neither OpenMP nor TBB is installed) aborts the process when two threads launch
+    parallel loops at once, so with it calls take turns; with OpenMP or TBB they do not."""
+    global _serial
+    if _serial is False:
+        yield
+        return
+    with _LOCK:
+        yield
+        if _serial is None:
+            import numba
+
+            with contextlib.suppress(ValueError):  # no parallel loop has run yet
+                _serial = numba.threading_layer() == "workqueue"
+
+
+def _one_at_a_time(method: Callable) -> Callable:
+    @functools.wraps(method)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with _parallel_section():
+            return method(*args, **kwargs)
+    return run
+
+
 class NumbaNumeric:
     """``_nm`` for generated kernels: fused numba loops, numpy for everything else.
 
@@ -108,6 +142,7 @@ class NumbaNumeric:
             return None
         return a
 
+    @_one_at_a_time
     def norm2_grad(self, u: Any, p: Any = 2, out: np.ndarray | None = None) -> np.ndarray:
         a = self._plain(u)
         if a is None:
@@ -134,6 +169,7 @@ class NumbaNumeric:
             loops._scaled_row(rows, w, r, p, 2 if p == 2.0 else 0)
         return _finish(res, out)
 
+    @_one_at_a_time
     def norm1_grad(self, u: Any, p: Any = 1, out: np.ndarray | None = None) -> np.ndarray:
         a = self._plain(u)
         if a is None:
@@ -142,6 +178,7 @@ class NumbaNumeric:
         _jit().sign(_rows(a), w, _stream(w))
         return _finish(res, out)
 
+    @_one_at_a_time
     def norminf_grad(self, u: Any, p: Any = None, out: np.ndarray | None = None) -> np.ndarray:
         a = self._plain(u)
         if a is None:
@@ -167,6 +204,7 @@ class NumbaNumeric:
             loops.scale_rows(w, tied, 1.0 / ties[tied])
         return _finish(res, out)
 
+    @_one_at_a_time
     def normp_grad(self, u: Any, p: Any, out: np.ndarray | None = None) -> np.ndarray:
         a = self._plain(u)
         pa = np.asarray(p, dtype=np.float64)
@@ -174,6 +212,7 @@ class NumbaNumeric:
             return np_numeric.normp_grad(u, p, out=out)  # p per row, p <= 1, p = oo
         return self._norm_then_scale(a, float(pa), out)
 
+    @_one_at_a_time
     def soft_threshold(self, v: Any, lam: Any, out: np.ndarray | None = None) -> np.ndarray:
         a = self._plain(v)
         lam_a = np.asarray(lam, dtype=np.float64)
