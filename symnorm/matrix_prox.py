@@ -31,7 +31,7 @@ from .atoms import Norm
 from .derivation import Step
 from .errors import CheckFailedError, ShapeError, UnsupportedExpressionError
 from .printing import to_text
-from .prox import Argmin, Prox, ProxCheckReport, ProxOf, ProxPoint
+from .prox import Argmin, Prox, ProxCheckReport, ProxOf, ProxPoint, split_norm_terms
 from .rules import norm_rule, numeric_order
 from .rules.matrix_norms import MatrixOrder, _MatrixMap
 
@@ -161,24 +161,7 @@ def _match(f: Any, wrt: MatrixSymbol) -> tuple[Any, Any, sp.Expr]:
     if not f.has(wrt):
         raise _unsupported(f, f"it does not depend on {wrt} (the variable must be a column "
                               f"vector or a matrix that f depends on)")
-    norms: dict = {}
-    mu = sp.Integer(0)
-    for term in sp.Add.make_args(sp.expand(f, deep=False)):
-        c, dep = term.as_independent(wrt, as_Add=False)
-        if dep == 1 or c.has(wrt):
-            raise _unsupported(f, f"the term {to_text(term)} is not a multiple of a norm of "
-                               f"{wrt}")
-        if c.is_positive is not True:
-            raise _unsupported(f, f"the coefficient {to_text(c)} is not known to be positive "
-                               "(make parameters with sn.scalar(name, positive=True))")
-        if isinstance(dep, sp.Pow) and dep.exp == 2 and isinstance(dep.base, Norm) \
-                and dep.base.arg == wrt and dep.base.p == MatrixOrder("fro"):
-            mu += 2 * c
-        elif isinstance(dep, Norm) and dep.arg == wrt:
-            norms[dep.p] = norms.get(dep.p, sp.Integer(0)) + c
-        else:
-            raise _unsupported(f, f"the term {to_text(term)} is not a multiple of a norm of "
-                               f"{wrt} itself")
+    norms, mu = split_norm_terms(f, wrt, MatrixOrder("fro"), _unsupported)
     if len(norms) > 1:
         raise _unsupported(f, "it is a sum of different norms")
     if not norms:

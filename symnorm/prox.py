@@ -432,30 +432,7 @@ def _match(f: Any, wrt: Any) -> tuple[sp.Expr | None, sp.Basic | None, sp.Expr]:
             f"prox() needs wrt to be a column vector made by sn.vector, got {wrt!r}")
     if not f.has(wrt):
         raise _unsupported(f, f"it does not depend on {wrt}")
-    norms: dict = {}
-    mu = sp.Integer(0)
-    for term in sp.Add.make_args(sp.expand(f, deep=False)):
-        c, dep = term.as_independent(wrt, as_Add=False)
-        if dep == 1:
-            raise _unsupported(f, f"the term {to_text(term)} does not depend on {wrt}")
-        if c.has(wrt) or any(isinstance(s, MatrixSymbol) for s in c.free_symbols) or \
-                any(_is_dim(s) for s in c.free_symbols):
-            raise _unsupported(f, f"the coefficient {to_text(c)} must be a scalar constant")
-        if c.is_positive is not True:
-            raise _unsupported(f, f"the coefficient {to_text(c)} of {to_text(dep)} is not "
-                               f"known to be positive (make parameters with "
-                               f"sn.scalar(name, positive=True))")
-        if isinstance(dep, sp.Pow) and dep.exp == 2 and isinstance(dep.base, Norm) \
-                and dep.base.arg == wrt and dep.base.p == 2:
-            mu += 2 * c
-        elif isinstance(dep, Norm) and dep.arg == wrt:
-            norms[dep.p] = norms.get(dep.p, sp.Integer(0)) + c
-        elif isinstance(dep, Norm):
-            raise _unsupported(f, f"the norm's argument {to_text(dep.arg)} is not {wrt} "
-                               f"itself")
-        else:
-            raise _unsupported(f, f"the term {to_text(term)} is not a multiple of a norm of "
-                               f"{wrt} or of norm({wrt}, 2)**2")
+    norms, mu = split_norm_terms(f, wrt, 2, _unsupported)
     if len(norms) > 1:
         raise _unsupported(f, "it is a sum of different norms")
     if not norms:
@@ -464,6 +441,40 @@ def _match(f: Any, wrt: Any) -> tuple[sp.Expr | None, sp.Basic | None, sp.Expr]:
     if norm_rule(p).prox is None:
         raise _unsupported(f, f"the {norm_rule(p).key} rule has no closed-form prox")
     return lam, p, mu
+
+
+def split_norm_terms(f: sp.Expr, wrt: MatrixSymbol, squared: Any,
+                     unsupported: Any) -> tuple[dict, sp.Expr]:
+    """``f = Σ λ_p ‖wrt‖_p + (μ/2) ‖wrt‖_q²`` read term by term: ``({p: λ_p}, μ)``, ``q``
+    being ``squared`` (2 for vectors, 'fro' for matrices). Every coefficient must be a
+    scalar constant known to be positive; anything else raises ``unsupported(f, why)``
+    naming the term. Shared by the vector and the matrix prox."""
+    sq_text = to_text(Norm(wrt, squared)) + "**2"
+    norms: dict = {}
+    mu = sp.Integer(0)
+    for term in sp.Add.make_args(sp.expand(f, deep=False)):
+        c, dep = term.as_independent(wrt, as_Add=False)
+        if dep == 1:
+            raise unsupported(f, f"the term {to_text(term)} does not depend on {wrt}")
+        if c.has(wrt) or any(isinstance(s, MatrixSymbol) for s in c.free_symbols) or \
+                any(_is_dim(s) for s in c.free_symbols):
+            raise unsupported(f, f"the coefficient {to_text(c)} must be a scalar constant")
+        if c.is_positive is not True:
+            raise unsupported(f, f"the coefficient {to_text(c)} of {to_text(dep)} is not "
+                                 f"known to be positive (make parameters with "
+                                 f"sn.scalar(name, positive=True))")
+        if isinstance(dep, sp.Pow) and dep.exp == 2 and isinstance(dep.base, Norm) \
+                and dep.base.arg == wrt and dep.base.p == squared:
+            mu += 2 * c
+        elif isinstance(dep, Norm) and dep.arg == wrt:
+            norms[dep.p] = norms.get(dep.p, sp.Integer(0)) + c
+        elif isinstance(dep, Norm):
+            raise unsupported(f, f"the norm's argument {to_text(dep.arg)} is not {wrt} "
+                                 f"itself")
+        else:
+            raise unsupported(f, f"the term {to_text(term)} is not a multiple of a norm of "
+                                 f"{wrt} or of {sq_text}")
+    return norms, mu
 
 
 def _scale(c: sp.Expr, e: MatrixExpr) -> MatrixExpr:
