@@ -31,7 +31,7 @@ import sympy as sp
 from sympy.matrices.expressions import MatrixSymbol
 
 from .atoms import Norm
-from .errors import CheckFailedError, ShapeError, UnsupportedExpressionError
+from .errors import ShapeError, UnsupportedExpressionError
 from .numeric_matrix import SV_RTOL, _project_l1_ball_sorted
 from .printing import latex, to_text
 
@@ -521,10 +521,6 @@ def matrix_subdiff(f: Any, wrt: MatrixSymbol, *, check: bool = True,
     out = MatrixSubdifferential(f=f, wrt=wrt, norm=found, coeff=coeff if found else
                                 sp.Integer(0), smooth=smooth,
                                 arguments=free_arguments(f, first=wrt))
-    if check:
-        report = out.check(**check_options)
-        out.report = report
-        if not report.ok:
-            raise CheckFailedError(f"the subdifferential of {to_text(f)} disagrees with "
-                                   f"one-sided differences:\n{report.summary()}", report)
-    return out
+    from .subdiff import checked
+
+    return checked(out, f, check, check_options)

@@ -25,6 +25,7 @@ import numpy as np
 
 from .numeric import (
     _float,
+    _nonnegative,
     norm1_grad,
     norm2,
     norm2_grad,
@@ -271,13 +272,6 @@ def mixed_grad(u: object, p: object, out: Array | None = None) -> Array:
 
 # -- proximal maps -------------------------------------------------------------------------------
 
-def _threshold(lam: object, a: Array) -> Array:
-    t = np.asarray(lam, dtype=float)
-    if np.any(t < 0):
-        raise ValueError(f"the threshold must be >= 0, got {lam!r}")
-    return t
-
-
 def mat_svt(v: object, lam: object, out: Array | None = None) -> Array:
     """Singular value soft thresholding ``U max(Σ - lam, 0) V^T``: the prox of
     ``lam*‖·‖_*``.
@@ -287,7 +281,7 @@ def mat_svt(v: object, lam: object, out: Array | None = None) -> Array:
            [0., 0.]])
     """
     a = _matrix(v)
-    t = _threshold(lam, a)
+    t = _nonnegative(lam, "the threshold")
     uu, s, vt = _svd(a)
     shrunk = np.maximum(s - (t[..., None] if t.ndim else t), 0.0)
     return _finish(_weighted_uv(uu, shrunk, vt), out)
@@ -317,7 +311,7 @@ def mat_proj_nuc_ball(v: object, radius: object, out: Array | None = None) -> Ar
            [0., 0.]])
     """
     a = _matrix(v)
-    t = _threshold(radius, a)
+    t = _nonnegative(radius, "the threshold")
     uu, s, vt = _svd(a)
     inside = np.sum(s, axis=-1) <= t  # already in the ball: V itself, exactly
     proj = _weighted_uv(uu, _project_l1_ball_sorted(s, t), vt)
@@ -332,7 +326,7 @@ def mat_fro_shrink(v: object, lam: object, out: Array | None = None) -> Array:
            [0. , 2. ]])
     """
     a = _matrix(v)
-    t = _threshold(lam, a)
+    t = _nonnegative(lam, "the threshold")
     n = mat_fro(a)
     factor = np.maximum(0.0, 1.0 - sdiv(t, n))
     factor = np.where(n > 0, factor, 0.0)
@@ -347,7 +341,7 @@ def mat_col_shrink(v: object, lam: object, out: Array | None = None) -> Array:
            [3.2, 0. ]])
     """
     a = _matrix(v)
-    t = _threshold(lam, a)
+    t = _nonnegative(lam, "the threshold")
     cols = norm2(np.swapaxes(a, -1, -2))
     tt = t[..., None] if t.ndim else t
     factor = np.where(cols > 0, np.maximum(0.0, 1.0 - sdiv(tt, cols)), 0.0)

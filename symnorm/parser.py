@@ -655,13 +655,16 @@ class _Reader:
         return shape is not None and all(self.dims.is_one(v) for v in shape)
 
     def scalar_use(self, node: Tree, shape: _Shape, what: str) -> None:
-        """Accept a scalar, or a 1x1 matrix that will be wrapped in ScalarOf."""
+        """Accept a scalar, or a 1x1 matrix that will be wrapped in ScalarOf. ``what`` names
+        the fields ``{arg}`` and ``{shape}``; it is not a format string, as the source text
+        already written into it may hold braces (LaTeX)."""
         if shape is None:
             return
         if self.is_1x1(shape):
             self.wrap.add(id(node))
             return
-        raise ShapeError(what.format(arg=self.src(node), shape=self.describe(shape)))
+        raise ShapeError(what.replace("{arg}", self.src(node))
+                         .replace("{shape}", self.describe(shape)))
 
     def entry(self, token: Token) -> _Name:
         name = str(token)

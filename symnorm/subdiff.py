@@ -527,6 +527,12 @@ def subdiff(f: Any, wrt: Any, *, check: bool = True, **check_options: Any) -> Su
     if root is None:
         root = PointNode(sp.ZeroMatrix(*wrt.shape))
     out = Subdifferential(f=f, wrt=wrt, root=root, arguments=free_arguments(f, first=wrt))
+    return checked(out, f, check, check_options)
+
+
+def checked(out: Any, f: Any, check: bool, check_options: dict) -> Any:
+    """``out`` (a vector or matrix subdifferential) after its one-sided-difference check,
+    whose report it keeps; a failed check raises CheckFailedError with the summary."""
     if check:
         report = out.check(**check_options)
         out.report = report

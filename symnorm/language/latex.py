@@ -567,16 +567,6 @@ class _LatexReader(_Reader):
                 return other
         return super().binary_shape(node, ls, rs)
 
-    def scalar_use(self, node: Tree, shape: _Shape, what: str) -> None:
-        # as the expression language's, but LaTeX braces in the source are not format fields
-        if shape is None:
-            return
-        if self.is_1x1(shape):
-            self.wrap.add(id(node))
-            return
-        raise ShapeError(what.replace("{arg}", self.src(node))
-                         .replace("{shape}", self.describe(shape)))
-
     def index_values(self, node: Tree, index: Tree) -> list:
         values: list = []
         for tok in index.children:
