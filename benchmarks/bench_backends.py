@@ -109,7 +109,7 @@ def cases_numpy(n: int, kernels: dict, numba: bool) -> list[Case]:
 
 
 def _twin(k: sn.Kernel, backend: str) -> sn.Kernel:
-    from symnorm.backends import with_backend
+    from symnorm.kernels.backends import with_backend
 
     return with_backend(k, backend)  # the same generated source (fused helpers included)
 

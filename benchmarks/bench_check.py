@@ -27,7 +27,7 @@ import sympy as sp
 
 import symnorm as sn
 
-kernel_module = importlib.import_module("symnorm.kernel")  # the module, not sn.kernel
+kernel_module = importlib.import_module("symnorm.kernels.kernel")  # the module, not sn.kernel
 
 
 def _best(fn, repeat: int) -> float:

@@ -36,8 +36,8 @@ from pathlib import Path
 import numpy as np
 
 import symnorm as sn
-from symnorm.backends import with_backend
-from symnorm.backends.dispatch import compile_status
+from symnorm.kernels.backends import with_backend
+from symnorm.kernels.backends.dispatch import compile_status
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_backends import Case, time_round_robin  # noqa: E402 - the sibling script

@@ -7,14 +7,20 @@
 """
 
 from .api import grad, hessian
-from .atoms import Norm, ScalarOf
-from .axioms import AxiomReport, axioms
 from .backprop import Backprop, BackpropKernel, Network, TrainResult, backprop, mlp, train
-from .check import CheckReport, check
-from .derivation import Derivation, Step
-from .document import LatexError, compile_pdf, latex_document
-from .dual import DualNorm, dual
-from .errors import (
+from .calculus.axioms import AxiomReport, axioms
+from .calculus.derivation import Derivation, Step
+from .calculus.dual import DualNorm, dual
+from .calculus.prox.vector import Prox, prox
+from .calculus.regularization import optimality, proximal_gradient
+from .calculus.sobolev import first_variation, sobolev_energy, sobolev_norm
+from .calculus.subdiff.vector import Subdifferential, subdiff
+from .check.gradient import CheckReport, check
+from .kernels.kernel import Kernel, kernel
+from .language import parse_latex
+from .language.expression import parse
+from .model.atoms import Norm, ScalarOf
+from .model.errors import (
     ArgumentError,
     CheckFailedError,
     DomainError,
@@ -24,18 +30,13 @@ from .errors import (
     UnknownNormError,
     UnsupportedExpressionError,
 )
-from .kernel import Kernel, kernel
-from .language import parse_latex
-from .norms import norm
-from .parser import parse
-from .printing import latex, to_text
-from .prox import Prox, prox
-from .regularization import optimality, proximal_gradient
+from .model.symbols import matrix, scalar, vector
+from .model.text import to_text
+from .presentation.document import LatexError, compile_pdf, latex_document
+from .presentation.latex import latex
+from .rules.constructors import norm
 from .rules.group_norm import group_labels, group_norm
 from .rules.matrix_norms import trace
-from .sobolev import first_variation, sobolev_energy, sobolev_norm
-from .subdiff import Subdifferential, subdiff
-from .symbols import matrix, scalar, vector
 from .verify import Counterexample, Verdict, verify
 
 __version__ = "0.1.0"

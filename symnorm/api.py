@@ -7,10 +7,10 @@ from typing import Any
 from sympy.matrices.exceptions import ShapeError as SympyShapeError
 from sympy.matrices.expressions import MatrixSymbol
 
-from .check import ensure
-from .derivation import Derivation
-from .engine import derive_gradient, derive_hessian
-from .errors import ShapeError
+from .calculus.derivation import Derivation
+from .calculus.engine import derive_gradient, derive_hessian
+from .check.gradient import ensure
+from .model.errors import ShapeError
 
 
 def _derive(how: Any, f: Any, wrt: Any, **options: Any) -> Derivation:
@@ -20,7 +20,7 @@ def _derive(how: Any, f: Any, wrt: Any, **options: Any) -> Derivation:
     except ShapeError:
         raise
     except SympyShapeError as e:
-        from .printing import to_text
+        from .model.text import to_text
 
         raise ShapeError(f"shapes do not fit in {to_text(f)}: {e}") from None
 

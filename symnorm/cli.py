@@ -30,11 +30,11 @@ import sympy as sp
 from sympy.matrices.expressions import MatrixSymbol
 
 from .api import grad, hessian
-from .check import check as check_gradient
-from .engine import as_scalar
-from .errors import CheckFailedError, SymnormError
-from .parser import parse
-from .printing import latex
+from .calculus.engine import as_scalar
+from .check.gradient import check as check_gradient
+from .language.expression import parse
+from .model.errors import CheckFailedError, SymnormError
+from .presentation.latex import latex
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -153,7 +153,7 @@ def _values(items: list[str]) -> dict[str, Any]:
 
 
 def cmd_subdiff(args: argparse.Namespace) -> int:
-    from .subdiff import subdiff
+    from .calculus.subdiff.vector import subdiff
 
     f, wrt = _read(args)
     s = subdiff(as_scalar(f), wrt)
@@ -185,7 +185,7 @@ def cmd_subdiff(args: argparse.Namespace) -> int:
 
 
 def cmd_prox(args: argparse.Namespace) -> int:
-    from .prox import prox
+    from .calculus.prox.vector import prox
 
     f, wrt = _read(args)
     # a prox weight is positive: the command reads scalar parameters as positive symbols
@@ -208,7 +208,7 @@ def cmd_prox(args: argparse.Namespace) -> int:
 
 
 def cmd_dual(args: argparse.Namespace) -> int:
-    from .dual import dual
+    from .calculus.dual import dual
 
     expr = parse(args.expression, **_shapes(args.shape))
     try:
@@ -224,7 +224,7 @@ def cmd_dual(args: argparse.Namespace) -> int:
 
 
 def cmd_axioms(args: argparse.Namespace) -> int:
-    from .axioms import axioms
+    from .calculus.axioms import axioms
 
     f, wrt = _read(args)
     report = axioms(as_scalar(f), wrt)
@@ -246,7 +246,7 @@ _LOSSES = {"l2sq": "1/2*norm(y - t, 2)**2", "l2": "norm(y - t, 2)", "l1": "norm(
 def cmd_backprop(args: argparse.Namespace) -> int:
     """Forward pass, deltas, gradients and update rules of an MLP."""
     from .backprop import backprop, mlp
-    from .norms import norm
+    from .rules.constructors import norm
 
     try:
         sizes = [int(v) for v in args.sizes.split(",")]
@@ -318,7 +318,7 @@ def _add_backprop_parser(sub: Any) -> None:
 
 def _latex_document(args: argparse.Namespace, expr: Any) -> int:
     """``latex --document``: the expression, and with ``--wrt`` its gradient and check."""
-    from .document import latex_document
+    from .presentation.document import latex_document
 
     items: list[Any] = [("The expression", expr)]
     if args.wrt:

@@ -22,11 +22,12 @@ from sympy import MatAdd, MatMul
 from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from .atoms import Elementwise, MaxAbsSelector, Norm, ScalarOf
-from .errors import ParseError, ShapeError, SymnormError, UnsupportedExpressionError
-from .evaluate import dimension_symbols, evaluate
-from .printing import aligned_rows, to_text
-from .printing import latex as to_latex
+from .kernels.evaluate import dimension_symbols, evaluate
+from .model.atoms import Elementwise, MaxAbsSelector, Norm, ScalarOf
+from .model.errors import ParseError, ShapeError, SymnormError, UnsupportedExpressionError
+from .model.text import to_text
+from .presentation.latex import latex as to_latex
+from .presentation.layout import aligned_rows
 
 __all__ = ["Counterexample", "Verdict", "verify"]
 
@@ -174,7 +175,7 @@ class Verdict:
     def latex(self) -> str:
         r"""LaTeX: the claim and the derived result as an ``aligned`` block, the verdict,
         the evidence and the counterexample written under it (compiles under pdflatex)."""
-        from .derivation import Differential
+        from .calculus.derivation import Differential
 
         symbol = "hessian" if self.kind == "hessian" else "grad"
         wrt = self.wrt
@@ -253,7 +254,7 @@ def _looks_like_latex(text: str) -> bool:
 
 def _read(text: str, bindings: dict[str, Any], latex: bool | None) -> Any:
     from .language import parse_latex
-    from .parser import parse, unused_declarations_allowed
+    from .language.expression import parse, unused_declarations_allowed
 
     # every symbol of f is declared, and a claim need not use them all
     with unused_declarations_allowed():
@@ -558,7 +559,7 @@ def verify(hand: Any, f: Any, wrt: Any, *, hessian: bool = False, latex: bool | 
     one component (``x[0]``, or the text ``"x_1"``: components are 1-based in LaTeX).
     ``f`` may be text too. Names in ``hand`` mean ``f``'s symbols; ``shapes`` declares
     others (as :func:`symnorm.parse`) or binds a name to an expression, so a claim can be
-    written with intermediate names (``shapes={"y": sn.atoms.Sigmoid(W*a)}``).
+    written with intermediate names (``shapes={"y": sn.parse('sigmoid(W*a)')}``).
 
     >>> import symnorm as sn
     >>> x = sn.vector("x")

@@ -31,7 +31,7 @@ import numpy as np
 from sympy.matrices.expressions import MatrixSymbol
 
 import symnorm as sn
-from symnorm.errors import CheckFailedError, ParseError, ShapeError, SymnormError
+from symnorm.model.errors import CheckFailedError, ParseError, ShapeError, SymnormError
 
 mp = mpmath.mp
 

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import symnorm as sn
-from symnorm.axioms import (
+from symnorm.calculus.axioms import (
     AXIOMS,
     CLASSIFICATIONS,
     HOMOGENEITY,
@@ -25,7 +25,7 @@ from symnorm.axioms import (
     AxiomResult,
     axioms,
 )
-from symnorm.errors import ShapeError, SymnormError, UnsupportedExpressionError
+from symnorm.model.errors import ShapeError, SymnormError, UnsupportedExpressionError
 from symnorm.rules import NORMS
 
 # vector norms (the matrix norms' axioms are tested numerically in tests/test_matrix_norms.py)

@@ -17,11 +17,11 @@ import pytest
 import sympy as sp
 
 import symnorm as sn
-from symnorm.backends import BACKENDS, available, with_backend
-from symnorm.errors import ArgumentError, ShapeError, UnsupportedExpressionError
-from symnorm.kernel import free_arguments
-from symnorm.prox_atoms import ProjectL1Ball
-from symnorm.rules import NORMS
+from symnorm.kernels.backends import BACKENDS, available, with_backend
+from symnorm.kernels.kernel import free_arguments
+from symnorm.model.errors import ArgumentError, ShapeError, UnsupportedExpressionError
+from symnorm.model.prox_maps import ProjectL1Ball
+from symnorm.rules import NORMS, norm_rule
 
 pytestmark = [pytest.mark.filterwarnings("ignore::RuntimeWarning:dask"),  # lazy 0**-q
               pytest.mark.skipif(importlib.util.find_spec("array_api_compat") is None,
@@ -166,7 +166,7 @@ MATRIX_CASES = [(rule, p) for rule, p in ALL_CASES if rule.extras.get("matrix")]
 
 
 def _extra(p, n: int) -> dict:
-    rule = sn.rules.norm_rule(p)
+    rule = norm_rule(p)
     if "sample_values" in rule.extras:
         return rule.extras["sample_values"](p, n, np.random.default_rng(0))
     if isinstance(p, sp.Symbol):
@@ -200,7 +200,7 @@ def test_value_and_gradient_kernels_match_numpy(rule, p, lib):
     kernels = [sn.kernel(sn.norm(x, p), free_arguments(sn.norm(x, p), first=x))]
     try:
         kernels.append(_grad(p).kernel())
-    except sn.errors.SymnormError as err:  # e.g. the counting norm: no gradient
+    except sn.SymnormError as err:  # e.g. the counting norm: no gradient
         assert p == 0, err
     for k in kernels:
         for dtype in (np.float64, np.float32):  # 1e±200 rows in float64 only
@@ -467,8 +467,8 @@ def test_numba_loops_over_many_blocks_and_mixed_rows():
 def test_a_helper_without_an_array_api_version_runs_on_the_host(lib):
     """New kernel families (matrix norms, backprop) work on eager arrays before they get
     an array-API version of their numpy helpers; under jit or on Dask they say why not."""
-    from symnorm.backends.dispatch import compiled
-    from symnorm.backends.registry import namespace
+    from symnorm.kernels.backends.dispatch import compiled
+    from symnorm.kernels.backends.registry import namespace
 
     if lib in HOST:
         return

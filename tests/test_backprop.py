@@ -16,10 +16,10 @@ from hypothesis import strategies as st
 from sympy import HadamardProduct, OneMatrix
 
 import symnorm as sn
-from symnorm.atoms import ELEMENTWISE_BY_NAME
 from symnorm.backprop import KernelArgumentError, NetworkError
 from symnorm.cli import main
-from symnorm.errors import CheckFailedError, ShapeError
+from symnorm.model.atoms import ELEMENTWISE_BY_NAME, Relu
+from symnorm.model.errors import CheckFailedError, ShapeError
 from symnorm.rules import ELEMENTWISE
 
 # -- hand-written numpy reference -----------------------------------------------------------
@@ -183,7 +183,7 @@ def test_relu_subgradient_at_exactly_zero_is_zero_never_nan():
     np.testing.assert_array_equal(out["W1"], 0.0)   # relu'(0) = 0: nothing flows back
     np.testing.assert_array_equal(out["b1"], 0.0)
     u = sn.vector("u")
-    g = sn.grad(sn.norm(sn.atoms.Relu(u), 2) ** 2 / 2, u).kernel()(np.zeros(4))
+    g = sn.grad(sn.norm(Relu(u), 2) ** 2 / 2, u).kernel()(np.zeros(4))
     np.testing.assert_array_equal(g, 0.0)
 
 

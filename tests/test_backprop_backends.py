@@ -20,7 +20,7 @@ from test_backends import _jax_x64, _skip_reason, lib_type, to_numpy
 
 import symnorm as sn
 from symnorm.backprop import KernelArgumentError
-from symnorm.errors import ArgumentError, ShapeError, UnsupportedExpressionError
+from symnorm.model.errors import ArgumentError, ShapeError, UnsupportedExpressionError
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("array_api_compat") is None,
                                 reason="array_api_compat is not installed")
@@ -468,9 +468,9 @@ def test_the_shims_new_names_keep_numpys_values(lib):
     losses) on each library, against numpy itself, NaN included."""
     from array_api_compat import array_namespace
 
-    from symnorm.backends.registry import namespace
-    from symnorm.backends.shim import NumpyNames
-    from symnorm.backends.xpnumeric import XPNumeric
+    from symnorm.kernels.backends.array_api import XPNumeric
+    from symnorm.kernels.backends.registry import namespace
+    from symnorm.kernels.backends.shim import NumpyNames
 
     a = np.array([-2.0, -0.0, 0.0, 3.0, np.nan, 800.0, -800.0])
     arr = to_lib(lib, a)

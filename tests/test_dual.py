@@ -54,7 +54,7 @@ def test_holder_report_and_steps():
 
 
 def test_wrong_dual_would_fail_the_check():
-    from symnorm.dual import DualNorm, holder_check
+    from symnorm.calculus.dual import DualNorm, holder_check
 
     d = sn.dual(sn.norm(X, 1))
     wrong = DualNorm(d.norm, d.x, d.y, sn.norm(d.y, 2), sp.Integer(2), d.steps)

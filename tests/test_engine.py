@@ -8,9 +8,10 @@ import sympy as sp
 from sympy import HadamardPower, HadamardProduct, Identity, MatAdd, MatMul
 
 import symnorm as sn
-from symnorm.atoms import Abs, MaxAbsSelector, ScalarOf, Sigmoid, Sign
+from symnorm.model.atoms import Abs, MaxAbsSelector, ScalarOf, Sigmoid, Sign
+from symnorm.model.symbols import dim
 
-n = sn.symbols.dim("n")
+n = dim("n")
 
 
 def text(e):
@@ -281,7 +282,7 @@ def test_shape_mismatch_is_reported():
 
 
 def test_wrong_claimed_result_raises_check_error(monkeypatch, syms):
-    from symnorm import engine
+    from symnorm.calculus import engine
 
     x = syms["x"]
     real = engine.derive_gradient

@@ -10,7 +10,7 @@ import sympy as sp
 
 import symnorm as sn
 from symnorm import numeric
-from symnorm.prox import prox
+from symnorm.calculus.prox.vector import prox
 from symnorm.rules import NORMS, norm_rule
 from symnorm.rules.group_norm import (
     GROUP,

@@ -14,8 +14,8 @@ import pytest
 import sympy as sp
 
 import symnorm as sn
-from symnorm.errors import ArgumentError, DomainError
-from symnorm.kernel import free_arguments
+from symnorm.kernels.kernel import free_arguments
+from symnorm.model.errors import ArgumentError, DomainError
 from symnorm.rules import NORMS, norm_rule
 
 # vector norms here; the matrix norms have their own float32 and empty-input tests below

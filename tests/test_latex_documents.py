@@ -16,10 +16,10 @@ import pytest
 import sympy as sp
 
 import symnorm as sn
-from symnorm.atoms import Sigmoid
 from symnorm.cli import main
-from symnorm.document import LatexError, compile_pdf, escape_text
-from symnorm.printing import aligned_rows, break_terms, latex_note, latex_text
+from symnorm.model.atoms import Sigmoid
+from symnorm.presentation.document import LatexError, compile_pdf, escape_text
+from symnorm.presentation.layout import aligned_rows, break_terms, latex_note, latex_text
 from symnorm.rules import NORMS
 
 PDFLATEX = shutil.which("pdflatex")

@@ -8,9 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import symnorm as sn
-from symnorm.atoms import Abs, Exp, ScalarOf, Sigmoid, Sign, sigmoid_scalar
-from symnorm.errors import ParseError, ShapeError, SymnormError, UnknownNormError
 from symnorm.language import KNOWN_COMMANDS, split_lines
+from symnorm.model.atoms import Abs, Exp, ScalarOf, Sigmoid, Sign, sigmoid_scalar
+from symnorm.model.errors import ParseError, ShapeError, SymnormError, UnknownNormError
 from symnorm.rules import NORMS
 
 x, y, b = sn.vector("x"), sn.vector("y"), sn.vector("b", "m")

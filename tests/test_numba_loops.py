@@ -15,8 +15,8 @@ import pytest
 
 pytest.importorskip("numba", reason="numba is not installed (pip install 'symnorm[numba]')")
 
-from symnorm.backends import numba_kernels  # noqa: E402
-from symnorm.backends.numba_loops import BLOCK  # noqa: E402
+from symnorm.kernels.backends import numba_kernels  # noqa: E402
+from symnorm.kernels.backends.numba_loops import BLOCK  # noqa: E402
 
 NM = numba_kernels.NumbaNumeric()
 
@@ -161,7 +161,7 @@ def test_threads_take_turns_on_the_workqueue_layer():
 import numpy as np
 from concurrent.futures import ThreadPoolExecutor
 import numba
-from symnorm.backends import numba_kernels
+from symnorm.kernels.backends import numba_kernels  # noqa: E402
 nm = numba_kernels.NumbaNumeric()
 x = np.random.default_rng(0).standard_normal((8, 200_000))
 want = x / np.linalg.norm(x, axis=1, keepdims=True)

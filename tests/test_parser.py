@@ -13,11 +13,11 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from symnorm.atoms import Abs, Exp, ScalarOf, Sigmoid, Sign
-from symnorm.errors import ParseError, ShapeError, SymnormError, UnknownNormError
-from symnorm.norms import norm
-from symnorm.parser import KNOWN_FUNCTIONS, parse
-from symnorm.symbols import dim, matrix, scalar, vector
+from symnorm.language.expression import KNOWN_FUNCTIONS, parse
+from symnorm.model.atoms import Abs, Exp, ScalarOf, Sigmoid, Sign
+from symnorm.model.errors import ParseError, ShapeError, SymnormError, UnknownNormError
+from symnorm.model.symbols import dim, matrix, scalar, vector
+from symnorm.rules.constructors import norm
 
 x, y, z, a, w = (vector(c) for c in "xyzaw")
 A = matrix("A", "m", "n")
@@ -488,7 +488,7 @@ def test_shapes_for_names_that_do_not_occur_are_refused() -> None:
     ("diag", {"diagonal", "symmetric"}), ("orth", {"orthogonal"}),
 ])
 def test_structure_words(word: str, flags: set) -> None:
-    from symnorm.symbols import structure_of
+    from symnorm.model.symbols import structure_of
 
     e = parse("x.T*M*x", M=word)
     M = next(s for s in e.atoms(sp.MatrixSymbol) if s.name == "M")
@@ -551,7 +551,7 @@ def _lark_reader() -> object:
 def _shape(tree: object) -> object:
     from lark import Tree as LarkTree
 
-    from symnorm.parser import Tree as OurTree
+    from symnorm.language.expression import Tree as OurTree
 
     if isinstance(tree, (LarkTree, OurTree)):
         return (tree.data, tree.meta.start_pos, tree.meta.end_pos,
@@ -565,7 +565,7 @@ def _shape(tree: object) -> object:
 def test_reader_builds_the_trees_of_the_grammar(tokens: list[str]) -> None:
     from lark.exceptions import LarkError
 
-    from symnorm.parser import _syntax_tree
+    from symnorm.language.expression import _syntax_tree
 
     reference = _lark_reader()
     text = "".join(tokens)

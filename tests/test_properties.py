@@ -1,7 +1,7 @@
 """Hypothesis properties: norm axioms, gradients against finite differences on random
 inputs and on randomly composed expressions.
 
-The finite differences here are written independently of ``symnorm.check``.
+The finite differences here are written independently of ``symnorm.check.gradient``.
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import symnorm as sn
-from symnorm.rules import NORMS
+from symnorm.rules import NORMS, norm_rule
 
 X = sn.vector("x")
 # vector norms (the matrix norms' properties are in tests/test_matrix_norms.py)
 ORDERS = [p for rule in NORMS for p in rule.sample_orders if not sp.sympify(p).free_symbols
           and not rule.extras.get("matrix")]
-TRUE_NORMS = [p for p in ORDERS if NORMS and sn.rules.norm_rule(sp.sympify(p)).is_norm(
+TRUE_NORMS = [p for p in ORDERS if NORMS and norm_rule(sp.sympify(p)).is_norm(
     sp.sympify(p))]
 VALUE = {p: sn.kernel(sn.norm(X, p), [X]) for p in ORDERS}
 GRAD = {p: sn.grad(sn.norm(X, p), X).kernel() for p in ORDERS}

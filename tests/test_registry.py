@@ -11,7 +11,7 @@ import pytest
 import sympy as sp
 
 import symnorm as sn
-from symnorm.explicit import component_symbol, explicit
+from symnorm.calculus.explicit import component_symbol, explicit
 from symnorm.rules import ELEMENTWISE, NORMS, norm_rule
 
 CASES = [(rule, p) for rule in NORMS for p in rule.sample_orders]

@@ -9,8 +9,8 @@ import pytest
 import sympy as sp
 
 import symnorm as sn
-from symnorm.atoms import ScalarOf
-from symnorm.symbols import StructuredMatrix, structure_of
+from symnorm.model.atoms import ScalarOf
+from symnorm.model.symbols import StructuredMatrix, dim, structure_of
 
 
 def test_structure_is_closed_under_implication() -> None:
@@ -31,9 +31,9 @@ def test_structure_needs_a_square_matrix() -> None:
         sn.matrix("B", 3, 4, symmetric=True)
     with pytest.raises(sn.ShapeError, match="not square"):
         sn.matrix("B", "m", "n", positive_definite=True)
-    assert sn.matrix("S", symmetric=True).shape == (sn.symbols.dim("n"),) * 2
+    assert sn.matrix("S", symmetric=True).shape == (dim("n"),) * 2
     assert sn.matrix("S", 4, symmetric=True).shape == (4, 4)
-    assert sn.matrix("S", "k", symmetric=True).shape == (sn.symbols.dim("k"),) * 2
+    assert sn.matrix("S", "k", symmetric=True).shape == (dim("k"),) * 2
 
 
 def test_structured_matrix_is_a_matrix_symbol_that_survives_rebuilding() -> None:
@@ -41,7 +41,7 @@ def test_structured_matrix_is_a_matrix_symbol_that_survives_rebuilding() -> None
     assert isinstance(M, sp.MatrixSymbol) and isinstance(M, StructuredMatrix)
     assert M.name == "M"
     assert pickle.loads(pickle.dumps(M)) == M
-    n = sn.symbols.dim("n")
+    n = dim("n")
     M3 = M.subs(n, 3)
     assert M3.shape == (3, 3) and structure_of(M3) == {"symmetric"}
     assert M != sn.matrix("M", "n", "n")  # the declaration is part of the symbol
@@ -141,7 +141,7 @@ def test_mahalanobis_passes_the_default_check_with_a_declared_spd_matrix() -> No
 
 
 def test_check_value_refuses_values_that_break_the_declaration() -> None:
-    from symnorm.errors import ArgumentError
+    from symnorm.model.errors import ArgumentError
 
     S = sn.matrix("S", 3, symmetric=True)
     R = np.arange(9.0).reshape(3, 3)

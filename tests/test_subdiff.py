@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import symnorm as sn
-from symnorm.check import one_sided_derivative
+from symnorm.check.gradient import one_sided_derivative
 from symnorm.rules import NORMS
 
 X = sn.vector("x")
@@ -196,7 +196,7 @@ def test_nonconvex_and_unsupported_are_refused():
     with pytest.raises(sn.UnsupportedExpressionError, match="negative multiple"):
         sn.subdiff(sn.norm(X, 2) - sn.norm(X, 1), X)
     A = sn.matrix("A", "n", "n")
-    from symnorm.atoms import Sigmoid
+    from symnorm.model.atoms import Sigmoid
     with pytest.raises(sn.UnsupportedExpressionError, match="affine"):
         sn.subdiff(sn.norm(Sigmoid(A * X), 1), X)
 
@@ -269,7 +269,7 @@ def test_subdiff_is_checked_before_it_is_returned():
     S = sn.subdiff(sn.norm(X, 1), X)
     assert S.report is not None and S.report.ok
     assert any(p.mode == "kink" for p in S.report.points)
-    from symnorm.subdiff import Subdifferential
+    from symnorm.calculus.subdiff.vector import Subdifferential
 
     # the set of ||x||_2 claimed for ||x||_1: the check must notice
     wrong = Subdifferential(f=sn.norm(X, 1), wrt=X, root=sn.subdiff(sn.norm(X, 2), X).root,

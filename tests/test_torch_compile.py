@@ -24,9 +24,9 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import symnorm as sn
-from symnorm.backends import with_backend
-from symnorm.backends.dispatch import compile_status
-from symnorm.errors import ArgumentError, DomainError, UnsupportedExpressionError
+from symnorm.kernels.backends import with_backend
+from symnorm.kernels.backends.dispatch import compile_status
+from symnorm.model.errors import ArgumentError, DomainError, UnsupportedExpressionError
 
 pytestmark = [
     pytest.mark.skipif(importlib.util.find_spec("torch") is None or

@@ -9,10 +9,10 @@ import pytest
 import sympy as sp
 
 import symnorm as sn
-from symnorm.atoms import Sigmoid, sigmoid_scalar
 from symnorm.cli import main
-from symnorm.errors import ParseError
-from symnorm.evaluate import evaluate
+from symnorm.kernels.evaluate import evaluate
+from symnorm.model.atoms import Sigmoid, sigmoid_scalar
+from symnorm.model.errors import ParseError
 
 x, a = sn.vector("x"), sn.vector("a")
 A, b = sn.matrix("A"), sn.vector("b", "m")

@@ -3,10 +3,10 @@
 :class:`~symnorm.backprop.kernel.BackpropKernel` hands a call here when an argument is
 an array of another library than numpy, or when the kernel was made with
 ``backend=``. Its generated source (``k.source``) is executed once per (library, dtype,
-device) with ``np`` bound to the array-API shim (:class:`symnorm.backends.shim.NumpyNames`),
+device) with ``np`` bound to the array-API shim (:class:`symnorm.kernels.backends.shim.NumpyNames`),
 ``_nm`` to :class:`BatchNumeric` (the array-API kernel helpers) and ``_bp`` to
 :class:`ArrayAPIHelpers` (the backprop helpers below), exactly as ordinary kernels run
-on other libraries (:mod:`symnorm.backends.dispatch`). So the result is a dict of that
+on other libraries (:mod:`symnorm.kernels.backends.dispatch`). So the result is a dict of that
 library's arrays with the numpy kernel's semantics: relu'(0) = 0, the sigmoid that never
 overflows, the same shape errors.
 
@@ -29,10 +29,10 @@ from typing import Any
 import numpy as np
 
 from .. import numeric as np_numeric
-from ..backends.registry import library_of, namespace
-from ..backends.shim import NumpyNames
-from ..backends.xpnumeric import XPNumeric
-from ..errors import ArgumentError, ShapeError
+from ..kernels.backends.array_api import XPNumeric
+from ..kernels.backends.registry import library_of, namespace
+from ..kernels.backends.shim import NumpyNames
+from ..model.errors import ArgumentError, ShapeError
 from . import kernel as np_helpers
 
 
@@ -95,7 +95,7 @@ class ArrayAPIHelpers:
 
 
 class BatchNumeric(XPNumeric):
-    """:class:`~symnorm.backends.xpnumeric.XPNumeric` for backprop's rows.
+    """:class:`~symnorm.kernels.backends.array_api.XPNumeric` for backprop's rows.
 
     On Dask, the vector axis of every batched array in a backprop kernel is one chunk, so
     a per-sample norm (an L2 or Lp loss) is the numpy helper applied to each block of
@@ -298,11 +298,11 @@ def check_backend(backend: str | None) -> str | None:
     >>> check_backend("numba")
     Traceback (most recent call last):
     ...
-    symnorm.errors.UnsupportedExpressionError: backprop kernels have no numba backend (their \
+    symnorm.UnsupportedExpressionError: backprop kernels have no numba backend (their \
 work is matrix products, which numpy already hands to BLAS); use backend=None
     """
-    from ..backends.registry import check_backend as check_known
-    from ..errors import UnsupportedExpressionError
+    from ..kernels.backends.registry import check_backend as check_known
+    from ..model.errors import UnsupportedExpressionError
 
     if backend == "numba":
         raise UnsupportedExpressionError(

@@ -16,7 +16,7 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.expressions import MatrixSymbol
 
-from ..errors import CheckFailedError
+from ..model.errors import CheckFailedError
 from .kernel import build_loss_function
 
 if TYPE_CHECKING:
@@ -141,7 +141,7 @@ def ensure(bp: "Backprop", **options: Any) -> "BackpropReport":
     report = check_backprop(bp, **options)
     bp.report = report
     if not report.ok:
-        from ..printing import to_text
+        from ..model.text import to_text
 
         raise CheckFailedError(f"backprop of {to_text(bp.loss)}: {report.failure}", report)
     return report

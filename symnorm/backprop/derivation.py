@@ -25,12 +25,13 @@ import sympy as sp
 from sympy import MatAdd, MatMul
 from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
-from ..derivation import Step, steps_latex
-from ..engine import Recorder, as_scalar, grad_scalar, vjp
-from ..errors import UnsupportedExpressionError
-from ..printing import latex, to_text
+from ..calculus.derivation import Step, steps_latex
+from ..calculus.engine import Recorder, as_scalar, grad_scalar, vjp
+from ..model.errors import UnsupportedExpressionError
+from ..model.symbols import check_shapes
+from ..model.text import to_text
+from ..presentation.latex import latex
 from ..rules import Kink
-from ..symbols import check_shapes
 from .index_form import LETTERS, Entries, Written, WrittenSum, component, index_symbol
 from .network import Network, tidy_ones
 
@@ -502,7 +503,7 @@ def backprop(net: Any, params: list | None = None, *, check: bool = True,
     The deltas, gradients and index forms are derived by the engine over the named
     intermediates (see the module docstring), then every gradient is checked against
     central differences of the loss at random points (``check=False`` switches that
-    off); a disagreement raises :class:`~symnorm.errors.CheckFailedError` naming the
+    off); a disagreement raises :class:`~symnorm.model.errors.CheckFailedError` naming the
     parameter and the point.
 
     >>> import symnorm as sn

@@ -25,9 +25,10 @@ from sympy import (
 )
 from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
-from ..atoms import Elementwise
-from ..errors import UnsupportedExpressionError
-from ..printing import latex, to_text
+from ..model.atoms import Elementwise
+from ..model.errors import UnsupportedExpressionError
+from ..model.text import to_text
+from ..presentation.latex import latex
 
 LETTERS = "ijkmpqrsuv"
 

@@ -34,10 +34,10 @@ from sympy import (
 from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
 from .. import numeric
-from ..atoms import Elementwise, Norm, ScalarOf
-from ..backends.registry import library_of
-from ..errors import ShapeError, SymnormError, UnsupportedExpressionError
-from ..printing import fraction, to_text
+from ..kernels.backends.registry import library_of
+from ..model.atoms import Elementwise, Norm, ScalarOf
+from ..model.errors import ShapeError, SymnormError, UnsupportedExpressionError
+from ..model.text import fraction, to_text
 from ..rules import ELEMENTWISE, norm_rule
 from .network import FrobeniusSquared
 
@@ -577,7 +577,7 @@ def _kinds(bp: "Backprop") -> dict:
 
 def _arguments(bp: "Backprop") -> tuple[list, list, list]:
     """(data, parameters, scalars): the kernel's arguments in their documented order."""
-    from ..kernel import free_arguments
+    from ..kernels.kernel import free_arguments
 
     params = list(bp.params)
     if bp.network is not None:

@@ -19,10 +19,11 @@ import sympy as sp
 from sympy import HadamardProduct, MatMul, OneMatrix
 from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
-from ..atoms import IdentityMap, Relu, ScalarOf, Sigmoid, Softplus, Tanh
-from ..errors import ShapeError, SymnormError
-from ..norms import norm
-from ..printing import latex, to_text
+from ..model.atoms import IdentityMap, Relu, ScalarOf, Sigmoid, Softplus, Tanh
+from ..model.errors import ShapeError, SymnormError
+from ..model.text import to_text
+from ..presentation.latex import latex
+from ..rules.constructors import norm
 
 ACTIVATIONS: dict[str, type] = {
     "sigmoid": Sigmoid, "tanh": Tanh, "relu": Relu, "softplus": Softplus,

@@ -3,7 +3,8 @@ r"""A safe reader of hand-written LaTeX about norms: text in, symnorm expression
 The text is split into tokens by a small lexer that knows LaTeX's commands (which
 ``|`` opens and which closes, ``\left``/``\right``, ``\operatorname{sign}``, digits of
 ``x^23``), then read by the lark grammar ``latex.lark``. Its trees are the expression
-language's trees (:mod:`symnorm.parser`), so shapes are inferred and checked by the same
+language's trees
+(:mod:`symnorm.language.expression`), so shapes are inferred and checked by the same
 code, and the SymPy objects are built node by node: nothing is ever handed to ``eval``,
 ``sympify`` or SymPy's own ``parse_latex``.
 
@@ -43,11 +44,11 @@ from lark.lexer import Lexer
 from sympy.matrices.exceptions import ShapeError as SympyShapeError
 from sympy.matrices.expressions import MatrixExpr
 
-from .. import parser as _expression_language
-from ..errors import ParseError, ShapeError, UnknownNormError, UnsupportedExpressionError
-from ..norms import norm
-from ..parser import _error, _Reader, _Shape
-from ..symbols import dim
+from ..model.errors import ParseError, ShapeError, UnknownNormError, UnsupportedExpressionError
+from ..model.symbols import dim
+from ..rules.constructors import norm
+from . import expression as _expression_language
+from .expression import _error, _Reader, _Shape
 
 __all__ = ["KNOWN_COMMANDS", "parse_latex", "split_lines"]
 
@@ -686,7 +687,7 @@ class _LatexReader(_Reader):
         finally:
             del self.bound[index]
         if isinstance(body, MatrixExpr):
-            from ..atoms import ScalarOf
+            from ..model.atoms import ScalarOf
 
             body = ScalarOf(body)
         lo = sp.Integer(1) if lower is None else self.build(lower)
@@ -725,8 +726,8 @@ def parse_latex(text: str, **shapes: object) -> sp.Basic:
 
     ``shapes`` works as in :func:`symnorm.parse`: ``'scalar'``, ``'vector'``,
     ``'matrix'``, a length, an ``(m, n)`` tuple, or a ready symbol. Errors are
-    :class:`~symnorm.errors.ParseError` (with a caret under the position),
-    :class:`~symnorm.errors.ShapeError` or :class:`~symnorm.errors.UnknownNormError`.
+    :class:`~symnorm.model.errors.ParseError` (with a caret under the position),
+    :class:`~symnorm.model.errors.ShapeError` or :class:`~symnorm.model.errors.UnknownNormError`.
 
     >>> import symnorm as sn
     >>> sn.parse_latex(r"\frac{1}{2}\|Ax - b\|_2^2")
@@ -740,7 +741,7 @@ def parse_latex(text: str, **shapes: object) -> sp.Basic:
     >>> sn.parse_latex(r"\lVert x \rVert_\infty + \foo")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
         ...
-    symnorm.errors.ParseError: unknown command '\foo' at line 1, column 26; known commands: ...
+    symnorm.ParseError: unknown command '\foo' at line 1, column 26; known commands: ...
     """
     if not isinstance(text, str):
         raise TypeError(f"parse_latex() needs a str, got {type(text).__name__}")

@@ -6,12 +6,12 @@ from __future__ import annotations
 from sympy import HadamardProduct, MatAdd, MatMul, OneMatrix
 from sympy.matrices.expressions import MatrixExpr
 
-from ..atoms import Exp, Sigmoid, Sign, Step, Tanh
+from ..model.atoms import Exp, Sigmoid, Sign, Step, Tanh
 from .registry import ELEMENTWISE, ElementwiseRule, Kink
 
 
 def _zero_entries(u: MatrixExpr) -> list[Kink]:
-    from ..printing import latex
+    from ..presentation.latex import latex
 
     return [Kink(f"an entry of {u} is 0", f"({latex(u)})_i = 0",
                  "the minimum-norm subgradient in those entries")]
@@ -46,7 +46,7 @@ ELEMENTWISE.register(ElementwiseRule(
 
 
 def _relu_kinks(u: MatrixExpr) -> list[Kink]:
-    from ..printing import latex
+    from ..presentation.latex import latex
 
     return [Kink(f"an entry of {u} is 0", f"({latex(u)})_i = 0",
                  "derivative 0 in those entries (0 is the minimum-norm element of the "

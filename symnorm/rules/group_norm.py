@@ -3,7 +3,7 @@ r"""The group-lasso norm ``Σ_g ||x_g||_2``: the sum of the Euclidean norms of t
 The blocks partition the entries of ``x``; they are given by an integer label per entry
 (equal labels, one block), an array passed to kernels at run time, so one derivation
 serves every partition. The labels are a symbol, :class:`GroupLabels`, and the norm is
-an ordinary :class:`~symnorm.atoms.Norm` whose order is :class:`GroupOrder` (the labels
+an ordinary :class:`~symnorm.model.atoms.Norm` whose order is :class:`GroupOrder` (the labels
 wrapped), so the engine, the kernel generator and the checks need no special case:
 
 >>> import numpy as np
@@ -27,11 +27,11 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
-from ..atoms import Norm, VectorMap
-from ..errors import ShapeError, UnsupportedExpressionError
-from ..prox_atoms import GroupShrink
-from ..symbols import _as_dim
-from . import convex_numeric as cn
+from ..model.atoms import Norm, VectorMap
+from ..model.errors import ShapeError, UnsupportedExpressionError
+from ..model.prox_maps import GroupShrink
+from ..model.symbols import _as_dim
+from ..numeric import convex as cn
 from .registry import NORMS, Kink, NormRule, SubdiffRule
 
 __all__ = ["GROUP", "SAMPLE_ORDER", "GroupLabels", "GroupNormalize", "GroupOrder",
@@ -138,7 +138,7 @@ def group_norm(x: MatrixExpr, G: object = "G") -> Norm:
     >>> group_norm(sn.vector("y", 3), "H").p.labels.dim
     3
     """
-    from ..norms import norm
+    from .constructors import norm
 
     if not isinstance(x, MatrixExpr) or x.shape[1] != 1:
         raise ShapeError(f"group_norm() takes a column vector expression, got {x!r}")
@@ -313,6 +313,6 @@ GROUP = NORMS.register(NormRule(
 
 
 def _latex(u: MatrixExpr) -> str:
-    from ..printing import latex
+    from ..presentation.latex import latex
 
     return latex(u)

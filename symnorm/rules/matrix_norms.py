@@ -1,6 +1,6 @@
 r"""Rules for the matrix norms: Frobenius, nuclear, spectral, induced 1 and ∞, mixed L_{p,q}.
 
-A matrix norm is an ordinary :class:`~symnorm.atoms.Norm` whose order is a
+A matrix norm is an ordinary :class:`~symnorm.model.atoms.Norm` whose order is a
 :class:`MatrixOrder` (``fro``, ``nuc``, ``2``, ``1``, ``oo`` or ``(p, q)``), so no vector
 rule claims it and the engine, the kernel generator and the checks need no special case.
 :func:`symnorm.norm` builds it for any argument with more than one row and column:
@@ -19,7 +19,7 @@ array([[1., 0.],
 The gradients are closed matrix forms: ``X/‖X‖_F``, ``U V^T`` (thin SVD), ``u_1 v_1^T``,
 ``sign(X) ⊙ 1 e_k^T`` (induced 1), and the column-wise form of the mixed norms. Each
 SVD-based node has a numpy kernel (batched over leading axes) in
-:mod:`symnorm.numeric_matrix`, whose module docstring states the minimum-norm
+:mod:`symnorm.numeric.matrices`, whose module docstring states the minimum-norm
 subgradients returned at kinks and the tolerance for equal singular values.
 """
 
@@ -31,8 +31,8 @@ import sympy as sp
 from sympy.core.symbol import Str
 from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
-from ..atoms import Norm, order
-from ..errors import ShapeError, UnknownNormError
+from ..model.atoms import Norm, order
+from ..model.errors import ShapeError, UnknownNormError
 from .registry import NORMS, Kink, NormRule
 
 __all__ = ["FRO", "INDUCED1", "INDUCEDINF", "MIXED", "NUC", "SPECTRAL", "InducedGrad",
@@ -115,7 +115,7 @@ def matrix_order(p: object) -> MatrixOrder:
     >>> matrix_order(3)
     Traceback (most recent call last):
     ...
-    symnorm.errors.UnknownNormError: no matrix norm of order 3; matrix norms: 'fro' ...
+    symnorm.UnknownNormError: no matrix norm of order 3; matrix norms: 'fro' ...
     """
     if isinstance(p, MatrixOrder):
         return p
@@ -202,7 +202,7 @@ class _MatrixMap(MatrixExpr):
         return f"_nm.{self.helper}({', '.join(parts)})"
 
     def _entry(self, i: object, j: object, **kwargs: object) -> sp.Expr:
-        from ..errors import UnsupportedExpressionError
+        from ..model.errors import UnsupportedExpressionError
 
         raise UnsupportedExpressionError(
             f"{self.name}({self.arg}) has no explicit components in closed form")
@@ -314,13 +314,13 @@ class MixedGrad(_MatrixMap):
 # -- rules ----------------------------------------------------------------------------------------
 
 def _text(u: MatrixExpr) -> str:
-    from ..printing import to_text
+    from ..model.text import to_text
 
     return to_text(u)
 
 
 def _latex(u: MatrixExpr) -> str:
-    from ..printing import latex
+    from ..presentation.latex import latex
 
     return latex(u)
 
@@ -336,7 +336,7 @@ def _norm_latex(u: str, p: MatrixOrder) -> str:
 
 class _PlainPrinter:
     def _print(self, v: Any) -> str:
-        from ..printing import latex
+        from ..presentation.latex import latex
 
         return latex(v)
 
@@ -352,7 +352,7 @@ def _extras(form: str, **more: Any) -> dict:
 
 def _prox(node: str):  # noqa: ANN202
     def make(v: MatrixExpr, lam: sp.Expr, p: MatrixOrder) -> MatrixExpr:
-        from ..matrix_prox import prox_node
+        from ..calculus.prox.matrix import prox_node
 
         return prox_node(node, v, lam, p)
     make.__doc__ = {

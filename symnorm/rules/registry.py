@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
-from ..errors import UnknownNormError, UnsupportedExpressionError
+from ..model.errors import UnknownNormError, UnsupportedExpressionError
 
 
 @dataclass(frozen=True)
@@ -153,7 +153,7 @@ def norm_rule(p: sp.Basic) -> NormRule:
     'L2'
     """
     if not isinstance(p, sp.Basic):
-        from ..atoms import order
+        from ..model.atoms import order
 
         p = order(p)
     for rule in NORMS:

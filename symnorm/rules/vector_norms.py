@@ -12,9 +12,9 @@ import sympy as sp
 from sympy import HadamardPower, HadamardProduct, MatMul, ZeroMatrix
 from sympy.matrices.expressions import MatrixExpr
 
-from ..atoms import Abs, MaxAbsSelector, Norm, Sign
-from ..prox_atoms import prox_l1, prox_l2, prox_linf
-from . import convex_numeric as cn
+from ..model.atoms import Abs, MaxAbsSelector, Norm, Sign
+from ..model.prox_maps import prox_l1, prox_l2, prox_linf
+from ..numeric import convex as cn
 from .registry import NORMS, IndexForm, Kink, NormRule, SubdiffRule
 
 
@@ -23,7 +23,7 @@ def _text(u: MatrixExpr) -> str:
 
 
 def _latex(u: MatrixExpr) -> str:
-    from ..printing import latex
+    from ..presentation.latex import latex
 
     return latex(u)
 

@@ -1,0 +1,246 @@
+"""The record of a derivation: result, ordered steps, assumptions and kinks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import sympy as sp
+from sympy.matrices.expressions import MatrixExpr
+
+from ..model.text import to_text
+from ..presentation.latex import latex as to_latex
+from ..presentation.layout import aligned_rows
+from ..rules import Kink
+
+if TYPE_CHECKING:
+    from ..check.gradient import CheckReport
+    from ..kernels.kernel import Kernel
+
+
+@dataclass(frozen=True)
+class Differential:
+    """An unevaluated derivative ``∇_wrt expr`` (or ``∂/∂wrt expr``) used in steps."""
+
+    expr: Any
+    wrt: Any
+    symbol: str = "grad"    # "grad", "hessian", "partial"
+
+    def latex(self) -> str:
+        inner = to_latex(self.expr)
+        if isinstance(self.expr, (sp.Add, sp.Mul)) or (
+                isinstance(self.expr, MatrixExpr) and len(self.expr.args) > 1):
+            inner = rf"\left({inner}\right)"
+        wrt = to_latex(self.wrt)
+        if self.symbol == "hessian":
+            return rf"\nabla^2_{{{wrt}}} {inner}"
+        if self.symbol == "partial":
+            return rf"\frac{{\partial}}{{\partial {wrt}}} {inner}"
+        return rf"\nabla_{{{wrt}}} {inner}"
+
+    def text(self) -> str:
+        name = {"grad": "grad", "hessian": "hessian", "partial": "d/d"}[self.symbol]
+        wrt = to_text(self.wrt)
+        if not wrt.isidentifier():
+            wrt = f"({wrt})"
+        return f"{name}_{wrt}({to_text(self.expr)})"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step: ``before = after`` by ``rule``.
+
+    ``before`` and ``after`` are SymPy expressions or :class:`Differential`s; ``rule``
+    names the registered rule or the calculus rule applied, ``note`` explains it.
+    """
+
+    rule: str
+    before: Any
+    after: Any
+    note: str = ""
+
+    def latex(self) -> str:
+        return f"{_latex(self.before)} &= {_latex(self.after)}"
+
+    def text(self) -> str:
+        return f"{_text(self.before)} = {_text(self.after)}"
+
+
+def steps_latex(steps: list[Step], notes: list[str] | None = None) -> str:
+    """Display LaTeX of ``steps`` (``before = after``, numbered rules written under).
+
+    >>> import symnorm as sn
+    >>> x = sn.vector("x")
+    >>> print(steps_latex([Step("L1", sn.norm(x, 1), sn.norm(x, 1), "definition")]))
+    \\begin{gathered}
+    \\begin{aligned}
+    \\left\\lVert x \\right\\rVert_{1} &= \\left\\lVert x \\right\\rVert_{1} && \\text{(1)}
+    \\end{aligned} \\\\
+    \\text{(1) definition}
+    \\end{gathered}
+    """
+    return aligned_rows([(_latex(s.before), _latex(s.after), s.note or s.rule) for s in steps],
+                        notes)
+
+
+def _latex(obj: Any) -> str:
+    return obj.latex() if hasattr(obj, "latex") else to_latex(obj)
+
+
+def _text(obj: Any) -> str:
+    return obj.text() if hasattr(obj, "text") else to_text(obj)
+
+
+@dataclass
+class Derivation:
+    """A derived gradient (or Hessian) with everything needed to trust and use it.
+
+    ``result`` has the shape of ``wrt`` (a Hessian is ``n x n``); ``steps`` are in the
+    order a person would write them; ``kinks`` name where the result does not hold and
+    what kernels return there; ``report`` is the finite-difference check run when the
+    derivation was made (``None`` if checking was switched off).
+    """
+
+    f: Any
+    wrt: Any
+    result: Any
+    steps: list[Step] = field(default_factory=list)
+    assumptions: list[sp.Basic] = field(default_factory=list)
+    kinks: list[Kink] = field(default_factory=list)
+    kind: str = "gradient"
+    warnings: list[str] = field(default_factory=list)   # e.g. "... is not a norm: ..."
+    fusions: dict = field(default_factory=dict, repr=False)
+    report: "CheckReport | None" = field(default=None, repr=False)
+    gradient: "Derivation | None" = field(default=None, repr=False)  # for a Hessian
+
+    # -- display -------------------------------------------------------------------
+    def latex(self) -> str:
+        """LaTeX source: an ``aligned`` block, one step a line, each numbered at the right;
+        the rules, assumptions and kinks are written out under the block, so nothing runs
+        off the page (it compiles under pdflatex with amsmath and renders in MathJax)."""
+        rows = [(_latex(s.before), _latex(s.after), s.note or s.rule) for s in self.steps]
+        symbol = "hessian" if self.kind == "hessian" else "grad"
+        if not self._ends_with_result():
+            rows.append((Differential(self.f, self.wrt, symbol).latex(),
+                         to_latex(self.result), "result"))
+        notes = [f"assuming {to_text(a)}" for a in self.assumptions]
+        notes += [self._kink_text(k) for k in self.kinks]
+        notes += [f"note: {w}" for w in self.warnings]
+        return aligned_rows(rows, notes)
+
+    def to_latex_document(self, title: str | None = None, *, path: Any = None,
+                          pdf: bool = False) -> str:
+        """A standalone ``.tex`` document of this derivation and its check (see
+        :func:`symnorm.latex_document`); written to ``path``, compiled with ``pdf=True``.
+
+        >>> import symnorm as sn
+        >>> x = sn.vector("x")
+        >>> tex = sn.grad(sn.norm(x, 1), x).to_latex_document(title="The L1 norm")
+        >>> "title{The L1 norm}" in tex and "begin{aligned}" in tex
+        True
+        """
+        from ..presentation.document import latex_document
+
+        return latex_document([self], title=title, path=path, pdf=pdf)
+
+    def _ends_with_result(self) -> bool:
+        """Does the last step already state ``∇f = result``?"""
+        symbol = "hessian" if self.kind == "hessian" else "grad"
+        return bool(self.steps) and self.steps[-1].after == self.result and \
+            self.steps[-1].before == Differential(self.f, self.wrt, symbol)
+
+    def _kink_text(self, k: Kink) -> str:
+        if self.kind == "hessian":
+            return f"not valid where {k.where}: no Hessian there; kernels set its singular " \
+                   "terms to 0"
+        return f"not valid where {k.where}; kernels return {k.returns}"
+
+    def _repr_latex_(self) -> str:
+        return "$$" + self.latex() + "$$"
+
+    def text(self) -> str:
+        """Plain-text derivation, one step a line."""
+        lines = [f"{s.text()}    [{s.note or s.rule}]" for s in self.steps]
+        symbol = "hessian" if self.kind == "hessian" else "grad"
+        if not self._ends_with_result():
+            lines.append(f"{Differential(self.f, self.wrt, symbol).text()} = "
+                         f"{to_text(self.result)}    [result]")
+        for a in self.assumptions:
+            lines.append(f"assuming {to_text(a)}")
+        for k in self.kinks:
+            lines.append(self._kink_text(k))
+        for w in self.warnings:
+            lines.append(f"note: {w}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.text()
+
+    def __repr__(self) -> str:
+        """The result as a textbook line: ``grad_x norm(x, 2) = x/norm(x, 2)``."""
+        symbol = "hessian" if self.kind == "hessian" else "grad"
+        return f"{Differential(self.f, self.wrt, symbol).text()} = {to_text(self.result)}"
+
+    # -- use -----------------------------------------------------------------------
+    def kernel(self, args: list | None = None, *, backend: str | None = None) -> "Kernel":
+        """A numpy kernel for ``result`` (see :func:`symnorm.kernels.kernel`).
+
+        Call it by name, or positionally in one documented order: ``wrt`` first, then
+        the other symbols sorted by name (``args`` overrides it). ``repr(k)`` and
+        ``inspect.signature(k)`` show the order; an unknown or missing name is an error
+        that lists the valid ones. It also computes on JAX, PyTorch, CuPy and Dask
+        arrays; ``backend=`` fixes one library (see :mod:`symnorm.kernels.backends`).
+
+        >>> import numpy as np, symnorm as sn
+        >>> A, x, b = sn.matrix("A"), sn.vector("x"), sn.vector("b", "m")
+        >>> k = sn.grad(sn.norm(A * x - b, 2) ** 2, x).kernel()
+        >>> k
+        <symnorm kernel k(x, A, b, *, out=None) -> 2*A.T*(A*x - b)>
+        >>> k(b=np.array([1.0, 1.0]), A=np.eye(2), x=np.array([2.0, 3.0]))
+        array([2., 4.])
+        """
+        from ..kernels.kernel import kernel_for_derivation
+
+        return kernel_for_derivation(self, args, backend=backend)
+
+    def value_kernel(self, args: list | None = None, *,
+                     backend: str | None = None) -> "Kernel":
+        """A numpy kernel for ``f`` itself, with the same arguments as :meth:`kernel`."""
+        from ..kernels.kernel import kernel
+
+        return kernel(self.f, args or self.arguments(), backend=backend)
+
+    def arguments(self) -> list:
+        """Kernel arguments: ``wrt`` first, then the other free symbols by name."""
+        from ..kernels.kernel import free_arguments
+
+        return free_arguments(self.f, first=self.wrt)
+
+    def check(self, **options: Any) -> "CheckReport":
+        """Compare ``result`` with finite differences (see :func:`symnorm.check.gradient`)."""
+        from ..check.gradient import check_derivation
+
+        return check_derivation(self, **options)
+
+    def components(self) -> sp.Matrix:
+        """The result with explicit components (``wrt`` must have an integer size)."""
+        from .explicit import explicit
+
+        return explicit(self.result)
+
+    def to_dict(self) -> dict:
+        """A JSON-ready summary."""
+        return {
+            "kind": self.kind,
+            "f": to_text(self.f),
+            "wrt": to_text(self.wrt),
+            "result": to_text(self.result),
+            "latex": to_latex(self.result),
+            "steps": [{"rule": s.rule, "note": s.note, "before": _text(s.before),
+                       "after": _text(s.after)} for s in self.steps],
+            "assumptions": [to_text(a) for a in self.assumptions],
+            "kinks": [{"where": k.where, "kernel_returns": k.returns} for k in self.kinks],
+            "warnings": list(self.warnings),
+            "check": None if self.report is None else self.report.to_dict(),
+        }
+

@@ -1,0 +1,770 @@
+"""The derivation engine: the chain rule over SymPy trees, recording each step.
+
+Scalars are differentiated by SymPy's own (reliable) scalar calculus after every
+norm and 1x1 matrix node is replaced by a dummy; vector and matrix nodes go through
+reverse-mode cotangent propagation (``vjp``), so a gradient is ``J^T g`` in closed
+vector form, valid for every dimension. SymPy's ``MatrixSymbol.diff`` is never used.
+The engine knows no particular norm: it asks the rule registries.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy as sp
+from sympy import (
+    DiagMatrix,
+    HadamardPower,
+    HadamardProduct,
+    Identity,
+    MatAdd,
+    MatMul,
+    MatPow,
+    Transpose,
+    ZeroMatrix,
+)
+from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
+
+from ..model.atoms import (
+    ActiveGradient,
+    Elementwise,
+    Norm,
+    NormOrderDerivative,
+    ScalarActiveGradient,
+    ScalarOf,
+)
+from ..model.errors import ShapeError, UnsupportedExpressionError
+from ..model.symbols import check_shapes
+from ..model.text import to_text
+from ..rules import ELEMENTWISE, Kink, norm_rule
+from .derivation import Derivation, Differential, Step
+
+Expr = Any  # a SymPy scalar Expr or MatrixExpr
+
+
+class Recorder:
+    """Collects steps, assumptions, kinks and kernel fusions during one derivation."""
+
+    def __init__(self, index_notation: bool = False) -> None:
+        self.steps: list[Step] = []
+        self.assumptions: list[sp.Basic] = []
+        self.kinks: list[Kink] = []
+        self.warnings: list[str] = []
+        self.fusions: dict = {}
+        self.index_notation = index_notation
+
+    def step(self, rule: str, before: Any, after: Any, note: str = "") -> None:
+        new = Step(rule, before, after, note)
+        if any(s.before == new.before and s.after == new.after for s in self.steps):
+            return  # the same fact derived again (e.g. inside a Hessian): say it once
+        self.steps.append(new)
+
+    def kink(self, kinks: list[Kink]) -> None:
+        for k in kinks:
+            if k not in self.kinks:
+                self.kinks.append(k)
+
+    def assume(self, facts: list[sp.Basic]) -> None:
+        for a in facts:
+            if a not in self.assumptions:
+                self.assumptions.append(a)
+
+
+# -- helpers --------------------------------------------------------------------------
+
+def depends(expr: Expr, wrt: Expr) -> bool:
+    """Does ``expr`` contain ``wrt``?"""
+    return expr == wrt or expr.has(wrt)
+
+
+def zero_like(wrt: Expr) -> Expr:
+    return ZeroMatrix(*wrt.shape) if isinstance(wrt, MatrixExpr) else sp.Integer(0)
+
+
+def scale(c: sp.Expr, g: Expr) -> Expr:
+    """``c * g`` for a scalar ``c`` and a scalar or matrix ``g``, coefficients combined."""
+    if isinstance(g, MatrixExpr):
+        if c == 1:
+            return g
+        return _flatten(MatMul(c, g))
+    return c * g
+
+
+def add(terms: list[Expr]) -> Expr | None:
+    terms = [t for t in terms if t is not None and not _is_zero(t)]
+    if not terms:
+        return None
+    if len(terms) == 1:
+        return terms[0]
+    if isinstance(terms[0], MatrixExpr):
+        return _collect_right(_flatten(MatAdd(*terms)))
+    return sp.Add(*terms)
+
+
+def _collect_right(e: MatrixExpr) -> MatrixExpr:
+    """``M x + M^T x`` -> ``(M + M^T) x``: collect a common rightmost factor."""
+    if not isinstance(e, MatAdd):
+        return e
+    lefts, right = [], None
+    for t in e.args:
+        if not isinstance(t, MatMul):
+            return e
+        c, mats = _split_args(t)
+        if len(mats) < 2 or (right is not None and mats[-1] != right):
+            return e
+        right = mats[-1]
+        lefts.append(scale(c, _product(mats[:-1])))
+    return MatMul(MatAdd(*lefts), right)
+
+
+def _split_args(m: MatMul) -> tuple[sp.Expr, list[MatrixExpr]]:
+    return (sp.Mul(*[a for a in m.args if not isinstance(a, MatrixExpr)]),
+            [a for a in m.args if isinstance(a, MatrixExpr)])
+
+
+def _is_zero(t: Expr) -> bool:
+    return isinstance(t, ZeroMatrix) or (not isinstance(t, MatrixExpr) and t == 0)
+
+
+def _flatten(e: MatrixExpr) -> MatrixExpr:
+    """Flatten nested products/sums and combine scalar coefficients, keeping our atoms."""
+    if isinstance(e, MatMul):
+        args = []
+        for a in e.args:
+            a = _flatten(a) if isinstance(a, (MatMul, MatAdd)) else a
+            args.extend(a.args if isinstance(a, MatMul) else [a])
+        scalars = sp.Mul(*[a for a in args if not isinstance(a, MatrixExpr)])
+        mats = [a for a in args if isinstance(a, MatrixExpr)]
+        mats = _cancel_orthogonal([m for m in mats if not isinstance(m, Identity)]) \
+            or [Identity(e.shape[0])]
+        if scalars == 0 or any(isinstance(m, ZeroMatrix) for m in mats):
+            return ZeroMatrix(*e.shape)
+        if not mats:
+            return e
+        scalars = masked(sp.powsimp, scalars)
+        if scalars == 1 and len(mats) == 1:
+            return mats[0]
+        return MatMul(scalars, *mats) if scalars != 1 else MatMul(*mats)
+    if isinstance(e, MatAdd):
+        return MatAdd(*[_flatten(a) if isinstance(a, (MatMul, MatAdd)) else a
+                        for a in e.args]).doit(deep=False)
+    return e
+
+
+def _cancel_orthogonal(mats: list[MatrixExpr]) -> list[MatrixExpr]:
+    """Drop ``Q.T*Q`` and ``Q*Q.T`` for a matrix declared orthogonal."""
+    from ..model.symbols import structure_of
+
+    out: list[MatrixExpr] = []
+    for m in mats:
+        if out:
+            prev = out[-1]
+            for q, qt in ((m, prev), (prev, m)):
+                if "orthogonal" in structure_of(q) and qt == q.T:
+                    out.pop()
+                    break
+            else:
+                out.append(m)
+            continue
+        out.append(m)
+    return out
+
+
+def _transpose(e: Expr) -> Expr:
+    return e.T if isinstance(e, MatrixExpr) else e
+
+
+def _product(factors: list[Expr]) -> Expr:
+    factors = [f for f in factors if not (isinstance(f, sp.Expr) and f == 1)]
+    if not factors:
+        return sp.Integer(1)
+    if len(factors) == 1:
+        return factors[0]
+    if not any(isinstance(f, MatrixExpr) for f in factors):
+        return sp.Mul(*factors)
+    return _flatten(MatMul(*factors))
+
+
+# -- gradient of a scalar -------------------------------------------------------------
+
+def grad_scalar(f: sp.Expr, wrt: Expr, rec: Recorder) -> Expr | None:
+    """Gradient of the scalar ``f`` with respect to ``wrt`` (None means zero)."""
+    if not depends(f, wrt):
+        return None
+    if f == wrt:
+        return sp.Integer(1)
+    if isinstance(f, Norm):
+        return grad_norm(f, wrt, rec)
+    if isinstance(f, ScalarOf):
+        g = vjp(f.mat, wrt, sp.Integer(1), rec)
+        if g is not None:
+            rec.step("product rule", Differential(f, wrt), g,
+                     "product rule (bilinear form)")
+        return g
+    if isinstance(f, sp.Trace):  # d tr(M) = tr(dM): the cotangent on M is the identity
+        g = vjp(f.arg, wrt, Identity(f.arg.shape[0]), rec)
+        if g is not None:
+            rec.step("trace", Differential(f, wrt), g, "linearity of the trace")
+        return g
+    if isinstance(f, (sp.Max, sp.Min)):
+        return grad_extremum(f, wrt, rec)
+    if isinstance(f, NormOrderDerivative):
+        raise UnsupportedExpressionError(
+            f"second derivatives through the order of a norm ({to_text(f)}) are not "
+            "supported")
+    if isinstance(f, MatrixExpr):
+        raise ShapeError(f"expected a scalar, got the {f.shape[0]}x{f.shape[1]} "
+                         f"matrix expression {to_text(f)}")
+    atoms = _dependent_atoms(f, wrt)
+    dummies = {a: _stand_in(a, i) for i, a in enumerate(atoms)}
+    back = {d: a for a, d in dummies.items()}
+    # every subexpression of a real f is real on f's domain, so |u|' = sign(u) u' even
+    # where SymPy cannot tell that u (sqrt(t), log(t)) is real
+    plain = f.xreplace(dummies).replace(sp.Abs, _RealAbs).replace(sp.sign, _RealSign)
+    terms = []
+    outer = []
+    for atom, d in dummies.items():
+        coeff = sp.diff(plain, d).replace(_RealAbs, sp.Abs).replace(_RealSign, sp.sign)
+        coeff = _tidy(coeff.xreplace(back))
+        if coeff == 0:
+            continue
+        outer.append((atom, coeff))
+    if len(outer) > 1 or (outer and outer[0][1] != 1):
+        rec.step("chain rule", Differential(f, wrt), ChainSum(outer, wrt), "chain rule")
+    for atom, coeff in outer:
+        if isinstance(atom, Norm) and _vanishes_at_zero(coeff, atom):
+            # c(t) -> 0 as ||u|| -> 0 and the norm's gradient is bounded: no kink at u = 0
+            g = grad_norm(atom, wrt, rec, smooth_at_zero=True)
+            if g is not None:
+                terms.append(scale(coeff, g))
+            continue
+        g = sp.Integer(1) if atom == wrt else grad_scalar(atom, wrt, rec)
+        if g is not None:
+            terms.append(scale(coeff, g))
+    return add(terms)
+
+
+class _RealAbs(sp.Function):
+    """``|u|`` of a real ``u``: derivative ``sign(u)`` (SymPy's Abs goes complex when it
+    cannot prove ``u`` real)."""
+
+    is_real = True
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return sp.sign(self.args[0])
+
+
+class _RealSign(sp.Function):
+    """``sign(u)`` of a real ``u``: derivative 0 wherever it exists."""
+
+    is_real = True
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return sp.Integer(0)
+
+
+def _stand_in(atom: Expr, i: int) -> sp.Symbol:
+    """A scalar standing for ``atom`` in SymPy's scalar calculus, with only true facts.
+
+    A norm is >= 0 (not > 0: it vanishes at 0); a bilinear form is >= 0 only when it is
+    a Gram form (``x.T*x``, ``x.T*M*x`` with M declared semidefinite); anything else is
+    just real. A scalar symbol stands for itself, with its own assumptions.
+    """
+    if isinstance(atom, sp.Symbol):
+        return atom
+    if atom.is_nonnegative:
+        return sp.Dummy(f"t{i}", nonnegative=True)
+    return sp.Dummy(f"t{i}", real=True)
+
+
+class ChainSum:
+    """``Σ_i (∂f/∂a_i) ∇ a_i`` shown as written, coefficient first (display only)."""
+
+    def __init__(self, terms: list[tuple[Expr, sp.Expr]], wrt: Expr) -> None:
+        self.terms = terms
+        self.wrt = wrt
+
+    def _join(self, parts: list[tuple[str, str]]) -> str:
+        out = ""
+        for i, (sign, body) in enumerate(parts):
+            out += (f" {sign} " if i else ("-" if sign == "-" else "")) + body
+        return out
+
+    def _render(self, show: Any, grad: Any, sep: str, paren: tuple[str, str]) -> str:
+        parts = []
+        for atom, coeff in self.terms:
+            sign = "-" if coeff.could_extract_minus_sign() else "+"
+            c = -coeff if sign == "-" else coeff
+            g = grad(Differential(atom, self.wrt))
+            if c == 1:
+                parts.append((sign, g))
+                continue
+            body = show(c)
+            if isinstance(c, sp.Add):
+                body = f"{paren[0]}{body}{paren[1]}"
+            parts.append((sign, f"{body}{sep}{g}"))
+        return self._join(parts)
+
+    def __repr__(self) -> str:
+        return self.text()
+
+    def latex(self) -> str:
+        from ..presentation.latex import latex
+
+        return self._render(latex, lambda d: d.latex(), r" \, ", (r"\left(", r"\right)"))
+
+    def text(self) -> str:
+        return self._render(to_text, lambda d: d.text(), "*", ("(", ")"))
+
+
+def _vanishes_at_zero(coeff: sp.Expr, atom: Norm) -> bool:
+    t = sp.Dummy("t", nonnegative=True)
+    try:
+        at0 = coeff.xreplace({atom: t}).subs(t, 0)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return False
+    return bool(at0 == 0)
+
+
+def _dependent_atoms(f: sp.Expr, wrt: Expr) -> list[Expr]:
+    """Outermost Norm / ScalarOf nodes (and ``wrt`` itself) that depend on ``wrt``."""
+    found: list[Expr] = []
+
+    def walk(e: sp.Basic) -> None:
+        if isinstance(e, (Norm, ScalarOf, sp.Trace, NormOrderDerivative, sp.Max, sp.Min)) \
+                or e == wrt:
+            if depends(e, wrt) and e not in found:
+                found.append(e)
+            return
+        if isinstance(e, MatrixExpr):
+            raise UnsupportedExpressionError(
+                f"the matrix expression {to_text(e)} appears in a scalar position in "
+                f"{to_text(f)}; wrap 1x1 products in ScalarOf or use the parser")
+        for a in e.args:
+            walk(a)
+
+    walk(f)
+    return found
+
+
+def _tidy(c: sp.Expr) -> sp.Expr:
+    """Light scalar clean-up: expand exponents, merge powers of the same base."""
+    def tidy(c: sp.Expr) -> sp.Expr:
+        # the derivative of sign() is 0 wherever it exists (DiracDelta is not a function)
+        c = c.replace(lambda e: isinstance(e, sp.DiracDelta), lambda e: sp.Integer(0))
+        c = c.replace(lambda e: e.is_Pow and not e.exp.is_number,
+                      lambda e: sp.Pow(e.base, sp.expand(e.exp)))
+        return sp.powsimp(c)
+
+    return masked(tidy, c)
+
+
+def _holds_matrices(e: sp.Basic) -> bool:
+    return isinstance(e, (MatrixExpr, Norm, ScalarOf)) or any(
+        isinstance(a, MatrixExpr) for a in e.args)
+
+
+def masked(fn: Any, e: sp.Expr) -> sp.Expr:
+    """``fn(e)`` with every node that holds a matrix hidden behind a scalar stand-in.
+
+    SymPy's scalar simplifiers (powsimp, factor_terms, signsimp) walk into all
+    arguments and rebuild a ``MatAdd`` inside a norm as a scalar sum, which is not a
+    valid node; they only ever see the stand-ins (with true sign facts).
+
+    >>> import symnorm as sn
+    >>> x = sn.vector("x")
+    >>> masked(sp.powsimp, sn.norm(x, 2)**2 * sn.norm(x, 2))
+    norm(x, 2)**3
+    """
+    if not isinstance(e, sp.Basic) or isinstance(e, MatrixExpr):
+        return fn(e)
+    found: list[sp.Basic] = []
+
+    def walk(node: sp.Basic) -> None:
+        if _holds_matrices(node):
+            if node not in found:
+                found.append(node)
+            return
+        for a in node.args:
+            walk(a)
+
+    walk(e)
+    if not found:
+        return fn(e)
+    hide = {a: _stand_in(a, i) if not isinstance(a, MatrixExpr) else a
+            for i, a in enumerate(found)}
+    hide = {a: d for a, d in hide.items() if a is not d}
+    back = {d: a for a, d in hide.items()}
+    return fn(e.xreplace(hide)).xreplace(back)
+
+
+def grad_extremum(f: sp.Max | sp.Min, wrt: Expr, rec: Recorder) -> Expr | None:
+    """``max(f_1, ..., f_k)``: the gradient of the active piece; at a tie the minimum-norm
+    element of the convex hull of the tied pieces' gradients (``min`` likewise)."""
+    kind = "max" if isinstance(f, sp.Max) else "min"
+    pieces = list(f.args)
+    grads = [grad_scalar(p, wrt, rec) for p in pieces]
+    if all(g is None for g in grads):
+        return None
+    grads = [zero_like(wrt) if g is None else g for g in grads]
+    node_type = ActiveGradient if isinstance(wrt, MatrixExpr) else ScalarActiveGradient
+    g = node_type.build(kind, pieces, grads)
+    rec.step(f"{kind} rule", Differential(f, wrt), g,
+             f"the gradient of the active piece of the {kind}; at a tie, the minimum-norm "
+             "element of the convex hull of the tied pieces' gradients")
+    if len(pieces) == 2:
+        where = f"{to_text(pieces[0])} = {to_text(pieces[1])}"
+        where_latex = f"{_latex_of(pieces[0])} = {_latex_of(pieces[1])}"
+    else:
+        word = "largest" if kind == "max" else "smallest"
+        where = f"the {word} of {', '.join(map(to_text, pieces))} is attained twice"
+        where_latex = (rf"\text{{the {word} of }} {', '.join(map(_latex_of, pieces))}"
+                       r"\text{ is attained twice}")
+    rec.kink([Kink(where=where, where_latex=where_latex,
+                   returns="the minimum-norm element of the convex hull of the tied "
+                           "pieces' gradients")])
+    return g
+
+
+def _latex_of(e: Expr) -> str:
+    from ..presentation.latex import latex
+
+    return latex(e)
+
+
+def grad_norm(n: Norm, wrt: Expr, rec: Recorder, smooth_at_zero: bool = False,
+              order_fixed: bool = False) -> Expr | None:
+    u, p = n.arg, n.p
+    if depends(p, wrt) and not order_fixed:
+        return _grad_norm_with_order(n, wrt, rec, smooth_at_zero)
+    rule = norm_rule(p)
+    g_u = rule.gradient(u, p)
+    rec.assume(rule.assumptions(p, n.p_min))
+    if not rule.is_norm(p):  # quasi-norms and the count are allowed, but flagged
+        note = f"{to_text(n)} is not a norm: it breaks the {rule.broken_axiom(p)}"
+        if note not in rec.warnings:
+            rec.warnings.append(note)
+    rec.kink([k for k in rule.kinks(u, p) if not (smooth_at_zero and k.at_zero)])
+    rec.fusions[g_u] = (rule, u, p)
+    if rec.index_notation and rule.index_form is not None and not order_fixed:
+        from .index_notation import index_steps
+
+        rec.steps.extend(index_steps(rule, n))
+    rec.step(rule.key, Differential(n, u), g_u,
+             rule.title + ("; the order held fixed" if order_fixed else ""))
+    if u == wrt:
+        return g_u
+    g = vjp(u, wrt, g_u, rec)
+    if g is not None:
+        rec.step("chain rule", Differential(n, wrt), g,
+                 "chain rule: multiply by the transposed Jacobian of the inner map")
+    return g
+
+
+def _grad_norm_with_order(n: Norm, wrt: Expr, rec: Recorder,
+                          smooth_at_zero: bool) -> Expr | None:
+    """``‖u‖_p`` with an order ``p`` that depends on ``wrt``: the chain rule over both
+    arguments, ``∇‖u‖_p = J_u^T ∇_u‖u‖_p + (∂‖u‖_p/∂p) ∇p``."""
+    u, p = n.arg, n.p
+    if not (isinstance(p, sp.Expr) and p.free_symbols):
+        raise UnsupportedExpressionError(f"cannot differentiate the order of {to_text(n)}")
+    if depends(n.p_min, wrt):
+        raise UnsupportedExpressionError(
+            f"cannot differentiate {to_text(n)}: its assumed lower bound on the order "
+            f"depends on {to_text(wrt)}")
+    terms = []
+    if depends(u, wrt):  # the part through u, the order held fixed
+        g_u = grad_norm(n, wrt, rec, smooth_at_zero, order_fixed=True)
+        if g_u is not None:
+            terms.append(g_u)
+    dp = NormOrderDerivative(u, p)
+    rec.step("order derivative", Differential(n, p, "partial"), dp,
+             "derivative of the norm with respect to its order")
+    g_p = sp.Integer(1) if p == wrt else grad_scalar(p, wrt, rec)
+    if g_p is not None:
+        terms.append(scale(dp, g_p))
+    return add(terms)
+
+
+# -- reverse mode through matrix expressions ------------------------------------------
+
+def vjp(e: Expr, wrt: Expr, cot: Expr, rec: Recorder) -> Expr | None:
+    """``J_e(wrt)^T cot``: the cotangent on ``wrt`` given the cotangent ``cot`` on ``e``.
+
+    ``cot`` has the shape of ``e`` (a scalar when ``e`` is 1x1).
+    """
+    if e == wrt:
+        return cot
+    if not depends(e, wrt):
+        return None
+    if isinstance(e, MatAdd):
+        return add([vjp(t, wrt, cot, rec) for t in e.args])
+    if isinstance(e, MatMul):
+        scalars = [a for a in e.args if not isinstance(a, MatrixExpr)]
+        mats = [a for a in e.args if isinstance(a, MatrixExpr)]
+        c = sp.Mul(*scalars)
+        terms = []
+        if depends(c, wrt):  # d(c M) = dc M + c dM: the dc part needs <cot, M>
+            rest = _product(mats)
+            if rest.shape == (1, 1):
+                inner = cot * ScalarOf(rest)
+            elif rest.shape[1] == 1:
+                inner = ScalarOf(_product([cot.T, rest]))
+            elif rest.shape[0] == 1:
+                inner = ScalarOf(_product([rest, cot.T]))
+            else:
+                raise UnsupportedExpressionError(
+                    f"cannot differentiate {to_text(e)}: a matrix whose scalar factor "
+                    f"{to_text(c)} depends on {wrt} (vectors and scalars are supported)")
+            g_c = grad_scalar(c, wrt, rec)
+            if g_c is not None:
+                terms.append(scale(inner, g_c))
+        for i, factor in enumerate(mats):
+            if not depends(factor, wrt):
+                continue
+            left = [m.T for m in reversed(mats[:i])]
+            right = [m.T for m in reversed(mats[i + 1:])]
+            terms.append(vjp(factor, wrt, _product([c, *left, cot, *right]), rec))
+        return add(terms)
+    if isinstance(e, Transpose):
+        return vjp(e.arg, wrt, _transpose(cot), rec)
+    if isinstance(e, MatPow) and e.shape == (1, 1):  # (a.T*x)**2: a scalar power
+        if depends(e.exp, wrt):
+            raise UnsupportedExpressionError(
+                f"cannot differentiate {to_text(e)}: the exponent depends on {wrt}")
+        base = ScalarOf(e.base)
+        return vjp(e.base, wrt, _tidy(cot * e.exp * base ** (e.exp - 1)), rec)
+    if isinstance(e, HadamardProduct):
+        terms = []
+        for i, a in enumerate(e.args):
+            if depends(a, wrt):
+                others = [b for j, b in enumerate(e.args) if j != i]
+                terms.append(vjp(a, wrt, _hadamard([cot, *others]), rec))
+        return add(terms)
+    if isinstance(e, HadamardPower):
+        if depends(e.exp, wrt):
+            raise UnsupportedExpressionError(
+                f"cannot differentiate {to_text(e)}: the exponent depends on {wrt}")
+        d = scale(e.exp, HadamardPower(e.base, e.exp - 1)) if e.exp != 2 \
+            else scale(2, e.base)
+        return vjp(e.base, wrt, _hadamard([cot, d]), rec)
+    if isinstance(e, Elementwise):
+        rule = ELEMENTWISE[e.name]
+        rec.kink(rule.kinks(e.arg))
+        d = rule.derivative(e.arg)
+        if d is None:  # piecewise constant: zero derivative almost everywhere
+            return None
+        return vjp(e.arg, wrt, _hadamard([cot, d]), rec)
+    raise UnsupportedExpressionError(
+        f"no derivative rule for {type(e).__name__} in {to_text(e)}")
+
+
+def _hadamard(args: list[Expr]) -> Expr:
+    flat = []
+    for a in args:
+        flat.extend(a.args if isinstance(a, HadamardProduct) else [a])
+    scalars = [a for a in flat if not isinstance(a, MatrixExpr)]
+    mats = [a for a in flat if isinstance(a, MatrixExpr)]
+    coeff = sp.Mul(*scalars)
+    pulled = []
+    for m in mats:  # pull scalar coefficients out: (c*u) ⊙ v = c (u ⊙ v)
+        if isinstance(m, MatMul):
+            c, rest = _split(m)
+            coeff *= c
+            m = rest
+        pulled.append(m)
+    body = pulled[0] if len(pulled) == 1 else HadamardProduct(*pulled)
+    return scale(coeff, body)
+
+
+def _split(m: MatMul) -> tuple[sp.Expr, MatrixExpr]:
+    scalars = [a for a in m.args if not isinstance(a, MatrixExpr)]
+    mats = [a for a in m.args if isinstance(a, MatrixExpr)]
+    return sp.Mul(*scalars), (mats[0] if len(mats) == 1 else MatMul(*mats))
+
+
+# -- forward mode for Hessians ----------------------------------------------------------
+
+def jacobian(e: Expr, wrt: MatrixExpr, rec: Recorder) -> MatrixExpr | None:
+    """Jacobian ``∂e/∂wrt`` of a column vector ``e`` with respect to a column vector."""
+    if e == wrt:
+        return Identity(wrt.shape[0])
+    if not depends(e, wrt):
+        return None
+    if isinstance(e, MatAdd):
+        return add([jacobian(t, wrt, rec) for t in e.args])
+    if isinstance(e, MatMul):
+        scalars = [a for a in e.args if not isinstance(a, MatrixExpr)]
+        mats = [a for a in e.args if isinstance(a, MatrixExpr)]
+        c = sp.Mul(*scalars)
+        terms = []
+        if depends(c, wrt):
+            g_c = grad_scalar(c, wrt, rec)
+            if g_c is not None:
+                terms.append(_product([*mats, g_c.T]))
+        for i, factor in enumerate(mats):
+            if not depends(factor, wrt):
+                continue
+            if i != len(mats) - 1:
+                raise UnsupportedExpressionError(
+                    f"Hessian: the factor {to_text(factor)} of {to_text(e)} depends on "
+                    f"{wrt} but is not the last factor")
+            j = jacobian(factor, wrt, rec)
+            if j is not None:  # None: zero almost everywhere (e.g. sign)
+                terms.append(_product([c, *mats[:-1], j]))
+        return add(terms)
+    if isinstance(e, HadamardProduct):
+        terms = []
+        for i, a in enumerate(e.args):
+            if depends(a, wrt):
+                others = [b for j, b in enumerate(e.args) if j != i]
+                j = jacobian(a, wrt, rec)
+                if j is not None:
+                    terms.append(_product([DiagMatrix(_hadamard(others)), j]))
+        return add(terms)
+    if isinstance(e, HadamardPower):
+        j = jacobian(e.base, wrt, rec)
+        if j is None:
+            return None
+        d = scale(e.exp, HadamardPower(e.base, e.exp - 1)) if e.exp != 2 else scale(2, e.base)
+        return _product([DiagMatrix(d), j])
+    if isinstance(e, Elementwise):
+        rule = ELEMENTWISE[e.name]
+        rec.kink(rule.kinks(e.arg))
+        d = rule.derivative(e.arg)
+        j = jacobian(e.arg, wrt, rec)
+        if d is None or j is None:
+            return None
+        return _product([DiagMatrix(d), j])
+    if isinstance(e, ActiveGradient):  # the active piece's Hessian; hull at a tie
+        js = [jacobian(g, wrt, rec) for g in e.gradients]
+        n = wrt.shape[0]
+        return ActiveGradient.build(e.kind, e.pieces,
+                                    [ZeroMatrix(n, n) if j is None else j for j in js])
+    raise UnsupportedExpressionError(
+        f"no Jacobian rule for {type(e).__name__} in {to_text(e)}")
+
+
+def factor_identity(h: MatrixExpr) -> MatrixExpr:
+    """``c I + c B`` -> ``c (I + B)``: the form textbooks write Hessians in.
+
+    A lone declared-structure matrix plays the role of ``I``: the Mahalanobis Hessian
+    reads ``(M - M x x^T M / (x^T M x)) / sqrt(x^T M x)``.
+    """
+    from ..model.symbols import structure_of
+
+    if not isinstance(h, MatAdd):
+        return h
+
+    def lone(t: MatMul) -> bool:
+        mats = [a for a in t.args if isinstance(a, MatrixExpr)]
+        return len(mats) == 1 and (isinstance(mats[0], Identity) or bool(
+            structure_of(mats[0])))
+
+    ident = [t for t in h.args if isinstance(t, MatMul) and lone(t)]
+    if not ident:
+        return h
+    c, _ = _split(ident[0])
+    if c == 1:
+        return h
+    inner = MatAdd(*[_flatten(MatMul(1 / c, t)) for t in h.args])
+    return MatMul(c, inner)
+
+
+# -- entry points -----------------------------------------------------------------------
+
+def as_scalar(f: Any) -> sp.Expr:
+    """Accept a 1x1 matrix expression as a scalar; reject anything else non-scalar."""
+    if isinstance(f, MatrixExpr):
+        if f.shape == (1, 1):
+            return scalar_form(ScalarOf(f))
+        raise ShapeError(f"can only differentiate a scalar; {to_text(f)} is a "
+                         f"{f.shape[0]}x{f.shape[1]} matrix expression")
+    if not isinstance(f, sp.Expr):
+        raise UnsupportedExpressionError(
+            f"expected a SymPy/symnorm expression, got {type(f).__name__}: {f!r}")
+    return scalar_form(f)
+
+
+def _one_by_one_blocks(mats: list[MatrixExpr]) -> list[list[MatrixExpr]]:
+    """Split a 1x1 product into consecutive 1x1 sub-products (``[[a.T, x], [a.T, x]]``)."""
+    blocks, start = [], 0
+    for j, m in enumerate(mats):
+        if mats[start].shape[0] == 1 and m.shape[1] == 1:
+            blocks.append(mats[start:j + 1])
+            start = j + 1
+    return blocks if start == len(mats) else [mats]
+
+
+def scalar_form(e: sp.Expr) -> sp.Expr:
+    """1x1 matrix expressions in scalar positions become scalars.
+
+    SymPy builds ``(a.T*x)*(a.T*x)`` as the matrix power ``(a.T*x)**2`` and keeps
+    ``exp(-a.T*x)`` with a 1x1 matrix inside; here they read as the scalars
+    ``ScalarOf(a.T*x)**2`` and ``exp(-ScalarOf(a.T*x))``. Norms are left as they are.
+
+    >>> import symnorm as sn
+    >>> a, x = sn.vector("a"), sn.vector("x")
+    >>> f = scalar_form(ScalarOf((a.T*x)*(a.T*x)))
+    >>> f, type(f).__name__
+    ((a.T*x)**2, 'Pow')
+    """
+    if isinstance(e, ScalarOf):
+        m = e.mat
+        if isinstance(m, MatPow) and m.base.shape == (1, 1):
+            return sp.Pow(scalar_form(ScalarOf(m.base)), m.exp)
+        if isinstance(m, MatMul):  # c * (a.T*x): pull a scalar coefficient out
+            c, mats = _split_args(m)
+            if c != 1 and mats:
+                return scalar_form(c) * scalar_form(ScalarOf(_product(mats)))
+            blocks = _one_by_one_blocks(mats)
+            if len(blocks) > 1:  # a.T*x*a.T*x = (a.T*x)*(a.T*x)
+                return sp.Mul(*[scalar_form(ScalarOf(_product(b))) for b in blocks])
+        return e
+    if isinstance(e, (Norm, MatrixExpr)) or not e.args:
+        return e
+    args = [scalar_form(ScalarOf(a)) if isinstance(a, MatrixExpr) and a.shape == (1, 1)
+            else scalar_form(a) if isinstance(a, sp.Expr) else a for a in e.args]
+    if all(new is old for new, old in zip(args, e.args)):
+        return e
+    return e.func(*args)
+
+
+def check_wrt(f: sp.Expr, wrt: Any) -> None:
+    if isinstance(wrt, (MatrixSymbol, sp.Symbol)):
+        return
+    raise UnsupportedExpressionError(
+        f"wrt must be a symbol made by sn.scalar/sn.vector/sn.matrix, got {wrt!r}")
+
+
+def derive_gradient(f: Any, wrt: Any, *, index_notation: bool = False) -> Derivation:
+    f = as_scalar(f)
+    check_shapes(f)
+    check_wrt(f, wrt)
+    rec = Recorder(index_notation=index_notation)
+    g = grad_scalar(f, wrt, rec)
+    result = zero_like(wrt) if g is None else g
+    return Derivation(f=f, wrt=wrt, result=result, steps=rec.steps,
+                      assumptions=rec.assumptions, kinks=rec.kinks, fusions=rec.fusions,
+                      warnings=rec.warnings)
+
+
+def derive_hessian(f: Any, wrt: Any) -> Derivation:
+    f = as_scalar(f)
+    if not (isinstance(wrt, MatrixSymbol) and wrt.shape[1] == 1):
+        raise UnsupportedExpressionError(f"hessian() needs a column vector wrt, got {wrt!r}")
+    first = derive_gradient(f, wrt)
+    rec = Recorder()
+    rec.steps.extend(first.steps)
+    rec.kinks.extend(first.kinks)
+    rec.assumptions.extend(first.assumptions)
+    rec.warnings.extend(first.warnings)
+    rec.step("gradient", Differential(f, wrt), first.result, "the gradient")
+    h = jacobian(first.result, wrt, rec)
+    n = wrt.shape[0]
+    result = ZeroMatrix(n, n) if h is None else factor_identity(h)
+    rec.step("Jacobian of the gradient", Differential(first.result, wrt, "partial"),
+             result, "differentiate the gradient (product and chain rules)")
+    return Derivation(f=f, wrt=wrt, result=result, steps=rec.steps,
+                      assumptions=rec.assumptions, kinks=rec.kinks, kind="hessian",
+                      fusions={}, warnings=rec.warnings, gradient=first)

@@ -1,0 +1,566 @@
+r"""Sobolev norms: of functions (exact, by SymPy integration) and of grid vectors.
+
+``sobolev_norm(f, t, (a, b), k, p)`` is ``‖f‖_{W^{k,p}(a,b)} = (Σ_{j<=k} ∫_a^b |f^{(j)}|^p
+dt)^{1/p}`` (for ``p = oo``, the largest of the sup norms ``sup |f^{(j)}|``); with several
+variables ``t = (x, y)`` and a box ``((a1, b1), (a2, b2))`` the sum runs over every
+partial derivative ``∂^α f`` with ``|α| <= k``. ``seminorm=True`` keeps only the order-k
+terms (``|f|_{W^{k,p}}``). Each derivative and each integral is a recorded step; when
+SymPy cannot integrate a term in closed form, that term is computed by quadrature
+(``mpmath.quad``) and the result says so.
+
+``sobolev_norm(u, k=1, h=...)`` for a grid vector ``u`` (values at spacing ``h``) is the
+discrete norm ``(h Σ_{j<=k} ‖D_j u‖_p^p)^{1/p}`` with ``D_j`` the j-th forward
+difference matrix divided by ``h^j``: an ordinary symnorm expression, so its gradient
+(``2h(I + D^T D)u`` for the squared H¹ norm) and kernels come from the engine.
+
+``first_variation(J, u)`` is the Euler–Lagrange expression ``δJ/δu = Σ_α (-1)^{|α|}
+∂^α (∂L/∂(∂^α u))`` of ``J = ∫ L``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+import sympy as sp
+from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
+
+from ..model.atoms import Norm
+from ..model.errors import CheckFailedError, DomainError, ShapeError, UnsupportedExpressionError
+from ..presentation.latex import latex
+from ..presentation.layout import latex_text
+
+__all__ = ["DifferenceMatrix", "FirstVariation", "SobolevNorm", "first_variation",
+           "sobolev_energy", "sobolev_norm"]
+
+
+# -- functions ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SobolevStep:
+    """One step: ``lhs = rhs`` (LaTeX) and a note."""
+
+    lhs: str
+    rhs: str
+    note: str
+
+
+@dataclass
+class SobolevNorm:
+    r"""The value of a Sobolev norm with its derivation.
+
+    ``value`` is exact (a SymPy number or expression) when ``exact``; otherwise a Float
+    from quadrature, and ``notes`` say which integrals were computed numerically.
+    ``terms`` maps each multi-index (tuple of derivative orders) to its integral (or sup).
+    """
+
+    f: Any
+    variables: tuple
+    domain: tuple
+    k: int
+    p: Any
+    seminorm: bool
+    value: Any
+    power: Any                      # Σ ∫ |∂^α f|^p  (p < oo), or the max (p = oo)
+    terms: dict
+    steps: list[SobolevStep] = field(default_factory=list)
+    exact: bool = True
+    notes: list[str] = field(default_factory=list)
+    checked: list[str] = field(default_factory=list)  # exact terms against quadrature
+
+    def name_latex(self) -> str:
+        space = ("W" if self.p != 2 else "H")
+        pt = r"\infty" if self.p == sp.oo else latex(self.p)
+        sup = f"{{{self.k},{pt}}}" if self.p != 2 else f"{{{self.k}}}"
+        box = r" \times ".join(f"({latex(a)}, {latex(b)})" for a, b in self.domain)
+        f = latex(self.f)
+        if self.seminorm:
+            return rf"\lvert {f} \rvert_{{{space}^{sup}({box})}}"
+        return rf"\lVert {f} \rVert_{{{space}^{sup}({box})}}"
+
+    def latex(self) -> str:
+        r"""An ``aligned`` block: each derivative, each integral, the sum, the root."""
+        lines = [rf"{s.lhs} &= {s.rhs} && \text{{{latex_text(s.note)}}}" for s in self.steps]
+        return r"\begin{aligned}" + "\n" + (r" \\" + "\n").join(lines) + "\n" + r"\end{aligned}"
+
+    def _repr_latex_(self) -> str:
+        return "$$" + self.latex() + "$$"
+
+    def text(self) -> str:
+        head = f"{'|' if self.seminorm else '||'}{self.f}{'|' if self.seminorm else '||'}"
+        kind = "exact" if self.exact else "numeric (quadrature)"
+        return f"{head} in W^({self.k},{self.p}) = {self.value}  [{kind}]"
+
+    def __str__(self) -> str:
+        return self.text()
+
+    def evalf(self, n: int = 15) -> float:
+        return float(sp.N(self.value, n))
+
+
+def _as_domain(variables: tuple, domain: Any) -> tuple:
+    if domain is None:
+        raise ShapeError("give the domain: (a, b), or a box ((a1, b1), (a2, b2), ...)")
+    if len(variables) == 1 and len(domain) == 2 and not isinstance(domain[0], (tuple, list)):
+        domain = (tuple(domain),)
+    if len(domain) != len(variables) or any(not isinstance(iv, (tuple, list)) or len(iv) != 2
+                                            for iv in domain):
+        raise ShapeError(f"the domain {domain!r} must give one interval (a, b) per variable "
+                         f"({len(variables)})")
+    out = []
+    for a, b in domain:
+        a, b = sp.sympify(a, strict=True), sp.sympify(b, strict=True)
+        if (a - b).is_nonnegative:
+            raise ShapeError(f"empty interval ({a}, {b}): need a < b")
+        out.append((a, b))
+    return tuple(out)
+
+
+def _multi_indices(nvars: int, order: int) -> list[tuple]:
+    return [alpha for alpha in itertools.product(range(order + 1), repeat=nvars)
+            if sum(alpha) == order]
+
+
+def _derivative(f: sp.Expr, variables: tuple, alpha: tuple) -> sp.Expr:
+    spec = [(v, a) for v, a in zip(variables, alpha) if a]
+    return sp.diff(f, *spec) if spec else f
+
+
+def _deriv_latex(f: Any, variables: tuple, alpha: tuple) -> str:
+    total = sum(alpha)
+    if total == 0:
+        return latex(f)
+    if len(variables) == 1:
+        marks = {1: "'", 2: "''", 3: "'''"}
+        fl = latex(f)
+        return f"({fl})^{{{marks[total]}}}" if total in marks else f"({fl})^{{({total})}}"
+    den = " ".join(rf"\partial {latex(v)}" + (f"^{{{a}}}" if a > 1 else "")
+                   for v, a in zip(variables, alpha) if a)
+    num = r"\partial" + (f"^{{{total}}}" if total > 1 else "")
+    return rf"\frac{{{num} ({latex(f)})}}{{{den}}}"
+
+
+def _integral_latex(body: str, variables: tuple, domain: tuple) -> str:
+    ints = "".join(rf"\int_{{{latex(a)}}}^{{{latex(b)}}}" for a, b in domain)
+    ds = r"\,".join(rf"\mathrm{{d}}{latex(v)}" for v in variables)
+    return rf"{ints} {body} \, {ds}"
+
+
+def _quad(expr: sp.Expr, variables: tuple, domain: tuple,
+          breaks: list | None = None) -> sp.Float:
+    """Quadrature over the box; ``breaks`` (one variable) are interior kinks to split at."""
+    import mpmath
+
+    fn = sp.lambdify(variables, expr, modules="mpmath")
+    limits = [[float(a), float(b)] for a, b in domain]
+    if breaks and len(variables) == 1:
+        limits = [[float(a) for a in breaks]]
+    return sp.Float(mpmath.quad(fn, *limits))
+
+
+def _integrate(g: sp.Expr, variables: tuple, domain: tuple) -> tuple[sp.Expr, bool]:
+    """``∫ g`` over the box: exactly when SymPy can, else by quadrature (False)."""
+    try:
+        value = sp.integrate(g, *[(v, a, b) for v, (a, b) in zip(variables, domain)])
+    except (NotImplementedError, ValueError, TypeError):
+        value = None
+    if value is None or value.has(sp.Integral) or value.has(sp.nan) or \
+            (value.is_number and not value.is_finite):
+        return _quad(g, variables, domain), False
+    return sp.simplify(value), True
+
+
+def _sign_pieces(g: sp.Expr, t: sp.Symbol, a: sp.Expr, b: sp.Expr) -> list | None:
+    """``[(a_i, b_i, sign)]`` splitting (a, b) where ``g`` changes sign, or None when the
+    zeros of ``g`` cannot be found exactly (then |g|^p is integrated numerically)."""
+    try:
+        if g.is_polynomial(t):
+            roots = [r for r in sp.Poly(g, t).real_roots() if (r - a).is_positive
+                     and (b - r).is_positive]
+        else:
+            found = sp.solveset(g, t, sp.Interval.open(a, b))
+            if not isinstance(found, sp.FiniteSet):
+                return None
+            roots = list(found)
+    except (NotImplementedError, ValueError, TypeError, sp.PolynomialError):
+        return None
+    cuts = [a, *sorted(set(roots), key=lambda r: float(r)), b]
+    pieces = []
+    for lo, hi in zip(cuts, cuts[1:]):
+        mid = g.subs(t, (lo + hi) / 2)
+        sign = 1 if sp.N(mid) >= 0 else -1
+        pieces.append((lo, hi, sign))
+    return pieces
+
+
+def _integrate_abs_power(g: sp.Expr, p: sp.Expr, variables: tuple,
+                         domain: tuple) -> tuple[sp.Expr, bool]:
+    """``∫ |g|^p``: without the absolute value on each piece of constant sign (exact when
+    SymPy integrates the pieces), by quadrature otherwise."""
+    if p.is_even:
+        return _integrate(g**p, variables, domain)
+    if len(variables) == 1:
+        t, (a, b) = variables[0], domain[0]
+        pieces = _sign_pieces(g, t, a, b)
+        if pieces is not None:
+            total, exact = sp.Integer(0), True
+            for lo, hi, sign in pieces:
+                value, ok = _integrate((sign * g) ** p, variables, ((lo, hi),))
+                total += value
+                exact = exact and ok
+            if exact:
+                return sp.simplify(total), True
+    return _quad(sp.Abs(g) ** p, variables, domain), False
+
+
+def _sup_abs(g: sp.Expr, variables: tuple, domain: tuple) -> tuple[sp.Expr, bool]:
+    """``sup |g|`` over the box: exactly in one variable when SymPy can, else sampled."""
+    if not (g.free_symbols & set(variables)):
+        return sp.Abs(g), True
+    if len(variables) == 1:
+        t, (a, b) = variables[0], domain[0]
+        try:
+            iv = sp.Interval(a, b)
+            hi = sp.calculus.util.maximum(g, t, iv)
+            lo = sp.calculus.util.minimum(g, t, iv)
+            if hi is not None and lo is not None and hi.is_number and lo.is_number:
+                return sp.simplify(sp.Max(sp.Abs(hi), sp.Abs(lo))), True
+        except (NotImplementedError, ValueError, TypeError):
+            pass
+    return _sup_abs_sampled(g, variables, domain), False
+
+
+def _sup_abs_sampled(g: sp.Expr, variables: tuple, domain: tuple) -> sp.Float:
+    import numpy as np
+
+    fn = sp.lambdify(variables, sp.Abs(g), modules="numpy")
+    grids = np.meshgrid(*[np.linspace(float(a), float(b), 2001 if len(variables) == 1 else 101)
+                          for a, b in domain], indexing="ij")
+    vals = np.broadcast_to(np.asarray(fn(*grids), dtype=float), grids[0].shape)
+    return sp.Float(float(np.max(vals)))
+
+
+def sobolev_energy(f: Any, t: Any, domain: Any, k: int = 1, *, seminorm: bool = False) -> Any:
+    r"""``∫ Σ_{|α|<=k} (∂^α f)^2`` as an unevaluated integral: ``‖f‖²_{H^k}`` written out,
+    the functional :func:`first_variation` differentiates.
+
+    >>> import sympy as sp
+    >>> t = sp.Symbol("t", real=True)
+    >>> u = sp.Function("u")
+    >>> print(sobolev_energy(u(t), t, (0, 1), k=1))
+    Integral(u(t)**2 + Derivative(u(t), t)**2, (t, 0, 1))
+    """
+    variables = tuple(t) if isinstance(t, (tuple, list)) else (t,)
+    box = _as_domain(variables, domain)
+    orders = [k] if seminorm else range(k + 1)
+    body = sp.Add(*[_derivative(f, variables, alpha) ** 2 for j in orders
+                    for alpha in _multi_indices(len(variables), j)])
+    return sp.Integral(body, *[(v, a, b) for v, (a, b) in zip(variables, box)])
+
+
+def sobolev_norm(f: Any, t: Any = None, domain: Any = None, k: int = 1, p: Any = 2, *,
+                 seminorm: bool = False, h: Any = None, check: bool = True) -> Any:
+    r"""The Sobolev norm ``‖f‖_{W^{k,p}}`` of a function, or the discrete one of a grid vector.
+
+    Functions (``f`` a SymPy expression in ``t``; ``t`` a symbol or a tuple of symbols,
+    ``domain`` ``(a, b)`` or a box): returns a :class:`SobolevNorm` with the exact value,
+    the steps and LaTeX. ``p`` is a number >= 1 or ``oo``. Every exact integral (sup) with
+    numeric limits is compared with quadrature (a fine grid) before it is returned
+    (``check=False`` switches that off); a mismatch raises
+    :class:`~symnorm.model.errors.CheckFailedError`. The comparisons are in ``.checked``.
+
+    >>> import sympy as sp
+    >>> t = sp.Symbol("t", real=True)
+    >>> N = sobolev_norm(sp.sin(sp.pi*t), t, (0, 1), k=1)
+    >>> N.value
+    sqrt(2 + 2*pi**2)/2
+    >>> sobolev_norm(t*(1 - t), t, (0, 1), k=1, seminorm=True).value
+    sqrt(3)/3
+    >>> sobolev_norm(t**2, t, (0, 1), k=2, p=sp.oo).value
+    2
+
+    Grid vectors (``f`` made by ``sn.vector``, spacing ``h``): returns a symnorm
+    expression, differentiable by :func:`symnorm.grad` and compiled by kernels.
+
+    >>> import symnorm as sn
+    >>> u, h = sn.vector("u"), sn.scalar("h", positive=True)
+    >>> E = sobolev_norm(u, k=1, h=h)**2
+    >>> print(sn.to_text(sn.grad(E, u).result))
+    2*h*u + 2*h*diff_matrix(n, 1, h).T*diff_matrix(n, 1, h)*u
+    """
+    if isinstance(f, MatrixExpr):
+        return _discrete(f, k, p, h, seminorm)
+    if h is not None:
+        raise ShapeError("h= is the grid spacing of a vector; for a function give t and "
+                         "the domain")
+    if not isinstance(f, sp.Expr):
+        raise UnsupportedExpressionError(f"sobolev_norm() takes a SymPy expression or a "
+                                         f"vector, got {type(f).__name__}")
+    if t is None:
+        raise ShapeError("give the variable(s) t of the function")
+    variables = tuple(t) if isinstance(t, (tuple, list)) else (t,)
+    for v in variables:
+        if not isinstance(v, sp.Symbol):
+            raise ShapeError(f"the variables must be symbols, got {v!r}")
+    box = _as_domain(variables, domain)
+    if not (isinstance(k, int) and k >= 0):
+        raise DomainError(f"k must be an integer >= 0, got {k!r}")
+    p = sp.oo if p in ("oo", float("inf")) else sp.sympify(p, strict=True)
+    if not (p == sp.oo or (p.is_number and p >= 1)):
+        raise DomainError(f"p must be a number >= 1 or oo, got {p}")
+    extra = f.free_symbols - set(variables)
+    if any(not (s.is_real or s.is_positive) for s in extra):
+        raise ShapeError(f"{f} has free symbols other than the variables "
+                         f"({', '.join(map(str, sorted(extra, key=str)))}); declare them "
+                         "real (sp.Symbol(name, real=True))")
+    return _function_norm(f, variables, box, k, p, seminorm, check)
+
+
+def _check_term(g: sp.Expr, p: Any, variables: tuple, box: tuple, value: sp.Expr,
+                alpha: tuple) -> str:
+    """Compare an exact integral (sup) with quadrature (a fine grid); raise on mismatch."""
+    exact = float(sp.N(value, 20))
+    if p == sp.oo:
+        sampled = float(_sup_abs_sampled(g, variables, box))
+        ok = sampled <= exact * (1 + 1e-9) + 1e-12 and sampled >= exact * (1 - 1e-3) - 1e-9
+        ref = sampled
+    else:
+        pieces = _sign_pieces(g, variables[0], *box[0]) if len(variables) == 1 else None
+        breaks = [pieces[0][0], *(hi for _, hi, _ in pieces)] if pieces else None
+        ref = float(_quad(sp.Abs(g) ** p, variables, box, breaks))
+        ok = abs(ref - exact) <= 1e-8 * max(1.0, abs(exact))
+    if not ok:
+        raise CheckFailedError(f"the exact {'sup' if p == sp.oo else 'integral'} {value} of "
+                               f"the derivative {alpha} disagrees with the numeric reference "
+                               f"{ref:.12g}")
+    return f"derivative {alpha}: exact {exact:.12g}, numeric {ref:.12g}"
+
+
+def _function_norm(f: sp.Expr, variables: tuple, box: tuple, k: int, p: Any,
+                   seminorm: bool, check: bool = True) -> SobolevNorm:
+    checked: list[str] = []
+    steps: list[SobolevStep] = []
+    terms: dict = {}
+    exact = True
+    notes: list[str] = []
+    orders = [k] if seminorm else list(range(k + 1))
+    for j in orders:
+        for alpha in _multi_indices(len(variables), j):
+            g = sp.simplify(_derivative(f, variables, alpha))
+            name = _deriv_latex(f, variables, alpha)
+            if j:
+                steps.append(SobolevStep(name, latex(g), f"derivative of order {j}"))
+            if p == sp.oo:
+                value, ok = _sup_abs(g, variables, box)
+                lhs = rf"\sup \lvert {name} \rvert"
+                note = "supremum" if ok else "supremum sampled on a grid (not exact)"
+            else:
+                value, ok = _integrate_abs_power(g, p, variables, box)
+                lhs = _integral_latex(rf"\lvert {name} \rvert^{{{latex(p)}}}", variables, box)
+                note = "integral" if ok else "numeric quadrature: no closed form found"
+            if not ok:
+                exact = False
+                notes.append(f"{'sup' if p == sp.oo else 'integral'} of the derivative "
+                             f"{alpha} computed numerically: SymPy found no closed form")
+            if ok and check and value.is_number:
+                checked.append(_check_term(g, p, variables, box, value, alpha))
+            terms[alpha] = value
+            steps.append(SobolevStep(lhs, latex(value), note))
+    if p == sp.oo:
+        power = sp.Max(*terms.values())
+        value = power
+    else:
+        power = sp.simplify(sp.Add(*terms.values()))
+        value = sp.simplify(power ** (1 / p))
+    if not exact:
+        value, power = sp.Float(sp.N(value, 15)), sp.Float(sp.N(power, 15))
+    result = SobolevNorm(f=f, variables=variables, domain=box, k=k, p=p, seminorm=seminorm,
+                         value=value, power=power, terms=terms, steps=steps, exact=exact,
+                         notes=notes, checked=checked)
+    total = "the largest sup norm" if p == sp.oo else \
+        ("the square root of the sum" if p == 2 else f"the {latex(p)}-th root of the sum")
+    steps.append(SobolevStep(result.name_latex(), latex(value), total))
+    return result
+
+
+# -- grid vectors --------------------------------------------------------------------------------
+
+class DifferenceMatrix(MatrixExpr):
+    r"""The j-th forward difference matrix over ``n`` grid points divided by ``h^j``:
+    shape ``(n - j, n)``, rows ``(Δ^j u)_i / h^j``.
+
+    >>> import symnorm as sn
+    >>> D = DifferenceMatrix(sn.vector("u").shape[0], 1, sn.scalar("h", positive=True))
+    >>> D.shape, sn.latex(D)
+    ((n - 1, n), 'D_{h}')
+    """
+
+    is_commutative = False
+    prints_atomic = True  # D_h^T, not (D_h)^T
+
+    def __new__(cls, n: Any, order: int, h: Any) -> "DifferenceMatrix":
+        return MatrixExpr.__new__(cls, sp.sympify(n), sp.Integer(order), sp.sympify(h))
+
+    @property
+    def shape(self) -> tuple:
+        n, j = self.args[0], self.args[1]
+        return (n - j, n)
+
+    def kernel_code(self, parts: list[str]) -> str:
+        return f"_nm.difference_matrix({parts[0]}, {parts[1]}, {parts[2]})"
+
+    def _entry(self, i: Any, j: Any, **kwargs: Any) -> sp.Expr:
+        order, h = int(self.args[1]), self.args[2]
+        c = j - i
+        coeff = sp.Piecewise(*[((-1) ** (order - r) * sp.binomial(order, r), sp.Eq(c, r))
+                               for r in range(order + 1)], (0, True))
+        return coeff / h**order
+
+    def _sympystr(self, printer: Any) -> str:
+        return f"diff_matrix({', '.join(printer._print(a) for a in self.args)})"
+
+    def _latex(self, printer: Any) -> str:
+        j = int(self.args[1])
+        return "D_{h}" if j == 1 else f"D^{{({j})}}_{{h}}"
+
+
+def _discrete(u: MatrixExpr, k: int, p: Any, h: Any, seminorm: bool) -> sp.Expr:
+    if not (isinstance(u, MatrixSymbol) and u.shape[1] == 1):
+        raise ShapeError(f"the discrete Sobolev norm takes a grid vector made by sn.vector, "
+                         f"got {u!r}")
+    if h is None:
+        raise ShapeError("give the grid spacing h= (a positive number or scalar)")
+    h = sp.sympify(h, strict=True) if not isinstance(h, sp.Basic) else h
+    if h.is_positive is not True:
+        raise ShapeError(f"the grid spacing h = {h} must be positive (sn.scalar('h', "
+                         "positive=True))")
+    if not (isinstance(k, int) and k >= 0):
+        raise DomainError(f"k must be an integer >= 0, got {k!r}")
+    p = sp.oo if p in ("oo", float("inf")) else sp.sympify(p, strict=True)
+    n = u.shape[0]
+    orders = [k] if seminorm else range(k + 1)
+    mats = [u if j == 0 else DifferenceMatrix(n, j, h) * u for j in orders]
+    if p == sp.oo:
+        from ..rules.constructors import norm
+
+        return sp.Max(*[norm(m, sp.oo) for m in mats])
+    if not (p.is_number and p >= 1):
+        raise DomainError(f"p must be a number >= 1 or oo, got {p}")
+    return (h * sp.Add(*[Norm(m, p) ** p for m in mats])) ** (1 / p)
+
+
+# -- first variation -----------------------------------------------------------------------------
+
+@dataclass
+class FirstVariation:
+    r"""``δJ/δu``: the Euler–Lagrange expression of ``J = ∫ L``; ``equation`` is
+    ``Eq(δJ/δu, 0)``; ``steps`` one partial derivative per derivative of ``u`` in L."""
+
+    functional: Any
+    u: Any
+    lagrangian: Any
+    result: Any
+    steps: list[SobolevStep] = field(default_factory=list)
+    report: str = ""   # the numeric check of the defining identity
+
+    @property
+    def equation(self) -> sp.Eq:
+        return sp.Eq(self.result, 0)
+
+    def latex(self) -> str:
+        lines = [rf"{s.lhs} &= {s.rhs} && \text{{{latex_text(s.note)}}}" for s in self.steps]
+        return r"\begin{aligned}" + "\n" + (r" \\" + "\n").join(lines) + "\n" + r"\end{aligned}"
+
+    def _repr_latex_(self) -> str:
+        return "$$" + self.latex() + "$$"
+
+    def __str__(self) -> str:
+        return f"dJ/du = {self.result}"
+
+
+def first_variation(J: Any, u: Any, *, check: bool = True) -> FirstVariation:
+    r"""The first variation (Euler–Lagrange expression) of ``J = ∫ L(t, u, u', ...)``.
+
+    ``J`` is an integral (``sp.Integral`` or :func:`sobolev_energy`) or a Lagrangian;
+    ``u`` the unknown function applied to its variables, ``u(t)`` or ``u(x, y)``. The
+    result is checked before it is returned (``check=False`` switches that off): for a
+    polynomial ``u`` and a bump ``v`` that vanishes on the boundary, ``d/dε J(u + εv)``
+    at 0 must equal ``∫ (δJ/δu) v`` by quadrature (``.report``).
+
+    >>> import sympy as sp
+    >>> t = sp.Symbol("t", real=True)
+    >>> u = sp.Function("u")(t)
+    >>> first_variation(sobolev_energy(u, t, (0, 1), k=1), u).result
+    2*u(t) - 2*Derivative(u(t), (t, 2))
+    >>> first_variation(sobolev_energy(u, t, (0, 1), k=2), u).result
+    2*u(t) - 2*Derivative(u(t), (t, 2)) + 2*Derivative(u(t), (t, 4))
+    """
+    if not (isinstance(u, sp.Function) or isinstance(u, sp.core.function.AppliedUndef)):
+        raise UnsupportedExpressionError(f"u must be an unknown function applied to its "
+                                         f"variables, like u(t); got {u!r}")
+    variables = tuple(u.args)
+    if isinstance(J, sp.Integral):
+        lag = J.function
+        for lim in J.limits:
+            if lim[0] not in variables:
+                raise ShapeError(f"the integral runs over {lim[0]}, not a variable of {u}")
+    elif isinstance(J, sp.Add) and all(isinstance(a, sp.Integral) or not a.has(u)
+                                       for a in J.args):
+        lag = sp.Add(*[a.function for a in J.args if isinstance(a, sp.Integral)])
+    else:
+        lag = sp.sympify(J)
+    if not lag.has(u):
+        raise UnsupportedExpressionError(f"the functional does not depend on {u}")
+    derivs = sorted(lag.atoms(sp.Derivative), key=lambda d: d.derivative_count)
+    derivs = [d for d in derivs if d.expr == u]
+    slots = [u, *derivs]
+    dummies = {s: sp.Dummy(f"q{i}") for i, s in enumerate(slots)}
+    plain = lag.xreplace({d: dummies[d] for d in reversed(derivs)}).xreplace({u: dummies[u]})
+    back = {v: k for k, v in dummies.items()}
+    steps: list[SobolevStep] = []
+    total = sp.Integer(0)
+    for s in slots:
+        partial = sp.diff(plain, dummies[s]).xreplace(back)
+        if partial == 0:
+            continue
+        steps.append(SobolevStep(rf"\frac{{\partial L}}{{\partial {latex(s)}}}", latex(partial),
+                                 "partial derivative of the Lagrangian"))
+        if s == u:
+            total += partial
+            continue
+        order = [(v, c) for v, c in s.variable_count]
+        count = sum(c for _, c in order)
+        total += (-1) ** count * sp.diff(partial, *order)
+    result = sp.expand(total)
+    steps.append(SobolevStep(rf"\frac{{\delta J}}{{\delta {latex(u)}}}", latex(result),
+                             "Euler-Lagrange: sum of (-1)^|a| d^a (dL/d(d^a u))"))
+    out = FirstVariation(functional=J, u=u, lagrangian=lag, result=result, steps=steps)
+    if check:
+        out.report = _check_variation(lag, u, result, derivs, J)
+    return out
+
+
+def _check_variation(lag: sp.Expr, u: Any, result: sp.Expr, derivs: list, J: Any) -> str:
+    """``d/dε ∫ L(u + εv) |_{ε=0} = ∫ (δJ/δu) v`` for a polynomial ``u`` and a bump ``v``
+    vanishing with its derivatives on the boundary of the box (J's, or the unit box)."""
+    variables = tuple(u.args)
+    limits = {lim[0]: (lim[1], lim[2]) for lim in getattr(J, "limits", ())
+              if len(lim) == 3 and lim[1].is_number and lim[2].is_number}
+    box = tuple(limits.get(v, (sp.Integer(0), sp.Integer(1))) for v in variables)
+    order = max((d.derivative_count for d in derivs), default=0)
+    bump = sp.Mul(*[((v - a) * (b - v)) ** (order + 1) for v, (a, b) in zip(variables, box)])
+    trial = sp.Rational(1, 3) + sum((i + 2) * v / 5 + v**2 / (i + 3)
+                                    for i, v in enumerate(variables))
+    eps = sp.Dummy("eps")
+    free = (lag.free_symbols | result.free_symbols) - set(variables)
+    values = {s: sp.Rational(7, 5) for s in free}  # other parameters: a fixed value
+    moved = lag.subs(u, trial + eps * bump).doit()
+    lhs = sp.diff(moved, eps).subs(eps, 0).subs(values)
+    rhs = (result.subs(u, trial).doit() * bump).subs(values)
+    left, right = (float(_quad(e, variables, box)) for e in (lhs, rhs))
+    if abs(left - right) > 1e-8 * max(1.0, abs(left)):
+        raise CheckFailedError(f"the first variation {result} fails d/de J(u + e v) = "
+                               f"integral of dJ/du * v: {left:.12g} != {right:.12g}")
+    return (f"d/de J(u + e v) at e = 0 equals the integral of dJ/du * v "
+            f"({left:.12g}) for u = {trial}, v = {bump}")

@@ -1,0 +1,1094 @@
+"""A safe reader of symnorm's expression language: text in, SymPy expression out.
+
+The text is read by an operator-precedence reader (explicit stacks, linear time, no
+recursion) and the SymPy objects are built node by node; nothing in it is ever handed
+to ``eval``, ``exec`` or ``sympify``, so text such as
+``__import__('os').system('...')`` is a :class:`~symnorm.model.errors.ParseError` and runs
+nothing.
+
+Operators, loosest first (all binary ones left-associative except the powers)::
+
+    + -          binary plus and minus
+    * / .*       product (scalar or matrix), division by a scalar, elementwise product
+    - +          unary minus and plus
+    ** ^ .^      power (scalars only), elementwise power; right-associative, and
+                 tighter than a unary minus on their left: -x**2 is -(x**2)
+    .T           postfix transpose
+    ( ) f(...)   parentheses and function calls
+
+Functions: ``norm(u)``, ``norm(u, p)``, ``sqrt``, ``log``, ``max(a, b, ...)`` (scalars)
+and ``exp``, ``abs``, ``sign``, ``sigmoid``, ``tanh``, ``relu``, ``softplus`` (scalars, or
+elementwise on vectors and matrices); ``trace(M)`` of a square matrix. Matrix norm orders:
+``norm(X, fro)`` (or ``'fro'``), ``norm(X, nuc)`` (or ``'nuc'``), ``norm(X, 2)``,
+``norm(X, 1)``, ``norm(X, oo)``.
+
+What a name stands for, unless ``parse(text, name=...)`` says otherwise: one capital
+letter with optional digits (``A``, ``W1``) is a matrix; a Greek letter name (``lam``,
+``alpha2``, ``eps_0``) or a name used as a norm order is a real scalar; any other name
+is a column vector. Dimensions are found by unification: the class of the first vector
+is ``n``, the other classes ``m``, ``k``, ``l``, ``d``, ``r``, ``s``, ... in order of
+first appearance (``m``, ``n``, ``k``, ... when no vector claims ``n``).
+"""
+
+from __future__ import annotations
+
+import keyword
+import math
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from itertools import chain, count
+from typing import Any, Union
+
+import sympy as sp
+from sympy.matrices.exceptions import ShapeError as SympyShapeError
+from sympy.matrices.expressions import MatrixExpr
+
+from ..model.atoms import ELEMENTWISE_BY_NAME, ScalarOf, sigmoid_scalar
+from ..model.errors import ParseError, ShapeError, UnknownNormError
+from ..model.symbols import dim, matrix, scalar, vector
+from ..rules.constructors import norm
+
+__all__ = ["KNOWN_FUNCTIONS", "GREEK_NAMES", "parse"]
+
+KNOWN_FUNCTIONS: tuple[str, ...] = ("norm", "sqrt", "log", "exp", "abs", "sign", "sigmoid",
+                                    "max", "tanh", "relu", "softplus", "trace")
+
+# names of Sobolev spaces (H1, H2, W12): not norm orders; see symnorm.sobolev_norm
+_SOBOLEV_RE = re.compile(r"[HW][0-9]+(?:_?[0-9p]+)?")
+
+# (fewest, most) arguments, and how a correct call looks.
+_ARITY: dict[str, tuple[int, int, str]] = {
+    "norm": (1, 2, "1 or 2 (norm(u) or norm(u, p))"),
+    **{f: (1, 1, f"1 ({f}(s))") for f in ("sqrt", "log")},
+    "max": (2, 64, "2 or more scalars (max(a, b, ...))"),
+    "trace": (1, 1, "1 (trace(M) of a square matrix M)"),
+    **{f: (1, 1, f"1 ({f}(u))") for f in ("exp", "abs", "sign", "sigmoid")},
+    **{f: (1, 1, f"1 ({f}(u))") for f in ("tanh", "relu", "softplus")},
+}
+
+_SCALAR_FUNCS = {"exp": sp.exp, "abs": sp.Abs, "sign": sp.sign, "sigmoid": sigmoid_scalar}
+# the activations (scalar forms as in symnorm.model.atoms)
+_SCALAR_FUNCS.update({"tanh": sp.tanh, "relu": lambda v: sp.Max(v, 0),
+                      "softplus": lambda v: sp.log(1 + sp.exp(v))})
+
+GREEK_NAMES: tuple[str, ...] = (
+    "alpha", "beta", "gamma", "delta", "epsilon", "eps", "zeta", "eta", "theta", "iota",
+    "kappa", "lambda", "lam", "lmbda", "mu", "nu", "xi", "omicron", "pi", "rho", "sigma",
+    "tau", "upsilon", "phi", "chi", "psi", "omega",
+)
+_GREEK_RE = re.compile(rf"(?:{'|'.join(GREEK_NAMES)})(?:[0-9]+|_[A-Za-z0-9_]+)?")
+_MATRIX_RE = re.compile(r"[A-Z][0-9]*")
+_NUMBER_RE = re.compile(r"([0-9]*)(?:\.([0-9]+))?(?:[eE]([+-]?[0-9]+))?")
+
+# `lambda` is a Greek letter here; other Python keywords have no meaning in the language.
+_RESERVED = frozenset(keyword.kwlist) - {"lambda"}
+
+_MAX_DEPTH = 100          # nesting levels; long + and * chains do not count
+_MAX_DIGITS = 1000        # digits in one number literal
+_MAX_EXPONENT = 1000      # |e| in 1e-3 style literals
+_MAX_BITS = 10_000        # size of an exact number built from the text (~3000 digits)
+
+_SUM_OPS = frozenset({"add", "sub"})
+_PRODUCT_OPS = frozenset({"mul", "div", "hadamard"})
+_BINARY_OPS = _SUM_OPS | _PRODUCT_OPS | {"pow", "hpow"}
+_OP_TEXT = {"add": "+", "sub": "-", "mul": "*", "div": "/", "hadamard": ".*",
+            "pow": "**", "hpow": ".^"}
+
+_Shape = Union[None, tuple[int, int]]  # None: a scalar; else (row class, column class)
+
+
+# --------------------------------------------------------------------------- errors
+
+def _line_col(text: str, pos: int) -> tuple[int, int]:
+    line = text.count("\n", 0, pos) + 1
+    return line, pos - (text.rfind("\n", 0, pos) + 1) + 1
+
+
+def _caret(text: str, pos: int) -> str:
+    """The line holding ``pos`` and a ``^`` under it (a window of it if the line is long)."""
+    start = text.rfind("\n", 0, pos) + 1
+    end = text.find("\n", pos)
+    line = text[start:len(text) if end == -1 else end]
+    col = pos - start
+    width = 76
+    if len(line) > width:
+        lo = max(0, min(col - width // 2, len(line) - width))
+        hi = lo + width
+        prefix = "..." if lo > 0 else ""
+        line = prefix + line[lo:hi] + ("..." if hi < len(line) else "")
+        col = len(prefix) + col - lo
+    pad = "".join("\t" if c == "\t" else " " for c in line[:col])
+    return f"    {line}\n    {pad}^"
+
+
+def _error(text: str, pos: int, what: str, detail: str = "") -> ParseError:
+    pos = max(0, min(pos, len(text)))
+    line, col = _line_col(text, pos)
+    message = f"{what} at line {line}, column {col}{detail}\n{_caret(text, pos)}"
+    return ParseError(message, text, pos, line, col)
+
+
+def _end_pos(text: str) -> int:
+    return len(text.rstrip())
+
+
+# --------------------------------------------------------------------------- reading
+
+class Token(str):
+    """A token of the text: its kind (``NAME``, ``NUMBER``, ``ATTR``, an operator) and span."""
+
+    __slots__ = ("type", "start_pos", "end_pos")
+
+    def __new__(cls, type_: str, value: str, start: int, end: int) -> "Token":
+        self = super().__new__(cls, value)
+        self.type, self.start_pos, self.end_pos = type_, start, end
+        return self
+
+
+class Tree:
+    """A node of the syntax tree: ``data`` (the rule), ``children``, and its text span."""
+
+    __slots__ = ("data", "children", "start_pos", "end_pos")
+
+    def __init__(self, data: str, children: list, start: int, end: int) -> None:
+        self.data, self.children, self.start_pos, self.end_pos = data, children, start, end
+
+    @property
+    def meta(self) -> "Tree":
+        return self
+
+    def __repr__(self) -> str:
+        return f"Tree({self.data!r}, {self.children!r})"
+
+
+_TOKEN_RE = re.compile(r"""
+    (?P<WS>[ \t\r\n\f]+)
+  | (?P<NUMBER>(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
+  | (?P<ATTR>\.[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<OP>\*\*|\.\*|\.\^|[-+*/^(),])
+  | (?P<NAME>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<STRING>'(?:fro|nuc)'|"(?:fro|nuc)")
+""", re.VERBOSE)
+
+# binary operators: (precedence, right-associative, rule)
+_BINARY: dict[str, tuple[int, bool, str]] = {
+    "+": (1, False, "add"), "-": (1, False, "sub"),
+    "*": (2, False, "mul"), "/": (2, False, "div"), ".*": (2, False, "hadamard"),
+    "**": (4, True, "pow"), "^": (4, True, "pow"), ".^": (4, True, "hpow"),
+}
+_PREFIX_PREC = 3
+_OPERAND_START = "'+', '-', '(', a name, a number"
+_AFTER_OPERAND = "'+', '-', '*', '/', '.*', '**', '^', '.^', '.T'"
+
+
+def _tokens(text: str) -> Iterator[Token]:
+    """The tokens of ``text``, read lazily so an earlier syntax error is reported first."""
+    pos, end = 0, len(text)
+    match = _TOKEN_RE.match
+    while pos < end:
+        m = match(text, pos)
+        if m is None:
+            detail = ("; only the matrix norm orders 'fro' and 'nuc' may be quoted"
+                      if text[pos] in "'\"" else "")
+            raise _error(text, pos, f"unexpected character {text[pos]!r}", detail)
+        kind = m.lastgroup
+        stop = m.end()
+        if kind != "WS":
+            value = m.group()
+            if kind == "NAME":
+                if value.startswith("_"):
+                    raise _error(text, pos, f"name '{value}' is not allowed (names may not "
+                                            f"start with '_')")
+                if value in _RESERVED:
+                    raise _error(text, pos, f"keyword '{value}' is not part of the "
+                                            f"expression language")
+            elif kind == "OP":
+                kind = value
+            yield Token(kind, value, pos, stop)
+        pos = stop
+
+
+def _syntax_tree(text: str) -> Tree | Token:
+    """Operator-precedence reading with explicit stacks: linear in the length of the text
+    and free of recursion, so long sums and deep parentheses cost nothing special."""
+    operands: list[tuple[Any, int, int]] = []     # (node, outer start, outer end)
+    # operator stack entries: ("bin", token, prec, right_assoc) / ("pre", token) /
+    # ("paren", token) / ("call", name token, open paren token, argument count)
+    ops: list[tuple] = []
+    expect_operand = True
+    stream = _tokens(text)
+    pending: Token | None = None
+
+    def take() -> Token | None:
+        nonlocal pending
+        if pending is not None:
+            tok, pending = pending, None
+            return tok
+        return next(stream, None)
+
+    def reduce_one() -> None:
+        entry = ops.pop()
+        if entry[0] == "bin":
+            right, left = operands.pop(), operands.pop()
+            node = Tree(_BINARY[entry[1]][2], [left[0], right[0]], left[1], right[2])
+            operands.append((node, left[1], right[2]))
+        else:  # prefix
+            arg = operands.pop()
+            node = Tree("neg" if entry[1] == "-" else "pos", [arg[0]], entry[1].start_pos,
+                        arg[2])
+            operands.append((node, entry[1].start_pos, arg[2]))
+
+    def reduce_to_group() -> None:
+        while ops and ops[-1][0] in ("bin", "pre"):
+            reduce_one()
+
+    def unexpected(tok: Token | None, expected: str, hint: bool = False) -> ParseError:
+        if tok is None:
+            return _error(text, _end_pos(text), "unexpected end of text",
+                          f"; expected {expected}")
+        detail = f"; expected {expected}"
+        if hint and tok.type in ("NAME", "NUMBER", "("):
+            detail += " (is an operator such as '*' missing?)"
+        what = (f"name '{tok}'" if tok.type == "NAME" else f"number {tok}"
+                if tok.type == "NUMBER" else repr(str(tok)))
+        return _error(text, tok.start_pos, f"unexpected {what}", detail)
+
+    def closers() -> str:
+        inside = [e for e in ops if e[0] in ("paren", "call")]
+        if not inside:
+            return ", end of text"
+        return ", ')'" + (", ','" if inside[-1][0] == "call" else "")
+
+    while True:
+        tok = take()
+        if expect_operand:
+            if tok is None:
+                raise unexpected(tok, _OPERAND_START)
+            kind = tok.type
+            if kind == "NUMBER":
+                operands.append((Tree("number", [tok], tok.start_pos, tok.end_pos),
+                                 tok.start_pos, tok.end_pos))
+                expect_operand = False
+            elif kind == "STRING":  # 'fro' or 'nuc'; only a norm order may be one
+                operands.append((Tree("string", [tok], tok.start_pos, tok.end_pos),
+                                 tok.start_pos, tok.end_pos))
+                expect_operand = False
+            elif kind == "NAME":
+                nxt = take()
+                if nxt is not None and nxt.type == "(":
+                    ops.append(("call", tok, nxt, len(operands)))
+                else:
+                    pending = nxt
+                    operands.append((Tree("var", [tok], tok.start_pos, tok.end_pos),
+                                     tok.start_pos, tok.end_pos))
+                    expect_operand = False
+            elif kind in ("-", "+"):
+                ops.append(("pre", tok))
+            elif kind == "(":
+                ops.append(("paren", tok))
+            elif kind == ")" and ops and ops[-1][0] == "call" and ops[-1][3] == len(operands):
+                _, name, _, base = ops.pop()  # a call without arguments: f()
+                operands.append((Tree("call", [name], name.start_pos, tok.end_pos),
+                                 name.start_pos, tok.end_pos))
+                expect_operand = False
+            else:
+                raise unexpected(tok, _OPERAND_START)
+            continue
+        if tok is None:
+            reduce_to_group()
+            if ops:
+                raise unexpected(tok, _AFTER_OPERAND + ", ')'")
+            break
+        kind = tok.type
+        if kind in _BINARY:
+            prec, right_assoc, _ = _BINARY[kind]
+            while ops and ops[-1][0] in ("bin", "pre"):
+                top_prec = ops[-1][2] if ops[-1][0] == "bin" else _PREFIX_PREC
+                if top_prec > prec or (top_prec == prec and not right_assoc):
+                    reduce_one()
+                else:
+                    break
+            ops.append(("bin", tok, prec, right_assoc))
+            expect_operand = True
+        elif kind == "ATTR":
+            node, start, _ = operands.pop()
+            operands.append((Tree("attr", [node, tok], start, tok.end_pos), start, tok.end_pos))
+        elif kind == ")":
+            reduce_to_group()
+            if not ops:
+                raise unexpected(tok, _AFTER_OPERAND + ", end of text")
+            entry = ops.pop()
+            if entry[0] == "paren":
+                node, _, _ = operands.pop()
+                operands.append((node, entry[1].start_pos, tok.end_pos))
+            else:
+                _, name, _, base = entry
+                args = [o[0] for o in operands[base:]]
+                del operands[base:]
+                operands.append((Tree("call", [name, *args], name.start_pos, tok.end_pos),
+                                 name.start_pos, tok.end_pos))
+        elif kind == ",":
+            reduce_to_group()
+            if not ops or ops[-1][0] != "call":
+                raise unexpected(tok, _AFTER_OPERAND + closers())
+            expect_operand = True
+        else:
+            raise unexpected(tok, _AFTER_OPERAND + closers(), hint=True)
+    return operands[0][0]
+
+
+# --------------------------------------------------------------------------- shapes
+
+@dataclass
+class _Spec:
+    """What ``shapes[name]`` says: a kind, fixed dimensions (None = free), or an object."""
+
+    kind: str                                 # "scalar", "vector" or "matrix"
+    dims: tuple[sp.Expr | None, ...] = ()
+    ready: sp.Basic | None = None
+    structure: tuple[str, ...] = ()           # sn.matrix flags: a square matrix
+
+
+# shape words for declared matrix structure -> keyword flags of sn.matrix
+STRUCTURE_WORDS: dict[str, tuple[str, ...]] = {
+    "spd": ("symmetric", "positive_definite"),
+    "psd": ("symmetric", "positive_semidefinite"),
+    "sym": ("symmetric",), "symmetric": ("symmetric",),
+    "diag": ("diagonal",), "diagonal": ("diagonal",),
+    "orth": ("orthogonal",), "orthogonal": ("orthogonal",),
+}
+KINDS: tuple[str, ...] = ("scalar", "vector", "matrix", *STRUCTURE_WORDS)
+_DIM_NAME_RE = re.compile(r"[A-Za-z](?:_?[0-9]+)?")
+
+
+def _unknown_kind(name: str, value: object) -> ShapeError:
+    import difflib
+
+    close = difflib.get_close_matches(str(value), KINDS, n=1, cutoff=0.6)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return ShapeError(
+        f"shape of {name!r}: unknown kind {value!r}{hint}; valid kinds: "
+        f"{', '.join(KINDS)}, a vector length (3) or dimension name (n, m, k1), an (m, n) "
+        f"tuple, or a SymPy symbol")
+
+
+def _spec_dim(name: str, value: object) -> sp.Expr | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        pass
+    elif isinstance(value, int):
+        if value >= 1:
+            return sp.Integer(value)
+    elif isinstance(value, str):
+        if value.isidentifier():
+            return dim(value)
+    elif isinstance(value, sp.Symbol):
+        return value
+    elif isinstance(value, sp.Integer) and value >= 1:
+        return value
+    raise ShapeError(f"shapes[{name!r}]: a dimension must be a positive integer or a name, "
+                     f"got {value!r}")
+
+
+def _parse_spec(name: str, value: object) -> _Spec:
+    if isinstance(value, str):
+        if value in ("scalar", "vector", "matrix"):
+            return _Spec(value, (None, None))
+        if value in STRUCTURE_WORDS:
+            return _Spec("matrix", (None, None), structure=STRUCTURE_WORDS[value])
+        if not _DIM_NAME_RE.fullmatch(value):
+            raise _unknown_kind(name, value)
+        return _Spec("vector", (_spec_dim(name, value),))
+    if isinstance(value, (int, sp.Integer)) and not isinstance(value, bool):
+        return _Spec("vector", (_spec_dim(name, value),))
+    if isinstance(value, MatrixExpr):
+        return _Spec("matrix", tuple(sp.sympify(d) for d in value.shape), value)
+    if isinstance(value, sp.Expr):
+        return _Spec("scalar", (), value)
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        return _Spec("matrix", (_spec_dim(name, value[0]), _spec_dim(name, value[1])))
+    raise _unknown_kind(name, value)
+
+
+class _Dims:
+    """Union-find over dimension variables. Variable 0 is the literal 1 of a vector's
+    columns; it never merges with a free class, so ``x*y`` of two vectors is an error."""
+
+    ONE = 0
+
+    def __init__(self) -> None:
+        self.parent: list[int] = [0]
+        self.fixed: dict[int, sp.Expr] = {0: sp.Integer(1)}
+
+    def new(self, fixed: sp.Expr | None = None) -> int:
+        if fixed is not None and fixed == 1:
+            return self.ONE
+        var = len(self.parent)
+        self.parent.append(var)
+        if fixed is not None:
+            self.fixed[var] = fixed
+        return var
+
+    def find(self, var: int) -> int:
+        root = var
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[var] != root:
+            self.parent[var], var = root, self.parent[var]
+        return root
+
+    def is_one(self, var: int) -> bool:
+        return self.find(var) == self.ONE
+
+    def unify(self, pairs: list[tuple[int, int]]) -> bool:
+        """Merge every pair, or change nothing and return False on a conflict."""
+        undo: list[tuple[int, sp.Expr | None]] = []   # (merged child, root's old value)
+        for a, b in pairs:
+            ra, rb = self.find(a), self.find(b)
+            if ra == rb:
+                continue
+            fa, fb = self.fixed.get(ra), self.fixed.get(rb)
+            if self.ONE in (ra, rb) or (fa is not None and fb is not None and fa != fb):
+                for child, old in reversed(undo):
+                    root = self.parent[child]
+                    self.parent[child] = child
+                    if old is None:
+                        self.fixed.pop(root, None)
+                    else:
+                        self.fixed[root] = old
+                return False
+            root, child = min(ra, rb), max(ra, rb)
+            undo.append((child, self.fixed.get(root)))
+            self.parent[child] = root
+            value = fa if fa is not None else fb
+            if value is not None:
+                self.fixed[root] = value
+        return True
+
+
+@dataclass
+class _Name:
+    kind: str
+    shape: _Shape
+    ready: sp.Basic | None = None
+    structure: tuple[str, ...] = ()
+
+
+def _kind_by_convention(name: str) -> str:
+    if _MATRIX_RE.fullmatch(name):
+        return "matrix"
+    if _GREEK_RE.fullmatch(name):
+        return "scalar"
+    return "vector"
+
+
+def _span(node: Tree | Token) -> tuple[int, int]:
+    if isinstance(node, Token):
+        return node.start_pos or 0, node.end_pos or 0
+    return node.meta.start_pos, node.meta.end_pos
+
+
+def _chain(node: Tree) -> tuple[Tree, list[Tree]]:
+    """``a + b - c`` as (a, [a+b, a+b-c]): walks a left-recursive chain without recursion."""
+    ops = _SUM_OPS if node.data in _SUM_OPS else _PRODUCT_OPS if node.data in _PRODUCT_OPS \
+        else frozenset({node.data})
+    links = []
+    while isinstance(node, Tree) and node.data in ops:
+        links.append(node)
+        node = node.children[0]
+    return node, links[::-1]
+
+
+def _same_chain(parent: Tree, child: object) -> bool:
+    if not isinstance(child, Tree):
+        return False
+    return any(parent.data in ops and child.data in ops for ops in (_SUM_OPS, _PRODUCT_OPS))
+
+
+def _subtrees(tree: Tree) -> Iterator[Tree]:
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(c for c in node.children if isinstance(c, Tree))
+
+
+# names that read as infinity; as a norm order they give the max norm
+INFINITY_NAMES: tuple[str, ...] = ("oo", "inf", "Inf", "INF", "infinity", "Infinity")
+# orders that only a matrix has, written as words: norm(X, fro), norm(X, 'nuc')
+MATRIX_ORDER_NAMES: tuple[str, ...] = ("fro", "nuc")
+# names that are norm orders by convention (besides Greek letters); any other name must be
+# declared a scalar to be an order, so a typo such as norm(x, H1) is not read as a symbol
+ORDER_NAMES: tuple[str, ...] = ("p", "q")
+
+
+def _is_oo(node: object) -> bool:
+    return isinstance(node, Tree) and node.data == "var" and node.children[0] in INFINITY_NAMES
+
+
+def _matrix_order(node: object) -> str | None:
+    """``fro`` / ``nuc`` for a norm order written ``fro``, ``'fro'``, ``nuc`` or ``'nuc'``."""
+    if not isinstance(node, Tree) or node.data not in ("var", "string"):
+        return None
+    word = str(node.children[0]).strip("'\"")
+    return word if word in MATRIX_ORDER_NAMES else None
+
+
+def _total(terms: list[tuple[int, sp.Basic]]) -> sp.Basic:
+    """The sum of signed terms; equal terms are counted first (``x + x + x`` is ``3*x``),
+    so SymPy only sees the distinct ones."""
+    if len(terms) == 1:
+        sign, value = terms[0]
+        return value if sign > 0 else -value
+    counts: dict[sp.Basic, int] = {}
+    for sign, value in terms:
+        counts[value] = counts.get(value, 0) + sign
+    parts = [v if c == 1 else -v if c == -1 else c * v for v, c in counts.items() if c]
+    matrices = [v for v in counts if isinstance(v, MatrixExpr)]
+    if matrices:
+        if not parts:
+            return sp.ZeroMatrix(*matrices[0].shape)
+        return parts[0] if len(parts) == 1 else sp.MatAdd(*parts).doit()
+    return sp.Add(*parts)
+
+
+def _bits(value: sp.Rational) -> float:
+    big = max(abs(value.p), value.q)
+    return math.log2(big) if big > 1 else 0.0
+
+
+_DIM_NAMES = ("m", "k", "l", "d", "r", "s", "t", "q")
+
+
+# A caller that declares every symbol of a reference expression (verify reading a hand
+# claim next to f) may declare names the text does not use; users' own declarations may not.
+_UNUSED_DECLARATIONS_OK: ContextVar[bool] = ContextVar("unused_declarations_ok", default=False)
+
+
+@contextmanager
+def unused_declarations_allowed() -> Iterator[None]:
+    """Within this block a declaration for a name the text does not use is not an error."""
+    token = _UNUSED_DECLARATIONS_OK.set(True)
+    try:
+        yield
+    finally:
+        _UNUSED_DECLARATIONS_OK.reset(token)
+
+
+class _Reader:
+    """Pass 1 (``shape_of``) infers shapes by unification and checks them; pass 2
+    (``build``) makes the SymPy objects once every dimension class has its final name."""
+
+    def __init__(self, text: str, shapes: dict[str, object]) -> None:
+        self.text = text
+        self.specs = {name: _parse_spec(name, value) for name, value in shapes.items()}
+        self.reserved: set[str] = set()
+        for spec in self.specs.values():
+            for d in spec.dims:
+                self.reserved.update(s.name for s in getattr(d, "free_symbols", ()))
+        self.dims = _Dims()
+        self.names: dict[str, _Name] = {}
+        self.order_names: set[str] = set()
+        self.first_vector: int | None = None
+        self.wrap: set[int] = set()          # ids of nodes whose 1x1 value is used as a scalar
+        self.hadamard: set[int] = set()      # ids of .* / .^ nodes that are elementwise
+        self.numbers: dict[int, sp.Rational] = {}
+        self.resolved: dict[int, sp.Expr] = {}
+        self.symbols: dict[str, sp.Basic] = {}
+
+    # ---- helpers
+    def src(self, node: Tree | Token) -> str:
+        start, end = _span(node)
+        return self.text[start:end]
+
+    def operand(self, node: Tree) -> str:
+        """Source text of an operand, parenthesised when it is compound."""
+        text = self.src(node)
+        simple = isinstance(node, Token) or node.data in ("var", "number", "call", "attr")
+        return text if simple else f"({text})"
+
+    def error(self, node: Tree | Token, what: str, detail: str = "") -> ParseError:
+        return _error(self.text, _span(node)[0], what, detail)
+
+    def naming(self) -> dict[int, sp.Expr]:
+        """Dimension of every class root: fixed, or a name by order of first appearance."""
+        dims = self.dims
+        result: dict[int, sp.Expr] = {}
+        used = set(self.reserved)
+        pool: tuple[str, ...] = ("m", "n") + _DIM_NAMES[1:]
+        if self.first_vector is not None:
+            root = dims.find(self.first_vector)
+            if root not in dims.fixed and "n" not in used:
+                result[root] = dim("n")
+                used.add("n")
+                pool = _DIM_NAMES
+        fresh = (n for n in chain(pool, (f"n{i}" for i in count(1))) if n not in used)
+        for var in range(len(dims.parent)):
+            root = dims.find(var)
+            if root in result:
+                continue
+            result[root] = dims.fixed[root] if root in dims.fixed else dim(next(fresh))
+        return result
+
+    def describe(self, shape: _Shape) -> str:
+        if shape is None:
+            return "a scalar"
+        names = self.naming()  # provisional names, so messages match the final ones
+        rows, cols = (names[self.dims.find(v)] for v in shape)
+        one_r, one_c = (self.dims.is_one(v) for v in shape)
+        if one_r and one_c:
+            return "a 1x1 matrix"
+        kind = "column vector" if one_c else "row vector" if one_r else "matrix"
+        return f"a {kind} of shape ({rows}, {cols})"
+
+    def mismatch(self, node: Tree, ls: _Shape, rs: _Shape, reason: str) -> ShapeError:
+        left, right = node.children
+        return ShapeError(
+            f"shape mismatch in '{self.src(node)}': '{self.src(left)}' is "
+            f"{self.describe(ls)} but '{self.src(right)}' is {self.describe(rs)}; {reason}")
+
+    def is_1x1(self, shape: _Shape) -> bool:
+        return shape is not None and all(self.dims.is_one(v) for v in shape)
+
+    def scalar_use(self, node: Tree, shape: _Shape, what: str) -> None:
+        """Accept a scalar, or a 1x1 matrix that will be wrapped in ScalarOf. ``what`` names
+        the fields ``{arg}`` and ``{shape}``; it is not a format string, as the source text
+        already written into it may hold braces (LaTeX)."""
+        if shape is None:
+            return
+        if self.is_1x1(shape):
+            self.wrap.add(id(node))
+            return
+        raise ShapeError(what.replace("{arg}", self.src(node))
+                         .replace("{shape}", self.describe(shape)))
+
+    def entry(self, token: Token) -> _Name:
+        name = str(token)
+        if name in self.names:
+            return self.names[name]
+        spec = self.specs.get(name)
+        if spec is None:
+            kind = "scalar" if name in self.order_names else _kind_by_convention(name)
+            spec = _Spec(kind, (None, None))
+        dims = self.dims
+        shape: _Shape
+        if spec.kind == "scalar":
+            shape = None
+        elif spec.kind == "vector":
+            shape = (dims.new(spec.dims[0]), dims.ONE)
+            if self.first_vector is None:
+                self.first_vector = shape[0]
+        elif spec.structure:  # square
+            side = dims.new(None)
+            shape = (side, side)
+        else:
+            shape = (dims.new(spec.dims[0]), dims.new(spec.dims[1]))
+        entry = self.names[name] = _Name(spec.kind, shape, spec.ready, spec.structure)
+        return entry
+
+    # ---- pass 1: shapes
+    def check_depth(self, tree: Tree) -> None:
+        stack: list[tuple[Tree, int]] = [(tree, 0)]
+        while stack:
+            node, depth = stack.pop()
+            if depth > _MAX_DEPTH:
+                raise self.error(node, f"expression nested too deeply (more than "
+                                       f"{_MAX_DEPTH} levels)")
+            for i, child in enumerate(node.children):
+                if isinstance(child, Tree):
+                    same = i == 0 and _same_chain(node, child)
+                    stack.append((child, depth if same else depth + 1))
+
+    def collect_orders(self, tree: Tree) -> None:
+        """Names used as norm orders, or only in exponents, are scalars (``norm(x, 2)**p``)."""
+        in_exponent: set[int] = set()
+        uses: dict[str, list[int]] = {}
+        for node in _subtrees(tree):
+            if node.data == "call" and node.children[0] == "norm" and len(node.children) == 3:
+                order = node.children[2]
+                if isinstance(order, Tree) and order.data == "var" and not _is_oo(order) \
+                        and not _matrix_order(order):
+                    name = str(order.children[0])
+                    if name not in self.specs and _SOBOLEV_RE.fullmatch(name):
+                        raise self.error(order, f"unknown norm order '{name}'",
+                                         f": {name} names a Sobolev space, not a norm "
+                                         f"order; use symnorm.sobolev_norm(u, k=..., h=...) "
+                                         f"for a grid vector or symnorm.sobolev_norm(f, t, "
+                                         f"(a, b), k=...) for a function (or, if {name} is "
+                                         f"a parameter, declared scalar: {name}='scalar', "
+                                         f"--shape {name}=scalar)")
+                    if name not in self.specs and name not in ORDER_NAMES and \
+                            not _GREEK_RE.fullmatch(name):
+                        raise self.error(order, f"unknown norm order '{name}'",
+                                         f"; an order is a number, oo (or inf), fro or nuc "
+                                         f"(matrices), or a scalar: p, q, a Greek letter, or "
+                                         f"a name declared scalar ({name}='scalar', "
+                                         f"--shape {name}=scalar)")
+                    self.order_names.add(name)
+            elif node.data in ("pow", "hpow"):
+                stack = [node.children[1]]
+                while stack:  # bare names in the exponent's arithmetic
+                    part = stack.pop()
+                    if not isinstance(part, Tree):
+                        continue
+                    if part.data == "var":
+                        in_exponent.add(id(part))
+                    elif part.data in _BINARY_OPS or part.data in ("neg", "pos"):
+                        stack.extend(part.children)
+            elif node.data == "var":
+                uses.setdefault(str(node.children[0]), []).append(id(node))
+        for name, ids in uses.items():  # a name used only in exponents is a scalar
+            if name not in self.specs and _kind_by_convention(name) == "vector" and \
+                    all(i in in_exponent for i in ids):
+                self.order_names.add(name)
+
+    def shape_of(self, node: Tree) -> _Shape:
+        kind = node.data
+        if kind in _BINARY_OPS:
+            first, links = _chain(node)
+            shape = self.shape_of(first)
+            for link in links:
+                shape = self.binary_shape(link, shape, self.shape_of(link.children[1]))
+            return shape
+        if kind == "number":
+            self.numbers[id(node)] = self.number(node.children[0])
+            return None
+        if kind == "var":
+            token = node.children[0]
+            if token in INFINITY_NAMES and token not in self.specs:
+                raise self.error(node, f"'{token}' (infinity) may only be a norm order",
+                                 ", as in norm(x, oo)")
+            if token in KNOWN_FUNCTIONS:
+                raise self.error(node, f"'{token}' is a function",
+                                 f"; call it as {token}(...)")
+            return self.entry(token).shape
+        if kind in ("neg", "pos"):
+            return self.shape_of(node.children[0])
+        if kind == "attr":
+            base, attr = node.children
+            shape = self.shape_of(base)
+            if attr != ".T":
+                raise self.error(attr, f"unknown attribute '{attr}'",
+                                 "; only '.T' (transpose) is allowed")
+            return None if shape is None else (shape[1], shape[0])
+        if kind == "call":
+            return self.call_shape(node)
+        if kind == "string":
+            raise self.error(node, f"a quoted word ({node.children[0]}) may only be a matrix "
+                                   f"norm order", ", as in norm(X, 'fro') or norm(X, 'nuc')")
+        raise self.error(node, f"unsupported construct '{kind}'")  # grammar and code disagree
+
+    def binary_shape(self, node: Tree, ls: _Shape, rs: _Shape) -> _Shape:
+        op = node.data
+        left, right = node.children
+        sym = _OP_TEXT[op]
+        if op in ("add", "sub"):
+            if ls is None or rs is None:
+                other, other_node = (rs, right) if ls is None else (ls, left)
+                if other is None or self.is_1x1(other):
+                    if other is not None:
+                        self.wrap.add(id(other_node))
+                    return None
+                raise self.mismatch(node, ls, rs, f"'{sym}' needs equal shapes (a scalar is "
+                                                  f"not broadcast)")
+            if not self.dims.unify([(ls[0], rs[0]), (ls[1], rs[1])]):
+                raise self.mismatch(node, ls, rs, f"'{sym}' needs equal shapes")
+            return ls
+        if op in ("mul", "hadamard"):
+            if ls is None or rs is None:
+                return rs if ls is None else ls
+            l1, r1 = self.is_1x1(ls), self.is_1x1(rs)
+            fits = self.dims.find(ls[1]) == self.dims.find(rs[0])
+            if l1 != r1 and (op == "hadamard" or not fits):
+                # a 1x1 factor next to a bigger matrix is a coefficient
+                self.wrap.add(id(left if l1 else right))
+                return rs if l1 else ls
+            if op == "hadamard":
+                if not self.dims.unify([(ls[0], rs[0]), (ls[1], rs[1])]):
+                    raise self.mismatch(node, ls, rs, "'.*' needs equal shapes")
+                self.hadamard.add(id(node))
+                return ls
+            if not self.dims.unify([(ls[1], rs[0])]):
+                names = self.naming()
+                reason = (f"'*' is the matrix product: the columns of '{self.src(left)}' "
+                          f"({names[self.dims.find(ls[1])]}) must match the rows of "
+                          f"'{self.src(right)}' ({names[self.dims.find(rs[0])]})")
+                if self.dims.is_one(ls[1]) and self.dims.is_one(rs[1]):
+                    a, b = self.operand(left), self.operand(right)
+                    reason += (f". For the inner product write {a}.T*{b}; for the "
+                               f"elementwise product write {a} .* {b}")
+                raise self.mismatch(node, ls, rs, reason)
+            return (ls[0], rs[1])
+        if op == "div":
+            self.scalar_use(right, rs, f"cannot divide by '{{arg}}' in '{self.src(node)}': "
+                                       f"it is {{shape}}, and '/' divides by a scalar only")
+            return ls
+        if op == "pow":
+            hint = ""
+            if ls is not None and (rs is None or self.is_1x1(rs)):
+                hint = (f"; for the elementwise power write "
+                        f"{self.operand(left)} .^ {self.operand(right)}")
+            for part, shape in ((left, ls), (right, rs)):
+                self.scalar_use(part, shape, f"'**' raises a scalar to a scalar power, but "
+                                             f"'{{arg}}' in '{self.src(node)}' is {{shape}}"
+                                             + hint)
+            return None
+        # hpow
+        self.scalar_use(right, rs, f"the exponent '{{arg}}' of '{self.src(node)}' must be a "
+                                   f"scalar, but it is {{shape}}")
+        if ls is None:
+            return None
+        self.hadamard.add(id(node))
+        return ls
+
+    def call_shape(self, node: Tree) -> _Shape:
+        token, *args = node.children
+        name = str(token)
+        if name not in KNOWN_FUNCTIONS:
+            raise self.error(token, f"unknown function '{name}'",
+                             f"; known functions: {', '.join(KNOWN_FUNCTIONS)}")
+        low, high, usage = _ARITY[name]
+        if not low <= len(args) <= high:
+            raise self.error(token, f"wrong number of arguments to '{name}'",
+                             f": expected {usage}, got {len(args)}")
+        shape = self.shape_of(args[0])
+        call = self.src(node)
+        if name == "norm":
+            if shape is None:
+                raise ShapeError(f"norm() takes a vector expression, but '{self.src(args[0])}'"
+                                 f" in '{call}' is a scalar")
+            if len(args) == 2 and _matrix_order(args[1]):
+                if self.dims.is_one(shape[0]) or self.dims.is_one(shape[1]):
+                    raise UnknownNormError(
+                        f"in '{call}': {_matrix_order(args[1])} is a matrix norm order, but "
+                        f"'{self.src(args[0])}' is {self.describe(shape)}; for vectors use "
+                        f"1, 2, oo or p")
+            elif len(args) == 2 and not _is_oo(args[1]):
+                order_shape = self.shape_of(args[1])
+                if order_shape is not None:  # also a 1x1 form: an order that moves with x
+                    raise ShapeError(f"the order '{self.src(args[1])}' of '{call}' must be a "
+                                     f"scalar (a number or a parameter), but it is "
+                                     f"{self.describe(order_shape)}")
+            return None
+        if name == "trace":
+            if shape is None or not self.dims.unify([(shape[0], shape[1])]):
+                raise ShapeError(f"trace() takes a square matrix, but '{self.src(args[0])}' "
+                                 f"in '{call}' is {self.describe(shape)}")
+            return None
+        if name in ("sqrt", "log"):
+            self.scalar_use(args[0], shape, f"{name}() takes a scalar, but '{{arg}}' in "
+                                            f"'{call}' is {{shape}}")
+            return None
+        if name == "max":  # pointwise max of scalars (elementwise max is not in the language)
+            for a in args:
+                self.scalar_use(a, self.shape_of(a), f"max() takes scalars, but '{{arg}}' in "
+                                                     f"'{call}' is {{shape}}")
+            return None
+        if shape is None or self.is_1x1(shape):
+            self.scalar_use(args[0], shape, "")
+            return None
+        return shape
+
+    def number(self, token: Token) -> sp.Rational:
+        match = _NUMBER_RE.fullmatch(token)
+        if match is None:  # the grammar's NUMBER guarantees a match
+            raise self.error(token, f"malformed number '{token}'")
+        whole, frac, exp = match.group(1), match.group(2) or "", match.group(3)
+        digits = (whole + frac).lstrip("0") or "0"
+        if len(whole) + len(frac) > _MAX_DIGITS:  # leading zeros count: 0.000...1
+            raise self.error(token, f"number with more than {_MAX_DIGITS} digits")
+        shift = -len(frac)
+        if exp is not None:
+            if len(exp.lstrip("+-").lstrip("0")) > 6 or abs(int(exp)) > _MAX_EXPONENT:
+                raise self.error(token, f"exponent of '{token}' out of range",
+                                 f" (at most {_MAX_EXPONENT} in size)")
+            shift += int(exp)
+        n = int(digits)
+        return sp.Rational(n * 10**shift) if shift >= 0 else sp.Rational(n, 10**-shift)
+
+    # ---- pass 2: SymPy objects
+    def symbol(self, name: str) -> sp.Basic:
+        if name in self.symbols:
+            return self.symbols[name]
+        entry = self.names[name]
+        value: sp.Basic
+        if entry.ready is not None:
+            value = entry.ready
+        elif entry.shape is None:
+            value = scalar(name)
+        else:
+            rows, cols = (self.resolved[self.dims.find(v)] for v in entry.shape)
+            flags = {f: True for f in entry.structure}
+            value = vector(name, rows) if entry.kind == "vector" else \
+                matrix(name, rows, cols, **flags)
+        self.symbols[name] = value
+        return value
+
+    def finish(self, node: Tree, value: sp.Basic) -> sp.Basic:
+        if id(node) in self.wrap and isinstance(value, MatrixExpr):
+            value = ScalarOf(value)
+        if node.data in ("mul", "div", "hadamard", "pow", "hpow", "add", "sub"):
+            coeff = value if isinstance(value, sp.Rational) else (
+                value.args[0] if value.args and isinstance(value.args[0], sp.Rational) else None)
+            if coeff is not None and _bits(coeff) > _MAX_BITS:
+                raise self.error(node, f"number too large in '{self.src(node)}'",
+                                 f" (more than {_MAX_BITS} bits)")
+        return value
+
+    def build(self, node: Tree) -> sp.Basic:
+        kind = node.data
+        if kind in _SUM_OPS:
+            return self.build_sum(node)
+        if kind in _BINARY_OPS:
+            first, links = _chain(node)
+            value = self.build(first)
+            for link in links:
+                value = self.finish(link, self.binary(link, value, self.build(link.children[1])))
+            return value
+        if kind == "number":
+            value = self.numbers[id(node)]
+        elif kind == "var":
+            value = self.symbol(str(node.children[0]))
+        elif kind == "neg":
+            value = -self.build(node.children[0])
+        elif kind == "pos":
+            value = self.build(node.children[0])
+        elif kind == "attr":
+            base = self.build(node.children[0])
+            value = base.T if isinstance(base, MatrixExpr) else base
+        else:
+            value = self.call(node)
+        return self.finish(node, value)
+
+    def build_sum(self, node: Tree) -> sp.Basic:
+        """A chain ``a + b - c + ...`` as one SymPy sum: adding term by term would rebuild
+        the sum at every step (quadratic in its length)."""
+        first, links = _chain(node)
+        terms = [(1, self.build(first))]
+        for link in links:
+            left, right = link.children
+            if id(left) in self.wrap:  # the sum so far is used as a scalar from here on
+                terms = [(1, self.finish(left, _total(terms)))]
+            terms.append((-1 if link.data == "sub" else 1, self.build(right)))
+        return self.finish(node, _total(terms))
+
+    def binary(self, node: Tree, left: sp.Basic, right: sp.Basic) -> sp.Basic:
+        op = node.data
+        if op == "add":
+            return left + right
+        if op == "sub":
+            return left - right
+        if op == "mul":
+            return left * right
+        if op == "div":
+            return left / right
+        if op == "hadamard":
+            if id(node) not in self.hadamard:
+                return left * right
+            factors = [f for part in (left, right)
+                       for f in (part.args if isinstance(part, sp.HadamardProduct) else (part,))]
+            return sp.HadamardProduct(*factors)
+        if op == "hpow" and id(node) in self.hadamard:
+            return sp.HadamardPower(left, right)
+        return self.power(node, left, right)
+
+    def power(self, node: Tree, base: sp.Basic, exp: sp.Basic) -> sp.Basic:
+        # SymPy evaluates numeric powers at once; refuse the ones that would be huge.
+        if isinstance(exp, sp.Rational) and abs(exp) > 1:
+            if base.is_number:
+                bits = max((_bits(a) for a in base.atoms(sp.Rational)), default=0.0)
+                if not isinstance(base, sp.Rational):
+                    bits += 64
+            else:  # only a numeric coefficient is raised at once: (2*lam)**3 = 8*lam**3
+                coeff = base.as_coeff_Mul()[0]
+                bits = _bits(coeff) if isinstance(coeff, sp.Rational) else 0.0
+            if bits * abs(exp) > _MAX_BITS:
+                raise self.error(node, f"number too large in '{self.src(node)}'",
+                                 f" (more than {_MAX_BITS} bits)")
+        return base ** exp
+
+    def call(self, node: Tree) -> sp.Basic:
+        token, *args = node.children
+        name = str(token)
+        arg = self.build(args[0])
+        if name == "norm":
+            if len(args) == 1:
+                p: sp.Basic | str = sp.Integer(2)
+            else:
+                p = sp.oo if _is_oo(args[1]) else _matrix_order(args[1]) or \
+                    self.build(args[1])
+            try:
+                return norm(arg, p)
+            except (ShapeError, UnknownNormError) as err:
+                raise type(err)(f"in '{self.src(node)}': {err}") from err
+        if name == "max":
+            return sp.Max(arg, *[self.build(a) for a in args[1:]])
+        if name == "trace":
+            return sp.Trace(arg)
+        if name == "sqrt":
+            return sp.sqrt(arg)
+        if name == "log":
+            return sp.log(arg)
+        if isinstance(arg, MatrixExpr):
+            return ELEMENTWISE_BY_NAME[name](arg)
+        return _SCALAR_FUNCS[name](arg)
+
+    def read(self, tree: Tree) -> sp.Basic:
+        self.check_depth(tree)
+        self.collect_orders(tree)
+        self.shape_of(tree)
+        unused = sorted(set(self.specs) - set(self.names))
+        if unused and not _UNUSED_DECLARATIONS_OK.get():
+            raise ShapeError(f"a shape is declared for {', '.join(map(repr, unused))}, which "
+                             f"does not occur in '{self.text.strip()[:80]}'")
+        self.resolved = self.naming()
+        try:
+            result = self.build(tree)
+        except SympyShapeError as err:  # pass 1 should have caught it; keep symnorm's class
+            raise ShapeError(f"in '{self.text.strip()}': {err}") from err
+        if isinstance(result, MatrixExpr) and result.shape == (1, 1):
+            result = ScalarOf(result)
+        return result
+
+
+def parse(text: str, **shapes: object) -> sp.Basic:
+    """Read ``text`` in symnorm's expression language into a SymPy expression.
+
+    ``shapes`` overrides what a name stands for: ``'scalar'``, ``'vector'``,
+    ``'matrix'``, an int ``k`` (a vector of length ``k``), a dimension name (a vector of
+    that dimension), an ``(m, n)`` tuple of ints or names (a matrix), or a ready SymPy
+    ``Symbol``/``MatrixSymbol`` used as is. A 1x1 matrix used as a scalar, or as the
+    result, is wrapped in :class:`~symnorm.model.atoms.ScalarOf`.
+
+    Raises :class:`~symnorm.model.errors.ParseError` (with ``position``, ``line`` and
+    ``column``) for text outside the language, :class:`~symnorm.model.errors.ShapeError` for
+    shapes that do not fit, and :class:`~symnorm.model.errors.UnknownNormError` for a norm
+    order without a rule.
+
+    >>> from symnorm.language.expression import parse
+    >>> parse("norm(A*x - b, 2)")
+    norm(A*x - b, 2)
+    >>> parse("norm(A*x - b, 2)").arg.shape
+    (m, 1)
+    >>> parse("x.T*M*x + lam*norm(x, 1)")
+    lam*norm(x, 1) + x.T*M*x
+    >>> A, x = parse("A*x", x=3).args
+    >>> A.shape, x.shape
+    ((m, 3), (3, 1))
+    >>> parse("x .* y")
+    HadamardProduct(x, y)
+    >>> parse("x*y")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    symnorm.ShapeError: shape mismatch in 'x*y': ... write x.T*y; for the ...
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"parse() needs a str, got {type(text).__name__}")
+    if not text.strip():
+        raise _error(text, 0, "empty expression")
+    tree = _syntax_tree(text)
+    return _Reader(text, shapes).read(tree)

@@ -1,0 +1,381 @@
+"""Real symbols: scalars, vectors and matrices, with symbolic or explicit dimensions.
+
+All symbols are real (``real=True``): SymPy differentiates ``Abs`` of an unassumed
+symbol into ``re``/``im`` terms nobody can use. Vectors are column ``MatrixSymbol``s of
+shape ``(n, 1)``; with ``n=None`` the dimension is the symbol ``n`` shared by every
+vector that does not say otherwise, so ``x - a`` just works.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy as sp
+from sympy.core.symbol import Str
+from sympy.matrices.exceptions import ShapeError as SympyShapeError
+from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
+from sympy.matrices.expressions.matexpr import MatrixElement
+
+from .errors import ShapeError
+
+DimLike = "int | str | sp.Symbol | None"
+
+
+def dim(name: str) -> sp.Symbol:
+    """The dimension symbol called ``name`` (a positive integer).
+
+    >>> dim("n")
+    n
+    >>> dim("n").is_integer and dim("n").is_positive
+    True
+    """
+    return sp.Symbol(name, integer=True, positive=True)
+
+
+def _as_dim(value: object, default: str) -> sp.Expr:
+    if value is None:
+        return dim(default)
+    if isinstance(value, str):
+        if not value.isidentifier():
+            raise ShapeError(f"dimension name {value!r} is not an identifier")
+        return dim(value)
+    if isinstance(value, bool):
+        raise ShapeError(f"dimension must be a positive integer or a name, got {value!r}")
+    if isinstance(value, int):
+        if value < 1:
+            raise ShapeError(f"dimension must be a positive integer, got {value}")
+        return sp.Integer(value)
+    if isinstance(value, sp.Basic) and isinstance(value, sp.Expr):
+        if value.is_Integer and value > 0:
+            return value
+        if value.is_Symbol:
+            if not (value.is_integer and value.is_positive):
+                return dim(value.name)
+            return value
+    raise ShapeError(f"dimension must be a positive integer or a name, got {value!r}")
+
+
+def scalar(name: str, *, positive: bool = False, nonnegative: bool = False) -> sp.Symbol:
+    """A real scalar symbol.
+
+    >>> lam = scalar("lam", positive=True)
+    >>> lam.is_real, lam.is_positive
+    (True, True)
+    """
+    _check_name(name)
+    kwargs: dict[str, bool] = {"real": True}
+    if positive:
+        kwargs["positive"] = True
+    elif nonnegative:
+        kwargs["nonnegative"] = True
+    return sp.Symbol(name, **kwargs)
+
+
+def vector(name: str, n: object = None) -> MatrixSymbol:
+    """A real column vector of dimension ``n`` (symbolic ``n`` when ``None``).
+
+    >>> x = vector("x")
+    >>> x.shape
+    (n, 1)
+    >>> vector("b", "m").shape
+    (m, 1)
+    >>> vector("y", 3).shape
+    (3, 1)
+    """
+    _check_name(name)
+    return MatrixSymbol(name, _as_dim(n, "n"), 1)
+
+
+STRUCTURES = ("symmetric", "positive_definite", "positive_semidefinite", "diagonal",
+              "orthogonal")
+
+# what each declared property implies (closed under implication by _close)
+_IMPLIES = {
+    "positive_definite": ("positive_semidefinite", "symmetric"),
+    "positive_semidefinite": ("symmetric",),
+    "diagonal": ("symmetric",),
+}
+
+
+def _close(flags: set[str]) -> frozenset[str]:
+    todo, done = list(flags), set()
+    while todo:
+        f = todo.pop()
+        if f not in done:
+            done.add(f)
+            todo.extend(_IMPLIES.get(f, ()))
+    return frozenset(done)
+
+
+class StructuredMatrix(MatrixSymbol):
+    """A square real matrix symbol with declared structure (symmetric, definite, ...).
+
+    The structure is part of the symbol (its fourth argument), so it survives
+    substitution and pickling; a symmetric matrix is its own transpose
+    (``M.T`` is ``M``), an orthogonal one has ``Q.T`` as its inverse. Build it with
+    :func:`matrix`.
+    """
+
+    def __new__(cls, name: object, n: object, m: object,
+                structure: object = ()) -> "StructuredMatrix":
+        n, m = sp.sympify(n), sp.sympify(m)
+        cls._check_dim(n)
+        cls._check_dim(m)
+        if isinstance(name, str):
+            name = Str(name)
+        flags = sorted(str(f) for f in structure)
+        return sp.Basic.__new__(cls, name, n, m, sp.Tuple(*[Str(f) for f in flags]))
+
+    @property
+    def structure(self) -> frozenset[str]:
+        return frozenset(str(f) for f in self.args[3])
+
+    def _eval_transpose(self) -> MatrixExpr | None:
+        return self if "symmetric" in self.structure else None
+
+    def _eval_inverse(self) -> MatrixExpr | None:
+        return self.T if "orthogonal" in self.structure else None
+
+    def check_value(self, value: Any, rtol: float = 1e-10) -> None:
+        """Raise :class:`~symnorm.model.errors.ArgumentError` if the array ``value`` (a matrix,
+        or a batch of them) breaks the declared structure results were simplified with.
+
+        Cheap checks only (O(n^2) per matrix): symmetry, a zero off-diagonal, and for
+        an orthogonal matrix ``Q.T Q = I``; definiteness is not tested.
+
+        >>> import numpy as np
+        >>> M = matrix("M", 2, symmetric=True)
+        >>> M.check_value(np.array([[2.0, 1.0], [1.0, 3.0]]))
+        >>> M.check_value(np.array([[2.0, 1.0], [0.0, 3.0]]))
+        Traceback (most recent call last):
+        ...
+        symnorm.ArgumentError: M is declared symmetric, but the value given is not...
+        """
+        import numpy as np
+
+        from .errors import ArgumentError
+
+        a = np.asarray(value)
+        if a.ndim < 2 or a.shape[-1] != a.shape[-2] or a.dtype.kind not in "fiu":
+            return  # shapes and dtypes are the kernel's own checks
+        scale = rtol * max(1.0, float(np.max(np.abs(a), initial=0.0)))
+        flags = self.structure
+        if "diagonal" in flags:
+            off = a - a * np.eye(a.shape[-1])
+            if np.max(np.abs(off), initial=0.0) > scale:
+                raise ArgumentError(f"{self.name} is declared diagonal, but the value given has "
+                                 "nonzero entries off the diagonal")
+        if "symmetric" in flags:
+            gap = float(np.max(np.abs(a - np.swapaxes(a, -1, -2)), initial=0.0))
+            if gap > scale:
+                raise ArgumentError(f"{self.name} is declared symmetric, but the value given is "
+                                 f"not (largest |{self.name} - {self.name}.T| entry {gap:g})")
+        if "orthogonal" in flags:
+            gram = np.swapaxes(a, -1, -2) @ a
+            if np.max(np.abs(gram - np.eye(a.shape[-1])), initial=0.0) > 1e-8:
+                raise ArgumentError(f"{self.name} is declared orthogonal, but the value given "
+                                 f"does not satisfy {self.name}.T*{self.name} = I")
+
+    def _entry(self, i: object, j: object, **kwargs: object) -> sp.Expr:
+        if "diagonal" in self.structure and i != j and \
+                sp.sympify(i).is_number and sp.sympify(j).is_number:
+            return sp.Integer(0)
+        if "symmetric" in self.structure and sp.sympify(i).is_number and \
+                sp.sympify(j).is_number and i > j:
+            i, j = j, i  # one entry for M[i, j] and M[j, i]
+        return MatrixElement(self, i, j)
+
+
+def matrix(name: str, m: object = None, n: object = None, *, symmetric: bool = False,
+           positive_definite: bool = False, positive_semidefinite: bool = False,
+           diagonal: bool = False, orthogonal: bool = False) -> MatrixSymbol:
+    """A real matrix of shape ``(m, n)`` (symbols ``m`` and ``n`` by default).
+
+    Declared structure (``symmetric``, ``positive_definite``, ``positive_semidefinite``,
+    ``diagonal``, ``orthogonal``) needs a square matrix: without sizes it is ``n x n``,
+    with one size ``m x m``. The structure is used in simplification (``M.T`` is ``M``
+    for a symmetric ``M``; ``x.T*M*x`` is known to be ``>= 0`` for a semidefinite one)
+    and in the numerical check's sampling; :func:`structure_of` reads it back.
+
+    >>> matrix("A").shape
+    (m, n)
+    >>> matrix("M", "n", "n").shape
+    (n, n)
+    >>> M = matrix("M", symmetric=True, positive_definite=True)
+    >>> M.shape, M.T == M
+    ((n, n), True)
+    >>> sorted(structure_of(M))
+    ['positive_definite', 'positive_semidefinite', 'symmetric']
+    """
+    _check_name(name)
+    declared = {f for f, on in (("symmetric", symmetric),
+                                ("positive_definite", positive_definite),
+                                ("positive_semidefinite", positive_semidefinite),
+                                ("diagonal", diagonal), ("orthogonal", orthogonal)) if on}
+    if not declared:
+        return MatrixSymbol(name, _as_dim(m, "m"), _as_dim(n, "n"))
+    if m is None and n is None:
+        rows = cols = _as_dim(None, "n")
+    else:
+        rows = _as_dim(m, "m")
+        cols = rows if n is None else _as_dim(n, "n")
+    if rows != cols:
+        raise ShapeError(f"matrix {name} is declared {', '.join(sorted(declared))} but its "
+                         f"shape {rows}x{cols} is not square")
+    return StructuredMatrix(name, rows, cols, _close(declared))
+
+
+def structure_of(M: object) -> frozenset[str]:
+    """The declared structure of the matrix ``M``, closed under implication.
+
+    A subset of ``{"symmetric", "positive_definite", "positive_semidefinite",
+    "diagonal", "orthogonal"}``; empty for an ordinary matrix or anything that is not
+    a declared matrix symbol.
+
+    >>> sorted(structure_of(matrix("D", 3, diagonal=True)))
+    ['diagonal', 'symmetric']
+    >>> structure_of(matrix("A"))
+    frozenset()
+    """
+    if isinstance(M, StructuredMatrix):
+        return M.structure
+    return frozenset()
+
+
+def _check_name(name: object) -> None:
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"symbol name must be an identifier, got {name!r}")
+
+
+class OperandShapeError(ShapeError, SympyShapeError):
+    """Operands of ``+``, ``*`` or ``.*`` whose (integer) shapes do not fit.
+
+    SymPy checks integer shapes while it builds ``x - b``; symnorm has it raise this
+    error, which is both symnorm's :class:`~symnorm.model.errors.ShapeError` and SymPy's
+    ``ShapeError`` (so code catching either still works), naming each operand's shape.
+    """
+
+
+def _mismatch_text(op: str, args: tuple) -> str:
+    from .text import to_text
+
+    mats = [a for a in args if isinstance(a, MatrixExpr)]
+
+    def show(a: MatrixExpr) -> str:
+        return f"{to_text(a)} is {a.shape[0]}x{a.shape[1]}"
+
+    if op == "*":
+        for left, right in zip(mats, mats[1:]):
+            if left.shape[1] != right.shape[0]:
+                return (f"cannot multiply {to_text(left)} by {to_text(right)}: "
+                        f"{show(left)} and {show(right)}")
+    if op == "+":
+        negative = [a.could_extract_minus_sign() for a in mats]
+        mats = [-a if neg else a for a, neg in zip(mats, negative)]  # x - b: name b
+        whole = "".join((("- " if i else "-") if neg else ("+ " if i else "")) + to_text(a) + " "
+                        for i, (a, neg) in enumerate(zip(mats, negative))).strip()
+    else:
+        whole = " .* ".join(to_text(a) for a in mats)
+    return f"shapes do not match in {whole}: " + ", ".join(show(a) for a in mats)
+
+
+def _naming(validate: Any, op: str) -> Any:
+    def checked(*args: Any) -> None:
+        try:
+            validate(*args)
+        except SympyShapeError:
+            raise OperandShapeError(_mismatch_text(op, args)) from None
+
+    checked.symnorm_names_operands = True  # type: ignore[attr-defined]
+    checked.__doc__ = validate.__doc__
+    return checked
+
+
+def _install_operand_shape_errors() -> None:
+    """Have SymPy's shape validation of ``+``, ``*``, ``.*`` raise OperandShapeError.
+
+    The only change is the class and message of an error SymPy raises anyway.
+    """
+    from sympy.matrices.expressions import hadamard, matadd, matmul
+
+    for module, op in ((matadd, "+"), (matmul, "*"), (hadamard, ".*")):
+        if not getattr(module.validate, "symnorm_names_operands", False):
+            module.validate = _naming(module.validate, op)
+
+
+_install_operand_shape_errors()
+
+
+def is_matrix_expr(e: object) -> bool:
+    return isinstance(e, MatrixExpr)
+
+
+def is_vector(e: object) -> bool:
+    """True for a column vector expression (shape ``(k, 1)``, ``k`` not 1)."""
+    return isinstance(e, MatrixExpr) and e.shape[1] == 1 and e.shape[0] != 1
+
+
+def is_row(e: object) -> bool:
+    return isinstance(e, MatrixExpr) and e.shape[0] == 1 and e.shape[1] != 1
+
+
+def is_one_by_one(e: object) -> bool:
+    return isinstance(e, MatrixExpr) and e.shape == (1, 1)
+
+
+def shape_text(e: object) -> str:
+    """A short description of an expression's shape for error messages."""
+    if isinstance(e, MatrixExpr):
+        r, c = e.shape
+        return f"{r}x{c} matrix"
+    return "scalar"
+
+
+def check_shapes(expr: object) -> None:
+    """Raise :class:`ShapeError` naming the first subexpression whose shapes do not fit.
+
+    SymPy does not validate symbolic shapes (``x - b`` with ``x`` of size ``n`` and
+    ``b`` of size ``m`` is accepted), so symnorm does it before deriving.
+    """
+    from sympy import HadamardProduct, MatAdd, MatMul, MatPow
+
+    from .atoms import Norm, ScalarOf
+    from .text import to_text
+
+    if not isinstance(expr, sp.Basic):
+        return
+    for arg in expr.args:
+        check_shapes(arg)
+    if isinstance(expr, MatPow) and expr.base.shape[0] != expr.base.shape[1]:
+        # SymPy turns x*x into x**2 even for a column vector
+        base = expr.base
+        hint = ("; for a vector use x.T*x (inner product) or x .* x (elementwise)"
+                if 1 in base.shape else "")
+        raise ShapeError(f"{to_text(expr)}: {to_text(base)} is {base.shape[0]}x"
+                         f"{base.shape[1]}, not square{hint}")
+    if isinstance(expr, sp.Trace) and expr.arg.shape[0] != expr.arg.shape[1]:
+        raise ShapeError(f"{to_text(expr)}: the trace needs a square matrix, "
+                         f"{to_text(expr.arg)} is {expr.arg.shape[0]}x{expr.arg.shape[1]}")
+    if isinstance(expr, sp.Expr) and not isinstance(expr, (MatrixExpr, Norm, ScalarOf,
+                                                           sp.Trace)) \
+            and not getattr(expr, "scalar_of_matrices", False):
+        inside = [a for a in expr.args if isinstance(a, MatrixExpr) and a.shape != (1, 1)]
+        if inside:  # e.g. sp.sin(x): SymPy builds it, but it is neither scalar nor vector
+            raise ShapeError(f"{to_text(expr)} applies a scalar operation to the "
+                             f"{inside[0].shape[0]}x{inside[0].shape[1]} {to_text(inside[0])};"
+                             " use the elementwise maps (sign, abs, exp, sigmoid) or a norm")
+    if isinstance(expr, (MatAdd, HadamardProduct)):
+        shapes = {a.shape for a in expr.args if isinstance(a, MatrixExpr)}
+        if len(shapes) > 1:
+            op = "+" if isinstance(expr, MatAdd) else ".*"
+            detail = ", ".join(f"{to_text(a)} is {a.shape[0]}x{a.shape[1]}"
+                               for a in expr.args if isinstance(a, MatrixExpr))
+            raise ShapeError(f"shapes do not match in {to_text(expr)} ({op}): {detail}")
+    if isinstance(expr, MatMul):
+        mats = [a for a in expr.args if isinstance(a, MatrixExpr)]
+        for left, right in zip(mats, mats[1:]):
+            if left.shape[1] != right.shape[0]:
+                raise ShapeError(
+                    f"cannot multiply in {to_text(expr)}: {to_text(left)} is "
+                    f"{left.shape[0]}x{left.shape[1]} and {to_text(right)} is "
+                    f"{right.shape[0]}x{right.shape[1]}")

@@ -1,0 +1,443 @@
+"""Numpy helpers for matrix norms, called by generated kernels (as ``_nm.<name>``).
+
+A matrix is an array whose last two axes are the matrix axes; leading axes are a batch.
+Every gradient helper returns the minimum-norm subgradient at a kink, never NaN:
+
+* Frobenius at 0: 0;
+* nuclear at rank r < min(m, n): ``U_r V_r^T`` (the singular vectors of the nonzero
+  singular values only);
+* spectral when the top singular value has multiplicity k: ``U_k V_k^T / k``; 0 at 0;
+* induced 1 / oo norms when columns / rows tie: the tied columns (rows) weighted so the
+  result has least Frobenius norm, ``sign(X)`` on column j times ``w_j`` with
+  ``w_j ∝ 1/nnz_j`` and ``Σ w_j = 1`` (an even split when the tied columns have the same
+  number of nonzeros, as they generically do); 0 at 0;
+* mixed L_{p,q} norms: the vector rules' minimum-norm choices column by column.
+
+Singular values count as equal (a tie, or zero) when they differ by at most
+``SV_RTOL * s_1`` (``s_1`` the largest singular value of that matrix): SVD computes them
+to an absolute accuracy of a few ``eps * s_1``, so exact ties in the input (``X = I``)
+come out a few ulps apart and must still be recognised.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .vectors import (
+    _float,
+    _nonnegative,
+    norm1_grad,
+    norm2,
+    norm2_grad,
+    norminf_grad,
+    normp,
+    normp_grad,
+    sdiv,
+)
+
+Array = np.ndarray
+
+SV_RTOL = 1e-10
+"""Relative tolerance for equal (or zero) singular values, relative to the largest."""
+
+__all__ = [
+    "SV_RTOL", "DifferenceOperator", "difference_matrix", "induced1", "induced1_grad",
+    "inducedinf", "inducedinf_grad", "mat_col_shrink", "mat_fro", "mat_fro_grad",
+    "mat_fro_shrink", "mat_nuc", "mat_nuc_grad", "mat_proj_nuc_ball", "mat_spectral",
+    "mat_spectral_grad", "mat_svt", "mixed", "mixed_grad", "trace",
+]
+
+
+def _flat(u: Array) -> Array:
+    return u.reshape(*u.shape[:-2], u.shape[-2] * u.shape[-1])  # no -1: the batch may be empty
+
+
+def _matrix(u: object) -> Array:
+    a = _float(u)
+    if a.ndim < 2:
+        raise ValueError(f"a matrix argument needs at least 2 axes, got shape {a.shape}")
+    return a
+
+
+def _finish(value: Array, out: Array | None) -> Array:
+    if out is None:
+        return value
+    np.copyto(out, value)
+    return out
+
+
+# -- Frobenius -------------------------------------------------------------------------------
+
+def mat_fro(u: object, p: object = None) -> Array:
+    """``‖X‖_F``, safe against overflow and underflow (the L2 helper on the entries).
+
+    >>> float(mat_fro([[3.0, 0.0], [0.0, 4.0]]))
+    5.0
+    """
+    return norm2(_flat(_matrix(u)))
+
+
+def mat_fro_grad(u: object, p: object = None, out: Array | None = None) -> Array:
+    """``X/‖X‖_F``; 0 at ``X = 0`` (the minimum-norm subgradient)."""
+    a = _matrix(u)
+    return _finish(norm2_grad(_flat(a)).reshape(a.shape), out)
+
+
+# -- singular values -------------------------------------------------------------------------
+
+def _finite(a: Array) -> tuple[Array, Array]:
+    """``a`` with every matrix that holds a NaN or inf replaced by 0, and where they were:
+    LAPACK does not converge on them, and their results are NaN like the vector norms'."""
+    bad = ~np.isfinite(a).all(axis=(-2, -1))
+    return (np.where(bad[..., None, None], 0.0, a) if bad.any() else a), bad
+
+
+def _svd(a: Array) -> tuple[Array, Array, Array]:
+    a, bad = _finite(a)
+    uu, s, vt = np.linalg.svd(a, full_matrices=False)
+    if bad.any():
+        uu[bad], s[bad], vt[bad] = np.nan, np.nan, np.nan
+    return uu, s, vt
+
+
+def _singular_values(a: Array) -> Array:
+    """The singular values, largest first; NaN for a matrix with a NaN or inf."""
+    a, bad = _finite(a)
+    s = np.linalg.svd(a, compute_uv=False)
+    if bad.any():
+        s[bad] = np.nan
+    return s
+
+
+def mat_nuc(u: object, p: object = None) -> Array:
+    """``‖X‖_* = Σ σ_i`` (nuclear norm).
+
+    >>> float(mat_nuc([[3.0, 0.0], [0.0, -4.0]]))
+    7.0
+    """
+    return _singular_values(_matrix(u)).sum(axis=-1)
+
+
+def mat_spectral(u: object, p: object = None) -> Array:
+    """``‖X‖_2 = σ_1`` (spectral norm).
+
+    >>> float(mat_spectral([[3.0, 0.0], [0.0, -4.0]]))
+    4.0
+    """
+    a = _matrix(u)
+    if 0 in a.shape[-2:]:
+        return np.zeros(a.shape[:-2])
+    return _singular_values(a)[..., 0]
+
+
+def _weighted_uv(uu: Array, w: Array, vt: Array) -> Array:
+    """``U diag(w) V^T`` (batched)."""
+    return np.matmul(uu * w[..., None, :], vt)
+
+
+def mat_nuc_grad(u: object, p: object = None, out: Array | None = None) -> Array:
+    """``U_r V_r^T`` over the singular values above ``SV_RTOL * σ_1``: the gradient of the
+    nuclear norm where X has full rank, the minimum-norm subgradient where it does not.
+
+    >>> mat_nuc_grad([[2.0, 0.0], [0.0, 0.0]])
+    array([[1., 0.],
+           [0., 0.]])
+    """
+    a = _matrix(u)
+    uu, s, vt = _svd(a)
+    top = s[..., :1]
+    keep = (s > SV_RTOL * top) & (top > 0)
+    return _finish(_weighted_uv(uu, keep.astype(a.dtype), vt), out)
+
+
+def mat_spectral_grad(u: object, p: object = None, out: Array | None = None) -> Array:
+    """``u_1 v_1^T``; ``U_k V_k^T / k`` when ``σ_1`` has multiplicity k (within
+    ``SV_RTOL``), the minimum-norm subgradient; 0 at ``X = 0``.
+
+    >>> mat_spectral_grad(np.eye(2))
+    array([[0.5, 0. ],
+           [0. , 0.5]])
+    """
+    a = _matrix(u)
+    uu, s, vt = _svd(a)
+    top = s[..., :1]
+    tied = (s >= top * (1 - SV_RTOL)) & (top > 0)
+    w = sdiv(tied.astype(a.dtype), np.sum(tied, axis=-1, keepdims=True).astype(a.dtype))
+    return _finish(_weighted_uv(uu, w, vt), out)
+
+
+# -- induced norms ---------------------------------------------------------------------------
+
+def induced1(u: object, p: object = None) -> Array:
+    """``max_j Σ_i |x_ij|``: the largest column sum (the norm induced by L1).
+
+    >>> float(induced1([[1.0, -3.0], [2.0, 1.0]]))
+    4.0
+    """
+    sums = np.sum(np.abs(_matrix(u)), axis=-2)
+    # no columns: the largest of no sums is 0, as every norm of an empty matrix
+    return np.max(sums, axis=-1, initial=0)
+
+
+def induced1_grad(u: object, p: object = None, out: Array | None = None) -> Array:
+    """``sign(X)`` on the column(s) of largest absolute sum, 0 elsewhere; tied columns are
+    weighted ``w_j ∝ 1/nnz_j`` (Σ w_j = 1), the minimum-norm subgradient; 0 at 0.
+
+    >>> induced1_grad([[1.0, -1.0], [1.0, 1.0]])
+    array([[ 0.5, -0.5],
+           [ 0.5,  0.5]])
+    """
+    a = _matrix(u)
+    sums = np.sum(np.abs(a), axis=-2)
+    top = np.max(sums, axis=-1, keepdims=True, initial=0)
+    tied = (sums >= top * (1 - 1e-12)) & (top > 0)
+    nnz = np.count_nonzero(a, axis=-2).astype(a.dtype)
+    inv = np.where(tied, sdiv(1.0, np.where(nnz > 0, nnz, 1.0)), 0.0)
+    w = sdiv(inv, np.sum(inv, axis=-1, keepdims=True))
+    return _finish(np.sign(a) * w[..., None, :], out)
+
+
+def inducedinf(u: object, p: object = None) -> Array:
+    """``max_i Σ_j |x_ij|``: the largest row sum (the norm induced by L∞).
+
+    >>> float(inducedinf([[1.0, -3.0], [2.0, 1.0]]))
+    4.0
+    """
+    return induced1(np.swapaxes(_matrix(u), -1, -2))
+
+
+def inducedinf_grad(u: object, p: object = None, out: Array | None = None) -> Array:
+    """The row analogue of :func:`induced1_grad` (ties weighted for least norm, 0 at 0)."""
+    a = _matrix(u)
+    return _finish(np.swapaxes(induced1_grad(np.swapaxes(a, -1, -2)), -1, -2), out)
+
+
+# -- mixed L_{p,q}: the Lq norm of the column Lp norms ------------------------------------------
+
+def _orders(p: object) -> tuple[float, float]:
+    pq = np.asarray(p, dtype=float).reshape(-1)
+    if pq.size != 2:
+        raise ValueError(f"a mixed norm needs two orders (p, q), got {p!r}")
+    return float(pq[0]), float(pq[1])
+
+
+def _vnorm(a: Array, p: float) -> Array:
+    if p == 2:
+        return norm2(a)
+    if p == np.inf:
+        return np.max(np.abs(a), axis=-1) if a.shape[-1] else np.zeros(a.shape[:-1])
+    if p == 1:
+        return np.sum(np.abs(a), axis=-1)
+    return normp(a, p)
+
+
+def _vgrad(a: Array, p: float) -> Array:
+    if p == 2:
+        return norm2_grad(a)
+    if p == np.inf:
+        return norminf_grad(a)
+    if p == 1:
+        return norm1_grad(a)
+    return normp_grad(a, p)
+
+
+def mixed(u: object, p: object) -> Array:
+    """``‖X‖_{p,q} = (Σ_j ‖x_j‖_p^q)^{1/q}`` over the columns ``x_j``; ``p = (p, q)``.
+
+    >>> float(mixed([[3.0, 0.0], [4.0, 1.0]], (2, 1)))
+    6.0
+    """
+    a = _matrix(u)
+    pp, qq = _orders(p)
+    cols = _vnorm(np.swapaxes(a, -1, -2), pp)
+    return _vnorm(cols, qq)
+
+
+def mixed_grad(u: object, p: object, out: Array | None = None) -> Array:
+    """Column j: ``∂‖r‖_q/∂r_j · ∇‖x_j‖_p`` with ``r_j = ‖x_j‖_p``; each factor the vector
+    rule's minimum-norm choice at its kinks (zero columns get 0).
+
+    >>> mixed_grad([[3.0, 0.0], [4.0, 0.0]], (2, 1))
+    array([[0.6, 0. ],
+           [0.8, 0. ]])
+    """
+    a = _matrix(u)
+    pp, qq = _orders(p)
+    cols = np.swapaxes(a, -1, -2)
+    r = _vnorm(cols, pp)
+    outer = _vgrad(r, qq)
+    inner = _vgrad(cols, pp)
+    return _finish(np.swapaxes(inner * outer[..., None], -1, -2), out)
+
+
+# -- proximal maps -------------------------------------------------------------------------------
+
+def mat_svt(v: object, lam: object, out: Array | None = None) -> Array:
+    """Singular value soft thresholding ``U max(Σ - lam, 0) V^T``: the prox of
+    ``lam*‖·‖_*``.
+
+    >>> mat_svt(np.diag([3.0, 0.5]), 1.0)
+    array([[2., 0.],
+           [0., 0.]])
+    """
+    a = _matrix(v)
+    t = _nonnegative(lam, "the threshold")
+    uu, s, vt = _svd(a)
+    shrunk = np.maximum(s - (t[..., None] if t.ndim else t), 0.0)
+    return _finish(_weighted_uv(uu, shrunk, vt), out)
+
+
+def _project_l1_ball_sorted(s: Array, radius: Array) -> Array:
+    """Project nonnegative, descending ``s`` (last axis) onto the L1 ball of ``radius``."""
+    r = radius[..., None] if radius.ndim else radius
+    total = np.sum(s, axis=-1, keepdims=True)
+    css = np.cumsum(s, axis=-1)
+    k = np.arange(1, s.shape[-1] + 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        theta_all = (css - r) / k
+    ok = s - theta_all > 0
+    idx = np.maximum(np.sum(ok, axis=-1, keepdims=True) - 1, 0)
+    theta = np.take_along_axis(theta_all, idx, axis=-1)
+    proj = np.maximum(s - theta, 0.0)
+    return np.where(total <= r, s, proj)
+
+
+def mat_proj_nuc_ball(v: object, radius: object, out: Array | None = None) -> Array:
+    """Projection onto ``{X : ‖X‖_* <= radius}``: the singular values projected onto the
+    L1 ball. ``V - proj`` is the prox of ``radius*‖·‖_2`` (Moreau).
+
+    >>> mat_proj_nuc_ball(np.diag([3.0, 1.0]), 2.0)
+    array([[2., 0.],
+           [0., 0.]])
+    """
+    a = _matrix(v)
+    t = _nonnegative(radius, "the threshold")
+    uu, s, vt = _svd(a)
+    inside = np.sum(s, axis=-1) <= t  # already in the ball: V itself, exactly
+    proj = _weighted_uv(uu, _project_l1_ball_sorted(s, t), vt)
+    return _finish(np.where(inside[..., None, None], a, proj), out)
+
+
+def mat_fro_shrink(v: object, lam: object, out: Array | None = None) -> Array:
+    """``max(0, 1 - lam/‖V‖_F) V``: block soft thresholding, the prox of ``lam*‖·‖_F``.
+
+    >>> mat_fro_shrink([[3.0, 0.0], [0.0, 4.0]], 2.5)
+    array([[1.5, 0. ],
+           [0. , 2. ]])
+    """
+    a = _matrix(v)
+    t = _nonnegative(lam, "the threshold")
+    n = mat_fro(a)
+    factor = np.maximum(0.0, 1.0 - sdiv(t, n))
+    factor = np.where(n > 0, factor, 0.0)
+    return _finish(a * np.asarray(factor)[..., None, None], out)
+
+
+def mat_col_shrink(v: object, lam: object, out: Array | None = None) -> Array:
+    """``max(0, 1 - lam/‖v_j‖_2) v_j`` column by column: the prox of ``lam*‖·‖_{2,1}``.
+
+    >>> mat_col_shrink([[3.0, 0.1], [4.0, 0.0]], 1.0)
+    array([[2.4, 0. ],
+           [3.2, 0. ]])
+    """
+    a = _matrix(v)
+    t = _nonnegative(lam, "the threshold")
+    cols = norm2(np.swapaxes(a, -1, -2))
+    tt = t[..., None] if t.ndim else t
+    factor = np.where(cols > 0, np.maximum(0.0, 1.0 - sdiv(tt, cols)), 0.0)
+    return _finish(a * factor[..., None, :], out)
+
+
+def trace(u: object) -> Array:
+    """Trace over the last two axes (batched).
+
+    >>> float(trace([[1.0, 2.0], [3.0, 4.0]]))
+    5.0
+    """
+    return np.trace(_matrix(u), axis1=-2, axis2=-1)
+
+
+class DifferenceOperator:
+    """The ``order``-th forward difference over ``n`` points divided by ``h**order``, as an
+    operator: ``D @ u`` is ``np.diff(u, order) / h**order`` (batched over leading axes) and
+    the transpose applies the adjoint, so a kernel never forms the ``(n - order) x n``
+    matrix. Anything else (a sum with ``I``, ``D.T @ D``) uses the dense matrix.
+    """
+
+    ndim = 2
+    __array_priority__ = 100
+
+    def __init__(self, n: int, order: int, h: float, transposed: bool = False) -> None:
+        self.n, self.order, self.h, self.transposed = n, order, h, transposed
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        rows, cols = self.n - self.order, self.n
+        return (cols, rows) if self.transposed else (rows, cols)
+
+    @property
+    def T(self) -> "DifferenceOperator":  # noqa: N802
+        return DifferenceOperator(self.n, self.order, self.h, not self.transposed)
+
+    def swapaxes(self, a: int, b: int) -> "DifferenceOperator":
+        return self.T
+
+    def apply(self, v: Array) -> Array:
+        """``D v`` (or ``D^T v``) over the last axis of ``v``."""
+        v = np.asarray(v, dtype=float)
+        if v.shape[-1] != self.shape[1]:
+            raise ValueError(f"difference operator of shape {self.shape} applied to a vector "
+                             f"of length {v.shape[-1]}")
+        scale = self.h ** self.order
+        if not self.transposed:
+            return np.diff(v, n=self.order, axis=-1) / scale
+        pad = [(0, 0)] * (v.ndim - 1) + [(self.order, self.order)]
+        return (-1) ** self.order * np.diff(np.pad(v, pad), n=self.order, axis=-1) / scale
+
+    def __array__(self, dtype: object = None, copy: object = None) -> Array:
+        d = np.eye(self.n)
+        for _ in range(self.order):
+            d = d[1:] - d[:-1]
+        d = d / self.h ** self.order
+        d = d.T if self.transposed else d
+        return d.astype(dtype) if dtype is not None else d
+
+    def __matmul__(self, v: object) -> Array:
+        v = np.asarray(v)
+        return self.apply(v) if v.ndim == 1 else np.asarray(self) @ v
+
+    def __rmatmul__(self, v: object) -> Array:
+        return np.asarray(v) @ np.asarray(self)
+
+    def __array_ufunc__(self, ufunc: object, method: str, *inputs: object,
+                        **kwargs: object) -> object:
+        if ufunc is np.matmul and method == "__call__" and len(inputs) == 2 and \
+                inputs[0] is self and not isinstance(inputs[1], DifferenceOperator) and \
+                not kwargs:
+            v = np.asarray(inputs[1])
+            if v.ndim >= 2 and v.shape[-1] == 1:  # a batch of column vectors
+                return self.apply(v[..., 0])[..., None]
+        dense = [np.asarray(a) if isinstance(a, DifferenceOperator) else a for a in inputs]
+        return getattr(ufunc, method)(*dense, **kwargs)
+
+
+def difference_matrix(n: object, order: object, h: object) -> DifferenceOperator:
+    """The ``order``-th forward difference over ``n`` points divided by ``h**order``
+    (shape ``(n - order, n)``), as a :class:`DifferenceOperator`: the discrete derivative
+    of grid values at spacing ``h``.
+
+    >>> np.asarray(difference_matrix(3, 1, 0.5))
+    array([[-2.,  2.,  0.],
+           [ 0., -2.,  2.]])
+    >>> difference_matrix(3, 1, 0.5) @ np.array([0.0, 1.0, 3.0])
+    array([2., 4.])
+    """
+    n, j = int(n), int(order)
+    step = np.asarray(h, dtype=float)
+    if step.ndim:
+        if np.unique(step).size != 1:
+            raise ValueError("the grid spacing h must be one number for the whole batch")
+        step = step.reshape(-1)[0]
+    if not step > 0:
+        raise ValueError(f"the grid spacing h must be positive, got {h!r}")
+    return DifferenceOperator(n, j, float(step))

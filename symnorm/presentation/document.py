@@ -1,0 +1,229 @@
+r"""Standalone LaTeX documents: derivations, checks and verdicts in one ``.tex`` file.
+
+The document needs only ``amsmath`` and ``amssymb`` and compiles with ``pdflatex``;
+:func:`compile_pdf` runs it when it is on the machine.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+import textwrap
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+import sympy as sp
+
+from ..model.errors import SymnormError
+from .latex import latex as to_latex
+from .layout import break_terms, visible_width
+
+__all__ = ["LatexError", "compile_pdf", "latex_document"]
+
+PREAMBLE = r"""\documentclass[11pt]{article}
+\usepackage[utf8]{inputenc}
+\usepackage[T1]{fontenc}
+\usepackage{amsmath,amssymb}
+\allowdisplaybreaks
+"""
+
+# what text mode cannot print as itself (T1 prints < > | fine; these need commands)
+_TEXT_ESCAPES = {"\\": r"\textbackslash{}", "_": r"\_", "&": r"\&", "%": r"\%", "#": r"\#",
+                 "{": r"\{", "}": r"\}", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}",
+                 "$": r"\$"}
+_ASCII = {"‖": "||", "∇": "grad ", "∂": "d", "⊙": ".*", "≤": "<=", "≥": ">=", "≠": "!=",
+          "∞": "oo", "λ": "lambda", "μ": "mu", "η": "eta", "σ": "sigma", "→": "->",
+          "∈": " in ", "·": ".", "×": "x", "−": "-", "…": "...", "ᵀ": ".T", "²": "^2",
+          "₁": "_1", "₂": "_2", "ₚ": "_p", "∗": "*", "⁻": "-", "¹": "1"}
+
+
+class LatexError(SymnormError):
+    """pdflatex failed on a document; ``log`` holds its error lines."""
+
+    def __init__(self, message: str, log: str = "") -> None:
+        super().__init__(message)
+        self.log = log
+
+
+def _ascii(s: str) -> str:
+    out = []
+    for ch in s:
+        if ord(ch) < 128:
+            out.append(ch)
+        elif ch in _ASCII:
+            out.append(_ASCII[ch])
+        else:  # ö -> o: drop the accent rather than fail
+            base = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode()
+            out.append(base or "?")
+    return "".join(out)
+
+
+def escape_text(s: str) -> str:
+    r"""Paragraph text made safe for pdflatex (specials escaped, ASCII only).
+
+    >>> escape_text("‖x‖₂ < 1 & 50%")
+    '||x||\\_2 < 1 \\& 50\\%'
+    """
+    return "".join(_TEXT_ESCAPES.get(c, c) for c in _ascii(s))
+
+
+def _verbatim(text: str, width: int = 60) -> str:
+    lines = []
+    for line in _ascii(text).splitlines() or [""]:
+        indent = len(line) - len(line.lstrip())
+        lines += textwrap.wrap(line, width=width, subsequent_indent=" " * (indent + 4),
+                               break_long_words=True, drop_whitespace=False) or [""]
+    return "\\begin{verbatim}\n" + "\n".join(lines) + "\n\\end{verbatim}"
+
+
+def _display(tex: str) -> str:
+    if "\n" not in tex and visible_width(tex) > 70 and " \\iff " in tex:
+        # a one-line condition with an equivalent form: one form a line
+        tex = "\\begin{gathered}\n" + " \\\\\n\\iff ".join(tex.split(" \\iff ")) + \
+            "\n\\end{gathered}"
+    return "\\[\n" + tex + "\n\\]"
+
+
+def _inline(expr: Any) -> str:
+    return f"${to_latex(expr)}$"
+
+
+def _heading(text: str) -> str:
+    return f"\\subsection*{{{text}}}"
+
+
+def _item(obj: Any, caption: str | None) -> list[str]:
+    from ..calculus.derivation import Derivation
+    from ..verify import Verdict
+
+    out: list[str] = []
+    if isinstance(obj, str):
+        return [escape_text(obj), ""]
+    if isinstance(obj, Derivation):
+        what = "Hessian" if obj.kind == "hessian" else "Gradient"
+        out.append(_heading(caption or f"{what} of {_inline(obj.f)} with respect to "
+                                       f"{_inline(obj.wrt)}"))
+        out.append(_display(obj.latex()))
+        if obj.report is not None:
+            out.append("Numerical check against finite differences:")
+            out.append(_verbatim(obj.report.summary()))
+        return out
+    if isinstance(obj, Verdict):
+        out.append(_heading(caption or f"Verdict: {escape_text(obj.status)}"))
+        out.append(_display(obj.latex()))
+        out.append(_verbatim(obj.text()))
+        return out
+    if isinstance(obj, sp.Basic):
+        if caption:
+            out.append(_heading(escape_text(caption)))
+        pieces = break_terms(to_latex(obj), width=60)
+        body = " \\\\\n&\\quad {}".join(pieces)
+        out.append(_display("\\begin{aligned}\n&" + body + "\n\\end{aligned}"))
+        return out
+    if hasattr(obj, "latex") and callable(obj.latex):
+        title = caption or type(obj).__name__
+        out.append(_heading(escape_text(title)))
+        out.append(_display(obj.latex()))
+        report = getattr(obj, "report", None)
+        if report is not None and hasattr(report, "summary"):
+            out.append(_verbatim(report.summary()))
+        return out
+    if hasattr(obj, "summary") and callable(obj.summary):  # check and axiom reports
+        out.append(_heading(escape_text(caption or type(obj).__name__)))
+        out.append(_verbatim(obj.summary()))
+        return out
+    raise SymnormError(f"cannot put a {type(obj).__name__} in a document; give a "
+                       "derivation, a verdict, a report, an expression or text")
+
+
+def latex_document(items: Any, title: str | None = None, *, author: str | None = None,
+                   path: str | Path | None = None, pdf: bool = False) -> str:
+    r"""A complete ``.tex`` document of ``items``, as a string (also written to ``path``).
+
+    ``items`` is one object or a list of them: derivations (``sn.grad``, ``sn.hessian``),
+    verdicts (``sn.verify``), dual norms, prox operators, subdifferentials, check and
+    axiom reports, SymPy expressions, or text (a paragraph); a ``(caption, item)`` pair
+    sets a heading. With ``pdf=True`` (and a ``path``) the PDF is made with pdflatex
+    (:class:`LatexError` if it fails, :class:`~symnorm.model.errors.SymnormError` if pdflatex is
+    not installed).
+
+    >>> import symnorm as sn
+    >>> x = sn.vector("x")
+    >>> tex = sn.latex_document([sn.grad(sn.norm(x, 2), x)], title="Norms")
+    >>> tex.startswith(r"\documentclass") and tex.rstrip().endswith(r"\end{document}")
+    True
+    """
+    if not isinstance(items, (list, tuple)) or (
+            len(items) == 2 and isinstance(items[0], str) and not isinstance(items[1], str)):
+        items = [items]
+    body: list[str] = []
+    for entry in items:
+        caption = None
+        if isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], str):
+            caption, entry = entry
+            caption = escape_text(caption)
+        body += _item(entry, caption)
+    head = [PREAMBLE]
+    if title:
+        head.append(f"\\title{{{escape_text(title)}}}")
+        head.append(f"\\author{{{escape_text(author or '')}}}")
+        head.append("\\date{}")
+    head.append("\\begin{document}")
+    if title:
+        head.append("\\maketitle")
+    tex = "\n".join(head + body + ["\\end{document}", ""])
+    if path is not None:
+        target = Path(path)
+        target.write_text(tex, encoding="utf-8")
+        if pdf:
+            compile_pdf(target)
+    elif pdf:
+        raise SymnormError("pdf=True needs a path to write the .tex and the .pdf to")
+    return tex
+
+
+def pdflatex_available() -> bool:
+    """Is ``pdflatex`` on the PATH?
+
+    >>> pdflatex_available() in (True, False)
+    True
+    """
+    return shutil.which("pdflatex") is not None
+
+
+def compile_pdf(tex_path: str | Path, timeout: float = 120) -> Path:
+    """Run pdflatex on ``tex_path`` (in a scratch directory); put the PDF and the log beside it.
+
+    Raises :class:`LatexError` with pdflatex's error lines on any LaTeX error.
+
+    >>> import pathlib, tempfile, symnorm as sn
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "note.tex"
+    >>> _ = sn.latex_document(["A note."], path=path)
+    >>> compile_pdf(path).name if pdflatex_available() else "note.pdf"
+    'note.pdf'
+    """
+    exe = shutil.which("pdflatex")
+    if exe is None:
+        raise SymnormError("pdflatex is not installed (Debian: apt-get install "
+                           "texlive-latex-base texlive-latex-recommended)")
+    source = Path(tex_path).resolve()
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            run = subprocess.run(
+                [exe, "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape",
+                 f"-output-directory={tmp}", str(source)],
+                cwd=tmp, capture_output=True, text=True, errors="replace", timeout=timeout)
+        except subprocess.TimeoutExpired as err:
+            raise LatexError(f"pdflatex took more than {timeout} s on {source.name}") from err
+        log = run.stdout
+        errors = [line for line in log.splitlines() if line.startswith("!")]
+        produced = Path(tmp) / (source.stem + ".pdf")
+        if run.returncode != 0 or errors or not produced.exists():
+            context = "\n".join(errors[:10]) or log[-2000:]
+            raise LatexError(f"pdflatex failed on {source.name}:\n{context}", log)
+        target = source.with_suffix(".pdf")
+        shutil.copyfile(produced, target)
+        shutil.copyfile(Path(tmp) / (source.stem + ".log"), source.with_suffix(".log"))
+    return target

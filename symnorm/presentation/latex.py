@@ -1,0 +1,148 @@
+"""LaTeX of expressions in textbook notation, as in the Matrix Cookbook.
+
+``latex`` prints ``\\lVert x \\rVert_2``, ``^\\top``, ``\\odot`` and ``\\operatorname{sign}``;
+each symnorm node has a ``_print_<ClassName>`` method here (SymPy's printer pattern), and
+a norm's or an elementwise map's own notation comes from its registered rule.
+"""
+
+from __future__ import annotations
+
+import re
+
+import sympy as sp
+from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, Transpose
+from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.precedence import PRECEDENCE
+
+from ..model.atoms import Abs, Elementwise, MaxAbsSelector, Norm, ScalarOf, Sign
+from ..model.text import HandOrder, signed_join, split_coeff
+
+_GREEK_ABBREV = {"lam": "lambda", "eps": "epsilon"}
+
+
+class SymnormLatexPrinter(HandOrder, LatexPrinter):
+    """LaTeX in Matrix Cookbook notation."""
+
+    def _print_Norm(self, expr: Norm) -> str:
+        from ..rules import norm_rule
+
+        rule = norm_rule(expr.p)
+        if "latex" in rule.extras:  # a norm with a notation of its own (group lasso)
+            return rule.extras["latex"](self._print(expr.arg), expr.p)
+        p = expr.p
+        sub = r"\infty" if p == sp.oo else self._print(p)
+        return rf"\left\lVert {self._print(expr.arg)} \right\rVert_{{{sub}}}"
+
+    def _print_ScalarOf(self, expr: ScalarOf) -> str:
+        return self._print(expr.mat)
+
+    def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
+        match = re.fullmatch(r"(lam|eps)(\d*)", expr.name)
+        if match:
+            name = _GREEK_ABBREV[match.group(1)]
+            return super()._print_Symbol(sp.Symbol(name + match.group(2)))
+        return super()._print_Symbol(expr, style=style)
+
+    def _print_Transpose(self, expr: Transpose) -> str:
+        inner = self._print(expr.arg)
+        if not isinstance(expr.arg, MatrixSymbol) and not getattr(expr.arg, "prints_atomic",
+                                                                  False):
+            inner = rf"\left({inner}\right)"
+        return rf"{inner}^\top"
+
+    def _print_Inverse(self, expr: sp.Basic) -> str:
+        arg = expr.arg
+        if isinstance(arg, Transpose) and isinstance(arg.arg, MatrixSymbol):
+            return rf"{self._print(arg.arg)}^{{-\top}}"
+        inner = self._print(arg)
+        if not isinstance(arg, MatrixSymbol):
+            inner = rf"\left({inner}\right)"
+        return rf"{inner}^{{-1}}"
+
+    def _print_Elementwise(self, expr: Elementwise) -> str:
+        from ..rules import ELEMENTWISE
+
+        return ELEMENTWISE[expr.name].latex.format(u=self._print(expr.arg))
+
+    def _print_MaxAbsSelector(self, expr: MaxAbsSelector) -> str:
+        return "e_{k}"
+
+    def _component(self, u: MatrixExpr, index: str) -> str:
+        if isinstance(u, MatrixSymbol):
+            return f"{self._print(u)}_{{{index}}}"
+        return rf"\left({self._print(u)}\right)_{{{index}}}"
+
+    def _print_HadamardProduct(self, expr: HadamardProduct) -> str:
+        args = list(expr.args)
+        if (len(args) == 2 and isinstance(args[0], Sign) and isinstance(args[1], MaxAbsSelector)
+                and args[0].arg == args[1].arg):
+            return (rf"\operatorname{{sign}}\left({self._component(args[0].arg, 'k')}\right)"
+                    r"\, e_{k}")
+        return r" \odot ".join(self.parenthesize(a, PRECEDENCE["Mul"]) for a in args)
+
+    def _print_HadamardPower(self, expr: HadamardPower) -> str:
+        exp = self._print(expr.exp)
+        if isinstance(expr.base, Abs):
+            return rf"\lvert {self._print(expr.base.arg)} \rvert^{{{exp}}}"
+        base = self.parenthesize(expr.base, PRECEDENCE["Pow"])
+        return rf"{base}^{{\circ {exp}}}"
+
+    def _print_Identity(self, expr: sp.Basic) -> str:
+        return "I"
+
+    def _print_DiagMatrix(self, expr: sp.Basic) -> str:
+        return rf"\operatorname{{diag}}\left({self._print(expr.args[0])}\right)"
+
+    def _print_DiagonalMatrix(self, expr: sp.Basic) -> str:
+        return rf"\operatorname{{Diag}}\left({self._print(expr.args[0])}\right)"
+
+    def _print_DiagonalOf(self, expr: sp.Basic) -> str:
+        return rf"\operatorname{{diag}}\left({self._print(expr.args[0])}\right)"
+
+    def _print_MatrixElement(self, expr: sp.Basic) -> str:
+        # components are 1-based, as written by hand: x[0, 0] is x_{1}
+        parent = expr.parent
+        base = self._print(parent)
+        if not isinstance(parent, MatrixSymbol):
+            base = rf"\left({base}\right)"
+        rows = [self._print(expr.i + 1)]
+        if parent.shape[1] != 1:
+            rows.append(self._print(expr.j + 1))
+        return f"{base}_{{{', '.join(rows)}}}"
+
+    def _print_MatAdd(self, expr: MatAdd) -> str:
+        return signed_join([self._print(t) for t in self._as_ordered_terms(expr)])
+
+    def _print_MatMul(self, expr: MatMul) -> str:
+        num, den, mats = split_coeff(expr)
+        sign = ""
+        if num.could_extract_minus_sign():
+            num, sign = -num, "- "
+        parts = [] if num == 1 else [self.parenthesize(num, PRECEDENCE["Mul"], strict=True)]
+        alone = len(mats) == 1 and num == 1
+        if den != 1 and alone and isinstance(mats[0], MatAdd):
+            # (1/d)(a - b) reads better than a fraction over a bracket
+            return (sign + rf"\frac{{1}}{{{self._print(den)}}}"
+                    rf"\left({self._print(mats[0])}\right)")
+        for m in mats:
+            text = self._print(m)
+            if isinstance(m, (MatAdd, HadamardProduct)) and not alone:
+                text = rf"\left({text}\right)"
+            parts.append(text)
+        body = " ".join(parts) if parts else "1"
+        if den != 1:
+            return sign + rf"\frac{{{body}}}{{{self._print(den)}}}"
+        return sign + body
+
+
+
+def latex(expr: object) -> str:
+    r"""LaTeX of ``expr`` in textbook notation.
+
+    >>> import symnorm as sn
+    >>> x = sn.vector("x")
+    >>> latex(x/sn.norm(x, 2))
+    '\\frac{x}{\\left\\lVert x \\right\\rVert_{2}}'
+    """
+    return SymnormLatexPrinter().doprint(expr)
