@@ -4,54 +4,90 @@
 >>> x = sn.vector("x")
 >>> print(sn.to_text(sn.grad(sn.norm(x, 2)**2, x).result))
 2*x
+
+``import symnorm`` is light: the public names (``symnorm.__all__``) are loaded on first
+use, all at once, from :mod:`symnorm.public` (PEP 562), so ``symnorm --help`` and
+``symnorm --version`` start without SymPy.
 """
 
-from .api import grad, hessian
-from .backprop import Backprop, BackpropKernel, Network, TrainResult, backprop, mlp, train
-from .calculus.axioms import AxiomReport, axioms
-from .calculus.derivation import Derivation, Step
-from .calculus.dual import DualNorm, dual
-from .calculus.prox.vector import Prox, prox
-from .calculus.regularization import optimality, proximal_gradient
-from .calculus.sobolev import first_variation, sobolev_energy, sobolev_norm
-from .calculus.subdiff.vector import Subdifferential, subdiff
-from .check.gradient import CheckReport, check
-from .kernels.kernel import Kernel, kernel
-from .language import parse_latex
-from .language.expression import parse
-from .model.atoms import Norm, ScalarOf
-from .model.errors import (
-    ArgumentError,
-    CheckFailedError,
-    DomainError,
-    ParseError,
-    ShapeError,
-    SymnormError,
-    UnknownNormError,
-    UnsupportedExpressionError,
-)
-from .model.symbols import matrix, scalar, vector
-from .model.text import to_text
-from .presentation.document import LatexError, compile_pdf, latex_document
-from .presentation.latex import latex
-from .rules.constructors import norm
-from .rules.group_norm import group_labels, group_norm
-from .rules.matrix_norms import trace
-from .verify import Counterexample, Verdict, verify
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
+if TYPE_CHECKING:  # for type checkers and editors; at run time the names load lazily
+    from .public import *  # noqa: F403
+
+# Each public name, loaded with all the others on first use; the list is symnorm.public's.
 __all__ = [
-    "ArgumentError", "DomainError",
-    "AxiomReport", "CheckFailedError", "CheckReport", "Derivation", "DualNorm", "Kernel",
-    "Norm", "ParseError", "Prox", "ScalarOf", "ShapeError", "Step", "Subdifferential",
-    "SymnormError", "UnknownNormError", "UnsupportedExpressionError", "axioms", "check", "dual",
-    "grad", "group_labels", "group_norm", "hessian", "kernel", "latex", "matrix", "norm",
-    "optimality", "parse", "prox", "proximal_gradient", "scalar", "subdiff", "to_text",
+    "ArgumentError",
+    "DomainError",
+    "AxiomReport",
+    "CheckFailedError",
+    "CheckReport",
+    "Derivation",
+    "DualNorm",
+    "Kernel",
+    "Norm",
+    "ParseError",
+    "Prox",
+    "ScalarOf",
+    "ShapeError",
+    "Step",
+    "Subdifferential",
+    "SymnormError",
+    "UnknownNormError",
+    "UnsupportedExpressionError",
+    "axioms",
+    "check",
+    "dual",
+    "grad",
+    "group_labels",
+    "group_norm",
+    "hessian",
+    "kernel",
+    "latex",
+    "matrix",
+    "norm",
+    "optimality",
+    "parse",
+    "prox",
+    "proximal_gradient",
+    "scalar",
+    "subdiff",
+    "to_text",
     "vector",
-    # reading LaTeX and verifying hand derivations
-    "Counterexample", "LatexError", "Verdict", "compile_pdf", "latex_document", "parse_latex",
+    "Counterexample",
+    "LatexError",
+    "Verdict",
+    "compile_pdf",
+    "latex_document",
+    "parse_latex",
     "verify",
+    "Backprop",
+    "BackpropKernel",
+    "Network",
+    "TrainResult",
+    "backprop",
+    "mlp",
+    "train",
+    "first_variation",
+    "sobolev_energy",
+    "sobolev_norm",
+    "trace",
 ]
-__all__ += ["Backprop", "BackpropKernel", "Network", "TrainResult", "backprop", "mlp", "train"]
-__all__ += ["first_variation", "sobolev_energy", "sobolev_norm", "trace"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in __all__:
+        raise AttributeError(f"module 'symnorm' has no attribute {name!r}")
+    public = importlib.import_module("symnorm.public")
+    for each in public.__all__:  # every public name at once: one load, then plain lookups
+        globals()[each] = getattr(public, each)
+    return globals()[name]
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

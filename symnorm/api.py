@@ -1,16 +1,18 @@
-"""The public entry points that derive: ``grad`` and ``hessian``."""
+"""The public entry points that derive and check: ``grad``, ``hessian`` and ``check``."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import sympy as sp
 from sympy.matrices.exceptions import ShapeError as SympyShapeError
-from sympy.matrices.expressions import MatrixSymbol
+from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
 from .calculus.derivation import Derivation
-from .calculus.engine import derive_gradient, derive_hessian
-from .check.gradient import ensure
+from .calculus.engine import as_scalar, derive_gradient, derive_hessian
+from .check.gradient import CheckReport, ensure, run_check
 from .model.errors import ShapeError
+from .model.text import to_text
 
 
 def _derive(how: Any, f: Any, wrt: Any, **options: Any) -> Derivation:
@@ -20,8 +22,6 @@ def _derive(how: Any, f: Any, wrt: Any, **options: Any) -> Derivation:
     except ShapeError:
         raise
     except SympyShapeError as e:
-        from .model.text import to_text
-
         raise ShapeError(f"shapes do not fit in {to_text(f)}: {e}") from None
 
 
@@ -71,3 +71,54 @@ def hessian(f: Any, wrt: Any, *, check: bool = True, **check_options: Any) -> De
     if check:
         ensure(deriv, **check_options)
     return deriv
+
+
+def check(f: Any, wrt: Any, grad: Any = None, at: Any = None, *, subdiff: Any = None,
+          **options: Any) -> CheckReport:
+    """Check a gradient (derived, or the one you supply) against finite differences.
+
+    ``at`` is a value for ``wrt``, a dict of values by name, or a list of such dicts;
+    anything not given is drawn at random (sizes 2..5) inside the domain: a draw where
+    ``f`` is not finite is drawn again, and if no draw is finite a
+    :class:`NoDomainPointError` says so (declare the structure of a matrix that must be
+    positive definite, or give points with ``at=``). Options: ``points`` (random points,
+    default 6, more when needed to see both signs of every piece), ``directions`` (per
+    point, default 1: a check at one given point costs five evaluations of ``f`` and one
+    of the gradient), ``dtype`` (float64 or float32), ``seed``. ``grad`` may also be an
+    array: the claimed (sub)gradient at the single point ``at``.
+
+    At a kink (one-sided derivatives that differ) a claimed gradient is checked as a
+    subgradient: ``<g, d> <= f'(x; d)`` for one-sided differences along coordinate and
+    random directions, and ``f(y) >= f(x) + <g, y - x>`` at nearby and far points
+    (``f`` convex). With ``subdiff=`` (a :class:`~symnorm.Subdifferential`) its
+    support function is also compared with ``f'(x; d)``.
+
+    >>> import symnorm as sn
+    >>> x = sn.vector("x")
+    >>> sn.check(sn.norm(x, 2)**2, x, grad=2*x).ok
+    True
+    >>> sn.check(sn.norm(x, 2)**2, x, grad=x).ok
+    False
+    >>> M = sn.matrix("M", "n", "n", positive_definite=True)
+    >>> q = sn.ScalarOf(x.T*M*x)  # Mahalanobis: sampled with M positive definite
+    >>> sn.check(sp.sqrt(q), x, grad=M*x/sp.sqrt(q)).ok
+    True
+    """
+    f = as_scalar(f)
+    if grad is None:
+        deriv = derive_gradient(f, wrt)
+        grad, fusions = deriv.result, deriv.fusions
+    elif isinstance(grad, sp.Basic):
+        fusions = {}
+        _check_shape(grad, wrt)
+    else:
+        fusions = {}
+    return run_check(f, wrt, grad, at=at, fusions=fusions, subdifferential=subdiff, **options)
+
+
+def _check_shape(grad: Any, wrt: Any) -> None:
+    gshape = grad.shape if isinstance(grad, MatrixExpr) else ()
+    wshape = wrt.shape if isinstance(wrt, MatrixExpr) else ()
+    if gshape != wshape:
+        raise ShapeError(f"the claimed gradient {to_text(grad)} has shape {gshape or 'scalar'}"
+                         f", but {wrt} has shape {wshape or 'scalar'}")

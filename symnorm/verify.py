@@ -22,10 +22,16 @@ from sympy import MatAdd, MatMul
 from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 from sympy.matrices.expressions.matexpr import MatrixElement
 
+from .api import grad as derive_grad
+from .api import hessian as derive_hessian
+from .calculus.derivation import Differential
 from .kernels.evaluate import dimension_symbols, evaluate
+from .language import parse_latex, split_lines
+from .language.expression import parse, unused_declarations_allowed
 from .model.atoms import Elementwise, MaxAbsSelector, Norm, ScalarOf
 from .model.errors import ParseError, ShapeError, SymnormError, UnsupportedExpressionError
 from .model.text import to_text
+from .presentation.document import display, escape_text, heading, verbatim
 from .presentation.latex import latex as to_latex
 from .presentation.layout import aligned_rows
 
@@ -172,10 +178,14 @@ class Verdict:
     def __str__(self) -> str:
         return self.text()
 
+    def _document_section_(self, caption: str | None = None) -> list[str]:
+        """This verdict as a section of :func:`symnorm.latex_document`."""
+        return [heading(caption or f"Verdict: {escape_text(self.status)}"),
+                display(self.latex()), verbatim(self.text())]
+
     def latex(self) -> str:
         r"""LaTeX: the claim and the derived result as an ``aligned`` block, the verdict,
         the evidence and the counterexample written under it (compiles under pdflatex)."""
-        from .calculus.derivation import Differential
 
         symbol = "hessian" if self.kind == "hessian" else "grad"
         wrt = self.wrt
@@ -253,9 +263,6 @@ def _looks_like_latex(text: str) -> bool:
 
 
 def _read(text: str, bindings: dict[str, Any], latex: bool | None) -> Any:
-    from .language import parse_latex
-    from .language.expression import parse, unused_declarations_allowed
-
     # every symbol of f is declared, and a claim need not use them all
     with unused_declarations_allowed():
         if latex or (latex is None and _looks_like_latex(text)):
@@ -574,8 +581,6 @@ def verify(hand: Any, f: Any, wrt: Any, *, hessian: bool = False, latex: bool | 
     >>> v.status, v.shape_mismatch.startswith("shape mismatch")
     ('wrong', True)
     """
-    from .api import grad as derive_grad
-    from .api import hessian as derive_hessian
 
     if isinstance(f, str):
         f = _read(f, dict(shapes or {}), None)
@@ -595,8 +600,6 @@ def verify(hand: Any, f: Any, wrt: Any, *, hessian: bool = False, latex: bool | 
     if isinstance(hand, (list, tuple)):
         claims = [(h, h if isinstance(h, str) else None) for h in hand]
     elif isinstance(hand, str) and (latex or (latex is None and _looks_like_latex(hand))):
-        from .language import split_lines
-
         pieces = split_lines(hand)
         claims = [(p, p) for p, _ in pieces] if len(pieces) > 1 else [(hand, hand)]
     else:

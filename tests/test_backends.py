@@ -17,11 +17,11 @@ import pytest
 import sympy as sp
 
 import symnorm as sn
+from symnorm.kernels.arguments import free_arguments
 from symnorm.kernels.backends import BACKENDS, available, with_backend
-from symnorm.kernels.kernel import free_arguments
 from symnorm.model.errors import ArgumentError, ShapeError, UnsupportedExpressionError
-from symnorm.model.prox_maps import ProjectL1Ball
 from symnorm.rules import NORMS, norm_rule
+from symnorm.rules.prox_maps import ProjectL1Ball
 
 pytestmark = [pytest.mark.filterwarnings("ignore::RuntimeWarning:dask"),  # lazy 0**-q
               pytest.mark.skipif(importlib.util.find_spec("array_api_compat") is None,

@@ -256,7 +256,8 @@ def test_switch_points_cover_abs_max_sqrt_and_log():
 
 def test_every_sign_is_seen():
     from symnorm.check.gradient import _switch_kernels, sample_domain
-    from symnorm.kernels.kernel import free_arguments, kernel
+    from symnorm.kernels.arguments import free_arguments
+    from symnorm.kernels.kernel import kernel
 
     x, a = sn.vector("x"), sn.vector("a")
     f = sp.Max(sn.ScalarOf(a.T * x), sn.norm(x, 2))   # a.T*x > |x| only in a thin cone

@@ -10,7 +10,7 @@ import sympy as sp
 
 import symnorm as sn
 from symnorm import numeric
-from symnorm.calculus.prox.vector import prox
+from symnorm.calculus.prox import prox
 from symnorm.rules import NORMS, norm_rule
 from symnorm.rules.group_norm import (
     GROUP,
@@ -256,7 +256,7 @@ def test_registered_rule_and_printing():
     assert norm_rule(f.p) is GROUP and GROUP in list(NORMS)
     assert sn.to_text(f) == "norm(x, group(G))"
     assert sn.latex(f) == r"\sum_{g} \left\lVert x_{g} \right\rVert_{2}"
-    assert GROUP.extras["latex"]("x", f.p) == r"\sum_{g} \left\lVert x_{g} \right\rVert_{2}"
+    assert GROUP.extras["latex"](None, "x", f.p) == r"\sum_{g} \left\lVert x_{g} \right\rVert_{2}"
     assert sn.latex(GroupNormalize(X, G)) == \
         r"\left( \frac{x_{g}}{\lVert x_{g} \rVert_2} \right)_{g \in G}"
     assert GROUP.kinks(X, f.p)[0].where == "a block of x is 0"

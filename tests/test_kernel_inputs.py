@@ -14,7 +14,7 @@ import pytest
 import sympy as sp
 
 import symnorm as sn
-from symnorm.kernels.kernel import free_arguments
+from symnorm.kernels.arguments import free_arguments
 from symnorm.model.errors import ArgumentError, DomainError
 from symnorm.rules import NORMS, norm_rule
 

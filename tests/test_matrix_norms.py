@@ -15,7 +15,7 @@ from hypothesis.extra.numpy import arrays
 
 import symnorm as sn
 from symnorm.rules import NORMS
-from symnorm.rules.matrix_norms import MatrixOrder
+from symnorm.rules.matrix_maps import MatrixOrder
 
 X = sn.matrix("X")
 A = sn.matrix("A", "m", "m")

@@ -410,7 +410,7 @@ def test_matrix_orders_of_a_vector_are_refused(order: str) -> None:
 
 
 def test_matrix_orders_reach_the_norm_constructor() -> None:
-    from symnorm.rules.matrix_norms import MatrixOrder
+    from symnorm.rules.matrix_maps import MatrixOrder
 
     # fro, 'fro', nuc and 'nuc' of a matrix are the matrix norms' own orders
     for text, kind in (("norm(A, fro)", "fro"), ("norm(A, 'fro')", "fro"),

@@ -18,9 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import symnorm as sn
-from symnorm.calculus.prox.vector import Prox, ProxCheckReport, derive_prox, prox
-from symnorm.model.prox_maps import GroupShrink, ProjectL1Ball, SoftThreshold
+from symnorm.calculus.prox import Prox, derive_prox, prox
+from symnorm.calculus.prox.vector import ProxCheckReport
 from symnorm.rules.group_norm import group_labels, group_norm
+from symnorm.rules.prox_maps import GroupShrink, ProjectL1Ball, SoftThreshold
 
 X = sn.vector("x")
 V = sn.vector("v")
@@ -30,7 +31,7 @@ LAM2 = sn.scalar("lam2", positive=True)
 MU = sn.scalar("mu", positive=True)
 G = group_labels("G")
 # the module, even once the package exports the function sn.prox under the same name
-prox_module = importlib.import_module("symnorm.calculus.prox.vector")
+prox_module = importlib.import_module("symnorm.calculus.prox")
 
 FORMS = {
     "l1": LAM * sn.norm(X, 1),

@@ -30,10 +30,11 @@ import numpy as np
 
 from .. import numeric as np_numeric
 from ..kernels.backends.array_api import XPNumeric
+from ..kernels.backends.registry import check_backend as check_known
 from ..kernels.backends.registry import library_of, namespace
 from ..kernels.backends.shim import NumpyNames
-from ..model.errors import ArgumentError, ShapeError
-from . import kernel as np_helpers
+from ..model.errors import ArgumentError, ShapeError, UnsupportedExpressionError
+from . import helpers as np_helpers
 
 
 class _NoArray:
@@ -301,8 +302,6 @@ def check_backend(backend: str | None) -> str | None:
     symnorm.UnsupportedExpressionError: backprop kernels have no numba backend (their \
 work is matrix products, which numpy already hands to BLAS); use backend=None
     """
-    from ..kernels.backends.registry import check_backend as check_known
-    from ..model.errors import UnsupportedExpressionError
 
     if backend == "numba":
         raise UnsupportedExpressionError(

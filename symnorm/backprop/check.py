@@ -17,6 +17,7 @@ import sympy as sp
 from sympy.matrices.expressions import MatrixSymbol
 
 from ..model.errors import CheckFailedError
+from ..model.text import to_text
 from .kernel import build_loss_function
 
 if TYPE_CHECKING:
@@ -141,7 +142,5 @@ def ensure(bp: "Backprop", **options: Any) -> "BackpropReport":
     report = check_backprop(bp, **options)
     bp.report = report
     if not report.ok:
-        from ..model.text import to_text
-
         raise CheckFailedError(f"backprop of {to_text(bp.loss)}: {report.failure}", report)
     return report

@@ -28,11 +28,13 @@ from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 from ..calculus.derivation import Step, steps_latex
 from ..calculus.engine import Recorder, as_scalar, grad_scalar, vjp
 from ..model.errors import UnsupportedExpressionError
-from ..model.symbols import check_shapes
+from ..model.shapes import check_shapes
 from ..model.text import to_text
 from ..presentation.latex import latex
 from ..rules import Kink
+from .check import check_backprop, ensure
 from .index_form import LETTERS, Entries, Written, WrittenSum, component, index_symbol
+from .kernel import build_kernel
 from .network import Network, tidy_ones
 
 if TYPE_CHECKING:
@@ -345,7 +347,6 @@ class Backprop:
         >>> sorted(out), round(float(out["loss"]), 12)
         (['W1', 'W2', 'loss'], 0.25)
         """
-        from .kernel import build_kernel
 
         if reduce not in ("mean", "sum", None):
             raise ValueError(f"reduce must be 'mean', 'sum' or None, got {reduce!r}")
@@ -370,7 +371,6 @@ class Backprop:
         >>> report.ok, sorted(report.errors)
         (True, ['W1', 'loss'])
         """
-        from .check import check_backprop
 
         return check_backprop(self, **options)
 
@@ -462,13 +462,7 @@ def _derive_network(net: Network) -> Backprop:
 def _named_kinks(kinks: list[Kink], net: Network) -> list[Kink]:
     """Kinks found over ``f(a_L)`` described over ``y`` when that is how they read."""
     top = net.layers[-1]
-    out = []
-    nested = to_text(top.h_expr)
-    for k in kinks:
-        out.append(Kink(k.where.replace(nested, net.y.name),
-                        k.where_latex.replace(latex(top.h_expr), latex(net.y)),
-                        k.returns, k.at_zero))
-    return out
+    return [k.replaced(top.h_expr, net.y) for k in kinks]
 
 
 def _derive_general(loss: Any, params: list) -> Backprop:
@@ -528,7 +522,5 @@ def backprop(net: Any, params: list | None = None, *, check: bool = True,
                             "e.g. backprop(loss, [W1, W2])")
         bp = _derive_general(net, list(params))
     if check:
-        from .check import ensure
-
         ensure(bp, **check_options)
     return bp

@@ -168,7 +168,6 @@ class Written:
         return self.text()
 
 
-
 class WrittenSum:
     """A sum of :class:`Written` products, each shown in its written order."""
 

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from ..kernels.backends.array_api import to_numpy
+from ..kernels.backends.registry import library_of, namespace
 from ..model.errors import ShapeError
 from .derivation import Backprop, backprop
 from .kernel import KernelArgumentError, build_forward
@@ -167,7 +169,6 @@ def train(net: Network | Backprop, X: Any, T: Any, *, eta: float = 0.5, epochs: 
 
 def _library(X: Any, T: Any) -> str | None:
     """The array library of the data when it is not numpy (arrays, lists: None)."""
-    from ..kernels.backends.registry import library_of
 
     for v in (X, T):
         lib = library_of(v)
@@ -177,9 +178,6 @@ def _library(X: Any, T: Any) -> str | None:
 
 
 def _host(a: Any) -> Any:
-    from ..kernels.backends.array_api import to_numpy
-    from ..kernels.backends.registry import library_of
-
     return to_numpy(a) if library_of(a) not in (None, "numpy") else a
 
 
@@ -187,7 +185,6 @@ def _train_on(lib: str, bp: Backprop, k: Any, X: Any, T: Any, params: dict,
               constants: dict, eta: float, epochs: int, batch_size: int | None, seed: int,
               shuffle: bool, progress: bool | None) -> TrainResult:
     """:func:`train` on the arrays of another library (the same steps, the same order)."""
-    from ..kernels.backends.registry import namespace
 
     network = bp.network
     n_in, n_out = network.sizes[0], network.sizes[-1]

@@ -25,8 +25,9 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
-from ..kernels.kernel import _is_dim, free_arguments, kernel
-from ..model.atoms import Norm
+from ..kernels.arguments import free_arguments, is_dimension
+from ..kernels.kernel import kernel
+from ..model.atoms import Norm, ScalarOf
 from ..model.errors import ShapeError, UnsupportedExpressionError
 from ..model.text import TextPrinter
 from ..rules import norm_rule
@@ -367,7 +368,7 @@ class _Search:
         self.trials = trials
         self.rng = np.random.default_rng(seed)
         self.notes: list[str] = []
-        dims = {d for s in f.atoms(MatrixSymbol) | {wrt} for d in s.shape if _is_dim(d)}
+        dims = {d for s in f.atoms(MatrixSymbol) | {wrt} for d in s.shape if is_dimension(d)}
         self.sizes = {d: SEARCH_SIZE for d in dims}
         if dims:
             self.notes.append("numeric search with " + ", ".join(
@@ -663,7 +664,6 @@ def _validate(f: Any, wrt: Any) -> sp.Expr:
         if f.shape != (1, 1):
             raise ShapeError(f"axioms() needs a scalar expression; {_text(f)} is a "
                              f"{f.shape[0]}x{f.shape[1]} matrix expression")
-        from ..model.atoms import ScalarOf
 
         f = ScalarOf(f)
     if not isinstance(f, sp.Expr):

@@ -8,10 +8,15 @@ from typing import TYPE_CHECKING, Any
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
+from ..check.gradient import check_derivation
+from ..kernels.arguments import free_arguments
+from ..kernels.kernel import kernel, kernel_for_derivation
 from ..model.text import to_text
+from ..presentation.document import display, heading, inline, latex_document, verbatim
 from ..presentation.latex import latex as to_latex
 from ..presentation.layout import aligned_rows
 from ..rules import Kink
+from .explicit import explicit
 
 if TYPE_CHECKING:
     from ..check.gradient import CheckReport
@@ -139,9 +144,19 @@ class Derivation:
         >>> "title{The L1 norm}" in tex and "begin{aligned}" in tex
         True
         """
-        from ..presentation.document import latex_document
 
         return latex_document([self], title=title, path=path, pdf=pdf)
+
+    def _document_section_(self, caption: str | None = None) -> list[str]:
+        """This derivation as a section of :func:`symnorm.latex_document`."""
+        what = "Hessian" if self.kind == "hessian" else "Gradient"
+        out = [heading(caption or f"{what} of {inline(self.f)} with respect to "
+                                  f"{inline(self.wrt)}"),
+               display(self.latex())]
+        if self.report is not None:
+            out.append("Numerical check against finite differences:")
+            out.append(verbatim(self.report.summary()))
+        return out
 
     def _ends_with_result(self) -> bool:
         """Does the last step already state ``∇f = result``?"""
@@ -199,32 +214,27 @@ class Derivation:
         >>> k(b=np.array([1.0, 1.0]), A=np.eye(2), x=np.array([2.0, 3.0]))
         array([2., 4.])
         """
-        from ..kernels.kernel import kernel_for_derivation
 
         return kernel_for_derivation(self, args, backend=backend)
 
     def value_kernel(self, args: list | None = None, *,
                      backend: str | None = None) -> "Kernel":
         """A numpy kernel for ``f`` itself, with the same arguments as :meth:`kernel`."""
-        from ..kernels.kernel import kernel
 
         return kernel(self.f, args or self.arguments(), backend=backend)
 
     def arguments(self) -> list:
         """Kernel arguments: ``wrt`` first, then the other free symbols by name."""
-        from ..kernels.kernel import free_arguments
 
         return free_arguments(self.f, first=self.wrt)
 
     def check(self, **options: Any) -> "CheckReport":
         """Compare ``result`` with finite differences (see :func:`symnorm.check.gradient`)."""
-        from ..check.gradient import check_derivation
 
         return check_derivation(self, **options)
 
     def components(self) -> sp.Matrix:
         """The result with explicit components (``wrt`` must have an integer size)."""
-        from .explicit import explicit
 
         return explicit(self.result)
 

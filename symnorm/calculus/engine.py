@@ -34,10 +34,13 @@ from ..model.atoms import (
     ScalarOf,
 )
 from ..model.errors import ShapeError, UnsupportedExpressionError
-from ..model.symbols import check_shapes
+from ..model.shapes import check_shapes
+from ..model.symbols import structure_of
 from ..model.text import to_text
-from ..rules import ELEMENTWISE, Kink, norm_rule
+from ..presentation.latex import latex
+from ..rules import ELEMENTWISE, Kink, kink, norm_rule
 from .derivation import Derivation, Differential, Step
+from .index_notation import index_steps
 
 Expr = Any  # a SymPy scalar Expr or MatrixExpr
 
@@ -153,7 +156,6 @@ def _flatten(e: MatrixExpr) -> MatrixExpr:
 
 def _cancel_orthogonal(mats: list[MatrixExpr]) -> list[MatrixExpr]:
     """Drop ``Q.T*Q`` and ``Q*Q.T`` for a matrix declared orthogonal."""
-    from ..model.symbols import structure_of
 
     out: list[MatrixExpr] = []
     for m in mats:
@@ -309,8 +311,6 @@ class ChainSum:
         return self.text()
 
     def latex(self) -> str:
-        from ..presentation.latex import latex
-
         return self._render(latex, lambda d: d.latex(), r" \, ", (r"\left(", r"\right)"))
 
     def text(self) -> str:
@@ -412,24 +412,18 @@ def grad_extremum(f: sp.Max | sp.Min, wrt: Expr, rec: Recorder) -> Expr | None:
     rec.step(f"{kind} rule", Differential(f, wrt), g,
              f"the gradient of the active piece of the {kind}; at a tie, the minimum-norm "
              "element of the convex hull of the tied pieces' gradients")
+    names = {f"f{i}": piece for i, piece in enumerate(pieces)}
+    slots = [f"${{{name}}}" for name in names]
     if len(pieces) == 2:
-        where = f"{to_text(pieces[0])} = {to_text(pieces[1])}"
-        where_latex = f"{_latex_of(pieces[0])} = {_latex_of(pieces[1])}"
+        text = latex = f"{slots[0]} = {slots[1]}"
     else:
         word = "largest" if kind == "max" else "smallest"
-        where = f"the {word} of {', '.join(map(to_text, pieces))} is attained twice"
-        where_latex = (rf"\text{{the {word} of }} {', '.join(map(_latex_of, pieces))}"
-                       r"\text{ is attained twice}")
-    rec.kink([Kink(where=where, where_latex=where_latex,
-                   returns="the minimum-norm element of the convex hull of the tied "
-                           "pieces' gradients")])
+        text = f"the {word} of {', '.join(slots)} is attained twice"
+        latex = (rf"\text{{the {word} of }} {', '.join(slots)}"
+                 r"\text{ is attained twice}")
+    rec.kink([kink(text, latex, "the minimum-norm element of the convex hull of the tied "
+                                "pieces' gradients", **names)])
     return g
-
-
-def _latex_of(e: Expr) -> str:
-    from ..presentation.latex import latex
-
-    return latex(e)
 
 
 def grad_norm(n: Norm, wrt: Expr, rec: Recorder, smooth_at_zero: bool = False,
@@ -447,8 +441,6 @@ def grad_norm(n: Norm, wrt: Expr, rec: Recorder, smooth_at_zero: bool = False,
     rec.kink([k for k in rule.kinks(u, p) if not (smooth_at_zero and k.at_zero)])
     rec.fusions[g_u] = (rule, u, p)
     if rec.index_notation and rule.index_form is not None and not order_fixed:
-        from .index_notation import index_steps
-
         rec.steps.extend(index_steps(rule, n))
     rec.step(rule.key, Differential(n, u), g_u,
              rule.title + ("; the order held fixed" if order_fixed else ""))
@@ -651,7 +643,6 @@ def factor_identity(h: MatrixExpr) -> MatrixExpr:
     A lone declared-structure matrix plays the role of ``I``: the Mahalanobis Hessian
     reads ``(M - M x x^T M / (x^T M x)) / sqrt(x^T M x)``.
     """
-    from ..model.symbols import structure_of
 
     if not isinstance(h, MatAdd):
         return h

@@ -12,7 +12,8 @@ import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
 from ..model.atoms import MaxAbsSelector, Norm, ScalarOf
-from ..model.errors import ShapeError
+from ..model.errors import ShapeError, UnsupportedExpressionError
+from ..rules import norm_rule
 
 
 def _entries(u: MatrixExpr) -> list[sp.Expr]:
@@ -40,8 +41,6 @@ def _real_entries(e: sp.Basic) -> sp.Basic:
 
 def explicit_norm(n: Norm) -> sp.Expr:
     """The scalar formula of a norm over explicit entries."""
-    from ..model.errors import UnsupportedExpressionError
-    from ..rules import norm_rule
 
     if norm_rule(n.p).extras.get("explicit") is False:
         raise UnsupportedExpressionError(

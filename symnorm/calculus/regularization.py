@@ -17,12 +17,14 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..kernels.kernel import free_arguments, kernel
+from ..kernels.arguments import free_arguments
+from ..kernels.kernel import kernel
 from ..model.atoms import Norm
 from ..model.errors import UnsupportedExpressionError
 from ..model.text import to_text
 from ..presentation.latex import latex
 from .engine import as_scalar, depends, derive_gradient
+from .prox import prox
 from .subdiff.sets import Nearest
 from .subdiff.vector import NormNode, PointNode, ScaleNode, Subdifferential, SumNode, subdiff
 
@@ -154,7 +156,6 @@ def split_objective(f: Any, wrt: Any) -> tuple[sp.Expr, sp.Expr | None]:
 
 def _prox_of_term(g: sp.Expr, wrt: Any) -> tuple[Any, sp.Expr, list]:
     """A prox kernel for ``kappa * N`` and the coefficient ``c`` with ``g = c * N``."""
-    from .prox.vector import prox
 
     coeff, norm_part = g.as_independent(wrt, as_Add=False)
     if not isinstance(norm_part, Norm):

@@ -30,6 +30,7 @@ from ..model.atoms import Norm
 from ..model.errors import CheckFailedError, DomainError, ShapeError, UnsupportedExpressionError
 from ..presentation.latex import latex
 from ..presentation.layout import latex_text
+from ..rules.constructors import norm
 
 __all__ = ["DifferenceMatrix", "FirstVariation", "SobolevNorm", "first_variation",
            "sobolev_energy", "sobolev_norm"]
@@ -442,8 +443,6 @@ def _discrete(u: MatrixExpr, k: int, p: Any, h: Any, seminorm: bool) -> sp.Expr:
     orders = [k] if seminorm else range(k + 1)
     mats = [u if j == 0 else DifferenceMatrix(n, j, h) * u for j in orders]
     if p == sp.oo:
-        from ..rules.constructors import norm
-
         return sp.Max(*[norm(m, sp.oo) for m in mats])
     if not (p.is_number and p >= 1):
         raise DomainError(f"p must be a number >= 1 or oo, got {p}")

@@ -25,7 +25,8 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
-from ..kernels.kernel import _is_dim, free_arguments, kernel
+from ..kernels.arguments import free_arguments, is_dimension
+from ..kernels.kernel import kernel
 from ..model.atoms import Norm
 from ..model.errors import CheckFailedError, DomainError, ShapeError, SymnormError
 from ..model.symbols import structure_of
@@ -170,7 +171,7 @@ def _dims(args: list) -> set:
     dims = set()
     for a in args:
         if isinstance(a, MatrixSymbol):
-            dims |= {d for d in a.shape if _is_dim(d)}
+            dims |= {d for d in a.shape if is_dimension(d)}
     return dims
 
 
@@ -231,7 +232,7 @@ def random_values(args: list, rng: np.random.Generator, dtype: Any, expr: Any,
             shape = np.shape(fixed[a.name])
             dims = a.shape if a.shape[1] != 1 else (a.shape[0],)
             for d, s in zip(dims, shape[-len(dims):] if dims else ()):
-                if _is_dim(d):
+                if is_dimension(d):
                     sizes.setdefault(d, s)
     for d in sorted(_dims(args), key=str):
         sizes.setdefault(d, int(rng.integers(2, 6)))
@@ -786,59 +787,6 @@ def _fixed_points(at: Any, wrt: Any) -> list[dict]:
     return [{wrt.name: at}]
 
 
-def check(f: Any, wrt: Any, grad: Any = None, at: Any = None, *, subdiff: Any = None,
-          **options: Any) -> CheckReport:
-    """Check a gradient (derived, or the one you supply) against finite differences.
-
-    ``at`` is a value for ``wrt``, a dict of values by name, or a list of such dicts;
-    anything not given is drawn at random (sizes 2..5) inside the domain: a draw where
-    ``f`` is not finite is drawn again, and if no draw is finite a
-    :class:`NoDomainPointError` says so (declare the structure of a matrix that must be
-    positive definite, or give points with ``at=``). Options: ``points`` (random points,
-    default 6, more when needed to see both signs of every piece), ``directions`` (per
-    point, default 1: a check at one given point costs five evaluations of ``f`` and one
-    of the gradient), ``dtype`` (float64 or float32), ``seed``. ``grad`` may also be an
-    array: the claimed (sub)gradient at the single point ``at``.
-
-    At a kink (one-sided derivatives that differ) a claimed gradient is checked as a
-    subgradient: ``<g, d> <= f'(x; d)`` for one-sided differences along coordinate and
-    random directions, and ``f(y) >= f(x) + <g, y - x>`` at nearby and far points
-    (``f`` convex). With ``subdiff=`` (a :class:`~symnorm.Subdifferential`) its
-    support function is also compared with ``f'(x; d)``.
-
-    >>> import symnorm as sn
-    >>> x = sn.vector("x")
-    >>> sn.check(sn.norm(x, 2)**2, x, grad=2*x).ok
-    True
-    >>> sn.check(sn.norm(x, 2)**2, x, grad=x).ok
-    False
-    >>> M = sn.matrix("M", "n", "n", positive_definite=True)
-    >>> q = sn.ScalarOf(x.T*M*x)  # Mahalanobis: sampled with M positive definite
-    >>> sn.check(sp.sqrt(q), x, grad=M*x/sp.sqrt(q)).ok
-    True
-    """
-    from ..calculus.engine import as_scalar, derive_gradient
-
-    f = as_scalar(f)
-    if grad is None:
-        deriv = derive_gradient(f, wrt)
-        grad, fusions = deriv.result, deriv.fusions
-    elif isinstance(grad, sp.Basic):
-        fusions = {}
-        _check_shape(grad, wrt)
-    else:
-        fusions = {}
-    return run_check(f, wrt, grad, at=at, fusions=fusions, subdifferential=subdiff, **options)
-
-
-def _check_shape(grad: Any, wrt: Any) -> None:
-    gshape = grad.shape if isinstance(grad, MatrixExpr) else ()
-    wshape = wrt.shape if isinstance(wrt, MatrixExpr) else ()
-    if gshape != wshape:
-        raise ShapeError(f"the claimed gradient {to_text(grad)} has shape {gshape or 'scalar'}"
-                         f", but {wrt} has shape {wshape or 'scalar'}")
-
-
 def check_derivation(deriv: Any, **options: Any) -> CheckReport:
     """Check a :class:`Derivation` (gradient or Hessian) numerically."""
     if deriv.kind == "hessian":
@@ -857,3 +805,15 @@ def ensure(deriv: Any, **options: Any) -> Any:
             f"the derived {deriv.kind} of {to_text(deriv.f)} disagrees with finite "
             f"differences:\n{report.summary()}", report)
     return deriv
+
+
+def ensure_set(out: Any, f: Any, check: bool, check_options: dict) -> Any:
+    """``out`` (a vector or matrix subdifferential) after its one-sided-difference check,
+    whose report it keeps; a failed check raises CheckFailedError with the summary."""
+    if check:
+        report = out.check(**check_options)
+        out.report = report
+        if not report.ok:
+            raise CheckFailedError(f"the subdifferential of {to_text(f)} disagrees with "
+                                   f"one-sided differences:\n{report.summary()}", report)
+    return out

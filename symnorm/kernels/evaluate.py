@@ -17,6 +17,7 @@ from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, MatPow, Transp
 from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 from sympy.matrices.expressions.matexpr import MatrixElement
 
+from .. import numeric
 from ..model.atoms import Elementwise, MaxAbsSelector, Norm, ScalarOf
 from ..model.errors import UnsupportedExpressionError
 
@@ -137,8 +138,6 @@ class _Evaluator:
         if isinstance(e, sp.MatrixBase):
             return np.array([[self.scalar(v) for v in row] for row in e.tolist()], dtype=float)
         try:
-            from .. import numeric
-
             helper = getattr(numeric, getattr(e, "helper", "") or "_none_", None)
             if helper is not None:
                 return np.asarray(helper(*[self(a) for a in e.args]), dtype=float)

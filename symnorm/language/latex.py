@@ -44,6 +44,7 @@ from lark.lexer import Lexer
 from sympy.matrices.exceptions import ShapeError as SympyShapeError
 from sympy.matrices.expressions import MatrixExpr
 
+from ..model.atoms import ScalarOf
 from ..model.errors import ParseError, ShapeError, UnknownNormError, UnsupportedExpressionError
 from ..model.symbols import dim
 from ..rules.constructors import norm
@@ -687,8 +688,6 @@ class _LatexReader(_Reader):
         finally:
             del self.bound[index]
         if isinstance(body, MatrixExpr):
-            from ..model.atoms import ScalarOf
-
             body = ScalarOf(body)
         lo = sp.Integer(1) if lower is None else self.build(lower)
         if upper is None:

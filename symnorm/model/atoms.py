@@ -10,6 +10,8 @@ import sympy as sp
 from sympy.core.symbol import Str
 from sympy.matrices.expressions import MatrixExpr
 
+from .errors import UnsupportedExpressionError
+
 
 def order(p: object) -> sp.Basic:
     """Canonical SymPy form of a norm order: Integer, Rational, oo, Symbol or Str."""
@@ -24,17 +26,25 @@ def order(p: object) -> sp.Basic:
     return sp.sympify(p, strict=True)
 
 
-def _symnorm_latex(self: sp.Basic, printer: object) -> str:
-    """LaTeX of a symnorm node in any LaTeX printer, SymPy's own included (so that
-    ``sympy.latex(d.result)`` and Jupyter show ``\\lVert x \\rVert_2``, not ``Norm(x, 2)``)."""
-    from ..presentation.latex import SymnormLatexPrinter, latex
+# How a LaTeX printer that has no method for a symnorm node shows it (SymPy's own, as in
+# ``sympy.latex(d.result)`` and Jupyter's display of SymPy objects): filled in by the
+# presentation layer, which holds symnorm's LaTeX printer (``LATEX_OF_NODE.append(...)``).
+LATEX_OF_NODE: list = []
 
-    if isinstance(printer, SymnormLatexPrinter):
-        for cls in type(self).__mro__:
-            method = getattr(printer, f"_print_{cls.__name__}", None)
-            if method is not None:
-                return method(self)
-    return latex(self)
+
+def _symnorm_latex(self: sp.Basic, printer: object) -> str:
+    """LaTeX of a symnorm node in any LaTeX printer: the printer's ``_print_<ClassName>``
+    for the node's class (or the nearest symnorm base class) when it has one, else
+    symnorm's own printer through :data:`LATEX_OF_NODE`."""
+    for cls in type(self).__mro__:
+        if not cls.__module__.startswith("symnorm."):
+            break
+        method = getattr(printer, f"_print_{cls.__name__}", None)
+        if method is not None:
+            return method(self)
+    if LATEX_OF_NODE:
+        return LATEX_OF_NODE[-1](self)
+    return rf"\mathtt{{{sp.StrPrinter().doprint(self)}}}"
 
 
 def _shape_preserving(rule: dict) -> dict:
@@ -149,14 +159,6 @@ class NormOrderDerivative(_Opaque):
     def _sympystr(self, printer: object) -> str:
         return f"dnorm_dp({printer._print(self.arg)}, {printer._print(self.p)})"  # type: ignore[attr-defined]
 
-    def _latex(self, printer: object) -> str:
-        u, p = printer._print(self.arg), printer._print(self.p)  # type: ignore[attr-defined]
-        if isinstance(self.p, (sp.Add, sp.Mul)):
-            p = rf"\left({p}\right)"
-        norm = rf"\left\lVert {u} \right\rVert_{{{p}}}"
-        return (rf"\frac{{{norm}}}{{{p}}} \left(\frac{{\sum_i |({u})_i|^{{{p}}} "
-                rf"\log |({u})_i|}}{{{norm}^{{{p}}}}} - \log {norm}\right)")
-
 
 class ScalarOf(_Opaque):
     """A 1x1 matrix expression (``x.T*M*x``) used as a scalar."""
@@ -200,8 +202,6 @@ def is_gram_form(m: MatrixExpr) -> bool:
     """
     from sympy import MatMul
 
-    from .symbols import structure_of
-
     if not isinstance(m, MatMul) or m.shape != (1, 1):
         return False
     coeff = sp.Mul(*[a for a in m.args if not isinstance(a, MatrixExpr)])
@@ -212,7 +212,7 @@ def is_gram_form(m: MatrixExpr) -> bool:
     if any(mats[i].T != mats[-1 - i] for i in range(half)):
         return False
     if len(mats) % 2:
-        return "positive_semidefinite" in structure_of(mats[half])
+        return "positive_semidefinite" in getattr(mats[half], "structure", ())  # declared
     return True
 
 
@@ -403,6 +403,7 @@ class _ActiveGradientMixin:
     """
 
     args: tuple
+    _latex = _symnorm_latex
 
     @property
     def kind(self) -> str:
@@ -453,12 +454,6 @@ class _ActiveGradientMixin:
         return self._render(printer._print, self.kind + "({})",  # type: ignore[attr-defined]
                             "minnorm(conv(tied of {}))", cases=False)
 
-    def _latex(self, printer: object) -> str:
-        cmp = r"\max({})" if self.kind == "max" else r"\min({})"
-        tie = (r"\operatorname{{argmin}}_{{g \in \operatorname{{conv}}\{{{}\}}"
-               r"_{{\text{{tied}}}}}} \lVert g \rVert_2")
-        return self._render(printer._print, cmp, tie, cases=True)  # type: ignore[attr-defined]
-
 
 def _active_args(kind: object, flat: tuple) -> list:
     kind = str(kind)
@@ -507,7 +502,6 @@ class ActiveGradient(_ActiveGradientMixin, MatrixExpr):
     def _entry(self, i: object, j: object, **kwargs: object) -> sp.Expr:
         """A component as a Piecewise; a tie of two pieces in closed form (the nearest
         point to 0 of the segment between their gradients)."""
-        from .errors import UnsupportedExpressionError
 
         rel = sp.StrictGreaterThan if self.kind == "max" else sp.StrictLessThan
         fs, gs = self.pieces, [g.as_explicit() for g in self.gradients]

@@ -155,7 +155,6 @@ class TextPrinter(HandOrder, StrPrinter):
         return sign + text
 
 
-
 def to_text(expr: object) -> str:
     """Expression-language text of ``expr``.
 

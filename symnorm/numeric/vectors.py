@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 
+from ..model.errors import DomainError
+
 Array = np.ndarray
 
 
@@ -412,8 +414,6 @@ def check_order(p: object, p_min: float, name: str, where: str) -> None:
     a = np.asarray(p)
     bad = ~(a >= p_min)  # NaN is refused too
     if bad.any():
-        from ..model.errors import DomainError
-
         value = a if a.ndim == 0 else a[bad].flat[0]
         raise DomainError(f"the order {name} = {float(value):g} of {where} is outside the range "
                           f"{name} >= {p_min:g} this kernel was derived for (declare "
@@ -503,7 +503,7 @@ def assign(out: Array | None, value: object) -> Array:
 
 
 # -- proximal operators and the group-lasso norm --------------------------------------------
-# Helpers for symnorm.model.prox_maps and the group-lasso rule. Thresholds/radii are per-batch
+# Helpers for symnorm.rules.prox_maps and the group-lasso rule. Thresholds/radii are per-batch
 # scalars (>= 0); group labels are one label per vector entry (any numbers; equal labels
 # form a block), shared by the batch or given per batch row. Finite input never gives NaN.
 

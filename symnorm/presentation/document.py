@@ -20,7 +20,8 @@ from ..model.errors import SymnormError
 from .latex import latex as to_latex
 from .layout import break_terms, visible_width
 
-__all__ = ["LatexError", "compile_pdf", "latex_document"]
+__all__ = ["LatexError", "compile_pdf", "display", "escape_text", "heading", "inline",
+           "latex_document", "verbatim"]
 
 PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage[utf8]{inputenc}
@@ -69,7 +70,8 @@ def escape_text(s: str) -> str:
     return "".join(_TEXT_ESCAPES.get(c, c) for c in _ascii(s))
 
 
-def _verbatim(text: str, width: int = 60) -> str:
+def verbatim(text: str, width: int = 60) -> str:
+    """A ``verbatim`` block of ``text``, lines wrapped at ``width`` (ASCII only)."""
     lines = []
     for line in _ascii(text).splitlines() or [""]:
         indent = len(line) - len(line.lstrip())
@@ -78,7 +80,8 @@ def _verbatim(text: str, width: int = 60) -> str:
     return "\\begin{verbatim}\n" + "\n".join(lines) + "\n\\end{verbatim}"
 
 
-def _display(tex: str) -> str:
+def display(tex: str) -> str:
+    """Display math ``\\[ ... \\]`` of ``tex``, one form a line for a long ``\\iff``."""
     if "\n" not in tex and visible_width(tex) > 70 and " \\iff " in tex:
         # a one-line condition with an equivalent form: one form a line
         tex = "\\begin{gathered}\n" + " \\\\\n\\iff ".join(tex.split(" \\iff ")) + \
@@ -86,53 +89,44 @@ def _display(tex: str) -> str:
     return "\\[\n" + tex + "\n\\]"
 
 
-def _inline(expr: Any) -> str:
+def inline(expr: Any) -> str:
+    """Inline math of an expression."""
     return f"${to_latex(expr)}$"
 
 
-def _heading(text: str) -> str:
+def heading(text: str) -> str:
+    """An unnumbered subsection heading (``text`` is LaTeX)."""
     return f"\\subsection*{{{text}}}"
 
 
 def _item(obj: Any, caption: str | None) -> list[str]:
-    from ..calculus.derivation import Derivation
-    from ..verify import Verdict
-
+    """The LaTeX blocks of one item. A result object that knows how it reads in a document
+    says so with ``_document_section_(caption)`` (derivations, verdicts: see
+    :class:`symnorm.Derivation`), in the manner of Jupyter's ``_repr_latex_``."""
     out: list[str] = []
     if isinstance(obj, str):
         return [escape_text(obj), ""]
-    if isinstance(obj, Derivation):
-        what = "Hessian" if obj.kind == "hessian" else "Gradient"
-        out.append(_heading(caption or f"{what} of {_inline(obj.f)} with respect to "
-                                       f"{_inline(obj.wrt)}"))
-        out.append(_display(obj.latex()))
-        if obj.report is not None:
-            out.append("Numerical check against finite differences:")
-            out.append(_verbatim(obj.report.summary()))
-        return out
-    if isinstance(obj, Verdict):
-        out.append(_heading(caption or f"Verdict: {escape_text(obj.status)}"))
-        out.append(_display(obj.latex()))
-        out.append(_verbatim(obj.text()))
-        return out
+    section = getattr(obj, "_document_section_", None)
+    if callable(section):
+        return list(section(caption))
     if isinstance(obj, sp.Basic):
         if caption:
-            out.append(_heading(escape_text(caption)))
+            out.append(heading(escape_text(caption)))
         pieces = break_terms(to_latex(obj), width=60)
         body = " \\\\\n&\\quad {}".join(pieces)
-        out.append(_display("\\begin{aligned}\n&" + body + "\n\\end{aligned}"))
+        out.append(display("\\begin{aligned}\n&" + body + "\n\\end{aligned}"))
         return out
     if hasattr(obj, "latex") and callable(obj.latex):
         title = caption or type(obj).__name__
-        out.append(_heading(escape_text(title)))
-        out.append(_display(obj.latex()))
+        out.append(heading(escape_text(title)))
+        out.append(display(obj.latex()))
         report = getattr(obj, "report", None)
         if report is not None and hasattr(report, "summary"):
-            out.append(_verbatim(report.summary()))
+            out.append(verbatim(report.summary()))
         return out
     if hasattr(obj, "summary") and callable(obj.summary):  # check and axiom reports
-        out.append(_heading(escape_text(caption or type(obj).__name__)))
-        out.append(_verbatim(obj.summary()))
+        out.append(heading(escape_text(caption or type(obj).__name__)))
+        out.append(verbatim(obj.summary()))
         return out
     raise SymnormError(f"cannot put a {type(obj).__name__} in a document; give a "
                        "derivation, a verdict, a report, an expression or text")

@@ -15,8 +15,20 @@ from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
-from ..model.atoms import Abs, Elementwise, MaxAbsSelector, Norm, ScalarOf, Sign
+from ..model.atoms import (
+    LATEX_OF_NODE,
+    Abs,
+    ActiveGradient,
+    Elementwise,
+    MaxAbsSelector,
+    Norm,
+    NormOrderDerivative,
+    ScalarActiveGradient,
+    ScalarOf,
+    Sign,
+)
 from ..model.text import HandOrder, signed_join, split_coeff
+from ..rules import ELEMENTWISE, norm_rule
 
 _GREEK_ABBREV = {"lam": "lambda", "eps": "epsilon"}
 
@@ -25,11 +37,9 @@ class SymnormLatexPrinter(HandOrder, LatexPrinter):
     """LaTeX in Matrix Cookbook notation."""
 
     def _print_Norm(self, expr: Norm) -> str:
-        from ..rules import norm_rule
-
         rule = norm_rule(expr.p)
         if "latex" in rule.extras:  # a norm with a notation of its own (group lasso)
-            return rule.extras["latex"](self._print(expr.arg), expr.p)
+            return rule.extras["latex"](self, self._print(expr.arg), expr.p)
         p = expr.p
         sub = r"\infty" if p == sp.oo else self._print(p)
         return rf"\left\lVert {self._print(expr.arg)} \right\rVert_{{{sub}}}"
@@ -61,9 +71,23 @@ class SymnormLatexPrinter(HandOrder, LatexPrinter):
         return rf"{inner}^{{-1}}"
 
     def _print_Elementwise(self, expr: Elementwise) -> str:
-        from ..rules import ELEMENTWISE
-
         return ELEMENTWISE[expr.name].latex.format(u=self._print(expr.arg))
+
+    def _print_NormOrderDerivative(self, expr: NormOrderDerivative) -> str:
+        u, p = self._print(expr.arg), self._print(expr.p)
+        if isinstance(expr.p, (sp.Add, sp.Mul)):
+            p = rf"\left({p}\right)"
+        norm = rf"\left\lVert {u} \right\rVert_{{{p}}}"
+        return (rf"\frac{{{norm}}}{{{p}}} \left(\frac{{\sum_i |({u})_i|^{{{p}}} "
+                rf"\log |({u})_i|}}{{{norm}^{{{p}}}}} - \log {norm}\right)")
+
+    def _print_ActiveGradient(self, expr: ActiveGradient | ScalarActiveGradient) -> str:
+        cmp = r"\max({})" if expr.kind == "max" else r"\min({})"
+        tie = (r"\operatorname{{argmin}}_{{g \in \operatorname{{conv}}\{{{}\}}"
+               r"_{{\text{{tied}}}}}} \lVert g \rVert_2")
+        return expr._render(self._print, cmp, tie, cases=True)
+
+    _print_ScalarActiveGradient = _print_ActiveGradient
 
     def _print_MaxAbsSelector(self, expr: MaxAbsSelector) -> str:
         return "e_{k}"
@@ -136,7 +160,6 @@ class SymnormLatexPrinter(HandOrder, LatexPrinter):
         return sign + body
 
 
-
 def latex(expr: object) -> str:
     r"""LaTeX of ``expr`` in textbook notation.
 
@@ -146,3 +169,7 @@ def latex(expr: object) -> str:
     '\\frac{x}{\\left\\lVert x \\right\\rVert_{2}}'
     """
     return SymnormLatexPrinter().doprint(expr)
+
+
+# SymPy's own LaTeX printer (``sympy.latex``, Jupyter) shows symnorm's nodes with this one
+LATEX_OF_NODE.append(latex)

@@ -15,9 +15,10 @@ from .registry import (
     Kink,
     NormRule,
     SubdiffRule,
+    kink,
     norm_rule,
     numeric_order,
 )
 
-__all__ = ["ELEMENTWISE", "NORMS", "ElementwiseRule", "IndexForm", "Kink", "NormRule",
+__all__ = ["ELEMENTWISE", "NORMS", "ElementwiseRule", "IndexForm", "Kink", "NormRule", "kink",
            "SubdiffRule", "norm_rule", "numeric_order"]

@@ -7,8 +7,9 @@ from sympy.matrices.expressions import MatrixExpr
 
 from ..model.atoms import Norm, order
 from ..model.errors import ShapeError, UnknownNormError
-from ..model.symbols import check_shapes
-from . import norm_rule
+from ..model.shapes import check_shapes
+from .matrix_norms import matrix_norm
+from .registry import norm_rule
 
 MATRIX_ORDERS = ("fro", "nuc")
 
@@ -39,7 +40,6 @@ def norm(expr: object, p: object = 2, *, p_min: object = None) -> Norm:
     check_shapes(expr)
     rows, cols = expr.shape
     if rows != 1 and cols != 1:  # a matrix: 'fro', 'nuc', 2, 1, oo or (p, q)
-        from .matrix_norms import matrix_norm
 
         return matrix_norm(expr, p)
     if rows == 1 and cols != 1:

@@ -7,14 +7,12 @@ from sympy import HadamardProduct, MatAdd, MatMul, OneMatrix
 from sympy.matrices.expressions import MatrixExpr
 
 from ..model.atoms import Exp, Sigmoid, Sign, Step, Tanh
-from .registry import ELEMENTWISE, ElementwiseRule, Kink
+from .registry import ELEMENTWISE, ElementwiseRule, Kink, kink
 
 
 def _zero_entries(u: MatrixExpr) -> list[Kink]:
-    from ..presentation.latex import latex
-
-    return [Kink(f"an entry of {u} is 0", f"({latex(u)})_i = 0",
-                 "the minimum-norm subgradient in those entries")]
+    return [kink("an entry of ${u} is 0", r"\left(${u}\right)_i = 0",
+                 "the minimum-norm subgradient in those entries", u=u)]
 
 
 ELEMENTWISE.register(ElementwiseRule(
@@ -46,11 +44,9 @@ ELEMENTWISE.register(ElementwiseRule(
 
 
 def _relu_kinks(u: MatrixExpr) -> list[Kink]:
-    from ..presentation.latex import latex
-
-    return [Kink(f"an entry of {u} is 0", f"({latex(u)})_i = 0",
+    return [kink("an entry of ${u} is 0", r"\left(${u}\right)_i = 0",
                  "derivative 0 in those entries (0 is the minimum-norm element of the "
-                 "subdifferential [0, 1] of relu at 0)")]
+                 "subdifferential [0, 1] of relu at 0)", u=u)]
 
 
 # relu'(u) = 1[u > 0]: at u = 0 the kernel uses 0, the minimum-norm subgradient; never NaN

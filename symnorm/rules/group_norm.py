@@ -29,10 +29,11 @@ from sympy.matrices.expressions import MatrixExpr
 
 from ..model.atoms import Norm, VectorMap
 from ..model.errors import ShapeError, UnsupportedExpressionError
-from ..model.prox_maps import GroupShrink
 from ..model.symbols import _as_dim
 from ..numeric import convex as cn
-from .registry import NORMS, Kink, NormRule, SubdiffRule
+from .constructors import norm
+from .prox_maps import GroupShrink
+from .registry import NORMS, NormRule, SubdiffRule, kink
 
 __all__ = ["GROUP", "SAMPLE_ORDER", "GroupLabels", "GroupNormalize", "GroupOrder",
            "group_labels", "group_norm"]
@@ -138,7 +139,6 @@ def group_norm(x: MatrixExpr, G: object = "G") -> Norm:
     >>> group_norm(sn.vector("y", 3), "H").p.labels.dim
     3
     """
-    from .constructors import norm
 
     if not isinstance(x, MatrixExpr) or x.shape[1] != 1:
         raise ShapeError(f"group_norm() takes a column vector expression, got {x!r}")
@@ -288,9 +288,8 @@ GROUP = NORMS.register(NormRule(
                  "||x_g||_2; its dual is max_g ||y_g||_2"),
     matches=lambda p: isinstance(p, GroupOrder),
     gradient=lambda u, p: GroupNormalize(u, p.labels),
-    kinks=lambda u, p: [Kink(f"a block of {u} is 0",
-                             rf"{_block(_latex(u))} = 0 \text{{ for some }} g",
-                             "0 on those blocks, the minimum-norm subgradient")],
+    kinks=lambda u, p: [kink("a block of ${u} is 0", _block("${u}") + r" = 0 \text{ for some } g",
+                             "0 on those blocks, the minimum-norm subgradient", u=u)],
     numpy_value="norm_group",
     numpy_gradient="group_normalize",
     subdiff=GROUP_SUBDIFF,
@@ -299,7 +298,7 @@ GROUP = NORMS.register(NormRule(
     sample_orders=(SAMPLE_ORDER,),
     extras={
         # LaTeX of the norm of the argument whose LaTeX is u (for the printer)
-        "latex": lambda u, p: rf"\sum_{{g}} \left\lVert {_block(u)} \right\rVert_{{2}}",
+        "latex": lambda printer, u, p: rf"\sum_{{g}} \left\lVert {_block(u)} \right\rVert_{{2}}",
         # how prox() lists it among the supported forms
         "prox_form": "lam*group_norm(x, G)",
         # no explicit components: the blocks are known only at kernel time
@@ -310,9 +309,3 @@ GROUP = NORMS.register(NormRule(
         "reference": _reference,
     },
 ))
-
-
-def _latex(u: MatrixExpr) -> str:
-    from ..presentation.latex import latex
-
-    return latex(u)

@@ -29,82 +29,22 @@ from typing import Any
 
 import sympy as sp
 from sympy.core.symbol import Str
-from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
+from sympy.matrices.expressions import MatrixExpr
 
 from ..model.atoms import Norm, order
 from ..model.errors import ShapeError, UnknownNormError
-from .registry import NORMS, Kink, NormRule
+from .matrix_maps import (
+    InducedGrad,
+    MatrixOrder,
+    MixedGrad,
+    SpectralUV,
+    SvdUV,
+    prox_node,
+)
+from .registry import NORMS, Kink, NormRule, kink
 
-__all__ = ["FRO", "INDUCED1", "INDUCEDINF", "MIXED", "NUC", "SPECTRAL", "InducedGrad",
-           "MatrixOrder", "MixedGrad", "SpectralUV", "SvdUV", "matrix_norm", "matrix_order",
-           "trace"]
-
-_KINDS = ("fro", "nuc", "spectral", "induced1", "inducedinf", "mixed")
-_TEXT = {"fro": "fro", "nuc": "nuc", "spectral": "2", "induced1": "1", "inducedinf": "oo"}
-_SUB = {"fro": "F", "nuc": "*", "spectral": "2", "induced1": "1", "inducedinf": r"\infty"}
-
-
-class MatrixOrder(sp.Basic):
-    r"""The order of a matrix norm: ``fro``, ``nuc``, ``spectral`` (2), ``induced1`` (1),
-    ``inducedinf`` (oo) or ``mixed`` with orders ``(p, q)``.
-
-    A plain ``Basic`` (not a number), so the vector rules never claim it; kernels get the
-    kind (or the pair ``(p, q)``) in its place.
-
-    >>> MatrixOrder("nuc"), MatrixOrder("mixed", 2, 1)
-    (nuc, (2, 1))
-    """
-
-    def __new__(cls, kind: str, p: object = None, q: object = None) -> "MatrixOrder":
-        kind = str(kind)  # SymPy rebuilds nodes from their args, where the kind is a Str
-        if kind not in _KINDS:
-            raise UnknownNormError(f"unknown matrix norm kind {kind!r}; known: "
-                                   f"{', '.join(_KINDS)}")
-        if kind == "mixed":
-            return sp.Basic.__new__(cls, Str(kind), _mixed_order(p), _mixed_order(q))
-        return sp.Basic.__new__(cls, Str(kind))
-
-    @property
-    def kind(self) -> str:
-        return str(self.args[0])
-
-    @property
-    def pq(self) -> tuple[sp.Basic, sp.Basic]:
-        return self.args[1], self.args[2]
-
-    def numeric(self, values: dict) -> Any:
-        """What kernels receive: the kind, or ``(p, q)`` as floats for a mixed norm."""
-        if self.kind == "mixed":
-            return tuple(float("inf") if v == sp.oo else float(v) for v in self.pq)
-        return self.kind
-
-    def kernel_code(self, parts: list[str]) -> str:
-        if self.kind == "mixed":
-            return f"({parts[1]}, {parts[2]})"
-        return repr(self.kind)
-
-    def _sympystr(self, printer: Any) -> str:
-        if self.kind == "mixed":
-            return f"({printer._print(self.pq[0])}, {printer._print(self.pq[1])})"
-        return _TEXT[self.kind]
-
-    def _latex(self, printer: Any) -> str:
-        if self.kind == "mixed":
-            return ",".join(r"\infty" if v == sp.oo else printer._print(v) for v in self.pq)
-        return _SUB[self.kind]
-
-
-def _mixed_order(v: object) -> sp.Basic:
-    try:
-        o = order(v)
-    except (sp.SympifyError, TypeError, ValueError):
-        raise UnknownNormError(f"mixed norm orders must be numbers >= 1 or oo, got {v!r}") \
-            from None
-    if o != sp.oo and not (isinstance(o, sp.Rational) and o >= 1):
-        raise UnknownNormError(f"mixed norm orders must be numbers >= 1 or oo, got {v!r} "
-                               "(below 1 the triangle inequality fails)")
-    return o
-
+__all__ = ["FRO", "INDUCED1", "INDUCEDINF", "MIXED", "NUC", "SPECTRAL", "matrix_norm",
+           "matrix_order", "trace"]
 
 def matrix_order(p: object) -> MatrixOrder:
     """The matrix norm order named by ``p``: ``'fro'``, ``'nuc'``, 2 (spectral), 1 and
@@ -174,171 +114,15 @@ def trace(expr: object) -> sp.Expr:
     return sp.Trace(expr)
 
 
-# -- gradient nodes ------------------------------------------------------------------------------
-
-class _MatrixMap(MatrixExpr):
-    """A map of a matrix (its first argument) computed by one numpy helper; same shape."""
-
-    name = "matrix_map"
-    helper = ""
-    is_commutative = False
-    kernel_accepts_out = True
-    prints_atomic = True  # f(X).T, not (f(X)).T
-
-    def __new__(cls, u: MatrixExpr, *params: Any) -> "_MatrixMap":
-        if not isinstance(u, MatrixExpr):
-            raise ShapeError(f"{cls.name}() takes a matrix expression, got {u!r}")
-        return MatrixExpr.__new__(cls, u, *params)
-
-    @property
-    def arg(self) -> MatrixExpr:
-        return self.args[0]
-
-    @property
-    def shape(self) -> tuple:
-        return self.args[0].shape
-
-    def kernel_code(self, parts: list[str]) -> str:
-        return f"_nm.{self.helper}({', '.join(parts)})"
-
-    def _entry(self, i: object, j: object, **kwargs: object) -> sp.Expr:
-        from ..model.errors import UnsupportedExpressionError
-
-        raise UnsupportedExpressionError(
-            f"{self.name}({self.arg}) has no explicit components in closed form")
-
-    def _sympystr(self, printer: Any) -> str:
-        return f"{self.name}({', '.join(printer._print(a) for a in self.args)})"
-
-    def _of(self, printer: Any, body: str) -> str:
-        """``body`` alone for a symbol, else marked with the matrix it belongs to."""
-        if isinstance(self.arg, MatrixSymbol):
-            return body
-        return rf"\left[{body}\right]_{{{printer._print(self.arg)}}}"
-
-
-class SvdUV(_MatrixMap):
-    r"""``U V^T`` from the thin SVD ``X = U Σ V^T``, over the nonzero singular values:
-    the gradient of the nuclear norm (the minimum-norm subgradient when rank-deficient).
-
-    >>> import symnorm as sn
-    >>> print(sn.latex(SvdUV(sn.matrix("A") * sn.matrix("X", "n", "n"))))
-    \left[U V^{\top}\right]_{A X}
-    """
-
-    name = "svd_uv"
-    helper = "mat_nuc_grad"
-
-    def _latex(self, printer: Any) -> str:
-        return self._of(printer, r"U V^{\top}")
-
-
-class SpectralUV(_MatrixMap):
-    r"""``u_1 v_1^T`` for the top singular pair: the gradient of the spectral norm;
-    ``U_k V_k^T / k`` when the top singular value has multiplicity k.
-
-    >>> import symnorm as sn
-    >>> print(sn.latex(SpectralUV(sn.matrix("X"))))
-    u_{1} v_{1}^{\top}
-    """
-
-    name = "svd_top_uv"
-    helper = "mat_spectral_grad"
-
-    def _latex(self, printer: Any) -> str:
-        return self._of(printer, r"u_{1} v_{1}^{\top}")
-
-
-class InducedGrad(_MatrixMap):
-    r"""``sign(X) ⊙ 1 e_k^T`` with k the column of largest absolute sum (``rows=False``)
-    or ``e_k 1^T ⊙ sign(X)`` with k the row of largest absolute sum (rows).
-
-    >>> import symnorm as sn
-    >>> print(sn.latex(InducedGrad(sn.matrix("X"), Str("cols"))))
-    \operatorname{sign}(X) \odot \mathbf{1} e_{k}^{\top}
-    """
-
-    name = "induced_grad"
-
-    @property
-    def helper(self) -> str:  # type: ignore[override]
-        return "induced1_grad" if str(self.args[1]) == "cols" else "inducedinf_grad"
-
-    def kernel_code(self, parts: list[str]) -> str:
-        return f"_nm.{self.helper}({parts[0]})"
-
-    def _sympystr(self, printer: Any) -> str:
-        which = "cols" if str(self.args[1]) == "cols" else "rows"
-        return f"induced_grad_{which}({printer._print(self.arg)})"
-
-    def _latex(self, printer: Any) -> str:
-        x = printer._print(self.arg)
-        x = x if isinstance(self.arg, MatrixSymbol) else rf"\left({x}\right)"
-        if str(self.args[1]) == "cols":
-            return rf"\operatorname{{sign}}({x}) \odot \mathbf{{1}} e_{{k}}^{{\top}}"
-        return rf"\operatorname{{sign}}({x}) \odot e_{{k}} \mathbf{{1}}^{{\top}}"
-
-
-class MixedGrad(_MatrixMap):
-    r"""The gradient of ``‖X‖_{p,q}``, column by column:
-    ``‖x_j‖_p^{q-p} sign(x_j) ⊙ |x_j|^{p-1} / ‖X‖_{p,q}^{q-1}``.
-
-    >>> import symnorm as sn
-    >>> print(sn.latex(MixedGrad(sn.matrix("X"), MatrixOrder("mixed", 2, 1))))
-    \left( \frac{X_{j}}{\lVert X_{j} \rVert_2} \right)_{j}
-    """
-
-    name = "mixed_grad"
-    helper = "mixed_grad"
-
-    def kernel_code(self, parts: list[str]) -> str:
-        return f"_nm.mixed_grad({parts[0]}, {parts[1]})"
-
-    def _sympystr(self, printer: Any) -> str:
-        return f"mixed_grad({printer._print(self.arg)}, {printer._print(self.args[1])})"
-
-    def _latex(self, printer: Any) -> str:
-        x = printer._print(self.arg)
-        col = f"{x}_{{j}}" if isinstance(self.arg, MatrixSymbol) else \
-            rf"\left({x}\right)_{{j}}"
-        p, q = self.args[1].pq
-        if (p, q) == (2, 1):
-            return rf"\left( \frac{{{col}}}{{\lVert {col} \rVert_2}} \right)_{{j}}"
-        pt = r"\infty" if p == sp.oo else printer._print(p)
-        qt = r"\infty" if q == sp.oo else printer._print(q)
-        return (rf"\left( \frac{{\lVert {col} \rVert_{{{pt}}}^{{{qt} - {pt}}}\, "
-                rf"\operatorname{{sign}}({col}) \odot \lvert {col} \rvert^{{{pt} - 1}}}}"
-                rf"{{\lVert {x} \rVert_{{{pt},{qt}}}^{{{qt} - 1}}}} \right)_{{j}}")
-
-
 # -- rules ----------------------------------------------------------------------------------------
 
-def _text(u: MatrixExpr) -> str:
-    from ..model.text import to_text
-
-    return to_text(u)
-
-
-def _latex(u: MatrixExpr) -> str:
-    from ..presentation.latex import latex
-
-    return latex(u)
-
-
 def _zero_kink(u: MatrixExpr, p: Any) -> list[Kink]:
-    return [Kink(f"{_text(u)} = 0", f"{_latex(u)} = 0", "0, the minimum-norm subgradient",
-                 at_zero=True)]
+    return [kink("${u} = 0", "${u} = 0", "0, the minimum-norm subgradient", at_zero=True,
+                 u=u)]
 
 
-def _norm_latex(u: str, p: MatrixOrder) -> str:
-    return rf"\left\lVert {u} \right\rVert_{{{p._latex(_PlainPrinter())}}}"
-
-
-class _PlainPrinter:
-    def _print(self, v: Any) -> str:
-        from ..presentation.latex import latex
-
-        return latex(v)
+def _norm_latex(printer: Any, u: str, p: MatrixOrder) -> str:
+    return rf"\left\lVert {u} \right\rVert_{{{p._latex(printer)}}}"
 
 
 def _kind(kind: str):  # noqa: ANN202
@@ -352,8 +136,6 @@ def _extras(form: str, **more: Any) -> dict:
 
 def _prox(node: str):  # noqa: ANN202
     def make(v: MatrixExpr, lam: sp.Expr, p: MatrixOrder) -> MatrixExpr:
-        from ..calculus.prox.matrix import prox_node
-
         return prox_node(node, v, lam, p)
     make.__doc__ = {
         "svt": "singular value soft thresholding: U max(S - lam, 0) V^T",
@@ -385,11 +167,10 @@ NUC = NORMS.register(NormRule(
     description="matrix, p = 'nuc'",
     matches=_kind("nuc"),
     gradient=lambda u, p: SvdUV(u),
-    kinks=lambda u, p: [Kink(
-        f"{_text(u)} is rank-deficient (rank r < min(m, n))",
-        rf"\operatorname{{rank}}({_latex(u)}) < \min(m, n)",
-        "U_r V_r^T over the nonzero singular values, the minimum-norm subgradient",
-        at_zero=False)],
+    kinks=lambda u, p: [kink(
+        "${u} is rank-deficient (rank r < min(m, n))",
+        r"\operatorname{rank}(${u}) < \min(m, n)",
+        "U_r V_r^T over the nonzero singular values, the minimum-norm subgradient", u=u)],
     numpy_value="mat_nuc",
     numpy_gradient="mat_nuc_grad",
     dual_order=lambda p: MatrixOrder("spectral"),
@@ -405,9 +186,9 @@ SPECTRAL = NORMS.register(NormRule(
     matches=_kind("spectral"),
     gradient=lambda u, p: SpectralUV(u),
     kinks=lambda u, p: [
-        Kink(f"the largest singular value of {_text(u)} is repeated (multiplicity k > 1)",
-             rf"\sigma_1({_latex(u)}) = \sigma_2({_latex(u)})",
-             "U_k V_k^T / k, the minimum-norm subgradient"),
+        kink("the largest singular value of ${u} is repeated (multiplicity k > 1)",
+             r"\sigma_1(${u}) = \sigma_2(${u})", "U_k V_k^T / k, the minimum-norm subgradient",
+             u=u),
         *_zero_kink(u, p)],
     numpy_value="mat_spectral",
     numpy_gradient="mat_spectral_grad",
@@ -420,12 +201,12 @@ SPECTRAL = NORMS.register(NormRule(
 
 def _induced_kinks(what: str):  # noqa: ANN202
     def kinks(u: MatrixExpr, p: Any) -> list[Kink]:
-        return [Kink(f"two {what}s of {_text(u)} tie for the largest absolute sum, or an "
+        return [kink(f"two {what}s of ${{u}} tie for the largest absolute sum, or an "
                      f"entry of the largest {what} is 0",
                      rf"\text{{{what}s tie, or a zero entry in the top {what}}}",
                      f"the tied {what}s weighted for least norm (an even split when they "
                      f"have equally many nonzeros), 0 in zero entries: the minimum-norm "
-                     f"subgradient"),
+                     f"subgradient", u=u),
                 *_zero_kink(u, p)]
     return kinks
 
@@ -480,10 +261,10 @@ MIXED = NORMS.register(NormRule(
     description="matrix, p = (p, q), e.g. (2, 1) the sum of column 2-norms",
     matches=_kind("mixed"),
     gradient=lambda u, p: MixedGrad(u, p),
-    kinks=lambda u, p: [Kink(f"a column of {_text(u)} is 0 (or an entry, when p = 1)",
-                             rf"\left({_latex(u)}\right)_{{j}} = 0",
+    kinks=lambda u, p: [kink("a column of ${u} is 0 (or an entry, when p = 1)",
+                             r"\left(${u}\right)_{j} = 0",
                              "the vector rules' minimum-norm choices column by column "
-                             "(0 on zero columns)"), *_zero_kink(u, p)],
+                             "(0 on zero columns)", u=u), *_zero_kink(u, p)],
     numpy_value="mixed",
     numpy_gradient="mixed_grad",
     dual_order=lambda p: MatrixOrder("mixed", *(_dual_exponent(v) for v in p.pq)),

@@ -9,23 +9,62 @@ cover it).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from string import Template
 from typing import Any, Generic, TypeVar
 
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
+from ..model.atoms import order
 from ..model.errors import UnknownNormError, UnsupportedExpressionError
+from ..model.text import to_text
 
 
 @dataclass(frozen=True)
 class Kink:
-    """A set of points where a derivative does not exist, and what kernels return there."""
+    """A set of points where a derivative does not exist, and what kernels return there.
 
-    where: str          # plain text, e.g. "A*x - b = 0"
-    where_latex: str    # LaTeX of the same condition
+    The condition is written twice, as text and as LaTeX, with ``${u}`` (``${v}``, ...)
+    standing for the expressions in ``subjects``; the text is filled in with the
+    expression language, the LaTeX by whichever LaTeX printer shows it
+    (:meth:`where_latex`), so a rule needs no printer.
+
+    >>> import symnorm as sn
+    >>> k = kink("${u} = 0", "${u} = 0", "0", u=sn.vector("x") - sn.vector("a"))
+    >>> k.where
+    'x - a = 0'
+    >>> k.where_latex(lambda e: "LATEX")
+    'LATEX = 0'
+    """
+
+    text: str           # the condition in words, e.g. "${u} = 0"
+    latex: str          # the same condition in LaTeX, e.g. r"\\lVert ${u} \\rVert = 0"
     returns: str        # the element a kernel returns there, e.g. "0 (minimum-norm subgradient)"
     at_zero: bool = False  # the kink is where the norm itself is 0 (u = 0)
+    subjects: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def where(self) -> str:
+        """The condition as plain text."""
+        return Template(self.text).safe_substitute(
+            {name: to_text(e) for name, e in self.subjects})
+
+    def where_latex(self, latex: Callable[[Any], str]) -> str:
+        """The condition as LaTeX, the subjects printed by ``latex``."""
+        return Template(self.latex).safe_substitute(
+            {name: latex(e) for name, e in self.subjects})
+
+    def replaced(self, old: Any, new: Any) -> "Kink":
+        """The same kink with ``old`` replaced by ``new`` in its subjects."""
+        subjects = tuple((name, e.xreplace({old: new})) for name, e in self.subjects)
+        return replace(self, subjects=subjects)
+
+
+def kink(text: str, latex: str, returns: str, *, at_zero: bool = False,
+         **subjects: Any) -> Kink:
+    """A :class:`Kink` whose condition mentions ``subjects`` as ``${name}``."""
+    return Kink(text, latex, returns, at_zero, tuple(subjects.items()))
 
 
 @dataclass(frozen=True)
@@ -153,8 +192,6 @@ def norm_rule(p: sp.Basic) -> NormRule:
     'L2'
     """
     if not isinstance(p, sp.Basic):
-        from ..model.atoms import order
-
         p = order(p)
     for rule in NORMS:
         if rule.matches(p):

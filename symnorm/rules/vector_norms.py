@@ -13,19 +13,9 @@ from sympy import HadamardPower, HadamardProduct, MatMul, ZeroMatrix
 from sympy.matrices.expressions import MatrixExpr
 
 from ..model.atoms import Abs, MaxAbsSelector, Norm, Sign
-from ..model.prox_maps import prox_l1, prox_l2, prox_linf
 from ..numeric import convex as cn
-from .registry import NORMS, IndexForm, Kink, NormRule, SubdiffRule
-
-
-def _text(u: MatrixExpr) -> str:
-    return str(u)
-
-
-def _latex(u: MatrixExpr) -> str:
-    from ..presentation.latex import latex
-
-    return latex(u)
+from .prox_maps import prox_l1, prox_l2, prox_linf
+from .registry import NORMS, IndexForm, Kink, NormRule, SubdiffRule, kink
 
 
 def _is_symbolic_order(p: sp.Basic) -> bool:
@@ -33,8 +23,8 @@ def _is_symbolic_order(p: sp.Basic) -> bool:
 
 
 def _zero_kink(u: MatrixExpr, p: sp.Basic) -> list[Kink]:
-    return [Kink(f"{_text(u)} = 0", f"{_latex(u)} = 0",
-                 "0, the minimum-norm subgradient", at_zero=True)]
+    return [kink("${u} = 0", "${u} = 0", "0, the minimum-norm subgradient", at_zero=True,
+                 u=u)]
 
 
 def _comp(u: str, i: str = "i") -> str:
@@ -193,9 +183,9 @@ L1 = NORMS.register(NormRule(
     description="p = 1",
     matches=lambda p: p == 1,
     gradient=lambda u, p: Sign(u),
-    kinks=lambda u, p: [Kink(f"an entry of {_text(u)} is 0",
-                             f"({_latex(u)})_i = 0",
-                             "sign with 0 in those entries, the minimum-norm subgradient")],
+    kinks=lambda u, p: [kink("an entry of ${u} is 0", r"\left(${u}\right)_i = 0",
+                             "sign with 0 in those entries, the minimum-norm subgradient",
+                             u=u)],
     numpy_value="norm1",
     numpy_gradient="norm1_grad",
     subdiff=L1_SUBDIFF,
@@ -230,10 +220,11 @@ LINF = NORMS.register(NormRule(
     matches=lambda p: p == sp.oo,
     gradient=lambda u, p: HadamardProduct(Sign(u), MaxAbsSelector(u)),
     kinks=lambda u, p: [
-        Kink(f"the largest |entries| of {_text(u)} tie",
-             rf"\lvert ({_latex(u)})_i \rvert = \lvert ({_latex(u)})_j \rvert"
-             rf" = \lVert {_latex(u)} \rVert_\infty,\ i \ne j",
-             "the tie split evenly, sign(u_k)/|K| on each tied k: the minimum-norm subgradient"),
+        kink("the largest |entries| of ${u} tie",
+             r"\lvert \left(${u}\right)_i \rvert = \lvert \left(${u}\right)_j \rvert"
+             r" = \lVert ${u} \rVert_\infty,\ i \ne j",
+             "the tie split evenly, sign(u_k)/|K| on each tied k: the minimum-norm subgradient",
+             u=u),
         *_zero_kink(u, p)],
     numpy_value="norminf",
     numpy_gradient="norminf_grad",
@@ -258,9 +249,8 @@ def _lp_gradient(u: MatrixExpr, p: sp.Basic) -> MatrixExpr:
 
 def _lp_kinks(u: MatrixExpr, p: sp.Basic) -> list[Kink]:
     if not _is_symbolic_order(p) and p < 1:
-        return [Kink(f"an entry of {_text(u)} is 0",
-                     f"({_latex(u)})_i = 0",
-                     "0 in those entries (a quasi-norm has no subgradient there)")]
+        return [kink("an entry of ${u} is 0", r"\left(${u}\right)_i = 0",
+                     "0 in those entries (a quasi-norm has no subgradient there)", u=u)]
     return _zero_kink(u, p)
 
 
@@ -300,9 +290,8 @@ L0 = NORMS.register(NormRule(
     description="p = 0",
     matches=lambda p: p == 0,
     gradient=lambda u, p: ZeroMatrix(*u.shape),
-    kinks=lambda u, p: [Kink(f"an entry of {_text(u)} is 0",
-                             f"({_latex(u)})_i = 0",
-                             "0 (the count jumps there; it has no derivative)")],
+    kinks=lambda u, p: [kink("an entry of ${u} is 0", r"\left(${u}\right)_i = 0",
+                             "0 (the count jumps there; it has no derivative)", u=u)],
     numpy_value="norm0",
     numpy_gradient=None,
     index_form=None,

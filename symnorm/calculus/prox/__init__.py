@@ -1,3 +1,72 @@
 """Proximal operators: derived from the rules' closed forms (vector and matrix norms),
 each with a kernel and a check of its optimality condition.
+
+:func:`prox` is the entry point; :mod:`.vector` holds the result type and the vector
+forms, :mod:`.matrix` the matrix forms.
 """
+
+from __future__ import annotations
+
+from typing import Any
+
+from sympy.matrices.expressions import MatrixSymbol
+
+from ...model.errors import CheckFailedError
+from ...model.text import to_text
+from .matrix import derive_matrix_prox
+from .vector import Prox, derive_vector_prox
+
+__all__ = ["Prox", "derive_prox", "prox"]
+
+
+def derive_prox(f: Any, wrt: Any) -> Prox:
+    """Match ``f`` and derive its prox (no numeric check); see :func:`prox`."""
+    if isinstance(wrt, MatrixSymbol) and wrt.shape[0] != 1 and wrt.shape[1] != 1:
+        return derive_matrix_prox(f, wrt)
+    return derive_vector_prox(f, wrt)
+
+
+def prox(f: Any, wrt: Any, *, check: bool = True, **check_options: Any) -> Prox:
+    r"""The proximal operator ``prox_f(v) = argmin_x f(x) + ||x - v||_2**2/2`` of ``f``.
+
+    ``f`` (a function of the vector ``wrt``) is one of: ``lam*norm(x, 1)`` (soft
+    thresholding), ``lam*norm(x, 2)`` (block soft thresholding), ``lam*norm(x, oo)``
+    (``v`` minus the projection onto the L1 ball of radius ``lam``), ``lam*group_norm(x,
+    G)`` (blockwise shrinkage), ``mu/2*norm(x, 2)**2``, or one of the norms plus
+    ``mu/2*norm(x, 2)**2`` (elastic net); ``lam`` and ``mu`` are positive numbers or
+    scalars made with ``sn.scalar(name, positive=True)``. Anything else raises
+    :class:`~symnorm.model.errors.UnsupportedExpressionError` listing these forms.
+
+    The result is checked before it is returned (``check=False`` switches that off;
+    options ``points``, ``seed``, ``at`` go to :meth:`Prox.check`): a failure raises
+    :class:`~symnorm.model.errors.CheckFailedError` with the report.
+
+    >>> import symnorm as sn
+    >>> x = sn.vector("x")
+    >>> lam1, lam2 = sn.scalar("lam1", positive=True), sn.scalar("lam2", positive=True)
+    >>> P = prox(lam1*sn.norm(x, 1) + lam2/2*sn.norm(x, 2)**2, x)
+    >>> print(sn.to_text(P.result))
+    soft(v, lam1)/(lam2 + 1)
+    >>> [s.rule for s in P.steps]
+    ['definition', 'quadratic term', 'positive homogeneity', 'L1', 'result']
+    >>> last = [row for row in P.latex().splitlines() if "&=" in row][-1]
+    >>> last.startswith(r"\operatorname{prox}_{\lambda_{1} \lVert\cdot\rVert_{1} + ")
+    True
+    >>> print(sn.latex(P.result))
+    \frac{\operatorname{sign}(v) \odot \max(\lvert v \rvert - \lambda_{1}, 0)}{\lambda_{2} + 1}
+    >>> print(sn.to_text(prox(sn.norm(x, 2), x).result))
+    max(0, 1 - 1/norm(v, 2))*v
+    >>> prox(sn.norm(x, 3), x)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    symnorm.UnsupportedExpressionError: no closed-form prox for norm(x, 3): ...
+    """
+    result = derive_prox(f, wrt)
+    if check:
+        report = result.check(**check_options)
+        result.report = report
+        if not report.ok:
+            raise CheckFailedError(
+                f"the derived prox of {to_text(result.f)} fails its optimality condition:\n"
+                f"{report.summary()}", report)
+    return result

@@ -10,7 +10,7 @@ condition ``(v - prox(v)) in ∂f(prox(v))`` using the norm's exact subdifferent
 >>> import numpy as np
 >>> import symnorm as sn
 >>> x, lam = sn.vector("x"), sn.scalar("lam", positive=True)
->>> P = prox(lam*sn.norm(x, 1), x)
+>>> P = sn.prox(lam*sn.norm(x, 1), x)
 >>> print(sn.to_text(P.result))
 soft(v, lam)
 >>> P.kernel()(np.array([3.0, -0.5, 0.0, -2.0]), 1.0)
@@ -30,16 +30,17 @@ import sympy as sp
 from sympy import MatMul
 from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
-from ...check.gradient import _fixed_points, _fmt
-from ...kernels.kernel import _is_dim
+from ...check.gradient import _fixed_points, _fmt, verdict_html
+from ...kernels.arguments import free_arguments, is_dimension
+from ...kernels.kernel import kernel
 from ...model.atoms import Norm
-from ...model.errors import CheckFailedError, ShapeError, UnsupportedExpressionError
+from ...model.errors import ShapeError, UnsupportedExpressionError
 from ...model.text import to_text
 from ...presentation.latex import latex as to_latex
 from ...rules import NORMS, NormRule, norm_rule, numeric_order
-from ..derivation import Step
+from ..derivation import Step, steps_latex
 
-__all__ = ["Prox", "ProxCheckReport", "ProxPoint", "prox"]
+__all__ = ["Prox", "ProxCheckReport", "ProxPoint", "derive_vector_prox"]
 
 METHOD = ("optimality condition (v - (1 + mu) prox(v))/lam in the subdifferential of the "
           "norm at prox(v), tested with the norm rule's exact membership test")
@@ -190,8 +191,6 @@ class ProxCheckReport:
         return self.summary()
 
     def _repr_html_(self) -> str:
-        from ...check.gradient import verdict_html
-
         title = f"prox {html.escape(self.result)} of {html.escape(self.expression)}"
         return verdict_html(self.ok, title, self.method, "distance",
                             [(p.ok, p.problem or f"{p.distance:.3g}") for p in self.points])
@@ -233,7 +232,7 @@ class Prox:
     >>> import numpy as np
     >>> import symnorm as sn
     >>> x, lam = sn.vector("x"), sn.scalar("lam", positive=True)
-    >>> P = prox(lam*sn.norm(x, "oo"), x)
+    >>> P = sn.prox(lam*sn.norm(x, "oo"), x)
     >>> print(sn.to_text(P.result))
     v - proj_l1ball(v, lam)
     >>> P.kernel()(np.array([[3.0, -3.0, 1.0], [0.1, 0.0, -0.2]]), 2.0)
@@ -259,7 +258,6 @@ class Prox:
     # -- display -------------------------------------------------------------------
     def latex(self) -> str:
         r"""LaTeX source: an ``aligned`` block, one step a line, rules named at the right."""
-        from ..derivation import steps_latex
 
         return steps_latex(self.steps)
 
@@ -276,7 +274,6 @@ class Prox:
     # -- use -----------------------------------------------------------------------
     def arguments(self) -> list:
         """Kernel arguments: ``v``, the scalar parameters by name, then group labels."""
-        from ...kernels.kernel import free_arguments
 
         others = [s for s in free_arguments(self.result, first=self.v)[1:]
                   if s not in self.params]
@@ -289,12 +286,8 @@ class Prox:
         library (see :mod:`symnorm.kernels.backends`).
         """
         if backend is not None:
-            from ...kernels.kernel import kernel
-
             return kernel(self.result, self.arguments(), backend=backend)
         if self._kernel is None:
-            from ...kernels.kernel import kernel
-
             self._kernel = kernel(self.result, self.arguments())
         return self._kernel
 
@@ -457,7 +450,7 @@ def split_norm_terms(f: sp.Expr, wrt: MatrixSymbol, squared: Any,
         if dep == 1:
             raise unsupported(f, f"the term {to_text(term)} does not depend on {wrt}")
         if c.has(wrt) or any(isinstance(s, MatrixSymbol) for s in c.free_symbols) or \
-                any(_is_dim(s) for s in c.free_symbols):
+                any(is_dimension(s) for s in c.free_symbols):
             raise unsupported(f, f"the coefficient {to_text(c)} must be a scalar constant")
         if c.is_positive is not True:
             raise unsupported(f, f"the coefficient {to_text(c)} of {to_text(dep)} is not "
@@ -500,21 +493,18 @@ def _note(rule: NormRule) -> str:
     return doc.splitlines()[0] if doc else f"{rule.title}: closed-form prox"
 
 
-def derive_prox(f: Any, wrt: Any) -> Prox:
-    """Match ``f`` and derive its prox (no numeric check); see :func:`prox`.
+def derive_vector_prox(f: Any, wrt: Any) -> Prox:
+    """Match ``f`` (a function of a vector) and derive its prox (no numeric check); see
+    :func:`symnorm.prox`.
 
     >>> import symnorm as sn
     >>> x, mu = sn.vector("x"), sn.scalar("mu", positive=True)
-    >>> P = derive_prox(mu/2*sn.norm(x, 2)**2, x)
+    >>> P = derive_vector_prox(mu/2*sn.norm(x, 2)**2, x)
     >>> print(sn.to_text(P.result)); P.params; P.report is None
     v/(mu + 1)
     [mu]
     True
     """
-    if isinstance(wrt, MatrixSymbol) and wrt.shape[0] != 1 and wrt.shape[1] != 1:
-        from .matrix import derive_matrix_prox
-
-        return derive_matrix_prox(f, wrt)
     lam, p, mu = _match(f, wrt)
     coeffs = [c for c in (lam, mu) if c is not None]
     params = sorted({s for c in coeffs for s in c.free_symbols}, key=lambda s: s.name)
@@ -550,49 +540,3 @@ def derive_prox(f: Any, wrt: Any) -> Prox:
             steps.append(Step("result", target, result, "result"))
     return Prox(f=f, wrt=wrt, v=v, params=params, result=result, steps=steps, lam=lam,
                 mu=mu, rule=rule, p=p)
-
-
-def prox(f: Any, wrt: Any, *, check: bool = True, **check_options: Any) -> Prox:
-    r"""The proximal operator ``prox_f(v) = argmin_x f(x) + ||x - v||_2**2/2`` of ``f``.
-
-    ``f`` (a function of the vector ``wrt``) is one of: ``lam*norm(x, 1)`` (soft
-    thresholding), ``lam*norm(x, 2)`` (block soft thresholding), ``lam*norm(x, oo)``
-    (``v`` minus the projection onto the L1 ball of radius ``lam``), ``lam*group_norm(x,
-    G)`` (blockwise shrinkage), ``mu/2*norm(x, 2)**2``, or one of the norms plus
-    ``mu/2*norm(x, 2)**2`` (elastic net); ``lam`` and ``mu`` are positive numbers or
-    scalars made with ``sn.scalar(name, positive=True)``. Anything else raises
-    :class:`~symnorm.model.errors.UnsupportedExpressionError` listing these forms.
-
-    The result is checked before it is returned (``check=False`` switches that off;
-    options ``points``, ``seed``, ``at`` go to :meth:`Prox.check`): a failure raises
-    :class:`~symnorm.model.errors.CheckFailedError` with the report.
-
-    >>> import symnorm as sn
-    >>> x = sn.vector("x")
-    >>> lam1, lam2 = sn.scalar("lam1", positive=True), sn.scalar("lam2", positive=True)
-    >>> P = prox(lam1*sn.norm(x, 1) + lam2/2*sn.norm(x, 2)**2, x)
-    >>> print(sn.to_text(P.result))
-    soft(v, lam1)/(lam2 + 1)
-    >>> [s.rule for s in P.steps]
-    ['definition', 'quadratic term', 'positive homogeneity', 'L1', 'result']
-    >>> last = [row for row in P.latex().splitlines() if "&=" in row][-1]
-    >>> last.startswith(r"\operatorname{prox}_{\lambda_{1} \lVert\cdot\rVert_{1} + ")
-    True
-    >>> print(sn.latex(P.result))
-    \frac{\operatorname{sign}(v) \odot \max(\lvert v \rvert - \lambda_{1}, 0)}{\lambda_{2} + 1}
-    >>> print(sn.to_text(prox(sn.norm(x, 2), x).result))
-    max(0, 1 - 1/norm(v, 2))*v
-    >>> prox(sn.norm(x, 3), x)  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    symnorm.UnsupportedExpressionError: no closed-form prox for norm(x, 3): ...
-    """
-    result = derive_prox(f, wrt)
-    if check:
-        report = result.check(**check_options)
-        result.report = report
-        if not report.ok:
-            raise CheckFailedError(
-                f"the derived prox of {to_text(result.f)} fails its optimality condition:\n"
-                f"{report.summary()}", report)
-    return result

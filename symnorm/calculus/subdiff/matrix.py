@@ -31,11 +31,15 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.expressions import MatrixSymbol
 
+from ...check.gradient import check_set, ensure_set
+from ...kernels.arguments import free_arguments
+from ...kernels.kernel import kernel
 from ...model.atoms import Norm
 from ...model.errors import ShapeError, UnsupportedExpressionError
 from ...model.text import to_text
 from ...numeric.matrices import SV_RTOL, _project_l1_ball_sorted
 from ...presentation.latex import latex
+from ..engine import derive_gradient
 
 Array = np.ndarray
 
@@ -381,8 +385,6 @@ class MatrixSubdifferential:
 
     # -- numbers --------------------------------------------------------------------------
     def _kernel(self, expr: Any) -> Any:
-        from ...kernels.kernel import kernel
-
         if expr not in self._kernels:
             self._kernels[expr] = kernel(expr, self.arguments)
         return self._kernels[expr]
@@ -442,7 +444,6 @@ class MatrixSubdifferential:
     def min_norm_kernel(self) -> Any:
         """A function ``(X, *others) -> min-norm element``, batched over leading axes: the
         gradient kernel, which returns the minimum-norm subgradient at kinks."""
-        from ..engine import derive_gradient
 
         return derive_gradient(self.f, self.wrt).kernel(self.arguments)
 
@@ -450,7 +451,6 @@ class MatrixSubdifferential:
         """Support function against one-sided differences of ``f``, at random points and
         at kinks (a rank-deficient matrix, a repeated top singular value, a zero column,
         0); the minimum-norm element must be a member."""
-        from ...check.gradient import check_set
 
         return check_set(self, self._kernel(self.f), self.at, _kink_point, points=points,
                          directions=directions, seed=seed,
@@ -491,8 +491,6 @@ def matrix_subdiff(f: Any, wrt: MatrixSymbol, *, check: bool = True,
     >>> S.support(np.eye(2, 3), at=np.eye(2, 3))   # the larger of the two diagonal entries
     1.0
     """
-    from ...kernels.kernel import free_arguments
-    from ..engine import derive_gradient
 
     norms = [a for a in f.atoms(Norm) if a.has(wrt) and a.arg == wrt
              and getattr(a.p, "kind", None) is not None]
@@ -523,6 +521,5 @@ def matrix_subdiff(f: Any, wrt: MatrixSymbol, *, check: bool = True,
     out = MatrixSubdifferential(f=f, wrt=wrt, norm=found, coeff=coeff if found else
                                 sp.Integer(0), smooth=smooth,
                                 arguments=free_arguments(f, first=wrt))
-    from .vector import checked
 
-    return checked(out, f, check, check_options)
+    return ensure_set(out, f, check, check_options)

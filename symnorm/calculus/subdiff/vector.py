@@ -22,14 +22,17 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
-from ...kernels.kernel import free_arguments, kernel
+from ...check.gradient import check_set, ensure_set
+from ...kernels.arguments import free_arguments
+from ...kernels.kernel import kernel
 from ...model.atoms import Norm
-from ...model.errors import CheckFailedError, ShapeError, UnsupportedExpressionError
-from ...model.symbols import check_shapes
+from ...model.errors import ShapeError, UnsupportedExpressionError
+from ...model.shapes import check_shapes
 from ...model.text import to_text
 from ...presentation.latex import latex
 from ...rules import norm_rule, numeric_order
 from ..engine import Recorder, as_scalar, check_wrt, depends, derive_gradient, vjp
+from .matrix import matrix_subdiff
 from .sets import AffineSet, Atom, HullSet, NumericSet
 
 SUPPORTED = ("norms of affine maps (‖Wx‖, ‖Ax − b‖) of the L1, L2, L∞ and Lp (p > 1) "
@@ -372,7 +375,6 @@ class Subdifferential:
         differences must equal ``max_{g ∈ ∂f(x)} <g, d>``; the minimum-norm element
         must be a member. Returns a :class:`~symnorm.check.gradient.CheckReport`.
         """
-        from ...check.gradient import check_set
 
         def zeros(x: np.ndarray, i: int, rng: np.random.Generator) -> np.ndarray:
             x = x.copy()  # exact zeros: the kinks of L1-type terms
@@ -519,8 +521,6 @@ def subdiff(f: Any, wrt: Any, *, check: bool = True, **check_options: Any) -> Su
     check_shapes(f)
     check_wrt(f, wrt)
     if isinstance(wrt, MatrixSymbol) and wrt.shape[0] != 1 and wrt.shape[1] != 1:
-        from .matrix import matrix_subdiff
-
         return matrix_subdiff(f, wrt, check=check, **check_options)  # type: ignore[return-value]
     if not (isinstance(wrt, MatrixSymbol) and wrt.shape[1] == 1):
         raise UnsupportedExpressionError(f"subdiff() needs a column vector wrt, got {wrt!r}")
@@ -528,16 +528,4 @@ def subdiff(f: Any, wrt: Any, *, check: bool = True, **check_options: Any) -> Su
     if root is None:
         root = PointNode(sp.ZeroMatrix(*wrt.shape))
     out = Subdifferential(f=f, wrt=wrt, root=root, arguments=free_arguments(f, first=wrt))
-    return checked(out, f, check, check_options)
-
-
-def checked(out: Any, f: Any, check: bool, check_options: dict) -> Any:
-    """``out`` (a vector or matrix subdifferential) after its one-sided-difference check,
-    whose report it keeps; a failed check raises CheckFailedError with the summary."""
-    if check:
-        report = out.check(**check_options)
-        out.report = report
-        if not report.ok:
-            raise CheckFailedError(f"the subdifferential of {to_text(f)} disagrees with "
-                                   f"one-sided differences:\n{report.summary()}", report)
-    return out
+    return ensure_set(out, f, check, check_options)

@@ -20,8 +20,10 @@ from typing import Any
 import numpy as np
 
 from ...model.errors import ArgumentError, ShapeError, UnsupportedExpressionError
+from ..arguments import dtype_message
 from .array_api import XPNumeric
-from .registry import BACKENDS, library_of, namespace
+from .numba_kernels import compiled as numba_compiled
+from .registry import BACKENDS, check_backend, library_of, namespace
 from .shim import NumpyNames
 
 #: backends that compile the kernel's array function, and the library they compute with
@@ -97,8 +99,6 @@ def with_backend(kernel: Any, backend: str | None,
     """
     import copy
 
-    from .registry import check_backend
-
     check_backend(backend)
     if compile_options is not None and backend not in COMPILING:
         raise ArgumentError(f"compile_options are for the compiling backends "
@@ -118,8 +118,6 @@ def _numba_twin(kernel: Any) -> Any:
     cache = kernel.__dict__.setdefault("_backend_cache", {})
     if "numba-twin" not in cache:
         import copy
-
-        from .numba_kernels import compiled as numba_compiled
 
         twin = copy.copy(kernel)
         twin.__dict__ = dict(kernel.__dict__)
@@ -267,9 +265,7 @@ def _convert(kernel: Any, lib: str, xp: Any, values: Any) -> tuple[list, Any, An
                 raise ArgumentError(f"argument {spec.name} is not an array of numbers: "
                                     f"{err}") from None
             if host.dtype.kind not in "fiub":
-                from ..kernel import _dtype_message
-
-                raise ArgumentError(_dtype_message(spec, host))
+                raise ArgumentError(dtype_message(spec, host))
             a = host
         else:
             raise ArgumentError(f"argument {spec.name} is a {got} array but the kernel "

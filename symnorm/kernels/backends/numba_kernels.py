@@ -36,11 +36,12 @@ from typing import Any
 import numpy as np
 
 from ... import numeric as np_numeric
+from . import numba_loops
+from .numba_loops import BLOCK
 
 
 def _jit() -> Any:
     """The compiled loops (numba imported only when the backend is used)."""
-    from . import numba_loops
 
     if numba_loops.numba is None:
         raise ImportError("backend='numba' needs numba (pip install 'symnorm[numba]')")
@@ -56,8 +57,6 @@ _HIGH = float(np.finfo(np.float64).max)
 
 
 def _blocks(n: int) -> int:
-    from .numba_loops import BLOCK
-
     return max(1, -(-n // BLOCK))
 
 

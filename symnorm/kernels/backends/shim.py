@@ -1,6 +1,6 @@
 """The numpy names generated kernel source uses, mapped onto an array-API namespace.
 
-Kernel source is generated once (:func:`symnorm.kernels.kernel.generate_source`) and calls
+Kernel source is generated once (:func:`symnorm.kernels.codegen.generate_source`) and calls
 ``np.<name>`` and ``_nm.<helper>``. Executing that source with ``np`` bound to a
 :class:`NumpyNames` and ``_nm`` to an :class:`~symnorm.kernels.backends.array_api.XPNumeric`
 makes the same kernel compute with any array library. A generator that emits a numpy

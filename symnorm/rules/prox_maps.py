@@ -16,8 +16,8 @@ import sympy as sp
 from sympy import MatAdd, MatMul
 from sympy.matrices.expressions import MatrixExpr
 
-from .atoms import Norm, VectorMap
-from .errors import ShapeError
+from ..model.atoms import Norm, VectorMap
+from ..model.errors import ShapeError
 
 
 def _vector_arg(v: object, who: str) -> MatrixExpr:

@@ -1,21 +1,6 @@
-"""The ``symnorm`` command: derive, check and print gradients from the shell.
+"""What each subcommand of the ``symnorm`` command does (:mod:`symnorm.cli` reads the
+command line and calls one of :data:`COMMANDS`); exit codes as documented there."""
 
-    symnorm derive "norm(A*x - b, 2)" --wrt x           steps, result, check verdict
-    symnorm derive "norm(x, 2)" --wrt x --hessian --latex
-    symnorm check "norm(x, 2)**2" --wrt x --grad "2*x"  a gradient you derived by hand
-    symnorm latex "lam*norm(x, 1) + mu/2*norm(x, 2)**2"
-    symnorm subdiff "norm(x, oo)" --wrt x --at 1,1,1 --contains 0.5,0.5,0.5
-    symnorm prox "lam*norm(x, 1)" --wrt x
-    symnorm dual "norm(x, p)"
-    symnorm axioms "norm(x, 1/2)" --wrt x
-    symnorm backprop --sizes 2,3,2 --activation sigmoid [--bias] [--weight-decay LAM]
-    symnorm verify "\\frac{x}{\\|x\\|_2}" --of "norm(x, 2)" --wrt x   a hand derivation
-    symnorm latex "norm(A*x - b, 2)" --document --wrt x --output grad.tex --pdf
-
-Exit status: 0 when everything checked out, 1 when a numerical check failed (or, for
-``verify``, the claim is wrong), 2 for bad input (unreadable text, unknown norm, shapes
-that do not fit).
-"""
 
 from __future__ import annotations
 
@@ -23,20 +8,27 @@ import argparse
 import json
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable
 from typing import Any
 
 import sympy as sp
 from sympy.matrices.expressions import MatrixSymbol
 
-from .api import grad, hessian
-from .calculus.engine import as_scalar
-from .check.gradient import check as check_gradient
-from .language.expression import parse
-from .model.errors import CheckFailedError, SymnormError
-from .presentation.latex import latex
-
-EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+from ..api import check as check_gradient
+from ..api import grad, hessian
+from ..backprop import backprop, mlp
+from ..calculus.axioms import axioms
+from ..calculus.dual import dual
+from ..calculus.engine import as_scalar
+from ..calculus.prox import prox
+from ..calculus.subdiff.vector import subdiff
+from ..language.expression import parse
+from ..model.errors import CheckFailedError, SymnormError
+from ..presentation.document import latex_document
+from ..presentation.latex import latex
+from ..rules.constructors import norm
+from ..verify import verify
+from .parser import EXIT_CHECK_FAILED, EXIT_OK
 
 
 def _shapes(items: list[str]) -> dict[str, Any]:
@@ -153,8 +145,6 @@ def _values(items: list[str]) -> dict[str, Any]:
 
 
 def cmd_subdiff(args: argparse.Namespace) -> int:
-    from .calculus.subdiff.vector import subdiff
-
     f, wrt = _read(args)
     s = subdiff(as_scalar(f), wrt)
     if args.latex:
@@ -185,8 +175,6 @@ def cmd_subdiff(args: argparse.Namespace) -> int:
 
 
 def cmd_prox(args: argparse.Namespace) -> int:
-    from .calculus.prox.vector import prox
-
     f, wrt = _read(args)
     # a prox weight is positive: the command reads scalar parameters as positive symbols
     positive = {s: sp.Symbol(s.name, positive=True) for s in f.atoms(sp.Symbol)
@@ -208,8 +196,6 @@ def cmd_prox(args: argparse.Namespace) -> int:
 
 
 def cmd_dual(args: argparse.Namespace) -> int:
-    from .calculus.dual import dual
-
     expr = parse(args.expression, **_shapes(args.shape))
     try:
         d = dual(expr)
@@ -224,8 +210,6 @@ def cmd_dual(args: argparse.Namespace) -> int:
 
 
 def cmd_axioms(args: argparse.Namespace) -> int:
-    from .calculus.axioms import axioms
-
     f, wrt = _read(args)
     report = axioms(as_scalar(f), wrt)
     print(json.dumps(report.to_dict(), indent=2) if args.json else report.summary())
@@ -240,13 +224,10 @@ def cmd_latex(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_LOSSES = {"l2sq": "1/2*norm(y - t, 2)**2", "l2": "norm(y - t, 2)", "l1": "norm(y - t, 1)"}
 
 
 def cmd_backprop(args: argparse.Namespace) -> int:
     """Forward pass, deltas, gradients and update rules of an MLP."""
-    from .backprop import backprop, mlp
-    from .rules.constructors import norm
 
     try:
         sizes = [int(v) for v in args.sizes.split(",")]
@@ -298,27 +279,8 @@ def cmd_backprop(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _add_backprop_parser(sub: Any) -> None:
-    b = sub.add_parser("backprop", help="derive backpropagation for an MLP: forward pass, "
-                                        "deltas, gradients, update rules")
-    b.add_argument("--sizes", required=True, help="layer widths, input first, e.g. 2,3,2")
-    b.add_argument("--activation", default="sigmoid",
-                   help="sigmoid, tanh, relu, softplus or identity; or one per layer, "
-                        "comma-separated (default sigmoid)")
-    b.add_argument("--loss", choices=sorted(_LOSSES), default="l2sq",
-                   help="; ".join(f"{k}: {v}" for k, v in _LOSSES.items()))
-    b.add_argument("--bias", action="store_true", help="add biases b1, b2, ...")
-    b.add_argument("--weight-decay", metavar="LAM",
-                   help="add LAM * sum ||W_l||_F^2; a number or a symbol name such as lam")
-    b.add_argument("--no-check", action="store_true", help="skip the numerical check")
-    fmt = b.add_mutually_exclusive_group()
-    fmt.add_argument("--latex", action="store_true", help="print LaTeX")
-    fmt.add_argument("--json", action="store_true", help="print JSON")
-    b.set_defaults(func=cmd_backprop)
-
 def _latex_document(args: argparse.Namespace, expr: Any) -> int:
     """``latex --document``: the expression, and with ``--wrt`` its gradient and check."""
-    from .presentation.document import latex_document
 
     items: list[Any] = [("The expression", expr)]
     if args.wrt:
@@ -339,7 +301,6 @@ def _latex_document(args: argparse.Namespace, expr: Any) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     """``verify``: is the hand derivation (expression language or LaTeX) right?"""
-    from .verify import verify
 
     shapes = _shapes(args.shape)
     f = parse(args.of, **shapes)
@@ -355,129 +316,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_OK if verdict.ok else EXIT_CHECK_FAILED
 
 
-def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(
-        prog="symnorm",
-        description="Derive gradients of norm expressions, check them against finite "
-                    "differences, print them as text, LaTeX or JSON.")
-    from . import __version__
-
-    ap.add_argument("--version", action="version", version=f"symnorm {__version__}")
-    sub = ap.add_subparsers(dest="command", required=True)
-
-    def common(p: argparse.ArgumentParser, wrt: bool = True) -> None:
-        p.add_argument("expression", help='e.g. "norm(A*x - b, 2)"')
-        if wrt:
-            p.add_argument("--wrt", required=True, help="the variable, e.g. x")
-        p.add_argument("--shape", action="append", default=[], metavar="NAME=KIND",
-                       help="declare a name: scalar, vector, matrix, 3 (a vector of "
-                            "size 3), 3x4, or a matrix structure: spd, psd, sym, diag, "
-                            "orth; repeatable")
-
-    d = sub.add_parser("derive", help="derive, check and print a gradient or Hessian")
-    common(d)
-    d.add_argument("--hessian", action="store_true", help="the Hessian instead")
-    d.add_argument("--index", action="store_true", help="add index-notation steps")
-    d.add_argument("--no-check", action="store_true", help="skip the numerical check")
-    out = d.add_mutually_exclusive_group()
-    out.add_argument("--latex", action="store_true", help="print LaTeX")
-    out.add_argument("--json", action="store_true", help="print JSON")
-    d.set_defaults(func=cmd_derive)
-
-    c = sub.add_parser("check", help="check a gradient you supply")
-    common(c)
-    c.add_argument("--grad", required=True, help='the claimed gradient, e.g. "2*x"')
-    c.add_argument("--points", type=int, default=3, help="random points (default 3)")
-    c.add_argument("--seed", type=int, default=0)
-    c.add_argument("--json", action="store_true", help="print JSON")
-    c.set_defaults(func=cmd_check)
-
-    t = sub.add_parser("latex", help="print the LaTeX of an expression, or a document")
-    common(t, wrt=False)
-    t.add_argument("--document", action="store_true",
-                   help="a complete .tex document (with --wrt: the gradient and its check)")
-    t.add_argument("--wrt", help="with --document: derive the gradient with respect to it")
-    t.add_argument("--hessian", action="store_true", help="with --document --wrt: the "
-                                                         "Hessian too")
-    t.add_argument("--title", help="the document's title")
-    t.add_argument("--output", "-o", help="write the document to this .tex file")
-    t.add_argument("--pdf", action="store_true", help="also run pdflatex (needs --output)")
-    t.set_defaults(func=cmd_latex)
-
-    v = sub.add_parser("verify", help="verify a hand derivation (text or LaTeX): exit 0 "
-                                      "when right, 1 when wrong (with a counterexample)")
-    v.add_argument("hand", help=r'the claim, e.g. "\frac{x}{\|x\|_2}" or "x/norm(x, 2)"; '
-                                r'several lines as "\nabla f &= ... \\ &= ..."')
-    v.add_argument("--of", required=True, help='the function, e.g. "norm(x, 2)"')
-    v.add_argument("--wrt", required=True, help="the variable (x), or a component (x_1 or "
-                                                "x[0])")
-    v.add_argument("--hessian", action="store_true", help="the claim is the Hessian")
-    v.add_argument("--read-latex", action="store_true",
-                   help="read the claim as LaTeX (default: recognised by its backslashes)")
-    v.add_argument("--shape", action="append", default=[], metavar="NAME=KIND",
-                   help="declare a name, as for derive; repeatable")
-    v.add_argument("--seed", type=int, default=0)
-    vout = v.add_mutually_exclusive_group()
-    vout.add_argument("--latex", action="store_true", help="print the verdict as LaTeX")
-    vout.add_argument("--json", action="store_true", help="print JSON")
-    v.set_defaults(func=cmd_verify)
-
-    s = sub.add_parser("subdiff", help="the subdifferential: the set, and at a point its "
-                                       "minimum-norm element and membership")
-    common(s)
-    s.add_argument("--at", help="the point, e.g. 1,1,1")
-    s.add_argument("--contains", help="a vector to test for membership (needs --at)")
-    s.add_argument("--value", action="append", default=[], metavar="NAME=JSON",
-                   help="values of the other symbols at the point, e.g. lam=0.5")
-    fmt = s.add_mutually_exclusive_group()
-    fmt.add_argument("--latex", action="store_true", help="print LaTeX")
-    fmt.add_argument("--json", action="store_true", help="print JSON")
-    s.set_defaults(func=cmd_subdiff)
-
-    x = sub.add_parser("prox", help="derive and check a proximal operator")
-    common(x)
-    x.add_argument("--latex", action="store_true", help="print LaTeX")
-    x.set_defaults(func=cmd_prox)
-
-    u = sub.add_parser("dual", help="derive the dual norm and check it with Hölder")
-    common(u, wrt=False)
-    u.add_argument("--latex", action="store_true", help="print LaTeX")
-    u.set_defaults(func=cmd_dual)
-
-    a = sub.add_parser("axioms", help="test the norm axioms and classify")
-    common(a)
-    a.add_argument("--json", action="store_true", help="print JSON")
-    a.set_defaults(func=cmd_axioms)
-    _add_backprop_parser(sub)
-    return ap
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        code = args.func(args)
-        sys.stdout.flush()
-        return code
-    except SymnormError as err:
-        print(f"symnorm {args.command}: error: {err}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except BrokenPipeError:
-        # the reader went away (symnorm ... | head -1): stop quietly, as cat does
-        _silence_stdout()
-        return EXIT_OK
-
-
-def _silence_stdout() -> None:
-    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
-    import os
-
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError):  # stdout without a file descriptor (tests): nothing to do
-        pass
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "derive": cmd_derive,
+    "check": cmd_check,
+    "subdiff": cmd_subdiff,
+    "prox": cmd_prox,
+    "dual": cmd_dual,
+    "axioms": cmd_axioms,
+    "latex": cmd_latex,
+    "backprop": cmd_backprop,
+    "verify": cmd_verify,
+}
