@@ -10,7 +10,7 @@ from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
 from .calculus.derivation import Derivation
 from .calculus.engine import as_scalar, derive_gradient, derive_hessian
-from .check.gradient import CheckReport, ensure, run_check
+from .check import CheckReport, ensure, run_check
 from .model.errors import ShapeError
 from .model.text import to_text
 

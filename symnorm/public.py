@@ -14,7 +14,7 @@ from .calculus.prox import Prox, prox
 from .calculus.regularization import optimality, proximal_gradient
 from .calculus.sobolev import first_variation, sobolev_energy, sobolev_norm
 from .calculus.subdiff.vector import Subdifferential, subdiff
-from .check.gradient import CheckReport
+from .check import CheckReport
 from .kernels.kernel import Kernel, kernel
 from .language import parse_latex
 from .language.expression import parse

@@ -27,7 +27,8 @@ from .api import hessian as derive_hessian
 from .calculus.derivation import Differential
 from .kernels.evaluate import dimension_symbols, evaluate
 from .language import parse_latex, split_lines
-from .language.expression import parse, unused_declarations_allowed
+from .language.expression import parse
+from .language.names import unused_declarations_allowed
 from .model.atoms import Elementwise, MaxAbsSelector, Norm, ScalarOf
 from .model.errors import ParseError, ShapeError, SymnormError, UnsupportedExpressionError
 from .model.text import to_text

@@ -91,7 +91,7 @@ def test_numeric_claim_needs_a_point(syms):
 
 
 def test_hessian_check_detects_an_error(syms):
-    from symnorm.check.gradient import run_check
+    from symnorm.check import run_check
 
     x = syms["x"]
     good = sn.hessian(sn.norm(x, 2), x)
@@ -203,7 +203,7 @@ def test_mahalanobis_with_a_declared_spd_matrix_samples_it_so():
     ({"orthogonal": True}, lambda m: np.allclose(m.T @ m, np.eye(len(m)))),
 ])
 def test_declared_structure_is_drawn_as_declared(flags, test):
-    from symnorm.check.gradient import random_values
+    from symnorm.check import random_values
 
     M = sn.matrix("M", "n", "n", **flags)
     x = sn.vector("x")
@@ -214,7 +214,7 @@ def test_declared_structure_is_drawn_as_declared(flags, test):
 
 
 def test_no_domain_point_is_a_clear_error():
-    from symnorm.check.gradient import NoDomainPointError
+    from symnorm.check import NoDomainPointError
 
     x = sn.vector("x")
     f = sp.log(-sn.norm(x, 2) - 1)          # never finite
@@ -244,7 +244,7 @@ def test_a_numeric_gradient_of_the_wrong_size_is_a_shape_error():
 
 
 def test_switch_points_cover_abs_max_sqrt_and_log():
-    from symnorm.check.gradient import switch_points
+    from symnorm.check import switch_points
 
     x, a = sn.vector("x"), sn.vector("a")
     ax, xx = sn.ScalarOf(a.T * x), sn.ScalarOf(x.T * x)
@@ -255,7 +255,7 @@ def test_switch_points_cover_abs_max_sqrt_and_log():
 
 
 def test_every_sign_is_seen():
-    from symnorm.check.gradient import _switch_kernels, sample_domain
+    from symnorm.check.sampling import _switch_kernels, sample_domain
     from symnorm.kernels.arguments import free_arguments
     from symnorm.kernels.kernel import kernel
 
@@ -278,7 +278,7 @@ def test_float32_and_hessians_still_checked():
 
 
 def test_meaningless_options_are_symnorm_errors():
-    from symnorm.check.gradient import CheckOptionError
+    from symnorm.check import CheckOptionError
 
     x = sn.vector("x")
     for options in ({"points": 0}, {"directions": -1}, {"points": 2.5}, {"dtype": "bogus"},

@@ -85,7 +85,7 @@ def _node(text: str) -> Node:
 def _mp_eval(text: str, names: dict) -> object:
     """Evaluate one of the FOUND texts with mpmath: symnorm's syntax tree, but every number
     computed independently (entry by entry, at the working precision of mpmath)."""
-    from symnorm.language.expression import _syntax_tree
+    from symnorm.language.syntax import _syntax_tree
 
     def walk(node: object) -> object:
         data = node.data

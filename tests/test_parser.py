@@ -551,7 +551,7 @@ def _lark_reader() -> object:
 def _shape(tree: object) -> object:
     from lark import Tree as LarkTree
 
-    from symnorm.language.expression import Tree as OurTree
+    from symnorm.language.syntax import Tree as OurTree
 
     if isinstance(tree, (LarkTree, OurTree)):
         return (tree.data, tree.meta.start_pos, tree.meta.end_pos,
@@ -565,7 +565,7 @@ def _shape(tree: object) -> object:
 def test_reader_builds_the_trees_of_the_grammar(tokens: list[str]) -> None:
     from lark.exceptions import LarkError
 
-    from symnorm.language.expression import _syntax_tree
+    from symnorm.language.syntax import _syntax_tree
 
     reference = _lark_reader()
     text = "".join(tokens)

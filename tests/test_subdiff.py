@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import symnorm as sn
-from symnorm.check.gradient import one_sided_derivative
+from symnorm.check import one_sided_derivative
 from symnorm.rules import NORMS
 
 X = sn.vector("x")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
-from ..check.gradient import check_derivation
+from ..check import check_derivation
 from ..kernels.arguments import free_arguments
 from ..kernels.kernel import kernel, kernel_for_derivation
 from ..model.text import to_text
@@ -19,7 +19,7 @@ from ..rules import Kink
 from .explicit import explicit
 
 if TYPE_CHECKING:
-    from ..check.gradient import CheckReport
+    from ..check import CheckReport
     from ..kernels.kernel import Kernel
 
 

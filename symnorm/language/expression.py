@@ -32,15 +32,9 @@ first appearance (``m``, ``n``, ``k``, ... when no vector claims ``n``).
 
 from __future__ import annotations
 
-import keyword
 import math
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass
 from itertools import chain, count
-from typing import Any, Union
 
 import sympy as sp
 from sympy.matrices.exceptions import ShapeError as SympyShapeError
@@ -50,8 +44,36 @@ from ..model.atoms import ELEMENTWISE_BY_NAME, ScalarOf, sigmoid_scalar
 from ..model.errors import ParseError, ShapeError, UnknownNormError
 from ..model.symbols import dim, matrix, scalar, vector
 from ..rules.constructors import norm
+from .names import (
+    _DIM_NAMES,
+    _GREEK_RE,
+    _UNUSED_DECLARATIONS_OK,
+    INFINITY_NAMES,
+    ORDER_NAMES,
+    _Dims,
+    _is_oo,
+    _kind_by_convention,
+    _matrix_order,
+    _Name,
+    _parse_spec,
+    _Shape,
+    _Spec,
+)
+from .syntax import (
+    _BINARY_OPS,
+    _OP_TEXT,
+    _SUM_OPS,
+    Token,
+    Tree,
+    _chain,
+    _error,
+    _same_chain,
+    _span,
+    _subtrees,
+    _syntax_tree,
+)
 
-__all__ = ["KNOWN_FUNCTIONS", "GREEK_NAMES", "parse"]
+__all__ = ["KNOWN_FUNCTIONS", "parse"]
 
 KNOWN_FUNCTIONS: tuple[str, ...] = ("norm", "sqrt", "log", "exp", "abs", "sign", "sigmoid",
                                     "max", "tanh", "relu", "softplus", "trace")
@@ -74,468 +96,14 @@ _SCALAR_FUNCS = {"exp": sp.exp, "abs": sp.Abs, "sign": sp.sign, "sigmoid": sigmo
 _SCALAR_FUNCS.update({"tanh": sp.tanh, "relu": lambda v: sp.Max(v, 0),
                       "softplus": lambda v: sp.log(1 + sp.exp(v))})
 
-GREEK_NAMES: tuple[str, ...] = (
-    "alpha", "beta", "gamma", "delta", "epsilon", "eps", "zeta", "eta", "theta", "iota",
-    "kappa", "lambda", "lam", "lmbda", "mu", "nu", "xi", "omicron", "pi", "rho", "sigma",
-    "tau", "upsilon", "phi", "chi", "psi", "omega",
-)
-_GREEK_RE = re.compile(rf"(?:{'|'.join(GREEK_NAMES)})(?:[0-9]+|_[A-Za-z0-9_]+)?")
-_MATRIX_RE = re.compile(r"[A-Z][0-9]*")
 _NUMBER_RE = re.compile(r"([0-9]*)(?:\.([0-9]+))?(?:[eE]([+-]?[0-9]+))?")
-
-# `lambda` is a Greek letter here; other Python keywords have no meaning in the language.
-_RESERVED = frozenset(keyword.kwlist) - {"lambda"}
 
 _MAX_DEPTH = 100          # nesting levels; long + and * chains do not count
 _MAX_DIGITS = 1000        # digits in one number literal
 _MAX_EXPONENT = 1000      # |e| in 1e-3 style literals
 _MAX_BITS = 10_000        # size of an exact number built from the text (~3000 digits)
 
-_SUM_OPS = frozenset({"add", "sub"})
-_PRODUCT_OPS = frozenset({"mul", "div", "hadamard"})
-_BINARY_OPS = _SUM_OPS | _PRODUCT_OPS | {"pow", "hpow"}
-_OP_TEXT = {"add": "+", "sub": "-", "mul": "*", "div": "/", "hadamard": ".*",
-            "pow": "**", "hpow": ".^"}
 
-_Shape = Union[None, tuple[int, int]]  # None: a scalar; else (row class, column class)
-
-
-# --------------------------------------------------------------------------- errors
-
-def _line_col(text: str, pos: int) -> tuple[int, int]:
-    line = text.count("\n", 0, pos) + 1
-    return line, pos - (text.rfind("\n", 0, pos) + 1) + 1
-
-
-def _caret(text: str, pos: int) -> str:
-    """The line holding ``pos`` and a ``^`` under it (a window of it if the line is long)."""
-    start = text.rfind("\n", 0, pos) + 1
-    end = text.find("\n", pos)
-    line = text[start:len(text) if end == -1 else end]
-    col = pos - start
-    width = 76
-    if len(line) > width:
-        lo = max(0, min(col - width // 2, len(line) - width))
-        hi = lo + width
-        prefix = "..." if lo > 0 else ""
-        line = prefix + line[lo:hi] + ("..." if hi < len(line) else "")
-        col = len(prefix) + col - lo
-    pad = "".join("\t" if c == "\t" else " " for c in line[:col])
-    return f"    {line}\n    {pad}^"
-
-
-def _error(text: str, pos: int, what: str, detail: str = "") -> ParseError:
-    pos = max(0, min(pos, len(text)))
-    line, col = _line_col(text, pos)
-    message = f"{what} at line {line}, column {col}{detail}\n{_caret(text, pos)}"
-    return ParseError(message, text, pos, line, col)
-
-
-def _end_pos(text: str) -> int:
-    return len(text.rstrip())
-
-
-# --------------------------------------------------------------------------- reading
-
-class Token(str):
-    """A token of the text: its kind (``NAME``, ``NUMBER``, ``ATTR``, an operator) and span."""
-
-    __slots__ = ("type", "start_pos", "end_pos")
-
-    def __new__(cls, type_: str, value: str, start: int, end: int) -> "Token":
-        self = super().__new__(cls, value)
-        self.type, self.start_pos, self.end_pos = type_, start, end
-        return self
-
-
-class Tree:
-    """A node of the syntax tree: ``data`` (the rule), ``children``, and its text span."""
-
-    __slots__ = ("data", "children", "start_pos", "end_pos")
-
-    def __init__(self, data: str, children: list, start: int, end: int) -> None:
-        self.data, self.children, self.start_pos, self.end_pos = data, children, start, end
-
-    @property
-    def meta(self) -> "Tree":
-        return self
-
-    def __repr__(self) -> str:
-        return f"Tree({self.data!r}, {self.children!r})"
-
-
-_TOKEN_RE = re.compile(r"""
-    (?P<WS>[ \t\r\n\f]+)
-  | (?P<NUMBER>(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
-  | (?P<ATTR>\.[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<OP>\*\*|\.\*|\.\^|[-+*/^(),])
-  | (?P<NAME>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<STRING>'(?:fro|nuc)'|"(?:fro|nuc)")
-""", re.VERBOSE)
-
-# binary operators: (precedence, right-associative, rule)
-_BINARY: dict[str, tuple[int, bool, str]] = {
-    "+": (1, False, "add"), "-": (1, False, "sub"),
-    "*": (2, False, "mul"), "/": (2, False, "div"), ".*": (2, False, "hadamard"),
-    "**": (4, True, "pow"), "^": (4, True, "pow"), ".^": (4, True, "hpow"),
-}
-_PREFIX_PREC = 3
-_OPERAND_START = "'+', '-', '(', a name, a number"
-_AFTER_OPERAND = "'+', '-', '*', '/', '.*', '**', '^', '.^', '.T'"
-
-
-def _tokens(text: str) -> Iterator[Token]:
-    """The tokens of ``text``, read lazily so an earlier syntax error is reported first."""
-    pos, end = 0, len(text)
-    match = _TOKEN_RE.match
-    while pos < end:
-        m = match(text, pos)
-        if m is None:
-            detail = ("; only the matrix norm orders 'fro' and 'nuc' may be quoted"
-                      if text[pos] in "'\"" else "")
-            raise _error(text, pos, f"unexpected character {text[pos]!r}", detail)
-        kind = m.lastgroup
-        stop = m.end()
-        if kind != "WS":
-            value = m.group()
-            if kind == "NAME":
-                if value.startswith("_"):
-                    raise _error(text, pos, f"name '{value}' is not allowed (names may not "
-                                            f"start with '_')")
-                if value in _RESERVED:
-                    raise _error(text, pos, f"keyword '{value}' is not part of the "
-                                            f"expression language")
-            elif kind == "OP":
-                kind = value
-            yield Token(kind, value, pos, stop)
-        pos = stop
-
-
-def _syntax_tree(text: str) -> Tree | Token:
-    """Operator-precedence reading with explicit stacks: linear in the length of the text
-    and free of recursion, so long sums and deep parentheses cost nothing special."""
-    operands: list[tuple[Any, int, int]] = []     # (node, outer start, outer end)
-    # operator stack entries: ("bin", token, prec, right_assoc) / ("pre", token) /
-    # ("paren", token) / ("call", name token, open paren token, argument count)
-    ops: list[tuple] = []
-    expect_operand = True
-    stream = _tokens(text)
-    pending: Token | None = None
-
-    def take() -> Token | None:
-        nonlocal pending
-        if pending is not None:
-            tok, pending = pending, None
-            return tok
-        return next(stream, None)
-
-    def reduce_one() -> None:
-        entry = ops.pop()
-        if entry[0] == "bin":
-            right, left = operands.pop(), operands.pop()
-            node = Tree(_BINARY[entry[1]][2], [left[0], right[0]], left[1], right[2])
-            operands.append((node, left[1], right[2]))
-        else:  # prefix
-            arg = operands.pop()
-            node = Tree("neg" if entry[1] == "-" else "pos", [arg[0]], entry[1].start_pos,
-                        arg[2])
-            operands.append((node, entry[1].start_pos, arg[2]))
-
-    def reduce_to_group() -> None:
-        while ops and ops[-1][0] in ("bin", "pre"):
-            reduce_one()
-
-    def unexpected(tok: Token | None, expected: str, hint: bool = False) -> ParseError:
-        if tok is None:
-            return _error(text, _end_pos(text), "unexpected end of text",
-                          f"; expected {expected}")
-        detail = f"; expected {expected}"
-        if hint and tok.type in ("NAME", "NUMBER", "("):
-            detail += " (is an operator such as '*' missing?)"
-        what = (f"name '{tok}'" if tok.type == "NAME" else f"number {tok}"
-                if tok.type == "NUMBER" else repr(str(tok)))
-        return _error(text, tok.start_pos, f"unexpected {what}", detail)
-
-    def closers() -> str:
-        inside = [e for e in ops if e[0] in ("paren", "call")]
-        if not inside:
-            return ", end of text"
-        return ", ')'" + (", ','" if inside[-1][0] == "call" else "")
-
-    while True:
-        tok = take()
-        if expect_operand:
-            if tok is None:
-                raise unexpected(tok, _OPERAND_START)
-            kind = tok.type
-            if kind == "NUMBER":
-                operands.append((Tree("number", [tok], tok.start_pos, tok.end_pos),
-                                 tok.start_pos, tok.end_pos))
-                expect_operand = False
-            elif kind == "STRING":  # 'fro' or 'nuc'; only a norm order may be one
-                operands.append((Tree("string", [tok], tok.start_pos, tok.end_pos),
-                                 tok.start_pos, tok.end_pos))
-                expect_operand = False
-            elif kind == "NAME":
-                nxt = take()
-                if nxt is not None and nxt.type == "(":
-                    ops.append(("call", tok, nxt, len(operands)))
-                else:
-                    pending = nxt
-                    operands.append((Tree("var", [tok], tok.start_pos, tok.end_pos),
-                                     tok.start_pos, tok.end_pos))
-                    expect_operand = False
-            elif kind in ("-", "+"):
-                ops.append(("pre", tok))
-            elif kind == "(":
-                ops.append(("paren", tok))
-            elif kind == ")" and ops and ops[-1][0] == "call" and ops[-1][3] == len(operands):
-                _, name, _, base = ops.pop()  # a call without arguments: f()
-                operands.append((Tree("call", [name], name.start_pos, tok.end_pos),
-                                 name.start_pos, tok.end_pos))
-                expect_operand = False
-            else:
-                raise unexpected(tok, _OPERAND_START)
-            continue
-        if tok is None:
-            reduce_to_group()
-            if ops:
-                raise unexpected(tok, _AFTER_OPERAND + ", ')'")
-            break
-        kind = tok.type
-        if kind in _BINARY:
-            prec, right_assoc, _ = _BINARY[kind]
-            while ops and ops[-1][0] in ("bin", "pre"):
-                top_prec = ops[-1][2] if ops[-1][0] == "bin" else _PREFIX_PREC
-                if top_prec > prec or (top_prec == prec and not right_assoc):
-                    reduce_one()
-                else:
-                    break
-            ops.append(("bin", tok, prec, right_assoc))
-            expect_operand = True
-        elif kind == "ATTR":
-            node, start, _ = operands.pop()
-            operands.append((Tree("attr", [node, tok], start, tok.end_pos), start, tok.end_pos))
-        elif kind == ")":
-            reduce_to_group()
-            if not ops:
-                raise unexpected(tok, _AFTER_OPERAND + ", end of text")
-            entry = ops.pop()
-            if entry[0] == "paren":
-                node, _, _ = operands.pop()
-                operands.append((node, entry[1].start_pos, tok.end_pos))
-            else:
-                _, name, _, base = entry
-                args = [o[0] for o in operands[base:]]
-                del operands[base:]
-                operands.append((Tree("call", [name, *args], name.start_pos, tok.end_pos),
-                                 name.start_pos, tok.end_pos))
-        elif kind == ",":
-            reduce_to_group()
-            if not ops or ops[-1][0] != "call":
-                raise unexpected(tok, _AFTER_OPERAND + closers())
-            expect_operand = True
-        else:
-            raise unexpected(tok, _AFTER_OPERAND + closers(), hint=True)
-    return operands[0][0]
-
-
-# --------------------------------------------------------------------------- shapes
-
-@dataclass
-class _Spec:
-    """What ``shapes[name]`` says: a kind, fixed dimensions (None = free), or an object."""
-
-    kind: str                                 # "scalar", "vector" or "matrix"
-    dims: tuple[sp.Expr | None, ...] = ()
-    ready: sp.Basic | None = None
-    structure: tuple[str, ...] = ()           # sn.matrix flags: a square matrix
-
-
-# shape words for declared matrix structure -> keyword flags of sn.matrix
-STRUCTURE_WORDS: dict[str, tuple[str, ...]] = {
-    "spd": ("symmetric", "positive_definite"),
-    "psd": ("symmetric", "positive_semidefinite"),
-    "sym": ("symmetric",), "symmetric": ("symmetric",),
-    "diag": ("diagonal",), "diagonal": ("diagonal",),
-    "orth": ("orthogonal",), "orthogonal": ("orthogonal",),
-}
-KINDS: tuple[str, ...] = ("scalar", "vector", "matrix", *STRUCTURE_WORDS)
-_DIM_NAME_RE = re.compile(r"[A-Za-z](?:_?[0-9]+)?")
-
-
-def _unknown_kind(name: str, value: object) -> ShapeError:
-    import difflib
-
-    close = difflib.get_close_matches(str(value), KINDS, n=1, cutoff=0.6)
-    hint = f" (did you mean '{close[0]}'?)" if close else ""
-    return ShapeError(
-        f"shape of {name!r}: unknown kind {value!r}{hint}; valid kinds: "
-        f"{', '.join(KINDS)}, a vector length (3) or dimension name (n, m, k1), an (m, n) "
-        f"tuple, or a SymPy symbol")
-
-
-def _spec_dim(name: str, value: object) -> sp.Expr | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        pass
-    elif isinstance(value, int):
-        if value >= 1:
-            return sp.Integer(value)
-    elif isinstance(value, str):
-        if value.isidentifier():
-            return dim(value)
-    elif isinstance(value, sp.Symbol):
-        return value
-    elif isinstance(value, sp.Integer) and value >= 1:
-        return value
-    raise ShapeError(f"shapes[{name!r}]: a dimension must be a positive integer or a name, "
-                     f"got {value!r}")
-
-
-def _parse_spec(name: str, value: object) -> _Spec:
-    if isinstance(value, str):
-        if value in ("scalar", "vector", "matrix"):
-            return _Spec(value, (None, None))
-        if value in STRUCTURE_WORDS:
-            return _Spec("matrix", (None, None), structure=STRUCTURE_WORDS[value])
-        if not _DIM_NAME_RE.fullmatch(value):
-            raise _unknown_kind(name, value)
-        return _Spec("vector", (_spec_dim(name, value),))
-    if isinstance(value, (int, sp.Integer)) and not isinstance(value, bool):
-        return _Spec("vector", (_spec_dim(name, value),))
-    if isinstance(value, MatrixExpr):
-        return _Spec("matrix", tuple(sp.sympify(d) for d in value.shape), value)
-    if isinstance(value, sp.Expr):
-        return _Spec("scalar", (), value)
-    if isinstance(value, (tuple, list)) and len(value) == 2:
-        return _Spec("matrix", (_spec_dim(name, value[0]), _spec_dim(name, value[1])))
-    raise _unknown_kind(name, value)
-
-
-class _Dims:
-    """Union-find over dimension variables. Variable 0 is the literal 1 of a vector's
-    columns; it never merges with a free class, so ``x*y`` of two vectors is an error."""
-
-    ONE = 0
-
-    def __init__(self) -> None:
-        self.parent: list[int] = [0]
-        self.fixed: dict[int, sp.Expr] = {0: sp.Integer(1)}
-
-    def new(self, fixed: sp.Expr | None = None) -> int:
-        if fixed is not None and fixed == 1:
-            return self.ONE
-        var = len(self.parent)
-        self.parent.append(var)
-        if fixed is not None:
-            self.fixed[var] = fixed
-        return var
-
-    def find(self, var: int) -> int:
-        root = var
-        while self.parent[root] != root:
-            root = self.parent[root]
-        while self.parent[var] != root:
-            self.parent[var], var = root, self.parent[var]
-        return root
-
-    def is_one(self, var: int) -> bool:
-        return self.find(var) == self.ONE
-
-    def unify(self, pairs: list[tuple[int, int]]) -> bool:
-        """Merge every pair, or change nothing and return False on a conflict."""
-        undo: list[tuple[int, sp.Expr | None]] = []   # (merged child, root's old value)
-        for a, b in pairs:
-            ra, rb = self.find(a), self.find(b)
-            if ra == rb:
-                continue
-            fa, fb = self.fixed.get(ra), self.fixed.get(rb)
-            if self.ONE in (ra, rb) or (fa is not None and fb is not None and fa != fb):
-                for child, old in reversed(undo):
-                    root = self.parent[child]
-                    self.parent[child] = child
-                    if old is None:
-                        self.fixed.pop(root, None)
-                    else:
-                        self.fixed[root] = old
-                return False
-            root, child = min(ra, rb), max(ra, rb)
-            undo.append((child, self.fixed.get(root)))
-            self.parent[child] = root
-            value = fa if fa is not None else fb
-            if value is not None:
-                self.fixed[root] = value
-        return True
-
-
-@dataclass
-class _Name:
-    kind: str
-    shape: _Shape
-    ready: sp.Basic | None = None
-    structure: tuple[str, ...] = ()
-
-
-def _kind_by_convention(name: str) -> str:
-    if _MATRIX_RE.fullmatch(name):
-        return "matrix"
-    if _GREEK_RE.fullmatch(name):
-        return "scalar"
-    return "vector"
-
-
-def _span(node: Tree | Token) -> tuple[int, int]:
-    if isinstance(node, Token):
-        return node.start_pos or 0, node.end_pos or 0
-    return node.meta.start_pos, node.meta.end_pos
-
-
-def _chain(node: Tree) -> tuple[Tree, list[Tree]]:
-    """``a + b - c`` as (a, [a+b, a+b-c]): walks a left-recursive chain without recursion."""
-    ops = _SUM_OPS if node.data in _SUM_OPS else _PRODUCT_OPS if node.data in _PRODUCT_OPS \
-        else frozenset({node.data})
-    links = []
-    while isinstance(node, Tree) and node.data in ops:
-        links.append(node)
-        node = node.children[0]
-    return node, links[::-1]
-
-
-def _same_chain(parent: Tree, child: object) -> bool:
-    if not isinstance(child, Tree):
-        return False
-    return any(parent.data in ops and child.data in ops for ops in (_SUM_OPS, _PRODUCT_OPS))
-
-
-def _subtrees(tree: Tree) -> Iterator[Tree]:
-    stack = [tree]
-    while stack:
-        node = stack.pop()
-        yield node
-        stack.extend(c for c in node.children if isinstance(c, Tree))
-
-
-# names that read as infinity; as a norm order they give the max norm
-INFINITY_NAMES: tuple[str, ...] = ("oo", "inf", "Inf", "INF", "infinity", "Infinity")
-# orders that only a matrix has, written as words: norm(X, fro), norm(X, 'nuc')
-MATRIX_ORDER_NAMES: tuple[str, ...] = ("fro", "nuc")
-# names that are norm orders by convention (besides Greek letters); any other name must be
-# declared a scalar to be an order, so a typo such as norm(x, H1) is not read as a symbol
-ORDER_NAMES: tuple[str, ...] = ("p", "q")
-
-
-def _is_oo(node: object) -> bool:
-    return isinstance(node, Tree) and node.data == "var" and node.children[0] in INFINITY_NAMES
-
-
-def _matrix_order(node: object) -> str | None:
-    """``fro`` / ``nuc`` for a norm order written ``fro``, ``'fro'``, ``nuc`` or ``'nuc'``."""
-    if not isinstance(node, Tree) or node.data not in ("var", "string"):
-        return None
-    word = str(node.children[0]).strip("'\"")
-    return word if word in MATRIX_ORDER_NAMES else None
 
 
 def _total(terms: list[tuple[int, sp.Basic]]) -> sp.Basic:
@@ -559,24 +127,6 @@ def _total(terms: list[tuple[int, sp.Basic]]) -> sp.Basic:
 def _bits(value: sp.Rational) -> float:
     big = max(abs(value.p), value.q)
     return math.log2(big) if big > 1 else 0.0
-
-
-_DIM_NAMES = ("m", "k", "l", "d", "r", "s", "t", "q")
-
-
-# A caller that declares every symbol of a reference expression (verify reading a hand
-# claim next to f) may declare names the text does not use; users' own declarations may not.
-_UNUSED_DECLARATIONS_OK: ContextVar[bool] = ContextVar("unused_declarations_ok", default=False)
-
-
-@contextmanager
-def unused_declarations_allowed() -> Iterator[None]:
-    """Within this block a declaration for a name the text does not use is not an error."""
-    token = _UNUSED_DECLARATIONS_OK.set(True)
-    try:
-        yield
-    finally:
-        _UNUSED_DECLARATIONS_OK.reset(token)
 
 
 class _Reader:

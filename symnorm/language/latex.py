@@ -48,8 +48,11 @@ from ..model.atoms import ScalarOf
 from ..model.errors import ParseError, ShapeError, UnknownNormError, UnsupportedExpressionError
 from ..model.symbols import dim
 from ..rules.constructors import norm
-from . import expression as _expression_language
-from .expression import _error, _Reader, _Shape
+from .expression import _Reader
+from .names import _Shape
+from .syntax import Token as ReaderToken
+from .syntax import Tree as ReaderTree
+from .syntax import _error
 
 __all__ = ["KNOWN_COMMANDS", "parse_latex", "split_lines"]
 
@@ -379,24 +382,19 @@ def _from_lark(text: str, err: LarkError) -> ParseError:
 
 # ----------------------------------------------------------------------------- trees
 
-# The expression language's reader walks its own node classes when it has them (it may
-# read text without lark); the LaTeX trees are handed to it in those classes.
-_READER_TREE = getattr(_expression_language, "Tree", Tree)
-_READER_TOKEN = getattr(_expression_language, "Token", Token)
-_OWN_NODES = _READER_TREE is not Tree
+# The expression language's reader walks its own node classes (it reads text without
+# lark); the LaTeX trees are handed to it in those classes.
 
 
 def _span_of(node: Any) -> tuple[int, int]:
-    if isinstance(node, (Token, _READER_TOKEN)):
+    if isinstance(node, (Token, ReaderToken)):
         return node.start_pos or 0, node.end_pos or 0
     meta = node.meta
     return getattr(meta, "start_pos", 0) or 0, getattr(meta, "end_pos", 0) or 0
 
 
 def _token(kind: str, value: str, start: int, end: int) -> Any:
-    if _OWN_NODES:
-        return _READER_TOKEN(kind, value, start, end)
-    return Token(kind, value, start, end_pos=end)
+    return ReaderToken(kind, value, start, end)
 
 
 def _name_token(name: str, node: Any) -> Any:
@@ -406,22 +404,19 @@ def _name_token(name: str, node: Any) -> Any:
 
 def _for_reader(tree: Tree) -> Any:
     """The lark tree in the expression-language reader's node classes (no recursion)."""
-    if not _OWN_NODES:
-        return tree
-
     def leaf(c: Any) -> Any:
         if isinstance(c, Token):
-            return _READER_TOKEN(c.type, str(c), c.start_pos or 0, c.end_pos or 0)
+            return ReaderToken(c.type, str(c), c.start_pos or 0, c.end_pos or 0)
         return c
 
-    root = _READER_TREE(tree.data, list(tree.children), *_span_of(tree))
+    root = ReaderTree(tree.data, list(tree.children), *_span_of(tree))
     stack = [root]
     while stack:
         node = stack.pop()
         kids = []
         for c in node.children:
             if isinstance(c, Tree):
-                c = _READER_TREE(c.data, list(c.children), *_span_of(c))
+                c = ReaderTree(c.data, list(c.children), *_span_of(c))
                 stack.append(c)
             kids.append(leaf(c))
         node.children = kids

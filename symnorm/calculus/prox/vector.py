@@ -30,7 +30,7 @@ import sympy as sp
 from sympy import MatMul
 from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
-from ...check.gradient import _fixed_points, _fmt, verdict_html
+from ...check import fixed_points, format_value, verdict_html
 from ...kernels.arguments import free_arguments, is_dimension
 from ...kernels.kernel import kernel
 from ...model.atoms import Norm
@@ -180,11 +180,11 @@ class ProxCheckReport:
             lines.append(f"  point {i}: {state}, {detail}")
             if not p.ok:
                 for name, val in p.values.items():
-                    lines.append(f"    {name} = {_fmt(val)}")
+                    lines.append(f"    {name} = {format_value(val)}")
                 if p.prox is not None:
-                    lines.append(f"    prox = {_fmt(p.prox)}")
+                    lines.append(f"    prox = {format_value(p.prox)}")
                 if p.subgradient is not None:
-                    lines.append(f"    implied subgradient = {_fmt(p.subgradient)}")
+                    lines.append(f"    implied subgradient = {format_value(p.subgradient)}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -303,7 +303,7 @@ class Prox:
         residual ``v - (1 + mu) prox(v)`` must vanish.
         """
         rng = np.random.default_rng(seed)
-        fixed = _fixed_points(at, self.v)
+        fixed = fixed_points(at, self.v)
         count = len(fixed) if fixed else points
         results = [self._check_point(rng, i, fixed[i] if fixed else {})
                    for i in range(count)]

@@ -31,7 +31,7 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.expressions import MatrixSymbol
 
-from ...check.gradient import check_set, ensure_set
+from ...check import check_set, ensure_set
 from ...kernels.arguments import free_arguments
 from ...kernels.kernel import kernel
 from ...model.atoms import Norm

@@ -22,7 +22,7 @@ import numpy as np
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
-from ...check.gradient import check_set, ensure_set
+from ...check import check_set, ensure_set
 from ...kernels.arguments import free_arguments
 from ...kernels.kernel import kernel
 from ...model.atoms import Norm
@@ -373,7 +373,7 @@ class Subdifferential:
         At random points, and at the same points with half the entries of ``wrt`` set
         to exactly 0 (where the L1-type kinks are), ``f'(x; d)`` from one-sided
         differences must equal ``max_{g ∈ ∂f(x)} <g, d>``; the minimum-norm element
-        must be a member. Returns a :class:`~symnorm.check.gradient.CheckReport`.
+        must be a member. Returns a :class:`~symnorm.CheckReport`.
         """
 
         def zeros(x: np.ndarray, i: int, rng: np.random.Generator) -> np.ndarray:
