@@ -8,8 +8,9 @@ import sympy as sp
 from sympy.matrices.exceptions import ShapeError as SympyShapeError
 from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
+from .calculus.algebra import as_scalar
 from .calculus.derivation import Derivation
-from .calculus.engine import as_scalar, derive_gradient, derive_hessian
+from .calculus.engine import derive_gradient, derive_hessian
 from .check import CheckReport, ensure, run_check
 from .model.errors import ShapeError
 from .model.text import to_text

@@ -25,8 +25,9 @@ import sympy as sp
 from sympy import MatAdd, MatMul
 from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
+from ..calculus.algebra import as_scalar
 from ..calculus.derivation import Step, steps_latex
-from ..calculus.engine import Recorder, as_scalar, grad_scalar, vjp
+from ..calculus.engine import Recorder, grad_scalar, vjp
 from ..model.errors import UnsupportedExpressionError
 from ..model.shapes import check_shapes
 from ..model.text import to_text

@@ -23,7 +23,8 @@ from ..model.atoms import Norm
 from ..model.errors import UnsupportedExpressionError
 from ..model.text import to_text
 from ..presentation.latex import latex
-from .engine import as_scalar, depends, derive_gradient
+from .algebra import as_scalar, depends
+from .engine import derive_gradient
 from .prox import prox
 from .subdiff.sets import Nearest
 from .subdiff.vector import NormNode, PointNode, ScaleNode, Subdifferential, SumNode, subdiff

@@ -17,9 +17,9 @@ from sympy.matrices.expressions import MatrixSymbol
 from ..api import check as check_gradient
 from ..api import grad, hessian
 from ..backprop import backprop, mlp
+from ..calculus.algebra import as_scalar
 from ..calculus.axioms import axioms
 from ..calculus.dual import dual
-from ..calculus.engine import as_scalar
 from ..calculus.prox import prox
 from ..calculus.subdiff.vector import subdiff
 from ..language.expression import parse

@@ -31,7 +31,8 @@ from ...model.shapes import check_shapes
 from ...model.text import to_text
 from ...presentation.latex import latex
 from ...rules import norm_rule, numeric_order
-from ..engine import Recorder, as_scalar, check_wrt, depends, derive_gradient, vjp
+from ..algebra import as_scalar, check_wrt, depends
+from ..engine import Recorder, derive_gradient, vjp
 from .matrix import matrix_subdiff
 from .sets import AffineSet, Atom, HullSet, NumericSet
 
