@@ -36,12 +36,12 @@ from typing import Any
 import numpy as np
 
 from ... import numeric as np_numeric
-from . import numba_loops
-from .numba_loops import BLOCK
 
 
 def _jit() -> Any:
-    """The compiled loops (numba imported only when the backend is used)."""
+    """The compiled loops. Their module imports numba (an optional library) at its top, so
+    it is imported here, when the backend is first used, not with the package."""
+    from . import numba_loops
 
     if numba_loops.numba is None:
         raise ImportError("backend='numba' needs numba (pip install 'symnorm[numba]')")
@@ -57,7 +57,7 @@ _HIGH = float(np.finfo(np.float64).max)
 
 
 def _blocks(n: int) -> int:
-    return max(1, -(-n // BLOCK))
+    return max(1, -(-n // _jit().BLOCK))
 
 
 def _rows(u: np.ndarray) -> np.ndarray:
