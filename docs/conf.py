@@ -58,8 +58,6 @@ exclude_patterns = ["_build", "tools", "Thumbs.db", ".DS_Store",
                     "**/.ipynb_checkpoints", "**/.jupyter_cache", "jupyter_execute"]
 source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-nb"}
 root_doc = "index"
-nitpicky = False
-suppress_warnings: list[str] = []
 
 # -- MyST and notebooks ----------------------------------------------------------------
 
@@ -68,11 +66,12 @@ myst_heading_anchors = 3
 # MathJax 2 is configured below (mathjax2_config); myst would add a MathJax 3 config.
 myst_update_mathjax = False
 
-nb_execution_mode = "cache"         # jupyter-cache: a notebook runs again only when it changed
+# jupyter-cache: a page or notebook runs again only when its code changed (after a change
+# to the package, build with -D nb_execution_mode=force; the test suite uses a fresh cache)
+nb_execution_mode = "cache"
 nb_execution_timeout = 300          # seconds per cell
 nb_execution_raise_on_error = True  # a cell that raises fails the build
 nb_execution_show_tb = True
-nb_execution_excludepatterns: list[str] = []
 nb_merge_streams = True
 nb_execution_cache_path = os.environ.get(
     "SYMNORM_DOCS_JUPYTER_CACHE", str(DOCS / "_build" / ".jupyter_cache"))
@@ -96,11 +95,7 @@ html_title = f"symnorm {release}"
 html_static_path = ["_static"]
 html_css_files = ["symnorm.css"]
 html_show_sourcelink = False
-html_theme_options = {
-    "navigation_with_keys": True,
-    "source_repository": None,
-}
-html_last_updated_fmt = None
+html_theme_options = {"navigation_with_keys": True}
 
 # MathJax 2.7 from Debian's libjs-mathjax, copied into _static/mathjax (see setup()).
 MATHJAX_DIR = Path(os.environ.get("SYMNORM_MATHJAX_DIR", "/usr/share/javascript/mathjax"))
