@@ -2,6 +2,8 @@
 rules, and one fused kernel for training (numpy source, run as it is or on JAX, PyTorch,
 CuPy and Dask arrays: :mod:`.backends`).
 
+Uses the calculus (the engine derives every delta) and every layer below it.
+
 >>> import symnorm as sn
 >>> bp = sn.backprop(sn.mlp([2, 3, 2]))
 >>> print(sn.to_text(bp.grads["W2"]))

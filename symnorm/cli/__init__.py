@@ -1,4 +1,7 @@
-"""The ``symnorm`` command: derive, check and print gradients from the shell.
+r"""The ``symnorm`` command: derive, check and print gradients from the shell.
+
+The top of the layers: it uses the public API. The parser imports nothing heavy, so
+``--help`` and ``--version`` answer without SymPy; the commands load it.
 
     symnorm derive "norm(A*x - b, 2)" --wrt x           steps, result, check verdict
     symnorm derive "norm(x, 2)" --wrt x --hessian --latex
@@ -9,7 +12,7 @@
     symnorm dual "norm(x, p)"
     symnorm axioms "norm(x, 1/2)" --wrt x
     symnorm backprop --sizes 2,3,2 --activation sigmoid [--bias] [--weight-decay LAM]
-    symnorm verify "\\frac{x}{\\|x\\|_2}" --of "norm(x, 2)" --wrt x   a hand derivation
+    symnorm verify "\frac{x}{\|x\|_2}" --of "norm(x, 2)" --wrt x   a hand derivation
     symnorm latex "norm(A*x - b, 2)" --document --wrt x --output grad.tex --pdf
 
 Exit status: 0 when everything checked out, 1 when a numerical check failed (or, for

@@ -1,6 +1,9 @@
-"""Rule tables. Importing this package registers every built-in rule.
+"""The rules: one registered rule per norm (value, gradient, kinks, subdifferential,
+dual, prox, kernel helpers, notation) and per elementwise map; importing this package
+registers every built-in rule.
 
-Registration order is the order error messages list the norms in: vector norms first.
+Uses the model and the numeric helpers. Registration order is the order error messages
+list the norms in: vector norms first.
 """
 
 from . import vector_norms  # noqa: F401  (registration side effects)

@@ -94,7 +94,7 @@ class XPNumeric:
                                       not all(self.concrete(a) for a in arrays)):
                 raise NotImplementedError(
                     f"symnorm.numeric.{name} has no array-API version yet "
-                    f"(symnorm/backends/xpnumeric.py): it runs on eager {self.lib} arrays "
+                    f"(symnorm/kernels/backends/array_api.py): it runs on eager {self.lib} arrays "
                     "through the host (a graph break under torch.compile), not under "
                     "jax.jit or on Dask")
             return self.assign(out, self._host_call(fn, args, kwargs))
