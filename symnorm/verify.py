@@ -131,7 +131,7 @@ class Verdict:
         return self.status != WRONG
 
     def __repr__(self) -> str:
-        return f"<Verdict {self.summary()}>"
+        return f"<Verdict {self._headline().text()}>"
 
     def _what(self) -> str:
         op = "Hessian" if self.kind == "hessian" else "gradient"
@@ -159,7 +159,7 @@ class Verdict:
     def text(self) -> str:
         """A plain-text report: claim, derived result, evidence, counterexample (components
         1-based, ``x_1``, as written by hand)."""
-        out = [self.summary()]
+        out = [self._headline().text()]
         if self.lines is not None:
             for k, v in enumerate(self.lines):
                 out.append(f"  line {k + 1}: {_claim_text(v)}  -> {v.status}")
@@ -228,9 +228,8 @@ class Verdict:
         if self.lines is not None:
             rows = [[Note(str(k + 1)), _claim_math(v), Note.of(v.status)]
                     for k, v in enumerate(self.lines)]
+            rows.append([Note("derived"), derived.rhs, Note("by symnorm")])
             out.append(Table(["line", "claim", "verdict"], rows, align="rll"))
-            out.append(Equations([Row(derived.lhs, derived.rhs,
-                                      Note("derived by symnorm"))]))
             target = self.lines[self.first_wrong] if self.first_wrong is not None else None
         else:
             if self.hand is not None:

@@ -117,6 +117,7 @@ def test_jupyter_shows_mathematics(name: str, obj: object) -> None:
     assert tex.count("{") == tex.count("}")
     assert len(re.findall(r"\\left(?![a-z])", tex)) == len(re.findall(r"\\right(?![a-z])", tex))
     assert not re.search(r"HadamardProduct|MatMul|\[0, 0\]|\\text\{[^}]*[\\_^$]", tex)
+    assert not re.search(r"(?<!\\)\\\[", tex), "a row break lost a backslash"
 
 
 def test_the_deltas_and_the_update_rules_are_mathematics() -> None:

@@ -170,9 +170,9 @@ class Kernel(Shown):
         lhs = Math(rf"k({names})", f"k({', '.join(self.arg_names)})")
         library = "numpy" if self.backend is None else self.backend
         return [Equations([Row(lhs, Math(to_latex(self.expr), to_text(self.expr)))]),
-                Paragraph(Note(f"a {library} function of any dimension: leading axes are a "
-                               "batch, out= is accepted; at a kink it returns the "
-                               "minimum-norm subgradient, never NaN"), small=True)]
+                Paragraph(Note(f"a {library} function for arrays of any size: call it as "
+                               f"{self._call_text()}, by position or by name; leading axes "
+                               "are a batch"), small=True)]
 
     def __str__(self) -> str:
         return repr(self)

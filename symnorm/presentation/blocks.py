@@ -305,7 +305,7 @@ def _left(lines: list[str]) -> str:
 
 
 def _cell_mathjax(cell: Any) -> str:
-    return cell.latex if isinstance(cell, Math) else cell.mathjax()
+    return rf"\displaystyle {cell.latex}" if isinstance(cell, Math) else cell.mathjax()
 
 
 def render_mathjax(blocks: list[Block]) -> str:
@@ -338,8 +338,8 @@ def render_mathjax(blocks: list[Block]) -> str:
                                                                        block.right))]
             if block.fits(MATHJAX_WIDTH):
                 head = r" & \qquad & ".join(label.mathjax() for label, _ in rows)
-                body = r" & & ".join(f"{r.lhs.latex} {r.relation.latex} {r.rhs.latex}"
-                                     for _, r in rows)
+                body = r" & & ".join(rf"\displaystyle {r.lhs.latex} {r.relation.latex} "
+                                     rf"{r.rhs.latex}" for _, r in rows)
                 parts.append(r"\begin{array}{ccc}" + "\n" + head + r" \\[4pt]" + "\n" + body
                              + "\n" + r"\end{array}")
             else:
@@ -351,7 +351,7 @@ def render_mathjax(blocks: list[Block]) -> str:
             head = " & ".join(h.mathjax() for h in block.header)
             body = [" & ".join(_cell_mathjax(c) for c in r) for r in block.rows]
             table = (rf"\begin{{array}}{{{block.align}}}" + "\n" + head + r" \\ \hline" + "\n"
-                     + " \\\\\n".join(body) + "\n" + r"\end{array}")
+                     + " \\\\[2pt]\n".join(body) + "\n" + r"\end{array}")
             if block.caption:
                 table = _left([*_note_lines([("", block.caption)]), table])
             parts.append(table)
@@ -390,7 +390,7 @@ def _doc_equations(block: Equations) -> list[str]:
 
 
 def _cell_doc(cell: Any) -> str:
-    return f"${cell.latex}$" if isinstance(cell, Math) else cell.latex()
+    return rf"$\displaystyle {cell.latex}$" if isinstance(cell, Math) else cell.latex()
 
 
 def _doc_table(table: Table) -> str:

@@ -138,7 +138,7 @@ def _prox(node: str):  # noqa: ANN202
     def make(v: MatrixExpr, lam: sp.Expr, p: MatrixOrder) -> MatrixExpr:
         return prox_node(node, v, lam, p)
     make.__doc__ = {
-        "svt": "singular value soft thresholding: U max(S - lam, 0) V^T",
+        "svt": "singular value soft thresholding (of the thin SVD)",
         "spectral": "Moreau: v minus the projection onto the nuclear-norm ball of radius lam",
         "fro": "block soft thresholding: max(0, 1 - lam/||V||_F) V",
         "cols": "column-wise block soft thresholding: max(0, 1 - lam/||v_j||_2) v_j",

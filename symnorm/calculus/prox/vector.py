@@ -38,7 +38,7 @@ from ...model.errors import ShapeError, UnsupportedExpressionError
 from ...model.text import to_text
 from ...presentation.blocks import Block, Equations, Shown, Table, number
 from ...presentation.latex import latex as to_latex
-from ...presentation.prose import Math, Note, note
+from ...presentation.prose import Math, Note, Text, math, note
 from ...rules import NORMS, NormRule, norm_rule, numeric_order
 from ..derivation import Step, step_rows
 
@@ -557,8 +557,9 @@ def derive_vector_prox(f: Any, wrt: Any) -> Prox:
             c = 1 / (1 + mu)
             shrunk = ProxOf(c * g, x, _scale(c, v))
             steps.append(Step("quadratic term", target, shrunk,
-                              r"adding $\tfrac{\mu}{2}\lVert x \rVert_2^2$: the prox of "
-                              r"$g/(1 + \mu)$ at $v/(1 + \mu)$"))
+                              Text(note("adding ", math(mu / 2 * Norm(x, 2) ** 2),
+                                        ": the prox of ", math(c * g), " at ",
+                                        math(_scale(c, v))))))
             steps.append(Step("positive homogeneity", shrunk, ProxOf(g, x, v, c),
                               r"a norm is positively homogeneous: the prox of $\lambda/c$ "
                               r"times it at $v/c$ is $1/c$ times its prox at $v$"))
