@@ -240,7 +240,8 @@ def test_verdicts_put_the_claim_beside_the_derived_result() -> None:
     assert r"\textit{claim} & \textit{derived by symnorm}" in tex
     assert (r"$\displaystyle \frac{\partial}{\partial x_{1}} \left\lVert x \right\rVert_{2} = "
             r"\frac{2 x_{1}}{\left\lVert x \right\rVert_{2}}$ & $\displaystyle") in tex
-    assert r"$x$ & $(0.13, -0.13)$" in tex and "the claim & $1.41421$" in tex
+    assert r"$\displaystyle x$ & $\displaystyle (0.13, -0.13)$" in tex
+    assert r"the claim & $\displaystyle 1.41421$" in tex
 
 
 def test_a_new_kind_of_derivation_shows_without_more_work() -> None:
