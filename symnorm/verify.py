@@ -11,7 +11,6 @@ everywhere", and the verdict says where.
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,9 +31,18 @@ from .language.names import unused_declarations_allowed
 from .model.atoms import Elementwise, MaxAbsSelector, Norm, ScalarOf
 from .model.errors import ParseError, ShapeError, SymnormError, UnsupportedExpressionError
 from .model.text import to_text
-from .presentation.document import display, escape_text, heading, verbatim
+from .presentation.blocks import (
+    Block,
+    Equations,
+    Paragraph,
+    Row,
+    Shown,
+    SideBySide,
+    Table,
+    render_mathjax,
+)
 from .presentation.latex import latex as to_latex
-from .presentation.layout import aligned_rows
+from .presentation.prose import Math, Note, note, quoted_source, source_math
 
 __all__ = ["Counterexample", "Verdict", "verify"]
 
@@ -123,7 +131,7 @@ class Verdict:
         return self.status != WRONG
 
     def __repr__(self) -> str:
-        return f"<Verdict {self.summary()}>"
+        return f"<Verdict {self._headline().text()}>"
 
     def _what(self) -> str:
         op = "Hessian" if self.kind == "hessian" else "gradient"
@@ -149,18 +157,19 @@ class Verdict:
         return f"wrong: the claim is not {self._what()}"
 
     def text(self) -> str:
-        """A plain-text report: claim, derived result, evidence, counterexample."""
-        out = [self.summary()]
+        """A plain-text report: claim, derived result, evidence, counterexample (components
+        1-based, ``x_1``, as written by hand)."""
+        out = [self._headline().text()]
         if self.lines is not None:
             for k, v in enumerate(self.lines):
-                out.append(f"  line {k + 1}: {v.source or to_text(v.hand)}  -> {v.status}")
+                out.append(f"  line {k + 1}: {_claim_text(v)}  -> {v.status}")
             target = self.lines[self.first_wrong] if self.first_wrong is not None else None
             if target is not None and target.counterexample is not None:
                 out.append(f"  counterexample for line {self.first_wrong + 1}: "
                            f"{target.counterexample.text()}")
             elif target is not None and target.shape_mismatch:
                 out.append(f"  {target.shape_mismatch}")
-            out.append(f"  derived: {to_text(self.reference)}")
+            out.append(f"  derived: {_where_text(self.reference)}")
             return "\n".join(out)
         if self.hand is not None:
             out.append(f"  claim:   {_where_text(self.hand)}")
@@ -168,59 +177,93 @@ class Verdict:
         if self.symbolic:
             out.append(f"  symbolic: {self.symbolic}")
         if self.numeric:
-            n = sum(r["points"] for r in self.numeric)
-            sizes = sorted({tuple(sorted(r["dims"].items())) for r in self.numeric})
-            dims = "; ".join(", ".join(f"{k}={v}" for k, v in s) for s in sizes) or "scalars"
-            out.append(f"  numeric: {n} random points ({dims})")
+            out.append(f"  numeric: {self._numeric_text()}")
         if self.counterexample is not None:
             out.append(f"  counterexample {self.counterexample.text()}")
         return "\n".join(out)
 
+    def _numeric_text(self) -> str:
+        n = sum(r["points"] for r in self.numeric)
+        sizes = sorted({tuple(sorted(r["dims"].items())) for r in self.numeric})
+        dims = "; ".join(", ".join(f"{k} = {v}" for k, v in s) for s in sizes) or "scalars"
+        return f"{n} random point{'' if n == 1 else 's'} ({dims})"
+
     def __str__(self) -> str:
         return self.text()
 
-    def _document_section_(self, caption: str | None = None) -> list[str]:
-        """This verdict as a section of :func:`symnorm.latex_document`."""
-        return [heading(caption or f"Verdict: {escape_text(self.status)}"),
-                display(self.latex()), verbatim(self.text())]
+    # -- LaTeX: Jupyter and documents --------------------------------------------------
+    def _lhs(self) -> Math:
+        symbol = "hessian" if self.kind == "hessian" else "grad"
+        if isinstance(self.wrt, MatrixElement):
+            symbol = "partial"
+        d = Differential(self.f, self.wrt, symbol)
+        return Math(d.latex(), d.text())
+
+    def _title_(self) -> Note:
+        what = "Hessian" if self.kind == "hessian" else \
+            "partial derivative" if isinstance(self.wrt, MatrixElement) else "gradient"
+        return note(f"A hand derivation of the {what} of ", Math(to_latex(self.f),
+                    to_text(self.f)), " with respect to ", Math(to_latex(self.wrt),
+                                                                 _wrt_text(self.wrt)))
+
+    def _headline(self) -> Note:
+        """The verdict as a sentence, its status in bold and its formulas typeset (the
+        user's own LaTeX stays in the table and the message below it)."""
+        text = self.summary()
+        if self.lines is not None and self.first_wrong is not None:
+            text = f"{self.status}: line {self.first_wrong + 1} is not {self._what()}"
+        elif self.shape_mismatch:
+            text = f"{self.status}: the shapes of the claim do not fit together"
+        status, sep, rest = text.partition(": ")
+        if not sep:
+            return Note.of(text)
+        return note(Note(rf"$\textbf{{{_safe_word(status)}}}$", status), ": ", Note.of(rest))
+
+    def _blocks_(self) -> list[Block]:
+        """The verdict, the claim beside the derived result (line by line for a derivation
+        of several lines), the evidence, and a counterexample as a table."""
+        lhs = self._lhs()
+        derived = Row(lhs, Math(to_latex(self.reference), _where_text(self.reference)))
+        out: list[Block] = [Paragraph(self._headline())]
+        if self.lines is not None:
+            rows = [[Note(str(k + 1)), _claim_math(v), Note.of(v.status)]
+                    for k, v in enumerate(self.lines)]
+            rows.append([Note("derived"), derived.rhs, Note("by symnorm")])
+            out.append(Table(["line", "claim", "verdict"], rows, align="rll"))
+            target = self.lines[self.first_wrong] if self.first_wrong is not None else None
+        else:
+            if self.hand is not None:
+                out.append(SideBySide((Note("claim"), Note("derived by symnorm")),
+                                      Row(lhs, _claim_math(self)), derived))
+            else:
+                out.append(Equations([Row(derived.lhs, derived.rhs,
+                                          Note("derived by symnorm"))]))
+            target = self
+            evidence = []
+            if self.symbolic:
+                evidence.append(note("symbolically: ", Note.of(self.symbolic)))
+            if self.numeric:
+                evidence.append(note("numerically: ", Note.of(self._numeric_text())))
+            out += [Paragraph(e, small=True) for e in evidence]
+        if target is not None and target.shape_mismatch:
+            lead = f"line {target.line + 1}: " if target is not self else ""
+            out.append(Paragraph(note(lead, quoted_source(target.shape_mismatch))))
+        if target is not None and target.counterexample is not None:
+            out.append(_counterexample_table(target.counterexample,
+                                             None if target is self else self.first_wrong))
+        return out
 
     def latex(self) -> str:
-        r"""LaTeX: the claim and the derived result as an ``aligned`` block, the verdict,
-        the evidence and the counterexample written under it (compiles under pdflatex)."""
-
-        symbol = "hessian" if self.kind == "hessian" else "grad"
-        wrt = self.wrt
-        if isinstance(wrt, MatrixElement):
-            symbol = "partial"
-        lhs = Differential(self.f, wrt, symbol).latex()
-        rows = []
-        if self.lines is not None:
-            for k, v in enumerate(self.lines):
-                rows.append((lhs if k == 0 else "", _tex(v.hand),
-                             f"line {k + 1}: {v.status}"))
-        elif self.hand is not None:
-            rows.append((lhs, _tex(self.hand), f"the claim: {self.status}"))
-        rows.append((lhs, _tex(self.reference), "derived by symnorm"))
-        notes = [self.summary()]
-        target = self
-        if self.lines is not None and self.first_wrong is not None:
-            target = self.lines[self.first_wrong]
-        if target.counterexample is not None:
-            notes.append("counterexample " + target.counterexample.text())
-        elif self.lines is None and self.symbolic:
-            notes.append(f"symbolic: {self.symbolic}")
-        return aligned_rows(rows, notes)
+        r"""Display LaTeX: the verdict, the claim beside the derived result, the evidence
+        and the counterexample (compiles under pdflatex, renders in MathJax)."""
+        return render_mathjax(self._blocks_())
 
     def _repr_latex_(self) -> str:
         return "$$" + self.latex() + "$$"
 
-    def _repr_html_(self) -> str:
-        colour = {"equal": "#1a7f37", "equal almost everywhere": "#9a6700",
-                  "wrong": "#cf222e"}[self.status]
-        lines = self.text().splitlines()
-        rest = "".join(f"<li>{html.escape(line.strip())}</li>" for line in lines[1:])
-        return (f'<div class="symnorm-verdict"><b style="color:{colour}">'
-                f"{html.escape(lines[0])}</b><ul>{rest}</ul></div>")
+    def _document_section_(self, caption: str | None = None) -> list[str]:
+        """This verdict as a section of :func:`symnorm.latex_document`."""
+        return Shown._document_section_(self, caption)  # type: ignore[arg-type]
 
     def to_dict(self) -> dict:
         """A JSON-ready summary."""
@@ -241,8 +284,50 @@ class Verdict:
         return out
 
 
-def _tex(e: Any) -> str:
-    return r"\text{(not parsed)}" if e is None else to_latex(e)
+def _claim_text(v: "Verdict") -> str:
+    return _where_text(v.hand) if v.hand is not None else (v.source or "(not read)")
+
+
+def _claim_math(v: "Verdict") -> Any:
+    if v.hand is None:  # not read (its shapes differ): as written
+        return source_math(v.source or "")
+    return Math(to_latex(v.hand), _where_text(v.hand))
+
+
+def _safe_word(word: str) -> str:
+    return re.sub(r"[^A-Za-z0-9 ,.()=-]", "", word)
+
+
+def _value_math(v: Any) -> Math:
+    a = np.asarray(v, dtype=float)
+    if a.ndim == 0 or a.size == 1:
+        return Math(_num(float(a.reshape(-1)[0])), _fmt(a))
+    if a.ndim == 2 and a.shape[1] == 1:
+        a = a[:, 0]
+    if a.ndim == 1:
+        return Math("(" + ", ".join(_num(x) for x in a) + ")", _fmt(a))
+    rows = r" \\ ".join(" & ".join(_num(x) for x in row) for row in a)
+    return Math(r"\left(\begin{smallmatrix} " + rows + r" \end{smallmatrix}\right)", _fmt(a))
+
+
+def _num(x: float) -> str:
+    text = f"{x:.6g}"
+    if "e" in text:
+        mant, exp = text.split("e")
+        return rf"{mant} \times 10^{{{int(exp)}}}"
+    return text
+
+
+def _counterexample_table(ce: Counterexample, line: int | None) -> Table:
+    rows: list[list[Any]] = []
+    for name, value in ce.values.items():
+        rows.append([Math(to_latex(sp.Symbol(name)), name), _value_math(value)])
+    rows.append([Note("the claim"), _value_math(ce.hand)])
+    rows.append([Note("the derived result"), _value_math(ce.reference)])
+    dims = ", ".join(f"{k} = {v}" for k, v in ce.dims.items())
+    where = f" of line {line + 1}" if line is not None else ""
+    caption = f"a counterexample{where}" + (f", in dimensions {dims}" if dims else "")
+    return Table(["", "value"], rows, align="ll", caption=Note.of(caption))
 
 
 def _where_text(e: Any) -> str:

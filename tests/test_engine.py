@@ -211,10 +211,11 @@ def test_latex_is_an_aligned_derivation(syms):
     assert tex.startswith("\\begin{gathered}\n\\begin{aligned}")
     block = tex[tex.index(r"\begin{aligned}"):tex.index(r"\end{aligned}")]
     assert "&=" in block and block.count(r"\\") == len(d.steps) - 1
-    assert r"\sum_{j=1}^{n} {x}_{j}^{2}" in tex
-    assert r"\frac{{x}_{k}}{\left\lVert x \right\rVert_{2}}" in tex
-    # the notes are under the block, not to its right
-    assert r"\text{not valid where x = 0; kernels return 0, the minimum-norm}" in tex
+    assert r"\sum_{j=1}^{n} x_{j}^{2}" in tex
+    assert r"\frac{x_{k}}{\left\lVert x \right\rVert_{2}}" in tex
+    # the notes are under the block, not to its right, their formulas typeset
+    assert (r"\text{not valid where }x = 0\text{; kernels return }0\text{, the minimum-norm "
+            r"subgradient}") in tex[tex.index(r"\end{aligned}"):]
 
 
 def test_index_notation_steps_for_l2(syms):
@@ -225,7 +226,7 @@ def test_index_notation_steps_for_l2(syms):
     k = sp.Symbol("k", integer=True, positive=True)
     xk = sp.IndexedBase("x", real=True)[k]
     assert d.steps[2].after == xk / sn.norm(x, 2)
-    assert "1/(2*sqrt(Sum(x[j]**2, (j, 1, n)))) * 2*x[k]" in d.steps[1].text()
+    assert "1/(2*sqrt(sum(x[j]**2 for j = 1..n))) * 2*x[k]" in d.steps[1].text()
 
 
 def test_index_notation_for_symbolic_p(syms):

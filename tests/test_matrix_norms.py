@@ -244,7 +244,7 @@ def test_min_norm_elements_equal_kernels_at_kinks():
 def test_subdiff_sum_with_smooth_term_and_latex():
     S = sn.subdiff(sn.norm(X * W - Y, 2) ** 2 + LAM * sn.norm(X, "nuc"), X)
     assert S.report.ok
-    assert r"U_r V_r^{\top} + W" in S.latex() and r"\lambda" in S.latex()
+    assert r"U_r V_r^{\top} + Z" in S.latex() and r"\lambda" in S.latex()
     assert "f'(X; D)" in S.support_latex()
 
 

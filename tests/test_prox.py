@@ -221,8 +221,10 @@ def test_steps_of_the_elastic_net():
     assert "argmin_x(lam1*norm(x, 1) + lam2*norm(x, 2)**2/2 + norm(x - v, 2)**2/2)" in text
     assert "prox_{lam1*norm(., 1)/(lam2 + 1)}(v/(lam2 + 1))" in text
     assert "1/(lam2 + 1)*prox_{lam1*norm(., 1)}(v)" in text
-    assert text.splitlines()[-1].startswith(
-        "prox_{lam1*norm(., 1) + lam2*norm(., 2)**2/2}(v) = soft(v, lam1)/(lam2 + 1)")
+    assert any(line.startswith("prox_{lam1*norm(., 1) + lam2*norm(., 2)**2/2}(v) = "
+                               "soft(v, lam1)/(lam2 + 1)") for line in text.splitlines())
+    assert repr(P) == ("prox_{lam1*norm(., 1) + lam2*norm(., 2)**2/2}(v) = "
+                       "soft(v, lam1)/(lam2 + 1)")
     assert str(P) == text
 
 

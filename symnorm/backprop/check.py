@@ -9,6 +9,7 @@ direction ``D`` per parameter, the directional derivative ``<∂L/∂P, D>`` mus
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -18,13 +19,15 @@ from sympy.matrices.expressions import MatrixSymbol
 
 from ..model.errors import CheckFailedError
 from ..model.text import to_text
+from ..presentation.blocks import Block, Table, number
+from ..presentation.prose import Math, Note
 from .kernel import build_loss_function
 
 if TYPE_CHECKING:
     from .derivation import Backprop
 
 
-@dataclass
+@dataclass(repr=False)
 class BackpropReport:
     """Result of :func:`check_backprop`: ``ok``, the worst relative error per parameter
     (and for the loss value), and the point where a check failed."""
@@ -48,9 +51,41 @@ class BackpropReport:
         return {"ok": self.ok, "points": self.points, "errors": dict(self.errors),
                 "rtol": self.rtol, "method": self.method, "failure": self.failure}
 
+    def __repr__(self) -> str:
+        return f"<BackpropReport {self.summary()}>"
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _compact_blocks_(self) -> list[Block]:
+        """A small table: the largest relative error of each gradient (and of the loss)."""
+        verdict = Note("pass") if self.ok else Note(r"$\textbf{FAIL}$", "FAIL")
+        rows = [[Math(_name_latex(k), k), number(v), number(self.rtol), verdict]
+                for k, v in self.errors.items()]
+        caption = (f"checked against central differences of the loss at {self.points} "
+                   f"random points")
+        if not self.ok and self.failure:
+            caption += f": {self.failure}"
+        return [Table(["", "relative error", "tolerance", "verdict"], rows, align="lrrl",
+                      caption=Note.of(caption))]
+
     def _repr_html_(self) -> str:
-        colour = "green" if self.ok else "red"
-        return f'<span style="color:{colour}">{html.escape(self.summary())}</span>'
+        colour = "#1a7f37" if self.ok else "#cf222e"
+        rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{v:.2g}</td></tr>"
+                       for k, v in self.errors.items())
+        head = "PASS" if self.ok else "FAIL"
+        return (f"<div><b style='color:{colour}'>{head}</b> backprop check at {self.points} "
+                f"random points<br><small>{html.escape(self.method)}; rtol={self.rtol:g}"
+                f"</small><table><tr><th></th><th>relative error</th></tr>{rows}</table>"
+                + (f"<p>{html.escape(self.failure)}</p>" if self.failure else "") + "</div>")
+
+
+def _name_latex(name: str) -> str:
+    """``W1`` -> ``W_{1}``, ``loss`` -> ``L``."""
+    if name == "loss":
+        return "L"
+    m = re.fullmatch(r"([A-Za-z]+?)(\d+)", name)
+    return f"{m.group(1)}_{{{m.group(2)}}}" if m else name
 
 
 def _sizes(bp: "Backprop") -> dict:

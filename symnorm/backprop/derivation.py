@@ -26,12 +26,24 @@ from sympy import MatAdd, MatMul
 from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
 from ..calculus.algebra import as_scalar
-from ..calculus.derivation import Step, steps_latex
+from ..calculus.derivation import Step, step_rows
 from ..calculus.engine import Recorder, grad_scalar, vjp
 from ..model.errors import UnsupportedExpressionError
 from ..model.shapes import check_shapes
 from ..model.text import to_text
+from ..presentation.blocks import (
+    Block,
+    Equations,
+    Paragraph,
+    Row,
+    Shown,
+    heading,
+    render_document,
+    render_mathjax,
+)
 from ..presentation.latex import latex
+from ..presentation.prose import Math, Note, note
+from ..presentation.shown_expr import ShownDict
 from ..rules import Kink
 from .check import check_backprop, ensure
 from .index_form import LETTERS, Entries, Written, WrittenSum, component, index_symbol
@@ -93,19 +105,20 @@ class Arrow:
         return f"{to_text(self.target)} <- {v}"
 
 
-class ParamDict(dict):
-    """A dict keyed by symbols that also accepts their names: ``grads["W1"]``."""
-
-    def __getitem__(self, key: Any) -> Any:
-        if isinstance(key, str):
-            for k in self:
-                if getattr(k, "name", None) == key:
-                    return dict.__getitem__(self, k)
-            raise KeyError(f"{key!r}; keys: {', '.join(str(k) for k in self)}")
-        return dict.__getitem__(self, key)
+def _partial_label(p: Any) -> Math:
+    return Math(Partial(p).latex(), Partial(p).text())
 
 
-@dataclass
+class ParamDict(ShownDict):
+    """The gradients, keyed by parameter (a symbol or its name: ``grads["W1"]``); a value
+    shows itself as ``∂L/∂W1 = ...`` (``.expr`` is the SymPy expression, and
+    :meth:`expr` gives it by key)."""
+
+    def __init__(self, data: Any = ()) -> None:
+        super().__init__(data, label=_partial_label)
+
+
+@dataclass(repr=False)
 class Component:
     """``∂L/∂w_{kj}`` in index form: ``entry`` the weight's entry, ``value`` the written
     product (``.expr`` the SymPy expression), ``delta`` the index form of the delta."""
@@ -128,8 +141,20 @@ class Component:
     def _repr_latex_(self) -> str:
         return f"$${self.latex()}$$"
 
+    def __repr__(self) -> str:
+        return self.text()
 
-@dataclass
+    def _document_section_(self, caption: str | None = None) -> list[str]:
+        """This index form as a section of :func:`symnorm.latex_document`."""
+        row = Row(Math(Partial(self.param, self.entry).latex(),
+                       Partial(self.param, self.entry).text()),
+                  Math(self.value.latex(), self.value.text()))
+        title = caption or note("The gradient of one entry of ",
+                                Math(latex(self.param), to_text(self.param))).latex()
+        return [heading(title), *render_document([Equations([row])])]
+
+
+@dataclass(repr=False)
 class UpdateRule:
     """``W ← W − η ∂L/∂W``, in matrix form and (for a network) index form."""
 
@@ -170,6 +195,49 @@ class UpdateRule:
                      f"{to_text(self.eta)}*{_bracket_text(c.value)}")
         return line
 
+    def __repr__(self) -> str:
+        return self.text()
+
+    def _document_section_(self, caption: str | None = None) -> list[str]:
+        """This rule, matrix and index form, as a section of :func:`symnorm.latex_document`."""
+        title = caption or note("The gradient step for ",
+                                Math(latex(self.param), to_text(self.param))).latex()
+        return [heading(title), *render_document([Equations(self.rows())])]
+
+    def rows(self) -> list[Row]:
+        """The matrix form and the index form as display rows."""
+        out = [Row(Math(latex(self.param), to_text(self.param)),
+                   Math(latex(self.matrix), to_text(self.matrix)), Note("matrix form"),
+                   Math(r"\leftarrow", "<-"))]
+        if self.component is not None:
+            c = self.component
+            out.append(Row(Math(latex(c.entry), to_text(c.entry)),
+                           Math(rf"{latex(c.entry)} - {latex(self.eta)} \, {_bracket(c.value)}",
+                                f"{to_text(c.entry)} - {to_text(self.eta)}*"
+                                f"{_bracket_text(c.value)}"),
+                           Note("one entry"), Math(r"\leftarrow", "<-")))
+        return out
+
+
+class UpdateRules(list):
+    """The update rules of every parameter: a list that shows as one aligned block."""
+
+    def __repr__(self) -> str:
+        return "\n".join(u.text() for u in self)
+
+    def latex(self) -> str:
+        """Every rule, matrix form and index form, aligned at the arrow."""
+        rows = [Row(r.lhs, r.rhs, Note(), r.relation) for u in self for r in u.rows()]
+        return render_mathjax([Equations(rows)])
+
+    def _repr_latex_(self) -> str:
+        return "$$" + self.latex() + "$$"
+
+    def _document_section_(self, caption: str | None = None) -> list[str]:
+        """Every rule as one section of :func:`symnorm.latex_document`."""
+        rows = [r for u in self for r in u.rows()]
+        return [heading(caption or "Gradient steps"), *render_document([Equations(rows)])]
+
 
 def _bracket(w: Written | WrittenSum) -> str:
     return rf"\left({w.latex()}\right)" if len(w.factors) > 1 or isinstance(
@@ -180,8 +248,8 @@ def _bracket_text(w: Written | WrittenSum) -> str:
     return f"({w.text()})" if len(w.factors) > 1 or isinstance(w.expr, sp.Add) else w.text()
 
 
-@dataclass
-class Backprop:
+@dataclass(repr=False)
+class Backprop(Shown):
     """The backpropagation derivation of a network (or of any scalar loss).
 
     ``forward`` is the forward pass over named intermediates; ``deltas[l]`` is
@@ -203,6 +271,21 @@ class Backprop:
     report: "BackpropReport | None" = field(default=None, repr=False)
     _kernels: dict = field(default_factory=dict, repr=False)
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.grads, ParamDict):
+            self.grads = ParamDict(self.grads)
+        if not isinstance(self.deltas, ShownDict):
+            symbols = self.delta_symbols
+            self.deltas = ShownDict(  # type: ignore[assignment]
+                self.deltas, label=lambda k: Math(
+                    Named(symbols[k], Partial(self._a(k))).latex(),
+                    Named(symbols[k], Partial(self._a(k))).text()) if k in symbols else
+                Math(rf"\delta_{{{k}}}", f"delta{k}"))
+
+    def _a(self, k: int) -> Any:
+        net = self.network
+        return net.layers[k - 1].a if net is not None else sp.Symbol(f"a{k}")
+
     # -- derived views -------------------------------------------------------------
     def expanded(self, param: Any) -> MatrixExpr:
         """``∂L/∂param`` with every delta written out (over the named intermediates).
@@ -212,8 +295,8 @@ class Backprop:
         >>> print(sn.to_text(bp.expanded("W2")))
         ((y - t) .* y .* (1 - y))*h1.T
         """
-        g = self.grads[param]
-        subs = {self.delta_symbols[k]: self.deltas[k] for k in self.delta_symbols}
+        g = self.grads.expr(param)
+        subs = {self.delta_symbols[k]: self.deltas.expr(k) for k in self.delta_symbols}
         for _ in range(len(subs)):
             g = g.xreplace(subs)
         return g
@@ -230,11 +313,11 @@ class Backprop:
         dL/dW2[k, j] = (y[k] - t[k])*y[k]*(1 - y[k])*h1[j]
         """
         p = self._param(param)
-        g = self.grads[p]
+        g = self.grads.expr(p)
         if self.network is not None:
             layer = next(la for la in self.network.layers if p in la.params)
             own = self.delta_symbols[layer.index]
-            g = g.xreplace({own: self.deltas[layer.index]})
+            g = g.xreplace({own: self.deltas.expr(layer.index)})
             letter = self._letter_of
             rows = LETTERS[layer.index]
             cols = LETTERS[layer.index - 1]
@@ -257,7 +340,7 @@ class Backprop:
         indices = (r, c) if is_matrix else (r,)
         return Component(p, entry, value, indices)
 
-    def update_rules(self, eta: Any = "eta") -> list[UpdateRule]:
+    def update_rules(self, eta: Any = "eta") -> "UpdateRules":
         """``param ← param − η ∂L/∂param`` for every parameter, matrix and index form.
 
         >>> import symnorm as sn
@@ -269,18 +352,39 @@ class Backprop:
         W2[k, j] <- W2[k, j] - eta*((y[k] - t[k])*y[k]*(1 - y[k])*h1[j])
         """
         e = sp.Symbol(eta, positive=True) if isinstance(eta, str) else sp.sympify(eta)
-        rules = []
+        rules = UpdateRules()
         for p in self.params:
-            g = self.grads[p]
+            g = self.grads.expr(p)
             step = MatMul(-e, *g.args) if isinstance(g, MatMul) else MatMul(-e, g)
             rules.append(UpdateRule(p, e, MatAdd(p, step), g, self.components(p)))
         return rules
 
     # -- display ---------------------------------------------------------------------
+    def _title_(self) -> Note:
+        net = self.network
+        if net is None:
+            return note("Backpropagation of ", Math(latex(self.loss), to_text(self.loss)))
+        sizes = "–".join(map(str, net.sizes))
+        acts = sorted(set(net.activations), key=net.activations.index)
+        return Note(f"Backpropagation through a {sizes} network ({', '.join(acts)})")
+
+    def _blocks_(self) -> list[Block]:
+        """The forward pass, the loss, then layer by layer the delta and the gradients;
+        the kinks as sentences; the check as a small table."""
+        out: list[Block] = [Equations(step_rows(self.steps))]
+        out += [Paragraph(note("not valid where ", Math(k.where_latex(latex), k.where),
+                               "; kernels return ",
+                               Note(k.returns_latex, k.returns) if k.returns_latex
+                               else Note.of(k.returns)))
+                for k in self.kinks]
+        if self.report is not None:
+            out += self.report._compact_blocks_()
+        return out
+
     def latex(self) -> str:
         r"""LaTeX: an ``aligned`` block, forward pass, then backward pass, one step a line;
-        each step's rule is numbered and written under the block with the kinks, so
-        nothing runs off the page.
+        each step's rule is numbered (the rows of the forward pass share one number) and
+        written under the block with the kinks, so nothing runs off the page.
 
         >>> import symnorm as sn
         >>> tex = sn.backprop(sn.mlp([2, 3, 2]), check=False).latex()
@@ -288,23 +392,21 @@ class Backprop:
         >>> print(row.split(" &= ")[1].split(" && ")[0])
         \left(y - t\right) \odot y \odot \left(1 - y\right)
         """
-        notes = [f"not valid where {k.where}; kernels return {k.returns}" for k in self.kinks]
-        return steps_latex(self.steps, notes)
-
-    def _repr_latex_(self) -> str:
-        return "$$" + self.latex() + "$$"
+        return Shown.latex(self)
 
     def text(self) -> str:
         """Plain text, one step a line, then the kinks and the check."""
-        lines = [f"{s.text()}    [{s.note or s.rule}]" for s in self.steps]
+        lines = [f"{s.text()}    [{Note.of(s.note or s.rule).text()}]" for s in self.steps]
         for k in self.kinks:
             lines.append(f"not valid where {k.where}; kernels return {k.returns}")
         if self.report is not None:
             lines.append(self.report.summary())
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.text()
+    def __repr__(self) -> str:
+        grads = ", ".join(f"dL/d{p.name} = {to_text(self.grads.expr(p))}" for p in self.params)
+        what = repr(self.network) if self.network is not None else to_text(self.loss)
+        return f"<backprop of {what}: {grads}>"
 
     def to_dict(self, eta: Any = "eta") -> dict:
         """A JSON-ready summary: forward pass, deltas, gradients, update rules, check."""
@@ -316,8 +418,8 @@ class Backprop:
             "deltas": [{"layer": k, "name": to_text(self.delta_symbols[k]),
                         "value": to_text(v), "latex": latex(v)}
                        for k, v in sorted(self.deltas.items(), reverse=True)],
-            "grads": [{"param": p.name, "value": to_text(self.grads[p]),
-                       "latex": latex(self.grads[p]),
+            "grads": [{"param": p.name, "value": to_text(self.grads.expr(p)),
+                       "latex": latex(self.grads.expr(p)),
                        "index": self.components(p).text()} for p in self.params],
             "update_rules": [{"param": u.param.name, "text": u.text(), "latex": u.latex()}
                              for u in self.update_rules(eta)],
@@ -421,7 +523,7 @@ def _derive_network(net: Network) -> Backprop:
     for name, expr in net.forward():
         steps.append(Step("forward", name, expr, "forward pass"))
     total = net.data_loss + net.decay
-    steps.append(Step("loss", sp.Symbol("L"), total, "loss"))
+    steps.append(Step("loss", sp.Symbol("L"), total, "the loss"))
 
     deltas: dict[int, MatrixExpr] = {}
     symbols: dict[int, MatrixSymbol] = {}
@@ -442,9 +544,9 @@ def _derive_network(net: Network) -> Backprop:
             above = net.layers[k]  # layer k + 1
             d = vjp(above.a_expr.xreplace({layer.h: layer.h_expr}), layer.a, symbols[k + 1], rec)
             deltas[k] = tidy_ones(_written_back(d, layer))
-        note = "output layer: delta" if k == L else f"layer {k}: delta (chain rule through " \
-                                                    f"W{k + 1})"
-        steps.append(Step("delta", Named(symbols[k], Partial(layer.a)), deltas[k], note))
+        why = "output layer: its delta" if k == L else \
+            f"layer {k}: its delta, by the chain rule through $W_{{{k + 1}}}$"
+        steps.append(Step("delta", Named(symbols[k], Partial(layer.a)), deltas[k], why))
         for p in layer.params:
             g = vjp(layer.a_expr, p, symbols[k], rec)
             if p == layer.W and net.decay != 0:
@@ -453,7 +555,8 @@ def _derive_network(net: Network) -> Backprop:
                     g = MatAdd(g, tidy_ones(g_decay)).doit(deep=False)
             grads[p] = g
             what = "weights" if p == layer.W else "bias"
-            steps.append(Step("gradient", Partial(p), g, f"layer {k}: gradient of the {what}"))
+            steps.append(Step("gradient", Partial(p), g,
+                              f"layer {k}: the gradient of the {what}"))
     kinks = list(rec.kinks)
     return Backprop(loss=net.loss, params=net.params, grads=grads, network=net,
                     forward=net.forward(), deltas=deltas, delta_symbols=symbols, steps=steps,
@@ -471,7 +574,7 @@ def _derive_general(loss: Any, params: list) -> Backprop:
     check_shapes(f)
     rec = Recorder()
     grads = ParamDict()
-    steps = [Step("loss", sp.Symbol("L"), f, "loss")]
+    steps = [Step("loss", sp.Symbol("L"), f, "the loss")]
     for p in params:
         if not isinstance(p, MatrixSymbol):
             raise UnsupportedExpressionError(
@@ -481,8 +584,9 @@ def _derive_general(loss: Any, params: list) -> Backprop:
             from sympy import ZeroMatrix
 
             g = ZeroMatrix(*p.shape)
-        grads[p] = tidy_ones(g)
-        steps.append(Step("gradient", Partial(p), grads[p], f"gradient with respect to {p}"))
+        g = tidy_ones(g)
+        grads[p] = g
+        steps.append(Step("gradient", Partial(p), g, f"the gradient with respect to ${latex(p)}$"))
     return Backprop(loss=f, params=list(params), grads=grads, steps=steps,
                     kinks=list(rec.kinks))
 

@@ -16,6 +16,7 @@ PyTorch, CuPy and Dask arrays.
 from __future__ import annotations
 
 import difflib
+import re
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -26,6 +27,8 @@ from .. import numeric
 from ..kernels.arguments import free_arguments
 from ..kernels.backends.registry import library_of
 from ..model.errors import UnsupportedExpressionError
+from ..presentation.blocks import Block, Paragraph, Shown
+from ..presentation.prose import Math, Note, note
 from .backends import call, check_backend
 
 if TYPE_CHECKING:
@@ -40,7 +43,7 @@ KINK_POLICY = (
     "the L2 loss where y = t, sign with 0 entries for the L1 loss.")
 
 
-class BackpropKernel:
+class BackpropKernel(Shown):
     """A fused forward + backward numpy function; call it with keyword arguments.
 
     ``arg_names`` are its arguments (data first, then parameters, then scalars);
@@ -123,6 +126,38 @@ class BackpropKernel:
         backend = "" if self.backend is None else f", backend={self.backend!r}"
         return (f"<symnorm backprop kernel ({', '.join(self.arg_names)}) -> "
                 f"{{{', '.join(self.outputs)}}}, reduce={self.reduce!r}{backend}>")
+
+    def __str__(self) -> str:
+        return repr(self)
+
+    # -- display (Jupyter, documents) -------------------------------------------------
+    def _title_(self) -> Note:
+        return Note("Fused backpropagation kernel")
+
+    def _blocks_(self) -> list[Block]:
+        """``(x, t, W1, ...) ↦ (∂L/∂W1, ..., L)`` and how it reduces over the batch."""
+        args = ", ".join(_symbol_latex(n) for n in self.arg_names)
+        outs = ", ".join(r"\frac{\partial L}{\partial " + _symbol_latex(n) + "}"
+                         if n != "loss" else "L" for n in self.outputs)
+        reduce = {"mean": "of the mean loss over the batch", "sum": "of the summed loss "
+                  "over the batch", None: "of each sample's loss"}[self.reduce]
+        library = "numpy" if self.backend is None else self.backend
+        return [Paragraph(note(Math(rf"({args}) \mapsto \left({outs}\right)",
+                                    f"({', '.join(self.arg_names)}) -> "
+                                    f"({', '.join(self.outputs)})"))),
+                Paragraph(Note(f"one {library} function: the forward pass once, then every "
+                               f"gradient {reduce}; batched arguments: "
+                               f"{', '.join(self.batched)}; keyword arguments only"),
+                          small=True)]
+
+
+def _symbol_latex(name: str) -> str:
+    """``W1`` -> ``W_{1}``, ``lam`` -> ``\\lambda``: a kernel argument's name as LaTeX."""
+    m = re.fullmatch(r"([A-Za-z]+?)(\d+)", name)
+    base, sub = (m.group(1), m.group(2)) if m else (name, "")
+    base = {"lam": r"\lambda", "eta": r"\eta", "mu": r"\mu", "delta": r"\delta"}.get(
+        base, base if len(base) == 1 else rf"\mathrm{{{base}}}")
+    return f"{base}_{{{sub}}}" if sub else base
 
 
 def _shape_text(shape: tuple) -> str:
@@ -226,13 +261,13 @@ def build_kernel(bp: "Backprop", reduce: str | None) -> BackpropKernel:
         for sym, expr in bp.forward:
             em.define(sym, expr, f"v_{sym.name}")
         for k in sorted(bp.deltas, reverse=True):
-            em.define(bp.delta_symbols[k], bp.deltas[k], f"v_delta{k}")
+            em.define(bp.delta_symbols[k], bp.deltas.expr(k), f"v_delta{k}")
         for p in bp.params:
-            outputs[p.name] = em.reduced(bp.grads[p], reduce)
+            outputs[p.name] = em.reduced(bp.grads.expr(p), reduce)
         loss_expr = net.data_loss + net.decay
     else:
         for p in bp.params:
-            outputs[p.name] = em.reduced(bp.grads[p], reduce)
+            outputs[p.name] = em.reduced(bp.grads.expr(p), reduce)
         loss_expr = bp.loss
     if reduce is None:
         lv = em.scalar(loss_expr)

@@ -20,7 +20,7 @@ from .kernel import KernelArgumentError, build_forward
 from .network import Network, NetworkError
 
 
-@dataclass
+@dataclass(repr=False)
 class TrainResult:
     """Trained parameters (``params``, by name), the mean training loss of every epoch
     (``losses``), and ``predict(X)`` for the trained network."""
@@ -33,6 +33,12 @@ class TrainResult:
     batch_size: int
     constants: dict[str, float] = field(default_factory=dict)
     _forward: Any = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        loss = (f", loss {self.losses[0]:.4g} -> {self.losses[-1]:.4g}" if self.losses
+                else "")
+        return (f"<TrainResult {'-'.join(map(str, self.network.sizes))} network, "
+                f"{self.epochs} epochs, eta {self.eta:g}, batch {self.batch_size}{loss}>")
 
     def predict(self, X: Any, params: dict[str, Any] | None = None) -> np.ndarray:
         """The network output for the rows of ``X`` (with ``params``, default the trained),

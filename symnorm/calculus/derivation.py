@@ -12,9 +12,10 @@ from ..check import check_derivation
 from ..kernels.arguments import free_arguments
 from ..kernels.kernel import kernel, kernel_for_derivation
 from ..model.text import to_text
-from ..presentation.document import display, heading, inline, latex_document, verbatim
+from ..presentation.blocks import Block, Equations, Paragraph, Row, Shown, render_mathjax
+from ..presentation.document import latex_document
 from ..presentation.latex import latex as to_latex
-from ..presentation.layout import aligned_rows
+from ..presentation.prose import Math, Note, math, note
 from ..rules import Kink
 from .explicit import explicit
 
@@ -39,12 +40,13 @@ class Differential:
         wrt = to_latex(self.wrt)
         if self.symbol == "hessian":
             return rf"\nabla^2_{{{wrt}}} {inner}"
-        if self.symbol == "partial":
+        if self.symbol in ("partial", "jacobian"):
             return rf"\frac{{\partial}}{{\partial {wrt}}} {inner}"
         return rf"\nabla_{{{wrt}}} {inner}"
 
     def text(self) -> str:
-        name = {"grad": "grad", "hessian": "hessian", "partial": "d/d"}[self.symbol]
+        name = {"grad": "grad", "hessian": "hessian", "partial": "d/d",
+                "jacobian": "jacobian"}.get(self.symbol, self.symbol)
         wrt = to_text(self.wrt)
         if not wrt.isidentifier():
             wrt = f"({wrt})"
@@ -71,8 +73,16 @@ class Step:
         return f"{_text(self.before)} = {_text(self.after)}"
 
 
+def step_rows(steps: list[Step]) -> list[Row]:
+    """The display rows of ``steps``: ``before = after``, the note (or the rule) beside,
+    none for a step that only restates the result."""
+    return [Row(math(s.before), math(s.after),
+                Note() if (s.note or s.rule) == "result" else Note.of(s.note or s.rule))
+            for s in steps]
+
+
 def steps_latex(steps: list[Step], notes: list[str] | None = None) -> str:
-    """Display LaTeX of ``steps`` (``before = after``, numbered rules written under).
+    """Display LaTeX of ``steps`` (``before = after``, numbered notes written under).
 
     >>> import symnorm as sn
     >>> x = sn.vector("x")
@@ -80,12 +90,15 @@ def steps_latex(steps: list[Step], notes: list[str] | None = None) -> str:
     \\begin{gathered}
     \\begin{aligned}
     \\left\\lVert x \\right\\rVert_{1} &= \\left\\lVert x \\right\\rVert_{1} && \\text{(1)}
-    \\end{aligned} \\\\
-    \\text{(1) definition}
+    \\end{aligned} \\\\[6pt]
+    \\begin{array}{l}
+    \\text{(1) }\\text{definition}
+    \\end{array}
     \\end{gathered}
     """
-    return aligned_rows([(_latex(s.before), _latex(s.after), s.note or s.rule) for s in steps],
-                        notes)
+    blocks: list[Block] = [Equations(step_rows(steps))]
+    blocks += [Paragraph(Note.of(n)) for n in notes or []]
+    return render_mathjax(blocks)
 
 
 def _latex(obj: Any) -> str:
@@ -96,8 +109,8 @@ def _text(obj: Any) -> str:
     return obj.text() if hasattr(obj, "text") else to_text(obj)
 
 
-@dataclass
-class Derivation:
+@dataclass(repr=False)
+class Derivation(Shown):
     """A derived gradient (or Hessian) with everything needed to trust and use it.
 
     ``result`` has the shape of ``wrt`` (a Hessian is ``n x n``); ``steps`` are in the
@@ -119,19 +132,37 @@ class Derivation:
     gradient: "Derivation | None" = field(default=None, repr=False)  # for a Hessian
 
     # -- display -------------------------------------------------------------------
-    def latex(self) -> str:
-        """LaTeX source: an ``aligned`` block, one step a line, each numbered at the right;
-        the rules, assumptions and kinks are written out under the block, so nothing runs
-        off the page (it compiles under pdflatex with amsmath and renders in MathJax)."""
-        rows = [(_latex(s.before), _latex(s.after), s.note or s.rule) for s in self.steps]
-        symbol = "hessian" if self.kind == "hessian" else "grad"
+    def _symbol(self) -> str:
+        return {"gradient": "grad", "hessian": "hessian"}.get(self.kind, self.kind)
+
+    def _title_(self) -> Note:
+        """``Gradient of ‖Ax − b‖₂ with respect to x`` (``Hessian``, ``Jacobian``, ...)."""
+        return note(f"{self.kind[:1].upper()}{self.kind[1:]} of ", math(self.f),
+                    " with respect to ", math(self.wrt))
+
+    def _blocks_(self) -> list[Block]:
+        """The steps (a rule's name or note beside each), the result, then assumptions,
+        kinks, warnings as sentences, and the numerical check as a small table."""
+        rows = step_rows(self.steps)
         if not self._ends_with_result():
-            rows.append((Differential(self.f, self.wrt, symbol).latex(),
-                         to_latex(self.result), "result"))
-        notes = [f"assuming {to_text(a)}" for a in self.assumptions]
-        notes += [self._kink_text(k) for k in self.kinks]
-        notes += [f"note: {w}" for w in self.warnings]
-        return aligned_rows(rows, notes)
+            rows.append(Row(math(Differential(self.f, self.wrt, self._symbol())),
+                            math(self.result)))
+        out: list[Block] = [Equations(rows)]
+        out += [Paragraph(note("assuming ", math(a))) for a in self.assumptions]
+        out += [Paragraph(self._kink_note(k)) for k in self.kinks]
+        out += [Paragraph(note("note: ", Note.of(w))) for w in self.warnings]
+        if self.report is not None:
+            compact = getattr(self.report, "_compact_blocks_", None)
+            out += compact() if callable(compact) else \
+                [Paragraph(Note.of(self.report.summary().splitlines()[0]))]
+        return out
+
+    def latex(self) -> str:
+        """LaTeX source: an ``aligned`` block, one step a line, numbered at the right where
+        a note says why; the notes, assumptions, kinks and the check are written out under
+        the block, so nothing runs off the page (it compiles under pdflatex with amsmath and
+        renders in MathJax)."""
+        return Shown.latex(self)
 
     def to_latex_document(self, title: str | None = None, *, path: Any = None,
                           pdf: bool = False) -> str:
@@ -141,60 +172,37 @@ class Derivation:
         >>> import symnorm as sn
         >>> x = sn.vector("x")
         >>> tex = sn.grad(sn.norm(x, 1), x).to_latex_document(title="The L1 norm")
-        >>> "title{The L1 norm}" in tex and "begin{aligned}" in tex
+        >>> "title{The L1 norm}" in tex and "begin{align*}" in tex
         True
         """
 
         return latex_document([self], title=title, path=path, pdf=pdf)
 
-    def _document_section_(self, caption: str | None = None) -> list[str]:
-        """This derivation as a section of :func:`symnorm.latex_document`."""
-        what = "Hessian" if self.kind == "hessian" else "Gradient"
-        out = [heading(caption or f"{what} of {inline(self.f)} with respect to "
-                                  f"{inline(self.wrt)}"),
-               display(self.latex())]
-        if self.report is not None:
-            out.append("Numerical check against finite differences:")
-            out.append(verbatim(self.report.summary()))
-        return out
-
     def _ends_with_result(self) -> bool:
         """Does the last step already state ``∇f = result``?"""
-        symbol = "hessian" if self.kind == "hessian" else "grad"
         return bool(self.steps) and self.steps[-1].after == self.result and \
-            self.steps[-1].before == Differential(self.f, self.wrt, symbol)
+            self.steps[-1].before == Differential(self.f, self.wrt, self._symbol())
+
+    def _kink_note(self, k: Kink) -> Note:
+        where = Math(k.where_latex(to_latex), k.where)
+        if self.kind == "hessian":
+            return note("not valid where ", where, ": no Hessian there; kernels set its "
+                        "singular terms to ", Math("0", "0"))
+        return note("not valid where ", where, "; kernels return ",
+                    Note(k.returns_latex, k.returns) if k.returns_latex else Note.of(k.returns))
 
     def _kink_text(self, k: Kink) -> str:
-        if self.kind == "hessian":
-            return f"not valid where {k.where}: no Hessian there; kernels set its singular " \
-                   "terms to 0"
-        return f"not valid where {k.where}; kernels return {k.returns}"
-
-    def _repr_latex_(self) -> str:
-        return "$$" + self.latex() + "$$"
+        return self._kink_note(k).text()
 
     def text(self) -> str:
-        """Plain-text derivation, one step a line."""
-        lines = [f"{s.text()}    [{s.note or s.rule}]" for s in self.steps]
-        symbol = "hessian" if self.kind == "hessian" else "grad"
-        if not self._ends_with_result():
-            lines.append(f"{Differential(self.f, self.wrt, symbol).text()} = "
-                         f"{to_text(self.result)}    [result]")
-        for a in self.assumptions:
-            lines.append(f"assuming {to_text(a)}")
-        for k in self.kinks:
-            lines.append(self._kink_text(k))
-        for w in self.warnings:
-            lines.append(f"note: {w}")
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.text()
+        """Plain-text derivation, one step a line, its note in brackets; then the
+        assumptions, kinks, warnings and the check."""
+        return Shown.text(self)
 
     def __repr__(self) -> str:
         """The result as a textbook line: ``grad_x norm(x, 2) = x/norm(x, 2)``."""
-        symbol = "hessian" if self.kind == "hessian" else "grad"
-        return f"{Differential(self.f, self.wrt, symbol).text()} = {to_text(self.result)}"
+        return f"{Differential(self.f, self.wrt, self._symbol()).text()} = " \
+            f"{to_text(self.result)}"
 
     # -- use -----------------------------------------------------------------------
     def kernel(self, args: list | None = None, *, backend: str | None = None) -> "Kernel":
@@ -246,7 +254,7 @@ class Derivation:
             "wrt": to_text(self.wrt),
             "result": to_text(self.result),
             "latex": to_latex(self.result),
-            "steps": [{"rule": s.rule, "note": s.note, "before": _text(s.before),
+            "steps": [{"rule": s.rule, "note": Note.of(s.note).text(), "before": _text(s.before),
                        "after": _text(s.after)} for s in self.steps],
             "assumptions": [to_text(a) for a in self.assumptions],
             "kinks": [{"where": k.where, "kernel_returns": k.returns} for k in self.kinks],

@@ -28,12 +28,14 @@ from ..kernels.kernel import kernel
 from ..model.atoms import Norm
 from ..model.errors import CheckFailedError, ShapeError, UnsupportedExpressionError
 from ..model.text import to_text
+from ..presentation.blocks import Block, Equations, Shown, Table, number
 from ..presentation.latex import latex
+from ..presentation.prose import Math, Note, Text, note
 from ..rules import norm_rule, numeric_order
-from .derivation import Step, steps_latex
+from .derivation import Step, step_rows
 
 
-@dataclass
+@dataclass(repr=False)
 class HolderReport:
     """Numerical evidence for a dual norm: worst violations over random points."""
 
@@ -63,12 +65,28 @@ class HolderReport:
     def __str__(self) -> str:
         return self.summary()
 
+    def __repr__(self) -> str:
+        return f"<HolderReport {self.summary().splitlines()[0]}>"
+
+    def _compact_blocks_(self) -> list[Block]:
+        """One row: the pairs tried, the worst excess and gaps, the tolerance, the verdict."""
+        verdict = Note("pass") if self.ok else Note(r"$\textbf{FAIL}$", "FAIL")
+        row = [Note(str(self.points)), number(max(self.inequality_violation, 0.0)),
+               number(max(self.equality_gap, self.unit_gap)), number(self.tolerance), verdict]
+        return [Table(["pairs", "excess", "equality gap", "tolerance", "verdict"], [row],
+                      align="rrrrl", in_text=False,
+                      caption=Note(r"checked: Hölder's inequality $\lvert\langle x, y "
+                                   r"\rangle\rvert \le \lVert x \rVert \lVert y "
+                                   r"\rVert_*$ at random pairs, and its equality case",
+                                   "checked: Hölder's inequality |<x, y>| <= ||x|| ||y||_* at "
+                                   "random pairs, and its equality case"))]
+
     def _repr_html_(self) -> str:
         return f"<pre>{html.escape(self.summary())}</pre>"
 
 
-@dataclass
-class DualNorm:
+@dataclass(repr=False)
+class DualNorm(Shown):
     """The derived dual norm: ``result`` is ``‖·‖_*`` of ``y``; ``steps`` say why."""
 
     norm: Norm
@@ -79,17 +97,17 @@ class DualNorm:
     steps: list[Step]
     report: HolderReport | None = None
 
-    def latex(self) -> str:
-        return steps_latex(self.steps)
+    def _title_(self) -> Note:
+        return note("Dual norm of ", Math(latex(self.norm), to_text(self.norm)))
 
-    def _repr_latex_(self) -> str:
-        return "$$" + self.latex() + "$$"
+    def _blocks_(self) -> list[Block]:
+        out: list[Block] = [Equations(step_rows(self.steps))]
+        if self.report is not None:
+            out += self.report._compact_blocks_()
+        return out
 
-    def text(self) -> str:
-        return "\n".join(f"{s.text()}    [{s.note}]" for s in self.steps)
-
-    def __str__(self) -> str:
-        return self.text()
+    def __repr__(self) -> str:
+        return f"dual of {to_text(self.norm)}: {to_text(self.result)}"
 
     def check(self, points: int = 20, seed: int = 0, **values: Any) -> HolderReport:
         return holder_check(self, points=points, seed=seed, **values)
@@ -106,6 +124,13 @@ class _Sup:
         if not isinstance(self.y, MatrixSymbol):
             y = rf"\left({y}\right)"
         return rf"\sup_{{{latex(self.norm)} \le 1}} {y}^\top {latex(self.x)}"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Sup) and (self.norm, self.x, self.y) == \
+            (other.norm, other.x, other.y)
+
+    def __hash__(self) -> int:
+        return hash((self.norm, self.x, self.y))
 
     def text(self) -> str:
         y = to_text(self.y)
@@ -175,7 +200,9 @@ def dual(n: Any, *, check: bool = True, name: str = "y") -> DualNorm:
     if w is not None:
         z = MatrixSymbol("z", *x.shape)
         steps.append(Step("substitution", _Sup(n, x, y), _Sup(Norm(z, n.p), z, mapped),
-                          f"substitute z = {to_text(n.arg)} (W invertible)"))
+                          Text(note("substitute ", Math(f"z = {latex(n.arg)}",
+                                                        f"z = {to_text(n.arg)}"),
+                                    " (", Math("W", "W"), " is invertible)"))))
     steps.append(Step("Hölder", _Sup(Norm(x if w is None else MatrixSymbol("z", *x.shape),
                                           n.p), x if w is None else MatrixSymbol(
                                               "z", *x.shape), mapped),
@@ -189,12 +216,16 @@ def dual(n: Any, *, check: bool = True, name: str = "y") -> DualNorm:
     return out
 
 
-def _holder_note(p: sp.Basic, q: sp.Basic) -> str:
+def _holder_note(p: sp.Basic, q: sp.Basic) -> Any:
     if p == 2:
-        return "Cauchy-Schwarz; equality at x = y/||y||_2"
+        return r"Cauchy–Schwarz; equality at $x = y/\lVert y \rVert_2$"
     if p == 1 or p == sp.oo:
-        return "Hölder with (1, oo); equality at a signed unit vector / sign(y)"
-    return f"Hölder with 1/p + 1/q = 1, q = {to_text(q)}; equality at x ~ sign(y)|y|^(q-1)"
+        return (r"Hölder with the pair $(1, \infty)$; equality at a signed unit vector, or "
+                r"at $\operatorname{sign}(y)$")
+    return Text(note(r"Hölder with $1/p + 1/q = 1$, ", Math(f"q = {latex(q)}",
+                                                            f"q = {to_text(q)}"),
+                     r"; equality at $x \propto \operatorname{sign}(y) \odot "
+                     r"\lvert y \rvert^{q-1}$"))
 
 
 def holder_check(d: DualNorm, points: int = 20, seed: int = 0, **values: Any) -> HolderReport:
@@ -272,7 +303,8 @@ def matrix_dual(n: Norm, *, check: bool = True, name: str = "Y") -> Any:
     mapped = y.T if rule.extras.get("dual_transposed") else y
     result = Norm(mapped, q)
     steps = [Step("definition", Norm(y, sp.Symbol("*")), _TraceSup(n, x, y),
-                  "definition of the dual norm, <X, Y> = tr(X^T Y)"),
+                  r"definition of the dual norm, with $\langle X, Y \rangle = "
+                  r"\operatorname{tr}(X^\top Y)$"),
              Step("Hölder", _TraceSup(n, x, y), result, _NOTES[rule.key])]
     out = DualNorm(norm=n, x=x, y=y, result=result, q=q, steps=steps)
     if check:
@@ -296,16 +328,26 @@ class _TraceSup:
     def text(self) -> str:
         return f"sup over {to_text(self.norm)} <= 1 of trace({self.y}.T*{self.x})"
 
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _TraceSup) and (self.norm, self.x, self.y) == \
+            (other.norm, other.x, other.y)
+
+    def __hash__(self) -> int:
+        return hash((self.norm, self.x, self.y))
+
 
 _NOTES = {
-    "fro": "Cauchy-Schwarz for the trace inner product; equality at X = Y/||Y||_F",
-    "nuc": "von Neumann's trace inequality; equality at X = u_1 v_1^T of Y",
-    "spectral": "von Neumann's trace inequality; equality at X = U V^T of Y",
-    "induced1": "Hölder: sum_j <x_j, y_j> <= sum_j ||x_j||_1 ||y_j||_oo <= "
-                "max_j ||x_j||_1 sum_j ||y_j||_oo",
-    "inducedinf": "Hölder row by row (the induced oo-norm of X is the induced 1-norm of "
-                  "X^T)",
-    "mixed": "Hölder twice: within columns (p, p*) and across columns (q, q*)",
+    "fro": r"Cauchy–Schwarz for the trace inner product; equality at "
+           r"$X = Y/\lVert Y \rVert_F$",
+    "nuc": r"von Neumann's trace inequality; equality at $X = u_1 v_1^\top$, the top "
+           r"singular pair of $Y$",
+    "spectral": r"von Neumann's trace inequality; equality at $X = U V^\top$ of $Y$",
+    "induced1": r"Hölder: $\sum_j \langle x_j, y_j \rangle \le \sum_j \lVert x_j \rVert_1 "
+                r"\lVert y_j \rVert_\infty \le \max_j \lVert x_j \rVert_1 \sum_j "
+                r"\lVert y_j \rVert_\infty$",
+    "inducedinf": r"Hölder row by row (the induced $\infty$-norm of $X$ is the induced "
+                  r"1-norm of $X^\top$)",
+    "mixed": r"Hölder twice: within columns $(p, p^*)$ and across columns $(q, q^*)$",
 }
 
 

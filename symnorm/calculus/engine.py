@@ -288,7 +288,7 @@ def grad_norm(n: Norm, wrt: Expr, rec: Recorder, smooth_at_zero: bool = False,
     if rec.index_notation and rule.index_form is not None and not order_fixed:
         rec.steps.extend(index_steps(rule, n))
     rec.step(rule.key, Differential(n, u), g_u,
-             rule.title + ("; the order held fixed" if order_fixed else ""))
+             f"gradient of the {rule.title}" + ("; the order held fixed" if order_fixed else ""))
     if u == wrt:
         return g_u
     g = vjp(u, wrt, g_u, rec)

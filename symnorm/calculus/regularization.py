@@ -22,7 +22,9 @@ from ..kernels.kernel import kernel
 from ..model.atoms import Norm
 from ..model.errors import UnsupportedExpressionError
 from ..model.text import to_text
+from ..presentation.blocks import Block, Equations, Row, Shown, render_mathjax
 from ..presentation.latex import latex
+from ..presentation.prose import Math, Note, note, plain_math
 from .algebra import as_scalar, depends
 from .engine import derive_gradient
 from .prox import prox
@@ -30,7 +32,7 @@ from .subdiff.sets import Nearest
 from .subdiff.vector import NormNode, PointNode, ScaleNode, Subdifferential, SumNode, subdiff
 
 
-@dataclass
+@dataclass(repr=False)
 class Certificate:
     """Is ``x`` a minimiser? ``0 ∈ ∂f(x)`` up to ``tol``, with the evidence."""
 
@@ -51,13 +53,16 @@ class Certificate:
     def __str__(self) -> str:
         return self.summary()
 
+    def __repr__(self) -> str:
+        return f"<Certificate {self.summary()}>"
+
     def _repr_html_(self) -> str:
         colour = "#1a7f37" if self.ok else "#cf222e"
         return f"<span style='color:{colour}'>{html.escape(self.summary())}</span>"
 
 
-@dataclass
-class Optimality:
+@dataclass(repr=False)
+class Optimality(Shown):
     """The first-order condition ``0 ∈ ∂f(x)`` of a convex objective."""
 
     f: Any
@@ -65,6 +70,7 @@ class Optimality:
     subdifferential: Subdifferential
 
     def latex(self) -> str:
+        """The condition on one line (and its coordinatewise form after ``\\iff``)."""
         root = self.subdifferential.root
         out = rf"0 \in {root.latex()}"
         coordinatewise = self._coordinatewise()
@@ -89,8 +95,28 @@ class Optimality:
         closed = node.rule.subdiff.latex(latex(node.norm.arg), node.norm.p)
         return rf"-\frac{{1}}{{{lam}}} {c} \in {closed}"
 
+    def _title_(self) -> Note:
+        return note("Optimality condition of ", Math(latex(self.f), to_text(self.f)),
+                    " in ", Math(latex(self.wrt), to_text(self.wrt)))
+
+    def _blocks_(self) -> list[Block]:
+        root = self.subdifferential.root
+        rows = [Row(Math("0", "0"), Math(root.latex(), root.text()),
+                    Note(r"$x$ minimises a convex $f$ if and only if $0 \in \partial f(x)$"),
+                    Math(r"\in", "in"))]
+        coordinatewise = self._coordinatewise()
+        if coordinatewise:
+            lhs, _, rhs = coordinatewise.partition(r" \in ")
+            rows.append(Row(plain_math(r"\iff " + lhs), plain_math(rhs),
+                            Note("the same, with the closed form of the subdifferential"),
+                            Math(r"\in", "in")))
+        return [Equations(rows)]
+
+    def __repr__(self) -> str:
+        return f"0 in {self.subdifferential.root.text()}"
+
     def _repr_latex_(self) -> str:
-        return "$" + self.latex() + "$"
+        return "$$" + render_mathjax(self._blocks_()) + "$$"
 
     def certify(self, at: Any = None, tol: float = 1e-8, **values: Any) -> Certificate:
         """Decide whether the point is a minimiser (``0 ∈ ∂f(x)`` within ``tol``)."""
@@ -117,7 +143,7 @@ def optimality(f: Any, wrt: Any) -> Optimality:
 
 # -- proximal gradient ---------------------------------------------------------------------
 
-@dataclass
+@dataclass(repr=False)
 class Solution:
     """The result of :func:`proximal_gradient`."""
 
@@ -137,6 +163,11 @@ class Solution:
 
     def __str__(self) -> str:
         return self.summary()
+
+    def __repr__(self) -> str:
+        state = "converged" if self.converged else "stopped"
+        return (f"<Solution {state} after {self.iterations} iterations, objective "
+                f"{self.objective[-1]:.6g}>" if self.objective else f"<Solution {state}>")
 
 
 def split_objective(f: Any, wrt: Any) -> tuple[sp.Expr, sp.Expr | None]:

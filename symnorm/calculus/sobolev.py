@@ -28,8 +28,10 @@ from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
 from ..model.atoms import Norm
 from ..model.errors import CheckFailedError, DomainError, ShapeError, UnsupportedExpressionError
+from ..model.text import to_text
+from ..presentation.blocks import Block, Equations, Paragraph, Row, Shown
 from ..presentation.latex import latex
-from ..presentation.layout import latex_text
+from ..presentation.prose import Math, Note, Text, note, plain_math
 from ..rules.constructors import norm
 
 __all__ = ["DifferenceMatrix", "FirstVariation", "SobolevNorm", "first_variation",
@@ -40,15 +42,20 @@ __all__ = ["DifferenceMatrix", "FirstVariation", "SobolevNorm", "first_variation
 
 @dataclass(frozen=True)
 class SobolevStep:
-    """One step: ``lhs = rhs`` (LaTeX) and a note."""
+    """One step: ``lhs = rhs`` (LaTeX; ``rhs_text`` the right side as text) and a note."""
 
     lhs: str
     rhs: str
     note: str
+    rhs_text: str = ""
+
+    def row(self) -> Row:
+        rhs = Math(self.rhs, self.rhs_text) if self.rhs_text else plain_math(self.rhs)
+        return Row(plain_math(self.lhs), rhs, Note.of(self.note))
 
 
-@dataclass
-class SobolevNorm:
+@dataclass(repr=False)
+class SobolevNorm(Shown):
     r"""The value of a Sobolev norm with its derivation.
 
     ``value`` is exact (a SymPy number or expression) when ``exact``; otherwise a Float
@@ -80,21 +87,34 @@ class SobolevNorm:
             return rf"\lvert {f} \rvert_{{{space}^{sup}({box})}}"
         return rf"\lVert {f} \rVert_{{{space}^{sup}({box})}}"
 
+    def _title_(self) -> Note:
+        kind = "seminorm" if self.seminorm else "norm"
+        return note(f"The Sobolev {kind} ", Math(self.name_latex(), self._name_text()))
+
+    def _name_text(self) -> str:
+        bar = "|" if self.seminorm else "||"
+        space = f"H^{self.k}" if self.p == 2 else f"W^({self.k},{to_text(self.p)})"
+        box = " x ".join(f"({to_text(a)}, {to_text(b)})" for a, b in self.domain)
+        return f"{bar}{to_text(self.f)}{bar}_{space}{box}"
+
+    def _blocks_(self) -> list[Block]:
+        """Each derivative, each integral (or sup), the sum and its root; then which terms
+        were computed numerically, and the check of the exact ones."""
+        out: list[Block] = [Equations([s.row() for s in self.steps])]
+        out += [Paragraph(Note.of(n)) for n in self.notes]
+        if self.checked:
+            out.append(Paragraph(Note(f"each exact term agrees with quadrature (mpmath) to "
+                                      f"1e-8: {len(self.checked)} checked"), small=True))
+        return out
+
     def latex(self) -> str:
-        r"""An ``aligned`` block: each derivative, each integral, the sum, the root."""
-        lines = [rf"{s.lhs} &= {s.rhs} && \text{{{latex_text(s.note)}}}" for s in self.steps]
-        return r"\begin{aligned}" + "\n" + (r" \\" + "\n").join(lines) + "\n" + r"\end{aligned}"
+        r"""An ``aligned`` block: each derivative, each integral, the sum, the root; the
+        notes numbered at the right and written out under it."""
+        return Shown.latex(self)
 
-    def _repr_latex_(self) -> str:
-        return "$$" + self.latex() + "$$"
-
-    def text(self) -> str:
-        head = f"{'|' if self.seminorm else '||'}{self.f}{'|' if self.seminorm else '||'}"
+    def __repr__(self) -> str:
         kind = "exact" if self.exact else "numeric (quadrature)"
-        return f"{head} in W^({self.k},{self.p}) = {self.value}  [{kind}]"
-
-    def __str__(self) -> str:
-        return self.text()
+        return f"{self._name_text()} = {to_text(self.value)}  [{kind}]"
 
     def evalf(self, n: int = 15) -> float:
         return float(sp.N(self.value, n))
@@ -351,7 +371,8 @@ def _function_norm(f: sp.Expr, variables: tuple, box: tuple, k: int, p: Any,
             g = sp.simplify(_derivative(f, variables, alpha))
             name = _deriv_latex(f, variables, alpha)
             if j:
-                steps.append(SobolevStep(name, latex(g), f"derivative of order {j}"))
+                steps.append(SobolevStep(name, latex(g), f"derivative of order {j}",
+                                         to_text(g)))
             if p == sp.oo:
                 value, ok = _sup_abs(g, variables, box)
                 lhs = rf"\sup \lvert {name} \rvert"
@@ -367,7 +388,7 @@ def _function_norm(f: sp.Expr, variables: tuple, box: tuple, k: int, p: Any,
             if ok and check and value.is_number:
                 checked.append(_check_term(g, p, variables, box, value, alpha))
             terms[alpha] = value
-            steps.append(SobolevStep(lhs, latex(value), note))
+            steps.append(SobolevStep(lhs, latex(value), note, to_text(value)))
     if p == sp.oo:
         power = sp.Max(*terms.values())
         value = power
@@ -380,8 +401,8 @@ def _function_norm(f: sp.Expr, variables: tuple, box: tuple, k: int, p: Any,
                          value=value, power=power, terms=terms, steps=steps, exact=exact,
                          notes=notes, checked=checked)
     total = "the largest sup norm" if p == sp.oo else \
-        ("the square root of the sum" if p == 2 else f"the {latex(p)}-th root of the sum")
-    steps.append(SobolevStep(result.name_latex(), latex(value), total))
+        ("the square root of the sum" if p == 2 else f"the ${latex(p)}$-th root of the sum")
+    steps.append(SobolevStep(result.name_latex(), latex(value), total, to_text(value)))
     return result
 
 
@@ -451,8 +472,8 @@ def _discrete(u: MatrixExpr, k: int, p: Any, h: Any, seminorm: bool) -> sp.Expr:
 
 # -- first variation -----------------------------------------------------------------------------
 
-@dataclass
-class FirstVariation:
+@dataclass(repr=False)
+class FirstVariation(Shown):
     r"""``δJ/δu``: the Euler–Lagrange expression of ``J = ∫ L``; ``equation`` is
     ``Eq(δJ/δu, 0)``; ``steps`` one partial derivative per derivative of ``u`` in L."""
 
@@ -467,15 +488,25 @@ class FirstVariation:
     def equation(self) -> sp.Eq:
         return sp.Eq(self.result, 0)
 
+    def _title_(self) -> Note:
+        return note("The first variation of ", Math(latex(self.functional),
+                                                    to_text(self.functional)))
+
+    def _blocks_(self) -> list[Block]:
+        """The partial derivatives of the Lagrangian, then the Euler–Lagrange expression;
+        the numerical check of the defining identity as a sentence."""
+        out: list[Block] = [Equations([s.row() for s in self.steps])]
+        if self.report:
+            out.append(Paragraph(note("checked: ", Note.of(self.report)), small=True))
+        return out
+
     def latex(self) -> str:
-        lines = [rf"{s.lhs} &= {s.rhs} && \text{{{latex_text(s.note)}}}" for s in self.steps]
-        return r"\begin{aligned}" + "\n" + (r" \\" + "\n").join(lines) + "\n" + r"\end{aligned}"
+        r"""An ``aligned`` block of the steps, the notes numbered at the right and written
+        out under it."""
+        return Shown.latex(self)
 
-    def _repr_latex_(self) -> str:
-        return "$$" + self.latex() + "$$"
-
-    def __str__(self) -> str:
-        return f"dJ/du = {self.result}"
+    def __repr__(self) -> str:
+        return f"dJ/d{to_text(self.u)} = {to_text(self.result)}"
 
 
 def first_variation(J: Any, u: Any, *, check: bool = True) -> FirstVariation:
@@ -524,7 +555,8 @@ def first_variation(J: Any, u: Any, *, check: bool = True) -> FirstVariation:
         if partial == 0:
             continue
         steps.append(SobolevStep(rf"\frac{{\partial L}}{{\partial {latex(s)}}}", latex(partial),
-                                 "partial derivative of the Lagrangian"))
+                                 "the partial derivatives of the Lagrangian",
+                                 to_text(partial)))
         if s == u:
             total += partial
             continue
@@ -532,8 +564,11 @@ def first_variation(J: Any, u: Any, *, check: bool = True) -> FirstVariation:
         count = sum(c for _, c in order)
         total += (-1) ** count * sp.diff(partial, *order)
     result = sp.expand(total)
-    steps.append(SobolevStep(rf"\frac{{\delta J}}{{\delta {latex(u)}}}", latex(result),
-                             "Euler-Lagrange: sum of (-1)^|a| d^a (dL/d(d^a u))"))
+    steps.append(SobolevStep(
+        rf"\frac{{\delta J}}{{\delta {latex(u)}}}", latex(result),
+        r"the Euler–Lagrange expression $\frac{\delta J}{\delta u} = \sum_\alpha "
+        r"(-1)^{\lvert\alpha\rvert} \partial^\alpha \frac{\partial L}{\partial "
+        r"(\partial^\alpha u)}$", to_text(result)))
     out = FirstVariation(functional=J, u=u, lagrangian=lag, result=result, steps=steps)
     if check:
         out.report = _check_variation(lag, u, result, derivs, J)
@@ -561,5 +596,7 @@ def _check_variation(lag: sp.Expr, u: Any, result: sp.Expr, derivs: list, J: Any
     if abs(left - right) > 1e-8 * max(1.0, abs(left)):
         raise CheckFailedError(f"the first variation {result} fails d/de J(u + e v) = "
                                f"integral of dJ/du * v: {left:.12g} != {right:.12g}")
-    return (f"d/de J(u + e v) at e = 0 equals the integral of dJ/du * v "
-            f"({left:.12g}) for u = {trial}, v = {bump}")
+    return Text(note(r"$\frac{d}{d\varepsilon} J(u + \varepsilon v)\big|_{\varepsilon = 0} = "
+                     r"\int \frac{\delta J}{\delta u}\, v$ ",
+                     f"({left:.12g}) for ", Math(f"u = {latex(trial)}", f"u = {to_text(trial)}"),
+                     " and the bump ", Math(f"v = {latex(bump)}", f"v = {to_text(bump)}")))

@@ -10,6 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from ..presentation.blocks import Block, Paragraph, Shown, Table, number
+from ..presentation.prose import Note, formula, note
+
 TOLERANCES: dict[type, tuple[float, float]] = {
     np.float64: (1e-6, 1e-12),
     np.float32: (3e-2, 1e-6),
@@ -54,9 +57,13 @@ class PointResult:
         return max((d.error for d in self.directions), default=float("nan"))
 
 
-@dataclass
-class CheckReport:
-    """Result of :func:`check`: ``ok``, errors per point, the method used."""
+@dataclass(repr=False)
+class CheckReport(Shown):
+    """Result of :func:`check`: ``ok``, errors per point, the method used.
+
+    It reads as a small table, one row a point (``str``, Jupyter, documents); ``summary()``
+    is the plain-text report with the failing point's numbers.
+    """
 
     expression: str
     claimed: str
@@ -114,12 +121,64 @@ class CheckReport:
     def __str__(self) -> str:
         return self.summary()
 
+    def __repr__(self) -> str:
+        worst = self.worst
+        return (f"<CheckReport {'PASS' if self.ok else 'FAIL'}: {self.claimed} = "
+                f"grad_{self.wrt}({self.expression}) at {len(self.points)} point(s), max "
+                f"error {worst.max_error:.2g}>")
+
+    # -- display ---------------------------------------------------------------------
+    def _tolerance(self, p: PointResult) -> float:
+        worst = max(p.directions, key=lambda d: d.error / d.tolerance if d.tolerance else 0,
+                    default=None)
+        return float("nan") if worst is None else worst.tolerance
+
+    def _what(self) -> Note:
+        return note("the derivative ", formula(self.claimed), " of ", formula(self.expression),
+                    " with respect to ", formula(self.wrt))
+
+    def _title_(self) -> Note:
+        return note("Numerical check of ", self._what())
+
+    def _verdict(self, ok: bool) -> Note:
+        return Note("pass") if ok else Note(r"$\textbf{FAIL}$", "FAIL")
+
+    def _compact_blocks_(self) -> list[Block]:
+        """One row: the number of points, the largest error, its tolerance, the verdict."""
+        worst = self.worst
+        return [Table(["points", "max error", "tolerance", "verdict"],
+                      [[Note(str(len(self.points))), number(worst.max_error),
+                        number(self._tolerance(worst)), self._verdict(self.ok)]],
+                      align="rrrl", in_text=False,
+                      caption=Note(f"checked against finite differences at random points "
+                                   f"({self.dtype})"))]
+
+    def _blocks_(self) -> list[Block]:
+        verdict = "passes" if self.ok else "fails"
+        out: list[Block] = [Paragraph(note(self._what(), f" {verdict} the check.")),
+                            Paragraph(Note.of(f"Method: {self.method}; {self.dtype}, "
+                                              f"rtol = {self.rtol:g}, atol = {self.atol:g}"),
+                                      small=True)]
+        rows = []
+        for i, p in enumerate(self.points):
+            mode = "kink (subgradient)" if p.mode == "kink" else ""
+            rows.append([Note(str(i + 1)), number(p.max_error), number(self._tolerance(p)),
+                         self._verdict(p.ok), Note.of(p.problem or mode)])
+        out.append(Table(["point", "max error", "tolerance", "verdict", "note"], rows,
+                         align="rrrll", wrap=4))
+        bad = next((p for p in self.points if not p.ok), None)
+        if bad is not None and bad.values:
+            where = ", ".join(f"{k} = {format_value(v)}" for k, v in bad.values.items())
+            out.append(Paragraph(Note.of(f"first failing point: {where}")))
+        return out
+
     def _repr_html_(self) -> str:
-        title = (f"{html.escape(self.claimed)} = &nabla;<sub>{html.escape(self.wrt)}</sub> "
-                 f"{html.escape(self.expression)}")
-        note = f"{self.method}; {self.dtype}, rtol={self.rtol:g}, atol={self.atol:g}"
-        return verdict_html(self.ok, title, note, "max error",
-                            [(p.ok, p.problem or f"{p.max_error:.3g}") for p in self.points])
+        title = html.escape(rf"\({formula(self.claimed).latex} = \nabla_{{"
+                            rf"{formula(self.wrt).latex}}} {formula(self.expression).latex}\)")
+        note_ = f"{self.method}; {self.dtype}, rtol={self.rtol:g}, atol={self.atol:g}"
+        return verdict_html(self.ok, title, note_, "max error",
+                            [(p.ok, p.problem or f"{p.max_error:.3g}") for p in self.points],
+                            [f"{self._tolerance(p):.3g}" for p in self.points])
 
     def to_dict(self) -> dict:
         return {"ok": self.ok, "method": self.method, "dtype": self.dtype,
@@ -129,14 +188,19 @@ class CheckReport:
 
 
 def verdict_html(ok: bool, title_html: str, note: str, measure: str,
-                 rows: list[tuple[bool, str]]) -> str:
-    """A PASS/FAIL heading and one table row per point (shared by the check reports)."""
+                 rows: list[tuple[bool, str]], tolerances: list[str] | None = None) -> str:
+    """A PASS/FAIL heading and a small table, one row per point (shared by the check
+    reports): the point, the measured error (and its tolerance), the verdict."""
     colour = "#1a7f37" if ok else "#cf222e"
-    body = "".join(f"<tr><td>{i}</td><td>{'ok' if good else 'FAILED'}</td>"
-                   f"<td>{html.escape(detail)}</td></tr>" for i, (good, detail) in enumerate(rows))
+    tol_head = "<th>tolerance</th>" if tolerances else ""
+    body = "".join(
+        f"<tr><td>{i + 1}</td><td>{html.escape(detail)}</td>"
+        + (f"<td>{html.escape(tolerances[i])}</td>" if tolerances else "")
+        + f"<td style='color:{'#1a7f37' if good else '#cf222e'}'>"
+        f"{'ok' if good else 'FAILED'}</td></tr>" for i, (good, detail) in enumerate(rows))
     return (f"<div><b style='color:{colour}'>{'PASS' if ok else 'FAIL'}</b> {title_html}"
             f"<br><small>{html.escape(note)}</small><table><tr><th>point</th>"
-            f"<th>verdict</th><th>{html.escape(measure)}</th></tr>{body}</table></div>")
+            f"<th>{html.escape(measure)}</th>{tol_head}<th>verdict</th></tr>{body}</table></div>")
 
 
 def format_value(v: Any) -> str:

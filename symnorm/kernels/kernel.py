@@ -38,6 +38,9 @@ from .. import numeric
 from ..model.errors import ArgumentError, ShapeError, UnsupportedExpressionError
 from ..model.shapes import check_shapes
 from ..model.text import to_text
+from ..presentation.blocks import Block, Equations, Paragraph, Row, Shown
+from ..presentation.latex import latex as to_latex
+from ..presentation.prose import Math, Note, note
 from .arguments import (
     arg_spec,
     as_array,
@@ -64,7 +67,7 @@ KINK_POLICY = (
     "relative 1e-10), see symnorm.numeric.matrices. It never returns NaN for finite input.")
 
 
-class Kernel:
+class Kernel(Shown):
     """A compiled numpy function with its arguments, source and kink policy.
 
     Call it by name (``k(x=..., A=...)``) or positionally in the order of
@@ -156,6 +159,23 @@ class Kernel:
 
     def __repr__(self) -> str:
         return f"<symnorm kernel {self._call_text()} -> {to_text(self.expr)}>"
+
+    # -- display (Jupyter, documents) -------------------------------------------------
+    def _title_(self) -> Note:
+        return note("Kernel of ", Math(to_latex(self.expr), to_text(self.expr)))
+
+    def _blocks_(self) -> list[Block]:
+        """``k(x, A, b) = expression``, and what it takes and returns in a sentence."""
+        names = ", ".join(to_latex(a) for a in self.args)
+        lhs = Math(rf"k({names})", f"k({', '.join(self.arg_names)})")
+        library = "numpy" if self.backend is None else self.backend
+        return [Equations([Row(lhs, Math(to_latex(self.expr), to_text(self.expr)))]),
+                Paragraph(Note(f"a {library} function for arrays of any size: call it as "
+                               f"{self._call_text()}, by position or by name; leading axes "
+                               "are a batch"), small=True)]
+
+    def __str__(self) -> str:
+        return repr(self)
 
     # -- calling -----------------------------------------------------------------
     def __call__(self, *values: Any, out: np.ndarray | None = None, **named: Any) -> Any:

@@ -132,6 +132,30 @@ class TextPrinter(HandOrder, StrPrinter):
     def _print_Min(self, expr: sp.Basic) -> str:
         return "min(" + ", ".join(self._print(a) for a in expr.args) + ")"
 
+    def _print_Derivative(self, expr: sp.Derivative) -> str:
+        """``u''(t)`` for a function of one variable, ``diff(u(x, y), x, y)`` otherwise."""
+        f = expr.expr
+        counts = list(expr.variable_count)
+        if isinstance(f, sp.core.function.AppliedUndef) and len(f.args) == 1 and \
+                len(counts) == 1 and counts[0][1] <= 3:
+            return f"{f.func.__name__}{chr(39) * int(counts[0][1])}({self._print(f.args[0])})"
+        spec = ", ".join(self._print(v) if n == 1 else f"{self._print(v)}, {n}"
+                         for v, n in counts)
+        return f"diff({self._print(f)}, {spec})"
+
+    def _print_Integral(self, expr: sp.Integral) -> str:
+        limits = ", ".join(f"({self._print(v)}, {self._print(a)}, {self._print(b)})"
+                           if len(lim) == 3 else self._print(lim[0])
+                           for lim in expr.limits for v, a, b in [(lim + (None, None))[:3]])
+        return f"integral({self._print(expr.function)}, {limits})"
+
+    def _print_Sum(self, expr: sp.Sum) -> str:
+        (k, a, b), *more = expr.limits
+        inner = self._print(expr.function)
+        if more:
+            inner = self._print(sp.Sum(expr.function, *more))
+        return f"sum({inner} for {self._print(k)} = {self._print(a)}..{self._print(b)})"
+
     def _print_MatrixBase(self, expr: sp.MatrixBase) -> str:
         rows = (", ".join(self._print(e) for e in expr.row(i)) for i in range(expr.rows))
         return "[" + ", ".join(f"[{r}]" for r in rows) + "]"

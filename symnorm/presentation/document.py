@@ -1,7 +1,11 @@
 r"""Standalone LaTeX documents: derivations, checks and verdicts in one ``.tex`` file.
 
-The document needs only ``amsmath`` and ``amssymb`` and compiles with ``pdflatex``;
-:func:`compile_pdf` runs it when it is on the machine.
+The document needs only packages of Debian's ``texlive-latex-base`` and
+``texlive-latex-recommended`` (amsmath, amssymb, geometry, booktabs, tabularx, microtype)
+and compiles with ``pdflatex``; :func:`compile_pdf` runs it when it is on the machine.
+Each object reads as a section in words: a result object says how with
+``_document_section_(caption)`` (see :mod:`symnorm.presentation.blocks`), and the
+equations of the whole document are numbered in one sequence.
 """
 
 from __future__ import annotations
@@ -17,23 +21,26 @@ from typing import Any
 import sympy as sp
 
 from ..model.errors import SymnormError
+from .blocks import Display, equation_numbers, heading, render_document
 from .latex import latex as to_latex
-from .layout import break_terms, visible_width
+from .layout import visible_width
+from .prose import escape_words, math
 
 __all__ = ["LatexError", "compile_pdf", "display", "escape_text", "heading", "inline",
            "latex_document", "verbatim"]
 
 PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage[utf8]{inputenc}
-\usepackage[T1]{fontenc}
+\usepackage[margin=2.5cm]{geometry}
 \usepackage{amsmath,amssymb}
+\usepackage{booktabs,tabularx}
+\usepackage{microtype}
 \allowdisplaybreaks
+\setlength{\emergencystretch}{2em}
+\setlength{\parindent}{0pt}
+\setlength{\parskip}{0.5ex plus 0.2ex}
 """
 
-# what text mode cannot print as itself (T1 prints < > | fine; these need commands)
-_TEXT_ESCAPES = {"\\": r"\textbackslash{}", "_": r"\_", "&": r"\&", "%": r"\%", "#": r"\#",
-                 "{": r"\{", "}": r"\}", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}",
-                 "$": r"\$"}
 _ASCII = {"‖": "||", "∇": "grad ", "∂": "d", "⊙": ".*", "≤": "<=", "≥": ">=", "≠": "!=",
           "∞": "oo", "λ": "lambda", "μ": "mu", "η": "eta", "σ": "sigma", "→": "->",
           "∈": " in ", "·": ".", "×": "x", "−": "-", "…": "...", "ᵀ": ".T", "²": "^2",
@@ -62,12 +69,13 @@ def _ascii(s: str) -> str:
 
 
 def escape_text(s: str) -> str:
-    r"""Paragraph text made safe for pdflatex (specials escaped, ASCII only).
+    r"""Paragraph text made safe for pdflatex: specials escaped, mathematical Unicode
+    typeset as mathematics, accented letters kept.
 
-    >>> escape_text("‖x‖₂ < 1 & 50%")
-    '||x||\\_2 < 1 \\& 50\\%'
+    >>> escape_text("‖x‖₂ < 1 & 50%, Hölder")
+    '$\\Vert$x$\\Vert_2$ $<$ 1 \\& 50\\%, Hölder'
     """
-    return "".join(_TEXT_ESCAPES.get(c, c) for c in _ascii(s))
+    return escape_words(s)
 
 
 def verbatim(text: str, width: int = 60) -> str:
@@ -94,38 +102,24 @@ def inline(expr: Any) -> str:
     return f"${to_latex(expr)}$"
 
 
-def heading(text: str) -> str:
-    """An unnumbered subsection heading (``text`` is LaTeX)."""
-    return f"\\subsection*{{{text}}}"
-
-
 def _item(obj: Any, caption: str | None) -> list[str]:
     """The LaTeX blocks of one item. A result object that knows how it reads in a document
     says so with ``_document_section_(caption)`` (derivations, verdicts: see
     :class:`symnorm.Derivation`), in the manner of Jupyter's ``_repr_latex_``."""
-    out: list[str] = []
     if isinstance(obj, str):
         return [escape_text(obj), ""]
     section = getattr(obj, "_document_section_", None)
     if callable(section):
         return list(section(caption))
     if isinstance(obj, sp.Basic):
-        if caption:
-            out.append(heading(escape_text(caption)))
-        pieces = break_terms(to_latex(obj), width=60)
-        body = " \\\\\n&\\quad {}".join(pieces)
-        out.append(display("\\begin{aligned}\n&" + body + "\n\\end{aligned}"))
-        return out
+        out = [heading(caption)] if caption else []
+        return out + render_document([Display(math(obj))])
     if hasattr(obj, "latex") and callable(obj.latex):
-        title = caption or type(obj).__name__
-        out.append(heading(escape_text(title)))
+        out = [heading(caption or escape_text(type(obj).__name__))]
         out.append(display(obj.latex()))
-        report = getattr(obj, "report", None)
-        if report is not None and hasattr(report, "summary"):
-            out.append(verbatim(report.summary()))
         return out
-    if hasattr(obj, "summary") and callable(obj.summary):  # check and axiom reports
-        out.append(heading(escape_text(caption or type(obj).__name__)))
+    if hasattr(obj, "summary") and callable(obj.summary):  # another report
+        out = [heading(caption or escape_text(type(obj).__name__))]
         out.append(verbatim(obj.summary()))
         return out
     raise SymnormError(f"cannot put a {type(obj).__name__} in a document; give a "
@@ -153,12 +147,13 @@ def latex_document(items: Any, title: str | None = None, *, author: str | None =
             len(items) == 2 and isinstance(items[0], str) and not isinstance(items[1], str)):
         items = [items]
     body: list[str] = []
-    for entry in items:
-        caption = None
-        if isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], str):
-            caption, entry = entry
-            caption = escape_text(caption)
-        body += _item(entry, caption)
+    with equation_numbers():  # one sequence of equation numbers for the whole document
+        for entry in items:
+            caption = None
+            if isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], str):
+                caption, entry = entry
+                caption = escape_text(caption)
+            body += _item(entry, caption)
     head = [PREAMBLE]
     if title:
         head.append(f"\\title{{{escape_text(title)}}}")

@@ -70,6 +70,24 @@ class SymnormLatexPrinter(HandOrder, LatexPrinter):
             inner = rf"\left({inner}\right)"
         return rf"{inner}^{{-1}}"
 
+    def _print_Indexed(self, expr: sp.Indexed) -> str:
+        """``x_{k}``, ``(W_{1})_{ji}``: an entry, its base in brackets when it has an index
+        of its own."""
+        base = self._print(sp.Symbol(expr.base.name))
+        if "_" in base or "^" in base:
+            base = rf"\left({base}\right)"
+        indices = [self._print(i) for i in expr.indices]
+        sep = "" if all(len(i) == 1 for i in indices) else ", "
+        return f"{base}_{{{sep.join(indices)}}}"
+
+    def _print_Abs(self, expr: sp.Abs, exp: str | None = None) -> str:
+        out = rf"\lvert {self._print(expr.args[0])} \rvert"
+        return out if exp is None else rf"{out}^{{{exp}}}"
+
+    def _print_sign(self, expr: sp.Basic, exp: str | None = None) -> str:
+        out = rf"\operatorname{{sign}}\left({self._print(expr.args[0])}\right)"
+        return out if exp is None else rf"{out}^{{{exp}}}"
+
     def _print_Elementwise(self, expr: Elementwise) -> str:
         return ELEMENTWISE[expr.name].latex.format(u=self._print(expr.arg))
 

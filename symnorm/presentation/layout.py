@@ -71,8 +71,9 @@ def visible_width(tex: str) -> int:
 def break_terms(tex: str, width: int = 52) -> list[str]:
     r"""Split a long sum at its top-level ``+`` and ``-`` into pieces of about ``width``.
 
-    Pieces after the first start with their sign. A sum inside ``\left( ... \right)`` or
-    braces is not split (LaTeX cannot break a ``\left ... \right`` pair across lines).
+    Pieces after the first start with their sign. A sum inside ``\left( ... \right)``,
+    braces or an environment (``cases``) is not split (LaTeX cannot break a ``\left ...
+    \right`` pair across lines).
 
     >>> break_terms("a + b", width=80)
     ['a + b']
@@ -81,6 +82,10 @@ def break_terms(tex: str, width: int = 52) -> list[str]:
     """
     cuts, depth, k = [], 0, 0
     while k < len(tex):
+        if tex.startswith((r"\begin{", r"\end{"), k):  # an environment is one piece
+            depth += 1 if tex.startswith(r"\begin{", k) else -1
+            k = tex.index("}", k) + 1
+            continue
         if tex.startswith(r"\left", k):
             depth, k = depth + 1, k + 5
             continue

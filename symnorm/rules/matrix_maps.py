@@ -255,8 +255,10 @@ class SingularValueThreshold(_ProxMap):
     helper = "mat_svt"
 
     def _latex(self, printer: Any) -> str:
-        return (rf"U \max(\Sigma - {self._lam_latex(printer)}, 0) V^{{\top}} \text{{ where }}"
-                rf" U \Sigma V^{{\top}} = {printer._print(self.arg)}")
+        arg = printer._print(self.arg)
+        u, v = ("P", "Q") if arg in ("U", "V") else ("U", "V")  # the factors' names are free
+        return (rf"{u} \max(\Sigma - {self._lam_latex(printer)}, 0) {v}^{{\top}} "
+                rf"\text{{ where }} {u} \Sigma {v}^{{\top}} = {arg}")
 
 
 class ProjectNuclearBall(_ProxMap):

@@ -118,7 +118,7 @@ def trace(expr: object) -> sp.Expr:
 
 def _zero_kink(u: MatrixExpr, p: Any) -> list[Kink]:
     return [kink("${u} = 0", "${u} = 0", "0, the minimum-norm subgradient", at_zero=True,
-                 u=u)]
+                 returns_latex="$0$, the minimum-norm subgradient", u=u)]
 
 
 def _norm_latex(printer: Any, u: str, p: MatrixOrder) -> str:
@@ -138,7 +138,7 @@ def _prox(node: str):  # noqa: ANN202
     def make(v: MatrixExpr, lam: sp.Expr, p: MatrixOrder) -> MatrixExpr:
         return prox_node(node, v, lam, p)
     make.__doc__ = {
-        "svt": "singular value soft thresholding: U max(S - lam, 0) V^T",
+        "svt": "singular value soft thresholding (of the thin SVD)",
         "spectral": "Moreau: v minus the projection onto the nuclear-norm ball of radius lam",
         "fro": "block soft thresholding: max(0, 1 - lam/||V||_F) V",
         "cols": "column-wise block soft thresholding: max(0, 1 - lam/||v_j||_2) v_j",
@@ -170,7 +170,9 @@ NUC = NORMS.register(NormRule(
     kinks=lambda u, p: [kink(
         "${u} is rank-deficient (rank r < min(m, n))",
         r"\operatorname{rank}(${u}) < \min(m, n)",
-        "U_r V_r^T over the nonzero singular values, the minimum-norm subgradient", u=u)],
+        "U_r V_r^T over the nonzero singular values, the minimum-norm subgradient",
+        returns_latex=r"$U_r V_r^\top$ over the nonzero singular values, the minimum-norm "
+        "subgradient", u=u)],
     numpy_value="mat_nuc",
     numpy_gradient="mat_nuc_grad",
     dual_order=lambda p: MatrixOrder("spectral"),
@@ -188,7 +190,7 @@ SPECTRAL = NORMS.register(NormRule(
     kinks=lambda u, p: [
         kink("the largest singular value of ${u} is repeated (multiplicity k > 1)",
              r"\sigma_1(${u}) = \sigma_2(${u})", "U_k V_k^T / k, the minimum-norm subgradient",
-             u=u),
+             returns_latex=r"$U_k V_k^\top / k$, the minimum-norm subgradient", u=u),
         *_zero_kink(u, p)],
     numpy_value="mat_spectral",
     numpy_gradient="mat_spectral_grad",
@@ -206,7 +208,10 @@ def _induced_kinks(what: str):  # noqa: ANN202
                      rf"\text{{{what}s tie, or a zero entry in the top {what}}}",
                      f"the tied {what}s weighted for least norm (an even split when they "
                      f"have equally many nonzeros), 0 in zero entries: the minimum-norm "
-                     f"subgradient", u=u),
+                     f"subgradient",
+                     returns_latex=f"the tied {what}s weighted for least norm (an even split "
+                     f"when they have equally many nonzeros), $0$ in zero entries: the "
+                     f"minimum-norm subgradient", u=u),
                 *_zero_kink(u, p)]
     return kinks
 
@@ -228,7 +233,7 @@ INDUCED1 = NORMS.register(NormRule(
 
 INDUCEDINF = NORMS.register(NormRule(
     key="inducedinf",
-    title="induced oo-norm (largest absolute row sum)",
+    title="induced ∞-norm (largest absolute row sum)",
     description="matrix, p = oo",
     matches=_kind("inducedinf"),
     gradient=lambda u, p: InducedGrad(u, Str("rows")),
@@ -257,14 +262,16 @@ def _mixed_prox(v: MatrixExpr, lam: sp.Expr, p: MatrixOrder) -> MatrixExpr | Non
 
 MIXED = NORMS.register(NormRule(
     key="mixed",
-    title="mixed L_{p,q} norm (the Lq norm of the column Lp norms)",
+    title="mixed Lp,q norm (the Lq norm of the column Lp norms)",
     description="matrix, p = (p, q), e.g. (2, 1) the sum of column 2-norms",
     matches=_kind("mixed"),
     gradient=lambda u, p: MixedGrad(u, p),
     kinks=lambda u, p: [kink("a column of ${u} is 0 (or an entry, when p = 1)",
                              r"\left(${u}\right)_{j} = 0",
                              "the vector rules' minimum-norm choices column by column "
-                             "(0 on zero columns)", u=u), *_zero_kink(u, p)],
+                             "(0 on zero columns)",
+                             returns_latex="the vector rules' minimum-norm choices column by "
+                             "column ($0$ on zero columns)", u=u), *_zero_kink(u, p)],
     numpy_value="mixed",
     numpy_gradient="mixed_grad",
     dual_order=lambda p: MatrixOrder("mixed", *(_dual_exponent(v) for v in p.pq)),

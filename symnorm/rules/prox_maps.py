@@ -178,7 +178,7 @@ def prox_l2(v: MatrixExpr, lam: sp.Expr, p: sp.Basic) -> MatrixExpr:
 
 
 def prox_linf(v: MatrixExpr, lam: sp.Expr, p: sp.Basic) -> MatrixExpr:
-    """Moreau decomposition: v minus the projection onto the lam-ball of the dual (L1) norm
+    """Moreau decomposition: v minus its projection onto the dual (L1) ball of radius lam
 
     >>> import symnorm as sn
     >>> print(sn.to_text(prox_linf(sn.vector("v"), sn.scalar("lam", positive=True), sp.oo)))

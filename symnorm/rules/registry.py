@@ -8,6 +8,7 @@ cover it).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from string import Template
@@ -43,6 +44,7 @@ class Kink:
     returns: str        # the element a kernel returns there, e.g. "0 (minimum-norm subgradient)"
     at_zero: bool = False  # the kink is where the norm itself is 0 (u = 0)
     subjects: tuple[tuple[str, Any], ...] = ()
+    returns_latex: str = ""  # ``returns`` with its formulas in $...$ (for documents)
 
     @property
     def where(self) -> str:
@@ -51,9 +53,11 @@ class Kink:
             {name: to_text(e) for name, e in self.subjects})
 
     def where_latex(self, latex: Callable[[Any], str]) -> str:
-        """The condition as LaTeX, the subjects printed by ``latex``."""
-        return Template(self.latex).safe_substitute(
+        """The condition as LaTeX, the subjects printed by ``latex`` (a one-letter subject
+        loses the brackets a template puts around it: ``x_i``, not ``(x)_i``)."""
+        out = Template(self.latex).safe_substitute(
             {name: latex(e) for name, e in self.subjects})
+        return re.sub(r"\\left\(([A-Za-z])\\right\)", r"\1", out)
 
     def replaced(self, old: Any, new: Any) -> "Kink":
         """The same kink with ``old`` replaced by ``new`` in its subjects."""
@@ -62,9 +66,10 @@ class Kink:
 
 
 def kink(text: str, latex: str, returns: str, *, at_zero: bool = False,
-         **subjects: Any) -> Kink:
-    """A :class:`Kink` whose condition mentions ``subjects`` as ``${name}``."""
-    return Kink(text, latex, returns, at_zero, tuple(subjects.items()))
+         returns_latex: str = "", **subjects: Any) -> Kink:
+    """A :class:`Kink` whose condition mentions ``subjects`` as ``${name}``;
+    ``returns_latex`` is ``returns`` with its formulas typeset between ``$...$``."""
+    return Kink(text, latex, returns, at_zero, tuple(subjects.items()), returns_latex)
 
 
 @dataclass(frozen=True)

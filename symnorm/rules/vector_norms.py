@@ -24,7 +24,7 @@ def _is_symbolic_order(p: sp.Basic) -> bool:
 
 def _zero_kink(u: MatrixExpr, p: sp.Basic) -> list[Kink]:
     return [kink("${u} = 0", "${u} = 0", "0, the minimum-norm subgradient", at_zero=True,
-                 u=u)]
+                 returns_latex="$0$, the minimum-norm subgradient", u=u)]
 
 
 def _comp(u: str, i: str = "i") -> str:
@@ -185,7 +185,8 @@ L1 = NORMS.register(NormRule(
     gradient=lambda u, p: Sign(u),
     kinks=lambda u, p: [kink("an entry of ${u} is 0", r"\left(${u}\right)_i = 0",
                              "sign with 0 in those entries, the minimum-norm subgradient",
-                             u=u)],
+                             returns_latex=r"$\operatorname{sign}$ with $0$ in those entries, "
+                             "the minimum-norm subgradient", u=u)],
     numpy_value="norm1",
     numpy_gradient="norm1_grad",
     subdiff=L1_SUBDIFF,
@@ -215,7 +216,7 @@ L2 = NORMS.register(NormRule(
 
 LINF = NORMS.register(NormRule(
     key="Linf",
-    title="max (L-infinity) norm",
+    title="max (L∞) norm",
     description="p = oo",
     matches=lambda p: p == sp.oo,
     gradient=lambda u, p: HadamardProduct(Sign(u), MaxAbsSelector(u)),
@@ -224,7 +225,8 @@ LINF = NORMS.register(NormRule(
              r"\lvert \left(${u}\right)_i \rvert = \lvert \left(${u}\right)_j \rvert"
              r" = \lVert ${u} \rVert_\infty,\ i \ne j",
              "the tie split evenly, sign(u_k)/|K| on each tied k: the minimum-norm subgradient",
-             u=u),
+             returns_latex=r"the tie split evenly, $\operatorname{sign}(u_k)/\lvert K \rvert$ "
+             r"on each tied $k \in K$: the minimum-norm subgradient", u=u),
         *_zero_kink(u, p)],
     numpy_value="norminf",
     numpy_gradient="norminf_grad",
@@ -250,7 +252,9 @@ def _lp_gradient(u: MatrixExpr, p: sp.Basic) -> MatrixExpr:
 def _lp_kinks(u: MatrixExpr, p: sp.Basic) -> list[Kink]:
     if not _is_symbolic_order(p) and p < 1:
         return [kink("an entry of ${u} is 0", r"\left(${u}\right)_i = 0",
-                     "0 in those entries (a quasi-norm has no subgradient there)", u=u)]
+                     "0 in those entries (a quasi-norm has no subgradient there)",
+                     returns_latex="$0$ in those entries (a quasi-norm has no subgradient "
+                     "there)", u=u)]
     return _zero_kink(u, p)
 
 
@@ -291,7 +295,9 @@ L0 = NORMS.register(NormRule(
     matches=lambda p: p == 0,
     gradient=lambda u, p: ZeroMatrix(*u.shape),
     kinks=lambda u, p: [kink("an entry of ${u} is 0", r"\left(${u}\right)_i = 0",
-                             "0 (the count jumps there; it has no derivative)", u=u)],
+                             "0 (the count jumps there; it has no derivative)",
+                             returns_latex="$0$ (the count jumps there; it has no derivative)",
+                             u=u)],
     numpy_value="norm0",
     numpy_gradient=None,
     index_form=None,

@@ -10,6 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from ...presentation.blocks import Block, Paragraph, Shown, Table
+from ...presentation.prose import Note, formula, note
+
 POSITIVITY = "positive definiteness"
 HOMOGENEITY = "absolute homogeneity"
 TRIANGLE = "triangle inequality"
@@ -72,9 +75,11 @@ class AxiomResult:
                 "counterexample": _jsonable(self.counterexample)}
 
 
-@dataclass
-class AxiomReport:
-    """Result of :func:`axioms`: the classification and the verdict on each axiom."""
+@dataclass(repr=False)
+class AxiomReport(Shown):
+    """Result of :func:`axioms`: the classification and the verdict on each axiom.
+
+    It reads as a small table, one row an axiom (``str`` gives :meth:`summary`)."""
 
     classification: str
     axioms: dict[str, AxiomResult]
@@ -107,18 +112,44 @@ class AxiomReport:
     def __str__(self) -> str:
         return self.summary()
 
+    def __repr__(self) -> str:
+        fails = f" (fails: {', '.join(self.failing)})" if self.failing else ""
+        return f"<AxiomReport {self.expression}: {self.classification}{fails}>"
+
+    # -- display ---------------------------------------------------------------------
+    def _title_(self) -> Note:
+        return note("The norm axioms for ", formula(self.expression), " as a function of ",
+                    formula(self.wrt))
+
+    def _headline(self) -> Note:
+        head = note(formula(self.expression), " is ",
+                    Note(rf"$\textbf{{{_article(self.classification)}}}$",
+                         _article(self.classification)))
+        if self.failing:
+            head = head + Note(f": it fails the {' and the '.join(self.failing)}")
+        return head
+
+    def _blocks_(self) -> list[Block]:
+        rows = [[Note(name), Note(r.status), Note(r.method), Note.of(r.reason)]
+                for name, r in self.axioms.items()]
+        out: list[Block] = [Paragraph(self._headline()),
+                            Table(["axiom", "verdict", "method", "why"], rows, wrap=3)]
+        out += [Paragraph(note("condition: ", Note.of(c)), small=True) for c in self.conditions]
+        out += [Paragraph(Note.of(n), small=True) for n in self.notes]
+        return out
+
     def _repr_html_(self) -> str:
         colour = {"norm": "#1a7f37", "seminorm": "#9a6700",
                   "quasi-norm": "#9a6700"}.get(self.classification, "#cf222e")
         rows = "".join(
             f"<tr><td>{html.escape(name)}</td><td>{html.escape(r.status)}</td>"
-            f"<td>{html.escape(r.method)}</td><td>{html.escape(r.reason)}</td></tr>"
+            f"<td>{html.escape(r.method)}</td><td>{Note.of(r.reason).html()}</td></tr>"
             for name, r in self.axioms.items())
-        extra = "".join(f"<br><small>{html.escape(t)}</small>" for t in
+        extra = "".join(f"<br><small>{Note.of(t).html()}</small>" for t in
                         [f"conditions: {c}" for c in self.conditions] + self.notes)
         return (f"<div><b style='color:{colour}'>{html.escape(self.classification)}</b>: "
-                f"<code>{html.escape(self.expression)}</code> as a function of "
-                f"<code>{html.escape(self.wrt)}</code>{extra}"
+                f"{formula(self.expression).latex and _inline(self.expression)} as a "
+                f"function of {_inline(self.wrt)}{extra}"
                 f"<table><tr><th>axiom</th><th>verdict</th><th>method</th><th>reason</th>"
                 f"</tr>{rows}</table></div>")
 
@@ -127,6 +158,16 @@ class AxiomReport:
                 "expression": self.expression, "wrt": self.wrt,
                 "conditions": list(self.conditions), "notes": list(self.notes),
                 "axioms": {name: r.to_dict() for name, r in self.axioms.items()}}
+
+
+def _article(classification: str) -> str:
+    return classification if classification.startswith("not") else \
+        f"a {classification}"
+
+
+def _inline(text: str) -> str:
+    """A formula given as text, for HTML: typeset by MathJax (``\\(...\\)``)."""
+    return rf"\({html.escape(formula(text).latex)}\)"
 
 
 def _jsonable(v: Any) -> Any:

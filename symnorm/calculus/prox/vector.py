@@ -36,9 +36,11 @@ from ...kernels.kernel import kernel
 from ...model.atoms import Norm
 from ...model.errors import ShapeError, UnsupportedExpressionError
 from ...model.text import to_text
+from ...presentation.blocks import Block, Equations, Shown, Table, number
 from ...presentation.latex import latex as to_latex
+from ...presentation.prose import Math, Note, Text, math, note
 from ...rules import NORMS, NormRule, norm_rule, numeric_order
-from ..derivation import Step, steps_latex
+from ..derivation import Step, step_rows
 
 __all__ = ["Prox", "ProxCheckReport", "ProxPoint", "derive_vector_prox"]
 
@@ -148,7 +150,7 @@ class ProxPoint:
     problem: str = ""
 
 
-@dataclass
+@dataclass(repr=False)
 class ProxCheckReport:
     """Result of :meth:`Prox.check`: ``ok``, the distance at each point, the method."""
 
@@ -190,6 +192,25 @@ class ProxCheckReport:
     def __str__(self) -> str:
         return self.summary()
 
+    def __repr__(self) -> str:
+        worst = max(self.errors, default=float("nan"))
+        return (f"<ProxCheckReport {'PASS' if self.ok else 'FAIL'}: prox {self.result} of "
+                f"{self.expression} at {len(self.points)} point(s), largest distance "
+                f"{worst:.2g}>")
+
+    def _compact_blocks_(self) -> list[Block]:
+        """One row: the points, the largest distance and its tolerance, the verdict."""
+        worst = max(self.points, key=lambda p: (not p.ok, p.distance / (p.tolerance or 1)),
+                    default=None)
+        verdict = Note("pass") if self.ok else Note(r"$\textbf{FAIL}$", "FAIL")
+        row = [Note(str(len(self.points))),
+               number(worst.distance if worst else float("nan")),
+               number(worst.tolerance if worst else float("nan")), verdict]
+        return [Table(["points", "distance", "tolerance", "verdict"], [row], align="rrrl",
+                      in_text=False,
+                      caption=Note.of("checked: the implied subgradient lies in the "
+                                      "subdifferential (distance to the set)"))]
+
     def _repr_html_(self) -> str:
         title = f"prox {html.escape(self.result)} of {html.escape(self.expression)}"
         return verdict_html(self.ok, title, self.method, "distance",
@@ -221,8 +242,8 @@ def _snap(u: np.ndarray, rtol: float = 1e-10) -> np.ndarray:
 
 # -- the result -------------------------------------------------------------------------
 
-@dataclass
-class Prox:
+@dataclass(repr=False)
+class Prox(Shown):
     """A derived proximal operator ``prox_f(v)`` in closed form, with its steps.
 
     ``f = lam*||x|| + mu/2*||x||_2**2`` was matched with ``lam`` the coefficient of the
@@ -256,20 +277,26 @@ class Prox:
     _kernel: Any = field(default=None, init=False, repr=False, compare=False)
 
     # -- display -------------------------------------------------------------------
+    def _title_(self) -> Note:
+        """``Proximal operator of λ‖·‖₁``."""
+        tex, text = _function_of_dot(self.f, self.wrt)
+        return note("Proximal operator of ", Math(tex, text))
+
+    def _blocks_(self) -> list[Block]:
+        out: list[Block] = [Equations(step_rows(self.steps))]
+        if self.report is not None:
+            out += self.report._compact_blocks_()
+        return out
+
     def latex(self) -> str:
-        r"""LaTeX source: an ``aligned`` block, one step a line, rules named at the right."""
+        r"""LaTeX source: an ``aligned`` block, one step a line, numbered at the right, the
+        rules and the check written under it."""
 
-        return steps_latex(self.steps)
+        return Shown.latex(self)
 
-    def _repr_latex_(self) -> str:
-        return "$$" + self.latex() + "$$"
-
-    def text(self) -> str:
-        """Plain-text derivation, one step a line."""
-        return "\n".join(f"{s.text()}    [{s.note or s.rule}]" for s in self.steps)
-
-    def __str__(self) -> str:
-        return self.text()
+    def __repr__(self) -> str:
+        """``prox_{lam*norm(., 1)}(v) = soft(v, lam)``."""
+        return f"{ProxOf(self.f, self.wrt, self.v).text()} = {to_text(self.result)}"
 
     # -- use -----------------------------------------------------------------------
     def arguments(self) -> list:
@@ -518,7 +545,7 @@ def derive_vector_prox(f: Any, wrt: Any) -> Prox:
     if lam is None:
         result = _scale(1 / (1 + mu), v)
         steps.append(Step("quadratic", target, result,
-                          "smooth objective: its gradient (1 + mu) x - v vanishes"))
+                          "smooth objective: its gradient $(1 + \\mu) x - v$ vanishes"))
     else:
         rule = norm_rule(p)
         g = lam * Norm(x, p)
@@ -530,11 +557,12 @@ def derive_vector_prox(f: Any, wrt: Any) -> Prox:
             c = 1 / (1 + mu)
             shrunk = ProxOf(c * g, x, _scale(c, v))
             steps.append(Step("quadratic term", target, shrunk,
-                              "adding mu/2 times the squared L2 norm: the prox of g/(1 + mu) "
-                              "at v/(1 + mu)"))
+                              Text(note("adding ", math(mu / 2 * Norm(x, 2) ** 2),
+                                        ": the prox of ", math(c * g), " at ",
+                                        math(_scale(c, v))))))
             steps.append(Step("positive homogeneity", shrunk, ProxOf(g, x, v, c),
-                              "a norm is positively homogeneous: the prox of lam/c times it "
-                              "at v/c is 1/c times its prox at v"))
+                              r"a norm is positively homogeneous: the prox of $\lambda/c$ "
+                              r"times it at $v/c$ is $1/c$ times its prox at $v$"))
             steps.append(Step(rule.key, ProxOf(g, x, v), base, _note(rule)))
             result = _scale(c, base)
             steps.append(Step("result", target, result, "result"))

@@ -38,7 +38,9 @@ from ...model.atoms import Norm
 from ...model.errors import ShapeError, UnsupportedExpressionError
 from ...model.text import to_text
 from ...numeric.matrices import SV_RTOL, _project_l1_ball_sorted
+from ...presentation.blocks import Block, Equations, Row, Shown, render_mathjax
 from ...presentation.latex import latex
+from ...presentation.prose import Math, Note, note, plain_math
 from ..engine import derive_gradient
 
 Array = np.ndarray
@@ -267,8 +269,8 @@ _SET_LATEX = {
     "fro": lambda x: (rf"\begin{{cases}} \left\{{ \frac{{{x}}}{{\lVert {x} \rVert_F}} "
                       rf"\right\}} & {x} \neq 0 \\ \left\{{ G : \lVert G \rVert_F \le 1 "
                       rf"\right\}} & {x} = 0 \end{{cases}}"),
-    "nuc": lambda x: (r"\left\{ U_r V_r^{\top} + W : U_r^{\top} W = 0,\ W V_r = 0,\ "
-                      r"\lVert W \rVert_2 \le 1 \right\}"),
+    "nuc": lambda x: (r"\left\{ U_r V_r^{\top} + Z : U_r^{\top} Z = 0,\ Z V_r = 0,\ "
+                      r"\lVert Z \rVert_2 \le 1 \right\}"),
     "spectral": lambda x: (r"\operatorname{conv}\left\{ u v^{\top} : \sigma_1 u = "
                            rf"{x} v,\ \lVert u \rVert_2 = \lVert v \rVert_2 = 1 \right\}} = "
                            r"\left\{ U_k S V_k^{\top} : S \succeq 0,\ \operatorname{tr} S = 1 "
@@ -320,8 +322,8 @@ def norm_set(n: Norm, x: Any) -> MatrixSet:
 
 # -- the public object --------------------------------------------------------------------------
 
-@dataclass
-class MatrixSubdifferential:
+@dataclass(repr=False)
+class MatrixSubdifferential(Shown):
     """``∂f(X)`` for ``f = c‖X‖ + (differentiable terms)``: LaTeX, membership, minimum-norm
     element, support function (the directional derivative ``f'(X; D)``).
 
@@ -348,7 +350,7 @@ class MatrixSubdifferential:
     report: Any = field(default=None, repr=False)
     _kernels: dict = field(default_factory=dict, repr=False)
 
-    def latex(self) -> str:
+    def _set_latex(self) -> str:
         x = latex(self.wrt)
         parts = []
         if self.smooth is not None:
@@ -357,10 +359,38 @@ class MatrixSubdifferential:
             inner = _SET_LATEX[_set_key(self.norm)](x)
             c = "" if self.coeff == 1 else latex(self.coeff) + r"\, "
             parts.append(c + inner)
-        return rf"\partial \left({latex(self.f)}\right) = " + " + ".join(parts)
+        return " + ".join(parts)
+
+    def _title_(self) -> Note:
+        return note("Subdifferential of ", Math(latex(self.f), to_text(self.f)),
+                    " with respect to ", Math(latex(self.wrt), to_text(self.wrt)))
+
+    def _blocks_(self) -> list[Block]:
+        """``∂f = `` the set (Watson's characterisation), the directional derivative."""
+        lhs = Math(rf"\partial \left({latex(self.f)}\right)", f"subdiff({to_text(self.f)})")
+        support = self.support_latex()
+        head, _, body = support.partition(" = ")
+        key = _set_key(self.norm) if self.norm is not None else ""
+        x = latex(self.wrt)
+        why = {"nuc": rf"$U_r$, $V_r$: the singular vectors of the $r$ nonzero singular "
+                      rf"values of ${x}$ (Watson 1992)",
+               "spectral": rf"$u$, $v$ and $U_k$, $V_k$: the singular vectors of the $k$ tied "
+                           rf"largest singular values of ${x}$ (Watson 1992)"}.get(key, "")
+        rows = [Row(lhs, Math(self._set_latex(), self.text().partition(" = ")[2]), Note(why)),
+                Row(plain_math(head), plain_math(body),
+                    Note("the directional derivative: the support function of the set"))]
+        return [Equations(rows)]
+
+    def latex(self) -> str:
+        """``∂f = `` the set, one formula to paste (``_repr_latex_`` and documents add the
+        directional derivative and notes)."""
+        return rf"\partial \left({latex(self.f)}\right) = " + self._set_latex()
 
     def _repr_latex_(self) -> str:
-        return "$" + self.latex() + "$"
+        return "$$" + render_mathjax(self._blocks_()) + "$$"
+
+    def __repr__(self) -> str:
+        return self.text()
 
     def support_latex(self, d: str = "D") -> str:
         """Closed form of ``f'(X; D)``."""
@@ -374,14 +404,13 @@ class MatrixSubdifferential:
         return rf"f'({latex(self.wrt)}; {d}) = " + " + ".join(parts)
 
     def text(self) -> str:
+        """``subdiff(f) = {smooth gradient} + c*subdiff(norm(X, p))``."""
         parts = [] if self.smooth is None else ["{" + to_text(self.smooth) + "}"]
         if self.norm is not None:
             c = "" if self.coeff == 1 else to_text(self.coeff) + "*"
-            parts.append(f"{c}subdiff {to_text(self.norm)}")
-        return f"subdiff {to_text(self.f)} = " + " + ".join(parts)
-
-    def __str__(self) -> str:
-        return self.text()
+            inner = plain_math(_SET_LATEX[_set_key(self.norm)](latex(self.wrt))).text
+            parts.append(f"{c}{inner}")
+        return f"subdiff({to_text(self.f)}) = " + " + ".join(parts)
 
     # -- numbers --------------------------------------------------------------------------
     def _kernel(self, expr: Any) -> Any:

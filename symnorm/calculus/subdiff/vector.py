@@ -29,7 +29,9 @@ from ...model.atoms import Norm
 from ...model.errors import ShapeError, UnsupportedExpressionError
 from ...model.shapes import check_shapes
 from ...model.text import to_text
+from ...presentation.blocks import Block, Equations, Paragraph, Row, Shown, render_mathjax
 from ...presentation.latex import latex
+from ...presentation.prose import Math, Note, note, plain_math
 from ...rules import norm_rule, numeric_order
 from ..algebra import as_scalar, check_wrt, depends
 from ..engine import Recorder, derive_gradient, vjp
@@ -120,9 +122,23 @@ class NormNode(SetNode):
     def closed_form_latex(self) -> str:
         return self._inner_latex()
 
+    def _map_text(self) -> str | None:
+        m = self.image
+        if isinstance(m, sp.MatMul) and m.args[-1] == self.placeholder:
+            rest = sp.MatMul(*m.args[:-1]) if len(m.args) > 2 else m.args[0]
+            text = to_text(rest)
+            return text if isinstance(rest, MatrixSymbol) or text.endswith(".T") and \
+                text[:-2].isidentifier() else f"({text})"
+        return None
+
     def text(self) -> str:
-        inner = f"subdiff norm(., {to_text(self.norm.p)}) at {to_text(self.norm.arg)}"
-        return inner if self.image is None else f"{{{to_text(self.image)} : s in {inner}}}"
+        inner = f"subdiff({to_text(self.norm)})"
+        if self.image is None:
+            return inner
+        mapped = self._map_text()
+        if mapped is not None:
+            return f"{mapped}*{inner}"
+        return f"{{{to_text(self.image)} : {to_text(self.placeholder)} in {inner}}}"
 
     def support_latex(self, d: str) -> str:
         u = latex(self.norm.arg)
@@ -179,7 +195,10 @@ class ScaleNode(SetNode):
         return rf"{c}\, {self.part.latex()}"
 
     def text(self) -> str:
-        return f"{to_text(self.coeff)}*({self.part.text()})"
+        c = to_text(self.coeff)
+        c = f"({c})" if isinstance(self.coeff, sp.Add) else c
+        inner = self.part.text()
+        return f"{c}*{inner}" if isinstance(self.part, NormNode) else f"{c}*({inner})"
 
     def support_latex(self, d: str) -> str:
         c = latex(self.coeff)
@@ -210,7 +229,8 @@ class MaxNode(SetNode):
         return rf"\operatorname{{conv}}\left( {inner} \right)_{{\text{{active}}}}"
 
     def text(self) -> str:
-        return "conv(" + " | ".join(s.text() for _, s in self.pieces) + ") over active pieces"
+        return "conv(" + " union ".join(s.text() for _, s in self.pieces) + \
+            ") over the active pieces"
 
     def support_latex(self, d: str) -> str:
         inner = ",\\ ".join(s.support_latex(d) for _, s in self.pieces)
@@ -266,8 +286,8 @@ class Evaluator:
 
 # -- the public object ------------------------------------------------------------------------
 
-@dataclass
-class Subdifferential:
+@dataclass(repr=False)
+class Subdifferential(Shown):
     """``∂f(x)`` as a set: LaTeX, membership, minimum-norm element, support function.
 
     Points are given as ``at=`` an array for ``wrt`` or a dict of values by name
@@ -282,13 +302,48 @@ class Subdifferential:
     report: Any = field(default=None, repr=False)   # the check run when it was derived
 
     # -- display --------------------------------------------------------------------
+    def _lhs(self) -> Math:
+        return Math(rf"\partial {_paren_latex(self.f)}", f"subdiff({to_text(self.f)})")
+
+    def _title_(self) -> Note:
+        return note("Subdifferential of ", math_of(self.f), " with respect to ",
+                    math_of(self.wrt))
+
+    def _blocks_(self) -> list[Block]:
+        """``∂f = `` the set (closed form where known); the directional derivative."""
+        closed = self._closed_form()
+        if closed:  # a plain norm: its set, from its rule
+            rows = [Row(self._lhs(), plain_math(closed), Note("the rule of the norm"))]
+        else:
+            rows = [Row(self._lhs(), Math(self.root.latex(), self.root.text()),
+                        Note("the rules of convex calculus"))]
+        support = self.root.support_latex("d")
+        rows.append(Row(Math(rf"f'({latex(self.wrt)}; d)", f"f'({to_text(self.wrt)}; d)"),
+                        plain_math(support),
+                        Note("the directional derivative: the support function of the set")))
+        out: list[Block] = [Equations(rows)]
+        char = self.characterization()
+        if char:
+            out.append(Paragraph(note("equivalently, ", plain_math(
+                rf"\partial {_paren_latex(self.f)} = {char}"))))
+        return out
+
     def latex(self) -> str:
-        lhs = rf"\partial {_paren_latex(self.f)}"
-        out = rf"{lhs} = {self.root.latex()}"
+        """``∂f = `` the set (``= `` its closed form for a plain norm), one formula to paste;
+        ``_repr_latex_`` and documents add the directional derivative and notes."""
+        out = rf"{self._lhs().latex} = {self.root.latex()}"
         closed = self._closed_form()
         if closed:
             out += rf" = {closed}"
         return out
+
+    def _repr_latex_(self) -> str:
+        return "$$" + render_mathjax(self._blocks_()) + "$$"
+
+    def __repr__(self) -> str:
+        closed = self._closed_form()
+        body = plain_math(closed).text if closed else self.root.text()
+        return f"{self._lhs().text} = {body}"
 
     def _closed_form(self) -> str | None:
         node = self.root
@@ -306,15 +361,6 @@ class Subdifferential:
         u = latex(node.norm.arg)
         return (rf"\left\{{ g : \lVert g \rVert_{{{qt}}} \le 1,\ \langle g, {u} \rangle = "
                 rf"{latex(node.norm)} \right\}}")
-
-    def _repr_latex_(self) -> str:
-        return "$" + self.latex() + "$"
-
-    def text(self) -> str:
-        return f"subdiff {to_text(self.f)} = {self.root.text()}"
-
-    def __str__(self) -> str:
-        return self.text()
 
     def support_latex(self, d: str = "d") -> str:
         """Closed form of the directional derivative ``f'(x; d)`` (the support function)."""
@@ -413,6 +459,11 @@ class Subdifferential:
         min_norm_rows.__doc__ = (f"Minimum-norm subgradient of {to_text(self.f)}; "
                                  f"arguments {', '.join(names)}.")
         return min_norm_rows
+
+
+def math_of(e: Any) -> Math:
+    """The :class:`~symnorm.presentation.prose.Math` of an expression."""
+    return Math(latex(e), to_text(e))
 
 
 def _paren_latex(f: Any) -> str:
