@@ -115,8 +115,34 @@ def add(terms: list[Expr]) -> Expr | None:
     if len(terms) == 1:
         return terms[0]
     if isinstance(terms[0], MatrixExpr):
-        return _collect_right(_flatten(MatAdd(*terms)))
+        return _pull_common_factor(_collect_right(_flatten(MatAdd(*terms))))
     return sp.Add(*terms)
+
+
+def _pull_common_factor(e: MatrixExpr) -> MatrixExpr:
+    """``c M + c N`` -> ``c (M + N)`` for a common symbolic factor ``c`` (``1/‖r‖₂`` of the
+    two product-rule terms of ``∇_A ‖A A x − b‖₂``), so that a chain-rule coefficient
+    cancels against it: ``2‖r‖₂ · (1/‖r‖₂)(M + N) = 2 (M + N)``."""
+    if not isinstance(e, MatAdd) or not all(isinstance(t, MatMul) for t in e.args):
+        return e
+    split = [_split_args(t) for t in e.args]
+    common: list[sp.Expr] | None = None
+    for c, _ in split:
+        factors = [f for f in sp.Mul.make_args(c) if not f.is_number]
+        if common is None:
+            common = factors
+        else:
+            kept, rest = [], list(factors)
+            for f in common:
+                if f in rest:
+                    rest.remove(f)
+                    kept.append(f)
+            common = kept
+        if not common:
+            return e
+    factor = sp.Mul(*common)
+    inner = MatAdd(*[scale(c / factor, _product(mats)) for c, mats in split]).doit(deep=False)
+    return MatMul(factor, inner)
 
 
 def _collect_right(e: MatrixExpr) -> MatrixExpr:

@@ -17,6 +17,7 @@ from sympy import (
     HadamardPower,
     HadamardProduct,
     Identity,
+    Inverse,
     MatAdd,
     MatMul,
     MatPow,
@@ -32,6 +33,7 @@ from ..model.atoms import (
     NormOrderDerivative,
     ScalarActiveGradient,
     ScalarOf,
+    Trace,
 )
 from ..model.errors import ShapeError, UnsupportedExpressionError
 from ..model.shapes import check_shapes
@@ -349,10 +351,8 @@ def vjp(e: Expr, wrt: Expr, cot: Expr, rec: Recorder) -> Expr | None:
                 inner = ScalarOf(_product([cot.T, rest]))
             elif rest.shape[0] == 1:
                 inner = ScalarOf(_product([rest, cot.T]))
-            else:
-                raise UnsupportedExpressionError(
-                    f"cannot differentiate {to_text(e)}: a matrix whose scalar factor "
-                    f"{to_text(c)} depends on {wrt} (vectors and scalars are supported)")
+            else:  # <cot, M> = tr(cot^T M)
+                inner = Trace(_product([cot.T, rest]))
             g_c = grad_scalar(c, wrt, rec)
             if g_c is not None:
                 terms.append(scale(inner, g_c))
@@ -371,6 +371,11 @@ def vjp(e: Expr, wrt: Expr, cot: Expr, rec: Recorder) -> Expr | None:
                 f"cannot differentiate {to_text(e)}: the exponent depends on {wrt}")
         base = ScalarOf(e.base)
         return vjp(e.base, wrt, _tidy(cot * e.exp * base ** (e.exp - 1)), rec)
+    if isinstance(e, Inverse):  # d(X^-1) = -X^-1 dX X^-1
+        inv_t = _transpose(e)
+        return vjp(e.arg, wrt, _product([sp.Integer(-1), inv_t, cot, inv_t]), rec)
+    if isinstance(e, MatPow):  # X**k = X*X*...*X (SymPy folds X*X): the product rule
+        return vjp(_repeated_factor(e, wrt), wrt, cot, rec)
     if isinstance(e, HadamardProduct):
         terms = []
         for i, a in enumerate(e.args):
@@ -394,6 +399,21 @@ def vjp(e: Expr, wrt: Expr, cot: Expr, rec: Recorder) -> Expr | None:
         return vjp(e.arg, wrt, _hadamard([cot, d]), rec)
     raise UnsupportedExpressionError(
         f"no derivative rule for {type(e).__name__} in {to_text(e)}")
+
+
+def _repeated_factor(e: MatPow, wrt: Expr) -> MatMul:
+    """``X**k`` (``k`` a nonzero integer) as the unevaluated product ``X*X*...*X`` (of
+    ``inv(X)`` for ``k < 0``)."""
+    k = e.exp
+    if depends(k, wrt):
+        raise UnsupportedExpressionError(
+            f"cannot differentiate {to_text(e)}: the exponent depends on {to_text(wrt)}")
+    if not k.is_Integer or k == 0:
+        raise UnsupportedExpressionError(
+            f"cannot differentiate {to_text(e)}: a matrix power needs an integer exponent, "
+            f"got {to_text(k)}")
+    factor = e.base if k > 0 else Inverse(e.base)
+    return MatMul(*[factor] * abs(int(k)))
 
 
 def _hadamard(args: list[Expr]) -> Expr:

@@ -40,7 +40,7 @@ import sympy as sp
 from sympy.matrices.exceptions import ShapeError as SympyShapeError
 from sympy.matrices.expressions import MatrixExpr
 
-from ..model.atoms import ELEMENTWISE_BY_NAME, ScalarOf, sigmoid_scalar
+from ..model.atoms import ELEMENTWISE_BY_NAME, ScalarOf, Trace, sigmoid_scalar
 from ..model.errors import ParseError, ShapeError, UnknownNormError
 from ..model.symbols import dim, matrix, scalar, vector
 from ..rules.constructors import norm
@@ -578,7 +578,7 @@ class _Reader:
         if name == "max":
             return sp.Max(arg, *[self.build(a) for a in args[1:]])
         if name == "trace":
-            return sp.Trace(arg)
+            return Trace(arg)
         if name == "sqrt":
             return sp.sqrt(arg)
         if name == "log":

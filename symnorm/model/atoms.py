@@ -157,6 +157,25 @@ class Norm(_Opaque):
         return f"norm({printer._print(self.arg)}, {printer._print(self.p)})"
 
 
+class Trace(_Opaque, sp.Trace):
+    """``tr(M)`` of a square matrix expression: SymPy's ``Trace``, protected as a norm is.
+
+    SymPy's scalar rewriting (``factor_terms`` inside ``max(...)``, ``simplify``) rebuilds
+    the nodes it walks into from their rewritten arguments; ``Trace(2*X)`` rebuilt from
+    the scalar ``2*X`` is not a valid node. As an atom with shape-preserving replacements
+    it is left whole. Build it with :func:`symnorm.trace`.
+
+    >>> import symnorm as sn
+    >>> X = sn.matrix("X", 2, 2)
+    >>> sp.Max(Trace(2*X), 1)
+    Max(1, Trace(2*X))
+    """
+
+    is_commutative = True
+    is_real = True
+    is_extended_real = True
+
+
 class NormOrderDerivative(_Opaque):
     """``∂‖u‖_p/∂p``: the derivative of a p-norm with respect to its order, a scalar.
 
