@@ -454,6 +454,48 @@ def test_max_of_norms_of_scaled_differences_builds_and_derives() -> None:
     assert sn.grad(parsed, sn.vector("x", 3)).report.ok
 
 
+# -- the 2-norm (any order) of a 1x1 expression is its absolute value ---------------------
+
+u = sn.vector("u")
+w = sn.vector("w")
+
+
+@pytest.mark.parametrize("p", [1, 2, 3, sp.oo, sp.Rational(5, 2)])
+def test_norm_of_a_one_by_one_expression(p) -> None:
+    """The Cookbook's ||x.T x||_2 and ||a.T x||_p: every order is |a.T x|."""
+    d = sn.grad(sn.norm(w.T * u, p), u)
+    assert d.report.ok
+    k = d.kernel()
+    X = np.array([[1.0, 2.0], [0.5, -3.0], [-1.0, 0.5]])
+    W = np.array([[1.0, -3.0], [1.0, 1.0], [2.0, 2.0]])
+    s = np.einsum("bi,bi->b", W, X)  # -5, -2.5, -1: batched, one value per row
+    np.testing.assert_allclose(k(X, W), np.sign(s)[:, None] * W, rtol=1e-14)
+    for row in range(3):  # unbatched
+        np.testing.assert_allclose(k(X[row], W[row]), np.sign(s[row]) * W[row], rtol=1e-14)
+    value = sn.kernel(sn.norm(w.T * u, p), [u, w])
+    np.testing.assert_allclose(value(X, W), np.abs(s), rtol=1e-14)
+
+
+def test_norm_of_a_one_by_one_expression_exact_forms() -> None:
+    d = sn.grad(sn.norm(w.T * u, 2), u)
+    assert sn.to_text(d.result) == "w*w.T*u/norm(w.T*u, 2)"
+    assert [k.where for k in d.kinks] == ["w.T*u = 0"]
+    gram = sn.grad(sn.norm(u.T * u, 2), u)
+    assert sn.to_text(gram.result) == "2*u*u.T*u/norm(u.T*u, 2)"
+    k = sn.kernel(sn.norm(u.T * u, 2), [u])
+    assert k(np.array([1.0, 2.0])) == 5.0
+    np.testing.assert_allclose(k(np.array([[1.0, 2.0], [3.0, 0.0]])), [5.0, 9.0])
+    np.testing.assert_allclose(gram.kernel()(np.array([1.0, 2.0])), [2.0, 4.0])
+    np.testing.assert_allclose(gram.kernel()(np.zeros(2)), [0.0, 0.0])  # the kink: 0
+    count = sn.kernel(sn.norm(w.T * u, 0), [u, w])
+    np.testing.assert_array_equal(count(np.array([[1.0, 1.0], [1.0, -1.0]]), np.ones((2, 2))),
+                                  [1.0, 0.0])
+    p = sn.scalar("p", positive=True)
+    dp = sn.grad(sn.norm(w.T * u, p), u)  # a symbolic order: the same |w.T u|
+    np.testing.assert_allclose(dp.kernel()(np.array([1.0, 2.0]), p=2.5, w=np.array([1.0, -3.0])),
+                               [-1.0, 3.0], rtol=1e-14)
+
+
 # -- printing never simplifies -----------------------------------------------------------
 
 def test_latex_of_max_with_exp_of_a_negative_piece(monkeypatch) -> None:
