@@ -31,6 +31,7 @@ from .language.expression import parse
 from .language.names import unused_declarations_allowed
 from .model.atoms import Elementwise, MaxAbsSelector, Norm, ScalarOf
 from .model.errors import ParseError, ShapeError, SymnormError, UnsupportedExpressionError
+from .model.symbols import structure_of
 from .model.text import to_text
 from .presentation.document import display, escape_text, heading, verbatim
 from .presentation.latex import latex as to_latex
@@ -117,6 +118,8 @@ class Verdict:
     first_wrong: int | None = None
     line: int | None = None
     source: str | None = None
+    convention: str | None = None   # the space a structured wrt's gradient lives in
+    convention_note: str | None = None  # how a wrong claim stands to that convention
 
     @property
     def ok(self) -> bool:
@@ -174,6 +177,10 @@ class Verdict:
             out.append(f"  numeric: {n} random points ({dims})")
         if self.counterexample is not None:
             out.append(f"  counterexample {self.counterexample.text()}")
+        if self.convention_note:
+            out.append(f"  {self.convention_note}")
+        if self.convention:
+            out.append(f"  convention: {self.convention}")
         return "\n".join(out)
 
     def __str__(self) -> str:
@@ -209,6 +216,10 @@ class Verdict:
             notes.append("counterexample " + target.counterexample.text())
         elif self.lines is None and self.symbolic:
             notes.append(f"symbolic: {self.symbolic}")
+        if target.convention_note:
+            notes.append(target.convention_note)
+        if self.convention:
+            notes.append(f"convention: {self.convention}")
         return aligned_rows(rows, notes)
 
     def _repr_latex_(self) -> str:
@@ -233,6 +244,7 @@ class Verdict:
             "shape_mismatch": self.shape_mismatch,
             "counterexample": None if self.counterexample is None
             else self.counterexample.to_dict(),
+            "convention": self.convention, "convention_note": self.convention_note,
         }
         if self.lines is not None:
             out["claim"] = [v.source or to_text(v.hand) for v in self.lines]
@@ -344,10 +356,23 @@ class _Sampler:
             out.append({d: self.min_size + (k + 2 * j) % 4 for j, d in enumerate(self.dims)})
         return out
 
-    def value(self, shape: tuple[int, int]) -> np.ndarray:
+    def value(self, shape: tuple[int, int], symbol: Any = None) -> np.ndarray:
         v = np.round(self.rng.normal(size=shape), 2)
         v[v == 0] = 0.37  # keep generic points off the kinks
-        return v
+        structure = structure_of(symbol)
+        if not structure or shape[0] != shape[1]:
+            return v
+        k = shape[0]
+        if "orthogonal" in structure:  # a rotation (reflections too): Q from QR
+            q, r = np.linalg.qr(v)
+            return q * np.where(np.diag(r) < 0, -1.0, 1.0)
+        if "positive_definite" in structure or "positive_semidefinite" in structure:
+            v = np.round(v @ v.T / k, 2) + (np.eye(k) if "positive_definite" in structure
+                                             else 0.0)
+        if "diagonal" in structure:
+            return np.diag(np.abs(np.diag(v)) if "positive_semidefinite" in structure
+                           else np.diag(v))
+        return np.round((v + v.T) / 2, 3)  # as declared: symmetric
 
     def point(self, dims: dict[sp.Symbol, int]) -> dict[Any, Any]:
         pt: dict[Any, Any] = {}
@@ -355,7 +380,7 @@ class _Sampler:
             if isinstance(s, MatrixSymbol):
                 shape = tuple(int(sp.Integer(d) if isinstance(d, int) else d.xreplace(
                     {k: sp.Integer(v) for k, v in dims.items()})) for d in s.shape)
-                pt[s] = self.value(shape)  # type: ignore[arg-type]
+                pt[s] = self.value(shape, s)  # type: ignore[arg-type]
             elif s in self.orders:
                 pt[s] = float(np.round(self.rng.uniform(1.3, 4.0), 2))
             elif s.is_positive or s.is_nonnegative:
@@ -528,6 +553,8 @@ def _compare(hand: Any, reference: Any, ref_full: Any, component: tuple | None,
                 verdict.counterexample = Counterexample(
                     _values_text(pt), {d.name: v for d, v in dims.items()},
                     np.asarray(h, dtype=float), np.asarray(r, dtype=float))
+                verdict.convention_note = _convention_note(wrt, component, hand, ref_full,
+                                                           pt, dims, sampler)
                 verdict.numeric.append({"dims": {d.name: v for d, v in dims.items()},
                                         "points": used, "max_abs_error": worst})
                 return verdict
@@ -553,6 +580,38 @@ def _compare(hand: Any, reference: Any, ref_full: Any, component: tuple | None,
                                     "derived": _jsonable(np.asarray(r, dtype=float))})
             break
     return verdict
+
+
+def _convention_note(wrt: Any, component: tuple | None, hand: Any, reference: Any,
+                     point: dict, dims: dict, sampler: _Sampler) -> str | None:
+    """For a structured ``wrt``: is the wrong claim the gradient written in another
+    convention? Checked at the counterexample and at two more points of the space."""
+    structure = structure_of(wrt)
+    if component is not None or not structure & {"symmetric", "diagonal"} or \
+            "orthogonal" in structure:
+        return None
+    name = wrt.name
+    points = [point] + [sampler.point(dims) for _ in range(2)]
+    pairs = [(np.asarray(evaluate(hand, pt, dims), dtype=float),
+              np.asarray(evaluate(reference, pt, dims), dtype=float)) for pt in points]
+    if any(h.shape != r.shape or h.ndim != 2 for h, r in pairs):
+        return None
+    if "diagonal" in structure:
+        if all(_close(h * np.eye(h.shape[0]), r) for h, r in pairs):
+            return (f"the claim's diagonal is the gradient: the claim is a derivative with "
+                    f"the entries of {name} taken independent, off the space of diagonal "
+                    f"matrices; the gradient there is its diagonal part")
+        return None
+    if all(_close(h, 2 * r - r * np.eye(r.shape[0])) for h, r in pairs):
+        return (f"the claim is G + G.T - G .* I (the Matrix Cookbook's form for a symmetric "
+                f"{name}, the derivative with respect to its distinct entries), which counts "
+                f"each off-diagonal entry twice; the gradient in the space of symmetric "
+                f"matrices is (G + G.T)/2")
+    if all(_close((h + h.T) / 2, r) for h, r in pairs):
+        return (f"the claim's symmetric part is the gradient: the claim is G, the derivative "
+                f"with the entries of {name} taken independent; the gradient in the space of "
+                f"symmetric matrices is (G + G.T)/2")
+    return None
 
 
 def verify(hand: Any, f: Any, wrt: Any, *, hessian: bool = False, latex: bool | None = None,
@@ -626,6 +685,7 @@ def verify(hand: Any, f: Any, wrt: Any, *, hessian: bool = False, latex: bool | 
         v = _compare(expr, reference, ref_full, component, f, wrt_shown, kind, seed,
                      settings, points, source)
         v.line = k
+        v.convention = derivation.convention
         verdicts.append(v)
     if len(verdicts) == 1:
         return verdicts[0]
@@ -636,4 +696,5 @@ def verify(hand: Any, f: Any, wrt: Any, *, hessian: bool = False, latex: bool | 
                    kind=kind, counterexample=target.counterexample, where=worst.where,
                    shape_mismatch=target.shape_mismatch, lines=verdicts,
                    first_wrong=first_wrong,
-                   numeric=[r for v in verdicts for r in v.numeric])
+                   numeric=[r for v in verdicts for r in v.numeric],
+                   convention=derivation.convention, convention_note=target.convention_note)

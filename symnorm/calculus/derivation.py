@@ -117,6 +117,8 @@ class Derivation:
     fusions: dict = field(default_factory=dict, repr=False)
     report: "CheckReport | None" = field(default=None, repr=False)
     gradient: "Derivation | None" = field(default=None, repr=False)  # for a Hessian
+    # the space the gradient lives in, for a declared symmetric or diagonal wrt
+    convention: str | None = None
 
     # -- display -------------------------------------------------------------------
     def latex(self) -> str:
@@ -131,6 +133,8 @@ class Derivation:
         notes = [f"assuming {to_text(a)}" for a in self.assumptions]
         notes += [self._kink_text(k) for k in self.kinks]
         notes += [f"note: {w}" for w in self.warnings]
+        if self.convention:
+            notes.append(f"convention: {self.convention}")
         return aligned_rows(rows, notes)
 
     def to_latex_document(self, title: str | None = None, *, path: Any = None,
@@ -186,6 +190,8 @@ class Derivation:
             lines.append(self._kink_text(k))
         for w in self.warnings:
             lines.append(f"note: {w}")
+        if self.convention:
+            lines.append(f"convention: {self.convention}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -251,6 +257,7 @@ class Derivation:
             "assumptions": [to_text(a) for a in self.assumptions],
             "kinks": [{"where": k.where, "kernel_returns": k.returns} for k in self.kinks],
             "warnings": list(self.warnings),
+            "convention": self.convention,
             "check": None if self.report is None else self.report.to_dict(),
         }
 

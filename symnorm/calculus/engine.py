@@ -13,7 +13,6 @@ from typing import Any
 
 import sympy as sp
 from sympy import (
-    DiagMatrix,
     HadamardPower,
     HadamardProduct,
     Identity,
@@ -22,7 +21,6 @@ from sympy import (
     MatMul,
     MatPow,
     Transpose,
-    ZeroMatrix,
 )
 from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
@@ -50,9 +48,11 @@ from .algebra import (
     as_scalar,
     check_wrt,
     depends,
-    factor_identity,
+    diagonal_part,
     masked,
     scale,
+    structured_space,
+    symmetric_part,
     zero_like,
 )
 from .derivation import Derivation, Differential, Step
@@ -168,9 +168,11 @@ class _RealSign(sp.Function):
 class ChainSum:
     """``Σ_i (∂f/∂a_i) ∇ a_i`` shown as written, coefficient first (display only)."""
 
-    def __init__(self, terms: list[tuple[Expr, sp.Expr]], wrt: Expr) -> None:
+    def __init__(self, terms: list[tuple[Expr, sp.Expr]], wrt: Expr,
+                 symbol: str = "grad") -> None:
         self.terms = terms
         self.wrt = wrt
+        self.symbol = symbol  # "partial" where wrt's entries are taken independent
 
     def _join(self, parts: list[tuple[str, str]]) -> str:
         out = ""
@@ -183,7 +185,7 @@ class ChainSum:
         for atom, coeff in self.terms:
             sign = "-" if coeff.could_extract_minus_sign() else "+"
             c = -coeff if sign == "-" else coeff
-            g = grad(Differential(atom, self.wrt))
+            g = grad(Differential(atom, self.wrt, self.symbol))
             if c == 1:
                 parts.append((sign, g))
                 continue
@@ -434,68 +436,6 @@ def _hadamard(args: list[Expr]) -> Expr:
     return scale(coeff, body)
 
 
-# -- forward mode for Hessians ----------------------------------------------------------
-
-def jacobian(e: Expr, wrt: MatrixExpr, rec: Recorder) -> MatrixExpr | None:
-    """Jacobian ``∂e/∂wrt`` of a column vector ``e`` with respect to a column vector."""
-    if e == wrt:
-        return Identity(wrt.shape[0])
-    if not depends(e, wrt):
-        return None
-    if isinstance(e, MatAdd):
-        return add([jacobian(t, wrt, rec) for t in e.args])
-    if isinstance(e, MatMul):
-        scalars = [a for a in e.args if not isinstance(a, MatrixExpr)]
-        mats = [a for a in e.args if isinstance(a, MatrixExpr)]
-        c = sp.Mul(*scalars)
-        terms = []
-        if depends(c, wrt):
-            g_c = grad_scalar(c, wrt, rec)
-            if g_c is not None:
-                terms.append(_product([*mats, g_c.T]))
-        for i, factor in enumerate(mats):
-            if not depends(factor, wrt):
-                continue
-            if i != len(mats) - 1:
-                raise UnsupportedExpressionError(
-                    f"Hessian: the factor {to_text(factor)} of {to_text(e)} depends on "
-                    f"{wrt} but is not the last factor")
-            j = jacobian(factor, wrt, rec)
-            if j is not None:  # None: zero almost everywhere (e.g. sign)
-                terms.append(_product([c, *mats[:-1], j]))
-        return add(terms)
-    if isinstance(e, HadamardProduct):
-        terms = []
-        for i, a in enumerate(e.args):
-            if depends(a, wrt):
-                others = [b for j, b in enumerate(e.args) if j != i]
-                j = jacobian(a, wrt, rec)
-                if j is not None:
-                    terms.append(_product([DiagMatrix(_hadamard(others)), j]))
-        return add(terms)
-    if isinstance(e, HadamardPower):
-        j = jacobian(e.base, wrt, rec)
-        if j is None:
-            return None
-        d = scale(e.exp, HadamardPower(e.base, e.exp - 1)) if e.exp != 2 else scale(2, e.base)
-        return _product([DiagMatrix(d), j])
-    if isinstance(e, Elementwise):
-        rule = ELEMENTWISE[e.name]
-        rec.kink(rule.kinks(e.arg))
-        d = rule.derivative(e.arg)
-        j = jacobian(e.arg, wrt, rec)
-        if d is None or j is None:
-            return None
-        return _product([DiagMatrix(d), j])
-    if isinstance(e, ActiveGradient):  # the active piece's Hessian; hull at a tie
-        js = [jacobian(g, wrt, rec) for g in e.gradients]
-        n = wrt.shape[0]
-        return ActiveGradient.build(e.kind, e.pieces,
-                                    [ZeroMatrix(n, n) if j is None else j for j in js])
-    raise UnsupportedExpressionError(
-        f"no Jacobian rule for {type(e).__name__} in {to_text(e)}")
-
-
 # -- entry points -----------------------------------------------------------------------
 
 def derive_gradient(f: Any, wrt: Any, *, index_notation: bool = False) -> Derivation:
@@ -505,27 +445,52 @@ def derive_gradient(f: Any, wrt: Any, *, index_notation: bool = False) -> Deriva
     rec = Recorder(index_notation=index_notation)
     g = grad_scalar(f, wrt, rec)
     result = zero_like(wrt) if g is None else g
+    convention = None
+    space = structured_space(wrt)
+    if space is not None:
+        result, convention = _in_structured_space(f, wrt, result, space, rec)
     return Derivation(f=f, wrt=wrt, result=result, steps=rec.steps,
                       assumptions=rec.assumptions, kinks=rec.kinks, fusions=rec.fusions,
-                      warnings=rec.warnings)
+                      warnings=rec.warnings, convention=convention)
 
 
-def derive_hessian(f: Any, wrt: Any) -> Derivation:
-    f = as_scalar(f)
-    if not (isinstance(wrt, MatrixSymbol) and wrt.shape[1] == 1):
-        raise UnsupportedExpressionError(f"hessian() needs a column vector wrt, got {wrt!r}")
-    first = derive_gradient(f, wrt)
-    rec = Recorder()
-    rec.steps.extend(first.steps)
-    rec.kinks.extend(first.kinks)
-    rec.assumptions.extend(first.assumptions)
-    rec.warnings.extend(first.warnings)
-    rec.step("gradient", Differential(f, wrt), first.result, "the gradient")
-    h = jacobian(first.result, wrt, rec)
-    n = wrt.shape[0]
-    result = ZeroMatrix(n, n) if h is None else factor_identity(h)
-    rec.step("Jacobian of the gradient", Differential(first.result, wrt, "partial"),
-             result, "differentiate the gradient (product and chain rules)")
-    return Derivation(f=f, wrt=wrt, result=result, steps=rec.steps,
-                      assumptions=rec.assumptions, kinks=rec.kinks, kind="hessian",
-                      fusions={}, warnings=rec.warnings, gradient=first)
+CONVENTIONS = {
+    "symmetric": (
+        "{X} is declared symmetric: its gradient is the one in the space of symmetric "
+        "matrices, sym(G) = (G + G.T)/2 of G = d/d{X}, the matrix of partial derivatives "
+        "with the entries of {X} taken independent, so that a gradient step keeps {X} "
+        "symmetric (not the Matrix Cookbook's G + G.T - G .* I, the derivative with "
+        "respect to the n(n+1)/2 distinct entries, which doubles the off-diagonal "
+        "entries)"),
+    "diagonal": (
+        "{X} is declared diagonal: its gradient is the one in the space of diagonal "
+        "matrices, diag(G) = G .* I of G = d/d{X}, the matrix of partial derivatives with "
+        "the entries of {X} taken independent, so that a gradient step keeps {X} "
+        "diagonal"),
+}
+
+
+def _in_structured_space(f: sp.Expr, wrt: MatrixSymbol, g: Expr, space: str,
+                         rec: Recorder) -> tuple[Expr, str]:
+    """The gradient in the space of symmetric (diagonal) matrices, ``sym(G)`` (``diag(G)``)
+    of the unconstrained ``G``; the steps before it are derivatives with respect to the
+    entries taken independent, and say so (``∂/∂X``, not ``∇_X``)."""
+    rec.steps[:] = [_as_partial(step, wrt) for step in rec.steps]
+    result = symmetric_part(g) if space == "symmetric" else diagonal_part(g)
+    convention = CONVENTIONS[space].format(X=to_text(wrt))
+    what = "sym(G) = (G + G.T)/2" if space == "symmetric" else "diag(G) = G .* I"
+    rec.step(f"{space} gradient", Differential(f, wrt), result,
+             f"{to_text(wrt)} is {space}: the gradient in that space, {what} of "
+             f"G = {to_text(g)}")
+    return result, convention
+
+
+def _as_partial(step: Step, wrt: Expr) -> Step:
+    def partial(obj: Any) -> Any:
+        if isinstance(obj, Differential) and obj.wrt == wrt and obj.symbol == "grad":
+            return Differential(obj.expr, wrt, "partial")
+        if isinstance(obj, ChainSum) and obj.wrt == wrt:
+            return ChainSum(obj.terms, wrt, "partial")
+        return obj
+
+    return Step(step.rule, partial(step.before), partial(step.after), step.note)
