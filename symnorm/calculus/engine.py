@@ -9,6 +9,7 @@ The engine knows no particular norm: it asks the rule registries.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import sympy as sp
@@ -33,7 +34,7 @@ from ..model.atoms import (
     ScalarOf,
     Trace,
 )
-from ..model.errors import ShapeError, UnsupportedExpressionError
+from ..model.errors import ShapeError, SymnormError, UnsupportedExpressionError
 from ..model.shapes import check_shapes
 from ..model.text import to_text
 from ..presentation.latex import latex
@@ -69,6 +70,7 @@ class Recorder:
         self.warnings: list[str] = []
         self.fusions: dict = {}
         self.index_notation = index_notation
+        self.kink_sources: dict[Kink, Any] = {}  # the node each kink belongs to
 
     def step(self, rule: str, before: Any, after: Any, note: str = "") -> None:
         new = Step(rule, before, after, note)
@@ -76,10 +78,12 @@ class Recorder:
             return  # the same fact derived again (e.g. inside a Hessian): say it once
         self.steps.append(new)
 
-    def kink(self, kinks: list[Kink]) -> None:
+    def kink(self, kinks: list[Kink], source: Any = None) -> None:
         for k in kinks:
             if k not in self.kinks:
                 self.kinks.append(k)
+                if source is not None:
+                    self.kink_sources[k] = source
 
     def assume(self, facts: list[sp.Basic]) -> None:
         for a in facts:
@@ -271,7 +275,7 @@ def grad_extremum(f: sp.Max | sp.Min, wrt: Expr, rec: Recorder) -> Expr | None:
         latex = (rf"\text{{the {word} of }} {', '.join(slots)}"
                  r"\text{ is attained twice}")
     rec.kink([kink(text, latex, "the minimum-norm element of the convex hull of the tied "
-                                "pieces' gradients", **names)])
+                                "pieces' gradients", **names)], source=f)
     return g
 
 
@@ -287,7 +291,7 @@ def grad_norm(n: Norm, wrt: Expr, rec: Recorder, smooth_at_zero: bool = False,
         note = f"{to_text(n)} is not a norm: it breaks the {rule.broken_axiom(p)}"
         if note not in rec.warnings:
             rec.warnings.append(note)
-    rec.kink([k for k in rule.kinks(u, p) if not (smooth_at_zero and k.at_zero)])
+    rec.kink([k for k in rule.kinks(u, p) if not (smooth_at_zero and k.at_zero)], source=n)
     rec.fusions[g_u] = (rule, u, p)
     if rec.index_notation and rule.index_form is not None and not order_fixed:
         rec.steps.extend(index_steps(rule, n))
@@ -394,7 +398,7 @@ def vjp(e: Expr, wrt: Expr, cot: Expr, rec: Recorder) -> Expr | None:
         return vjp(e.base, wrt, _hadamard([cot, d]), rec)
     if isinstance(e, Elementwise):
         rule = ELEMENTWISE[e.name]
-        rec.kink(rule.kinks(e.arg))
+        rec.kink(rule.kinks(e.arg), source=e)
         d = rule.derivative(e.arg)
         if d is None:  # piecewise constant: zero derivative almost everywhere
             return None
@@ -449,9 +453,65 @@ def derive_gradient(f: Any, wrt: Any, *, index_notation: bool = False) -> Deriva
     space = structured_space(wrt)
     if space is not None:
         result, convention = _in_structured_space(f, wrt, result, space, rec)
+    kinks = [_what_kernels_return(k, rec.kink_sources.get(k), f, wrt) for k in rec.kinks]
     return Derivation(f=f, wrt=wrt, result=result, steps=rec.steps,
-                      assumptions=rec.assumptions, kinks=rec.kinks, fusions=rec.fusions,
+                      assumptions=rec.assumptions, kinks=kinks, fusions=rec.fusions,
                       warnings=rec.warnings, convention=convention)
+
+
+def _what_kernels_return(k: Kink, source: Any, f: sp.Expr, wrt: Expr) -> Kink:
+    """The kink with what the kernel of ``∇f`` returns there, said exactly.
+
+    A rule says what its own derivative takes at its kink (the minimum-norm subgradient of
+    ‖·‖₁ at ``u``: sign(u), 0 in zero entries). That is the minimum-norm element of ``∂f``
+    when ``f`` is (a positive multiple of) the norm itself and ``u`` is ``wrt`` up to a
+    shift and a scale, or when it is 0; through any other chain rule (``Aᵀ s`` for
+    ``‖Ax − b‖₁``, a sum with other terms as in the lasso) it is a subgradient of ``f``
+    (for a convex ``f``), not in general the minimum-norm one.
+    """
+    if source is None:
+        return k
+    coeff, body = f.as_independent(wrt, as_Add=False) if isinstance(f, sp.Mul) else \
+        (sp.Integer(1), f)
+    whole = body == source and coeff.is_positive is True
+    image = _adjoint_image(source.arg, wrt) if isinstance(source, Norm) else None
+    if whole and (image is True or (k.at_zero and k.returns.startswith("0"))):
+        return k
+    if whole and not isinstance(source, Norm):
+        return k  # max/min of pieces: the hull's minimum-norm element, as the rule says
+    tail = (f"; that is a subgradient of f where f is convex, not in general its "
+            f"minimum-norm element (subdiff(f, {to_text(wrt)}).min_norm computes that one)")
+    if isinstance(source, Norm) and isinstance(image, tuple):
+        mapped, s = image
+        returns = (f"{to_text(mapped)} with {s} = {k.returns} of "
+                   f"norm(., {to_text(source.p)}) at {to_text(source.arg)}")
+    else:
+        returns = f"{k.returns} of {to_text(source)}, carried into the gradient by the " \
+                  f"chain rule"
+    return dataclasses.replace(k, returns=returns + tail)
+
+
+def _adjoint_image(u: Expr, wrt: Expr) -> Any:
+    """``True`` when ``u`` is ``c wrt + const`` (its transposed Jacobian a multiple of the
+    identity), else ``(J^T s, s)`` (None where that has no closed form)."""
+    if u == wrt:
+        return True
+    if not isinstance(u, MatrixExpr):
+        return None
+    taken = {getattr(a, "name", None) for a in u.free_symbols}
+    name = next(n for n in ("s", "s_", "s0", "s1", "s2") if n not in taken)
+    s = MatrixSymbol(name, *u.shape)
+    try:
+        image = vjp(u, wrt, s, Recorder())
+    except (SymnormError, TypeError, ValueError):
+        return None
+    if image == s:
+        return True
+    if isinstance(image, MatMul):
+        c, rest = _split(image)
+        if rest == s and not depends(c, wrt) and c.is_zero is False:
+            return True
+    return None if image is None else (image, name)
 
 
 CONVENTIONS = {

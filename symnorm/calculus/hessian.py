@@ -71,7 +71,7 @@ def jacobian(e: Expr, wrt: MatrixExpr, rec: Recorder) -> MatrixExpr | None:
         return _product([DiagMatrix(d), j])
     if isinstance(e, Elementwise):
         rule = ELEMENTWISE[e.name]
-        rec.kink(rule.kinks(e.arg))
+        rec.kink(rule.kinks(e.arg), source=e)
         d = rule.derivative(e.arg)
         j = jacobian(e.arg, wrt, rec)
         if d is None or j is None:
