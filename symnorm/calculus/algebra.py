@@ -104,6 +104,12 @@ def scale(c: sp.Expr, g: Expr) -> Expr:
     if isinstance(g, MatrixExpr):
         if c == 1:
             return g
+        if isinstance(g, MatAdd):  # 2‖r‖ · (M/‖r‖ + N/‖r‖) = 2 (M + N)
+            pulled = _pull_common_factor(g)
+            if pulled is not g:
+                factor, inner = pulled.args[0], pulled.args[1]
+                if sp.count_ops(c * factor) < sp.count_ops(c):
+                    return _flatten(MatMul(c * factor, inner))
         return _flatten(MatMul(c, g))
     return c * g
 
@@ -115,14 +121,14 @@ def add(terms: list[Expr]) -> Expr | None:
     if len(terms) == 1:
         return terms[0]
     if isinstance(terms[0], MatrixExpr):
-        return _pull_common_factor(_collect_right(_flatten(MatAdd(*terms))))
+        return _collect_right(_flatten(MatAdd(*terms)))
     return sp.Add(*terms)
 
 
 def _pull_common_factor(e: MatrixExpr) -> MatrixExpr:
     """``c M + c N`` -> ``c (M + N)`` for a common symbolic factor ``c`` (``1/‖r‖₂`` of the
-    two product-rule terms of ``∇_A ‖A A x − b‖₂``), so that a chain-rule coefficient
-    cancels against it: ``2‖r‖₂ · (1/‖r‖₂)(M + N) = 2 (M + N)``."""
+    two product-rule terms of ``∇_A ‖A A x − b‖₂``); :func:`scale` uses it where a
+    chain-rule coefficient cancels against it: ``2‖r‖₂ · (1/‖r‖₂)(M + N) = 2 (M + N)``."""
     if not isinstance(e, MatAdd) or not all(isinstance(t, MatMul) for t in e.args):
         return e
     split = [_split_args(t) for t in e.args]
