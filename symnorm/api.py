@@ -10,7 +10,8 @@ from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
 from .calculus.algebra import as_scalar
 from .calculus.derivation import Derivation
-from .calculus.engine import derive_gradient, derive_hessian
+from .calculus.engine import derive_gradient
+from .calculus.hessian import derive_hessian
 from .check import CheckReport, ensure, run_check
 from .model.errors import ShapeError
 from .model.text import to_text

@@ -452,3 +452,31 @@ def test_backprop_of_a_loss_without_data():
     out = bp.kernel()(x=xv, M=M)
     np.testing.assert_allclose(out["x"], (M + M.T) @ xv)
     assert float(out["loss"]) == xv @ M @ xv
+
+
+# -- loss names: the API and the command line agree -------------------------------------------
+
+def test_loss_names_as_on_the_command_line():
+    from symnorm.backprop.network import LOSSES
+    from symnorm.cli.parser import LOSSES as CLI_LOSSES
+
+    assert list(LOSSES) == list(CLI_LOSSES) == ["l2sq", "l2", "l1"]
+    y, t = sn.vector("y", 2), sn.vector("t", 2)
+    for name, text in CLI_LOSSES.items():  # the text --help shows is the loss mlp builds
+        assert sn.parse(text, y=y, t=t) == LOSSES[name](y, t)
+        net = sn.mlp([2, 3, 2], loss=name)
+        assert net.data_loss == sn.parse(text, y=net.y, t=net.t)
+    assert sn.mlp([2, 3, 2], loss="l2sq").loss == sn.mlp([2, 3, 2]).loss
+    assert sn.to_text(sn.mlp([2, 3, 2], loss="l1").data_loss) == "norm(y - t, 1)"
+    bp = sn.backprop(sn.mlp([2, 3, 2], "tanh", loss="l2"))
+    assert bp.report.ok
+
+
+@pytest.mark.parametrize("loss,match", [
+    ("l3", r"unknown loss 'l3'; choose from 'l2sq', 'l2', 'l1', or pass a function"),
+    ("L2SQ", r"unknown loss 'L2SQ'"),
+    (3, r"loss must be one of 'l2sq', 'l2', 'l1' or a function loss\(y, t\), got 3"),
+])
+def test_unknown_loss_names_list_the_valid_ones(loss, match):
+    with pytest.raises(NetworkError, match=match):
+        sn.mlp([2, 3, 2], loss=loss)

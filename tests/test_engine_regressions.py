@@ -6,6 +6,8 @@ kernel with hand-written numpy or central differences at points of both signs.
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -450,3 +452,101 @@ def test_max_of_norms_of_scaled_differences_builds_and_derives() -> None:
     assert sn.grad(g, x).report.ok
     parsed = sn.parse("max(norm(2*(x - a), 2), norm(x, 1))", x=3, a=3)
     assert sn.grad(parsed, sn.vector("x", 3)).report.ok
+
+
+# -- the 2-norm (any order) of a 1x1 expression is its absolute value ---------------------
+
+u = sn.vector("u")
+w = sn.vector("w")
+
+
+@pytest.mark.parametrize("p", [1, 2, 3, sp.oo, sp.Rational(5, 2)])
+def test_norm_of_a_one_by_one_expression(p) -> None:
+    """The Cookbook's ||x.T x||_2 and ||a.T x||_p: every order is |a.T x|."""
+    d = sn.grad(sn.norm(w.T * u, p), u)
+    assert d.report.ok
+    k = d.kernel()
+    X = np.array([[1.0, 2.0], [0.5, -3.0], [-1.0, 0.5]])
+    W = np.array([[1.0, -3.0], [1.0, 1.0], [2.0, 2.0]])
+    s = np.einsum("bi,bi->b", W, X)  # -5, -2.5, -1: batched, one value per row
+    np.testing.assert_allclose(k(X, W), np.sign(s)[:, None] * W, rtol=1e-14)
+    for row in range(3):  # unbatched
+        np.testing.assert_allclose(k(X[row], W[row]), np.sign(s[row]) * W[row], rtol=1e-14)
+    value = sn.kernel(sn.norm(w.T * u, p), [u, w])
+    np.testing.assert_allclose(value(X, W), np.abs(s), rtol=1e-14)
+
+
+def test_norm_of_a_one_by_one_expression_exact_forms() -> None:
+    d = sn.grad(sn.norm(w.T * u, 2), u)
+    assert sn.to_text(d.result) == "w*w.T*u/norm(w.T*u, 2)"
+    assert [k.where for k in d.kinks] == ["w.T*u = 0"]
+    gram = sn.grad(sn.norm(u.T * u, 2), u)
+    assert sn.to_text(gram.result) == "2*u*u.T*u/norm(u.T*u, 2)"
+    k = sn.kernel(sn.norm(u.T * u, 2), [u])
+    assert k(np.array([1.0, 2.0])) == 5.0
+    np.testing.assert_allclose(k(np.array([[1.0, 2.0], [3.0, 0.0]])), [5.0, 9.0])
+    np.testing.assert_allclose(gram.kernel()(np.array([1.0, 2.0])), [2.0, 4.0])
+    np.testing.assert_allclose(gram.kernel()(np.zeros(2)), [0.0, 0.0])  # the kink: 0
+    count = sn.kernel(sn.norm(w.T * u, 0), [u, w])
+    np.testing.assert_array_equal(count(np.array([[1.0, 1.0], [1.0, -1.0]]), np.ones((2, 2))),
+                                  [1.0, 0.0])
+    p = sn.scalar("p", positive=True)
+    dp = sn.grad(sn.norm(w.T * u, p), u)  # a symbolic order: the same |w.T u|
+    np.testing.assert_allclose(dp.kernel()(np.array([1.0, 2.0]), p=2.5, w=np.array([1.0, -3.0])),
+                               [-1.0, 3.0], rtol=1e-14)
+
+
+# -- printing never simplifies -----------------------------------------------------------
+
+def test_latex_of_max_with_exp_of_a_negative_piece(monkeypatch) -> None:
+    """The tie condition of max(norm(x, 1), exp(-sigmoid(norm(x, 2)))*norm(x, 3)) once made
+    the LaTeX printer call simplify (fraction -> is_constant), which broke on the norms."""
+    x2, a2 = sn.vector("x", 2), sn.vector("a", 2)
+    first = sn.grad(sn.parse("max(norm(x, 1), exp(-sigmoid(norm(x, 2)))*norm(x, 3))", x=x2),
+                    x2)
+    second = sn.grad(sn.parse("max(norm(x, 3), exp(-sigmoid(norm(x - a, 2)))/(x.T*x))",
+                              x=x2, a=a2), x2)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("printing called simplify")
+
+    monkeypatch.setattr(importlib.import_module("sympy.simplify.simplify"), "simplify", refuse)
+    tex = first.latex()
+    assert (r"\text{if } e^{- \frac{1}{1 + e^{- \left\lVert x \right\rVert_{2}}}} "
+            r"\left\lVert x \right\rVert_{3} > \left\lVert x \right\rVert_{1}") in tex
+    assert r"\left\lVert x - a \right\rVert_{2}" in second.latex()
+    assert sn.latex(sp.exp(-sn.norm(x2 - a2, 2) / sn.norm(x2, 1)) * sn.norm(x2, 3)) == (
+        r"e^{- \frac{\left\lVert x - a \right\rVert_{2}}{\left\lVert x \right\rVert_{1}}} "
+        r"\left\lVert x \right\rVert_{3}")
+    # a symbolic negative power keeps SymPy's layout: in the numerator, as written
+    t = sn.scalar("t", positive=True)
+    assert sn.latex(sn.norm(x2, 2) ** (-t) * sn.norm(x2, 1)) == \
+        r"\left\lVert x \right\rVert_{1} \left\lVert x \right\rVert_{2}^{- t}"
+
+
+def test_max_with_exp_of_a_negative_piece_is_right() -> None:
+    x2 = sn.vector("x", 2)
+    d = sn.grad(sn.parse("max(norm(x, 1), exp(-sigmoid(norm(x, 2)))*norm(x, 3))", x=x2), x2)
+    k = d.kernel()
+
+    def value(v: np.ndarray) -> float:
+        sig = 1 / (1 + np.exp(-np.linalg.norm(v)))
+        return max(np.abs(v).sum(), np.exp(-sig) * np.sum(np.abs(v) ** 3) ** (1 / 3))
+
+    for v in (np.array([0.3, -1.2]), np.array([2.0, 0.5]), np.array([-0.7, 0.1])):
+        np.testing.assert_allclose(k(v), central(value, v), rtol=1e-6, atol=1e-9)
+
+
+def test_scalar_simplification_reaches_inside_atoms_without_breaking_them() -> None:
+    """SymPy's simplify replaces with Transform rules (not dicts); the atoms keep their
+    matrix arguments intact under them."""
+    from sympy.core.rules import Transform
+
+    x2, a2 = sn.vector("x", 2), sn.vector("a", 2)
+    assert sp.simplify(-1 / (1 + sp.exp(-sn.norm(x2, 2)))) == \
+        -sp.exp(sn.norm(x2, 2)) / (sp.exp(sn.norm(x2, 2)) + 1)
+    n = sn.norm(x2 - a2, 2)
+    to_scalar = Transform(lambda e: sp.Integer(0), lambda e: isinstance(e, sp.MatAdd))
+    assert n.xreplace(to_scalar) == n
+    y2 = sn.vector("y", 2)
+    assert n.xreplace(Transform(lambda e: y2, lambda e: e == x2)) == sn.norm(y2 - a2, 2)

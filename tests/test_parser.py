@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from symnorm.language.expression import KNOWN_FUNCTIONS, parse
-from symnorm.model.atoms import Abs, Exp, ScalarOf, Sigmoid, Sign
+from symnorm.model.atoms import Abs, Exp, ScalarOf, Sigmoid, Sign, Trace
 from symnorm.model.errors import ParseError, ShapeError, SymnormError, UnknownNormError
 from symnorm.model.symbols import dim, matrix, scalar, vector
 from symnorm.rules.constructors import norm
@@ -431,8 +431,9 @@ def test_trace_reads_a_square_matrix() -> None:
     t = parse("trace(X)")
     X = t.arg
     assert isinstance(t, sp.Trace) and X.name == "X" and X.shape[0] == X.shape[1]
-    assert parse("trace(A*x*x.T)") == sp.Trace(matrix("A", dim("n"), dim("n")) *
-                                                vector("x", dim("n")) * vector("x", dim("n")).T)
+    # symnorm's trace: SymPy's Trace, kept whole by SymPy's scalar rewriting
+    assert parse("trace(A*x*x.T)") == Trace(matrix("A", dim("n"), dim("n")) *
+                                            vector("x", dim("n")) * vector("x", dim("n")).T)
     with pytest.raises(ParseError, match="wrong number of arguments to 'trace'"):
         parse("trace(X, X)")
 
@@ -578,3 +579,33 @@ def test_reader_builds_the_trees_of_the_grammar(tokens: list[str]) -> None:
     except ParseError:
         got = None
     assert got == expected
+
+
+# -- a dimension used as a number is a scalar --------------------------------------------------
+
+def test_a_dimension_used_as_a_number() -> None:
+    """norm(x, 2)**2/n with n the dimension of x: the mean square, not a vector n."""
+    x = vector("x")
+    e = parse("norm(x, 2)**2/n", x=x)
+    n = dim("n")
+    assert e == norm(x, 2) ** 2 / n and n in e.free_symbols
+    assert parse("norm(x, 2)**2/n") == e               # by convention x has dimension n
+    two = parse("x.T*y/m + norm(x, 1)/m", x=vector("x", "m"), y=vector("y", "m"))
+    assert {s for s in two.free_symbols if not isinstance(s, sp.MatrixSymbol)} == {dim("m")}
+    assert parse("sqrt(n)*norm(x, 2)", x=x) == sp.sqrt(n) * norm(x, 2)  # declared: n is x's
+    # no dimension is called n: a name used only as a divisor is a real scalar
+    assert parse("norm(x, 2)/n", x=3) == norm(vector("x", 3), 2) / scalar("n")
+    # declared otherwise, it is what it is declared
+    assert parse("norm(x, 2)/n", x=x, n="scalar") == norm(x, 2) / scalar("n")
+
+
+def test_a_dimension_used_as_a_number_derives_and_computes() -> None:
+    import numpy as np
+
+    import symnorm as sn
+
+    x = vector("x")
+    d = sn.grad(parse("norm(x, 2)**2/n", x=x), x)
+    assert sn.to_text(d.result) == "2*x/n"
+    np.testing.assert_allclose(d.kernel()(np.array([1.0, 2.0, 3.0])), [2 / 3, 4 / 3, 2.0])
+    np.testing.assert_allclose(d.value_kernel()(np.array([1.0, 2.0, 3.0, 4.0])), 30 / 4)

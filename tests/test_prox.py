@@ -538,7 +538,11 @@ def test_random_elastic_net(v, lam1, lam2):
     (LAM * sn.norm(sn.matrix("A") * X - sn.vector("b", "m"), 1), "is not x itself"),
     (sn.scalar("lam") * sn.norm(X, 1), "not known to be positive"),
     (-sn.norm(X, 1), "not known to be positive"),
-    (sn.norm(X, 1) + sn.norm(X, 2), "sum of different norms"),
+    (sn.norm(X, 1) + sn.norm(X, sp.oo), "sum of different norms"),
+    (sn.norm(X, 1) + sn.norm(X, 2) + sn.norm(X, sp.oo), "sum of different norms"),
+    (sn.norm(X, 2) + sn.norm(X - sn.vector("a"), 1), "different arguments"),
+    (LAM * sn.norm(sn.scalar("t") * X, 1), "is not x itself"),
+    (LAM * sn.norm(X - sn.vector("a") * X.T * X, 1), "is not x itself"),
     (sn.norm(X, 1) ** 2, "not a multiple of a norm"),
     (sn.norm(X, 1) * sn.norm(X, 2), "not a multiple of a norm"),
     (sn.norm(X, 1) + 3, "does not depend on x"),
@@ -578,3 +582,141 @@ def test_bad_arguments():
         SoftThreshold(V, -1)
     with pytest.raises(sn.ShapeError):
         SoftThreshold(LAM, 1)
+
+
+# -- the prox calculus: translation, scaling of the argument, sparse group lasso -------------
+
+A_VEC = sn.vector("a")
+
+
+def test_translation_is_beck_6_11(rng):
+    """prox of lam*||x - a||_1 is a + soft(v - a, lam) (Beck, First-Order Methods, 6.11)."""
+    P = prox(LAM * sn.norm(X - A_VEC, 1), X)
+    assert sn.to_text(P.result) == "a + soft(v - a, lam)"
+    assert [s.rule for s in P.steps] == ["definition", "translation", "L1", "result"]
+    assert "Thm 6.11" in P.steps[1].note
+    assert P.steps[1].after.text() == "a + prox_{lam*norm(., 1)}(v - a)"
+    assert P.steps[1].after.latex() == \
+        r"a + \operatorname{prox}_{\lambda \lVert\cdot\rVert_{1}}\left(v - a\right)"
+    assert P.report.ok and [p.name for p in P.arguments()] == ["v", "lam", "a"]
+    k = P.kernel()
+    for _ in range(4):
+        v, a = 2 * rng.standard_normal(6), rng.standard_normal(6)
+        v[0] = a[0]           # the prox lands on the kink x = a
+        v[1] = a[1] + 0.5     # inside the threshold: x_1 = a_1
+        lam = 0.9
+        want = np.array([golden(lambda t, vi=vi, ai=ai: lam * abs(t - ai) + (t - vi) ** 2 / 2,
+                                -10, 10) for vi, ai in zip(v, a)])
+        got = k(v, lam, a)
+        np.testing.assert_allclose(got, want, atol=1e-6)
+        np.testing.assert_allclose(got, a + soft(v - a, lam), rtol=1e-15)
+        assert got[0] == a[0] and got[1] == a[1]
+
+
+def test_scaling_is_beck_6_12(rng):
+    """prox of ||2x||_1 is (1/2) prox_{4||.||_1}(2v) = soft(v, 2) (Beck, 6.12)."""
+    P = prox(sn.norm(2 * X, 1), X)
+    assert sn.to_text(P.result) == "soft(v, 2)"
+    assert P.result == SoftThreshold(V, 2)
+    assert [s.rule for s in P.steps] == ["definition", "scaling", "positive homogeneity",
+                                         "L1", "result"]
+    assert P.steps[1].after.text() == "1/2*prox_{4*norm(., 1)}(2*v)"
+    assert "Thm 6.12" in P.steps[1].note and P.report.ok
+    v = np.array([3.0, -1.0, 2.0, 0.0, -2.5])
+    np.testing.assert_array_equal(P.kernel()(v), [1.0, 0.0, 0.0, 0.0, -0.5])
+    want = [golden(lambda t, vi=vi: 2 * abs(t) + (t - vi) ** 2 / 2, -5, 5) for vi in v]
+    np.testing.assert_allclose(P.kernel()(v), want, atol=1e-6)
+    # a negative factor and the L2 norm: ||-3x||_2 = 3 ||x||_2
+    Q = prox(LAM * sn.norm(-3 * X, 2), X)
+    assert sn.to_text(Q.result) == "max(0, 1 - 3*lam/norm(v, 2))*v"
+    for _ in range(3):
+        v = rng.standard_normal(4)
+        np.testing.assert_allclose(Q.kernel()(v, 0.2), block_soft(v, 0.6), rtol=1e-14)
+
+
+def test_scaling_and_translation_together(rng):
+    """lam*||2x - a||_1: (1/2)(a + soft(2v - a, 4 lam)), against the coordinatewise minimum."""
+    P = prox(LAM * sn.norm(2 * X - A_VEC, 1), X)
+    assert sn.to_text(P.result) == "(a + soft(2*v - a, 4*lam))/2"
+    assert [s.rule for s in P.steps] == ["definition", "scaling", "translation", "L1",
+                                         "result"]
+    k = P.kernel()
+    lam = 0.7
+    for _ in range(3):
+        v, a = 2 * rng.standard_normal(5), rng.standard_normal(5)
+        want = [golden(lambda t, vi=vi, ai=ai: lam * abs(2 * t - ai) + (t - vi) ** 2 / 2,
+                       -10, 10) for vi, ai in zip(v, a)]
+        np.testing.assert_allclose(k(v, lam, a), want, atol=1e-6)
+
+
+def test_translation_with_a_quadratic_term(rng):
+    """lam*||x - a||_2 + mu/2 ||x||^2: the quadratic step, then the translation."""
+    P = prox(LAM * sn.norm(X - A_VEC, 2) + MU / 2 * sn.norm(X, 2) ** 2, X)
+    assert [s.rule for s in P.steps] == ["definition", "quadratic term", "translation", "L2",
+                                         "result"]
+    lam, mu = 0.8, 0.5
+    for scale in (0.1, 1.0, 3.0):
+        v, a = scale * rng.standard_normal(2), rng.standard_normal(2)
+        F = lambda z, v=v, a=a: (lam * np.linalg.norm(z - a) + mu / 2 * z @ z  # noqa: E731
+                                 + 0.5 * np.sum((z - v) ** 2))
+        want = argmin_2d(F, float(np.abs(v).sum() + np.abs(a).sum()) + 2)
+        np.testing.assert_allclose(P.kernel()(v, lam, mu, a), want, atol=1e-6)
+    assert P.report.ok
+
+
+@pytest.mark.parametrize("p", [2, sp.oo])
+def test_translation_of_other_norms(p, rng):
+    P = prox(LAM * sn.norm(X - A_VEC, p), X)
+    base = prox(LAM * sn.norm(X, p), X).kernel()
+    for _ in range(4):
+        v, a = 2 * rng.standard_normal(5), rng.standard_normal(5)
+        np.testing.assert_allclose(P.kernel()(v, 1.1, a), a + base(v - a, 1.1), atol=1e-14)
+    assert P.report.ok and P.check(points=9, seed=4).ok
+
+
+def test_sparse_group_lasso(rng):
+    """lam*||x||_1 + mu*||x||_2: block_soft(soft(v, lam), mu), against a 2-d minimiser."""
+    P = prox(LAM * sn.norm(X, 1) + MU * sn.norm(X, 2), X)
+    assert sn.to_text(P.result) == "max(0, 1 - mu/norm(soft(v, lam), 2))*soft(v, lam)"
+    assert [s.rule for s in P.steps] == ["definition", "sparse group lasso", "L1, then L2",
+                                         "result"]
+    assert P.steps[1].after.text() == "prox_{mu*norm(., 2)}(prox_{lam*norm(., 1)}(v))"
+    lam, mu = 0.6, 0.5
+    k = P.kernel()
+    for v in POINTS_2D + [2 * rng.standard_normal(2) for _ in range(3)]:
+        F = lambda z, v=v: (lam * np.abs(z).sum() + mu * np.linalg.norm(z)  # noqa: E731
+                            + 0.5 * np.sum((z - v) ** 2))
+        want = argmin_2d(F, float(np.abs(v).sum()) + 1)
+        np.testing.assert_allclose(k(v, lam, mu), want, atol=1e-6, err_msg=f"v={v}")
+        np.testing.assert_allclose(k(v, lam, mu), block_soft(soft(v, lam), mu), rtol=1e-15)
+    report = P.check(points=12, seed=2)
+    assert report.ok, report.summary()
+    assert any(not np.any(p.prox) for p in report.points)  # the whole prox is 0 somewhere
+
+
+def test_sparse_group_lasso_with_groups_and_a_quadratic_term(rng):
+    P = prox(LAM * sn.norm(X, 1) + MU * group_norm(X, G), X)
+    assert sn.to_text(P.result) == "group_shrink(soft(v, lam), mu, G)"
+    labels = np.array([0, 1, 0, 2, 1])
+    for _ in range(3):
+        v = 2 * rng.standard_normal(5)
+        np.testing.assert_allclose(P.kernel()(v, 0.4, 0.7, labels),
+                                   group_reference(soft(v, 0.4), 0.7, labels), rtol=1e-15)
+    assert P.report.ok
+    Q = prox(LAM * sn.norm(X, 1) + MU * sn.norm(X, 2) + sn.norm(X, 2) ** 2 / 2, X)
+    assert sn.to_text(Q.result) == "max(0, 1 - mu/norm(soft(v, lam), 2))*soft(v, lam)/2"
+    v = np.array([3.0, -0.2, 1.5])
+    np.testing.assert_allclose(Q.kernel()(v, 0.5, 0.4),
+                               block_soft(soft(v, 0.5), 0.4) / 2, rtol=1e-15)
+
+
+def test_the_check_catches_a_wrong_composite():
+    P = prox(LAM * sn.norm(X - A_VEC, 1), X)
+    wrong = dataclasses.replace(P, result=A_VEC + SoftThreshold(V, LAM), report=None)
+    assert not wrong.check(points=6, seed=3).ok
+    S = prox(LAM * sn.norm(X, 1) + MU * sn.norm(X, 2), X)
+    swapped = dataclasses.replace(  # the composition in the wrong order
+        S, result=SoftThreshold(sp.MatMul(sp.Max(0, 1 - MU / sn.norm(V, 2)), V), LAM),
+        report=None)
+    report = swapped.check(points=9, seed=1)
+    assert not report.ok and "implied subgradient" in report.summary()

@@ -158,3 +158,135 @@ def test_check_value_refuses_values_that_break_the_declaration() -> None:
     Q.check_value(np.array([[c, -s], [s, c]]))
     with pytest.raises(ArgumentError, match=r"Q.T\*Q = I"):
         Q.check_value(2 * np.eye(2))
+
+
+# -- gradients in the space of symmetric (diagonal) matrices ---------------------------------
+
+N3 = 3
+XS = sn.matrix("X", N3, N3, symmetric=True)
+DD = sn.matrix("D", N3, N3, diagonal=True)
+A3 = sn.matrix("A", N3, N3)
+RNG = np.random.default_rng(5)
+
+
+def _symmetric(rng: np.random.Generator) -> np.ndarray:
+    r = rng.standard_normal((N3, N3))
+    return (r + r.T) / 2
+
+
+def _space_gradient(f, M: np.ndarray, diagonal: bool = False, h: float = 1e-6) -> np.ndarray:
+    """The gradient in the space by definition: the R in the space with <R, T> = f'(M; T)
+    for T over a basis (E_ii, and E_ij + E_ji off the diagonal), by central differences."""
+    R = np.zeros_like(M)
+    for i in range(N3):
+        for j in range(i, N3):
+            if diagonal and i != j:
+                continue
+            T = np.zeros_like(M)
+            T[i, j] = T[j, i] = 1.0
+            slope = (f(M + h * T) - f(M - h * T)) / (2 * h)
+            R[i, j] = R[j, i] = slope if i == j else slope / 2  # <R, T> = 2 R_ij
+    return R
+
+
+def test_symmetric_gradient_of_a_trace() -> None:
+    d = sn.grad(sn.trace(A3 * XS), XS)
+    assert sn.to_text(d.result) == "(A + A.T)/2"
+    assert d.report.ok
+    assert d.convention.startswith("X is declared symmetric: its gradient is the one in the "
+                                   "space of symmetric matrices, sym(G) = (G + G.T)/2")
+    assert "Matrix Cookbook's G + G.T - G .* I" in d.convention
+    assert d.text().splitlines()[0] == "d/d_X(trace(A*X)) = A.T    [linearity of the trace]"
+    assert d.steps[-1].rule == "symmetric gradient"
+    assert "convention: X is declared symmetric" in d.text()
+    assert r"\frac{\partial}{\partial X} \operatorname{tr}\left(A X \right) &= A^\top" in \
+        d.latex()
+    assert r"\nabla_{X} \operatorname{tr}\left(A X \right) &= \frac{1}{2}\left(A + A^\top" \
+        r"\right)" in d.latex()
+    assert d.to_dict()["convention"] == d.convention
+    Av, M = RNG.standard_normal((N3, N3)), _symmetric(RNG)
+    got = d.kernel()(X=M, A=Av)
+    np.testing.assert_allclose(got, (Av + Av.T) / 2, rtol=1e-15)
+    np.testing.assert_allclose(got, _space_gradient(lambda Y: np.trace(Av @ Y), M), atol=1e-8)
+
+
+def test_symmetric_gradient_of_a_frobenius_distance_keeps_the_step_symmetric() -> None:
+    d = sn.grad(sn.norm(XS - A3, "fro") ** 2, XS)
+    assert sn.to_text(d.result) == "2*(X - (A + A.T)/2)"
+    Av, M = RNG.standard_normal((N3, N3)), _symmetric(RNG)
+    got = d.kernel()(X=M, A=Av)
+    np.testing.assert_allclose(got, _space_gradient(
+        lambda Y: np.sum((Y - Av) ** 2), M), rtol=1e-7, atol=1e-8)
+    step = M - 0.1 * got  # a gradient step stays in the symmetric matrices
+    np.testing.assert_array_equal(step, step.T)
+    # gradient descent converges to the nearest symmetric matrix, (A + A^T)/2
+    Y = M.copy()
+    for _ in range(200):
+        Y = Y - 0.25 * d.kernel()(X=Y, A=Av)
+    np.testing.assert_allclose(Y, (Av + Av.T) / 2, atol=1e-12)
+
+
+@pytest.mark.parametrize("f,text", [
+    (sn.trace(A3 * DD), "A.T .* I"),
+    (sn.norm(DD - A3, "fro") ** 2, "2*(D - (I .* A))"),
+    (sn.trace(DD * DD), "2*D"),
+])
+def test_diagonal_gradients(f, text) -> None:
+    d = sn.grad(f, DD)
+    assert sn.to_text(d.result) == text and d.report.ok
+    assert d.convention.startswith("D is declared diagonal: its gradient is the one in the "
+                                   "space of diagonal matrices, diag(G) = G .* I")
+    Av, Dv = RNG.standard_normal((N3, N3)), np.diag(RNG.standard_normal(N3))
+    numeric = {"A.T .* I": lambda Y: np.trace(Av @ Y),
+               "2*(D - (I .* A))": lambda Y: np.sum((Y - Av) ** 2),
+               "2*D": lambda Y: np.trace(Y @ Y)}[text]
+    k = d.kernel()
+    got = k(**{name: {"D": Dv, "A": Av}[name] for name in k.arg_names})
+    np.testing.assert_allclose(got, _space_gradient(numeric, Dv, diagonal=True), atol=1e-8)
+    assert np.count_nonzero(got - np.diag(np.diag(got))) == 0
+
+
+def test_positive_definite_is_symmetric_and_symmetric_results_stay() -> None:
+    S = sn.matrix("S", "n", "n", positive_definite=True)
+    x = sn.vector("x")
+    d = sn.grad(ScalarOf(x.T * S * x), S)
+    assert sn.to_text(d.result) == "x*x.T"  # already symmetric: sym(G) = G
+    assert d.convention.startswith("S is declared symmetric")
+    assert sn.grad(sn.trace(A3 * XS), A3).convention is None  # only the structured wrt
+    Q = sn.matrix("Q", 3, 3, orthogonal=True)
+    assert sn.grad(sn.trace(A3 * Q), Q).convention is None  # a manifold, not a space
+
+
+def test_verify_calls_the_cookbook_form_wrong_and_names_the_convention() -> None:
+    f = sn.trace(A3 * XS)
+    cookbook = A3 + A3.T - sp.HadamardProduct(A3, sp.Identity(N3))
+    v = sn.verify(cookbook, f, XS)
+    assert v.status == "wrong" and v.counterexample is not None
+    cx = v.counterexample
+    Av, Xv = np.array(cx.values["A"]), np.array(cx.values["X"])
+    np.testing.assert_array_equal(Xv, Xv.T)  # the counterexample is in the space
+    np.testing.assert_allclose(cx.reference, (Av + Av.T) / 2)
+    np.testing.assert_allclose(cx.hand, Av + Av.T - np.diag(np.diag(Av)))
+    assert v.convention_note.startswith("the claim is G + G.T - G .* I (the Matrix Cookbook's "
+                                        "form for a symmetric X")
+    assert "counts each off-diagonal entry twice" in v.text()
+    assert "convention: X is declared symmetric" in v.text()
+    assert "Matrix Cookbook" in v.latex() and v.to_dict()["convention_note"]
+    # the Cookbook's form for the squared distance too
+    G = 2 * (XS - A3)
+    v = sn.verify(G + G.T - sp.HadamardProduct(G, sp.Identity(N3)),
+                  sn.norm(XS - A3, "fro") ** 2, XS)
+    assert v.status == "wrong" and "Matrix Cookbook" in v.convention_note
+    # the unconstrained G: its symmetric part is the gradient
+    v = sn.verify(A3.T, f, XS)
+    assert v.status == "wrong"
+    assert v.convention_note.startswith("the claim's symmetric part is the gradient")
+    assert sn.verify("(A + A.T)/2", f, XS).status == "equal"
+    v = sn.verify(A3.T, sn.trace(A3 * DD), DD)
+    assert v.status == "wrong" and v.convention_note.startswith("the claim's diagonal is")
+
+
+def test_check_in_the_space_accepts_sym_and_refuses_the_cookbook_form() -> None:
+    f = sn.trace(A3 * XS)
+    assert sn.check(f, XS, grad=(A3 + A3.T) / 2).ok
+    assert not sn.check(f, XS, grad=A3 + A3.T - sp.HadamardProduct(A3, sp.Identity(N3))).ok

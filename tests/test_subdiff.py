@@ -277,3 +277,110 @@ def test_subdiff_is_checked_before_it_is_returned():
     report = wrong.check()
     assert not report.ok and "support function = f'(x; d)" in report.summary()
     assert sn.subdiff(sn.norm(X, 1), X, check=False).report is None
+
+
+# -- composites: what the kernel returns, and the exact minimum-norm element ------------------
+
+def box_least_squares(c, M):
+    """min ||c + M s|| over s in [-1, 1]^k by enumeration of the active sets (every entry
+    at -1, at +1 or free): an exact reference for small k, independent of symnorm."""
+    import itertools
+
+    k = M.shape[1]
+    best = None
+    for pattern in itertools.product((-1.0, 1.0, None), repeat=k):
+        s = np.array([0.0 if v is None else v for v in pattern])
+        free = [i for i, v in enumerate(pattern) if v is None]
+        if free:
+            fixed = c + M @ s
+            s[free] = np.linalg.lstsq(M[:, free], -fixed, rcond=None)[0]
+            if np.any(np.abs(s[free]) > 1 + 1e-12):
+                continue
+        g = c + M @ s
+        if best is None or g @ g < best @ best - 1e-15:
+            best = g
+    return best
+
+
+def test_composite_l1_kink_says_what_the_kernel_returns():
+    """Beck, First-Order Methods, Thm 3.43: at A = [[1, 1], [0, 1]], x = (0, 1),
+    b = (1, 0) the residual is (0, 1); the kernel's A^T s with s = (0, 1) is a subgradient,
+    the minimum-norm subgradient is (-1/2, 1/2)."""
+    x2, A2, b2 = sn.vector("x", 2), sn.matrix("A", 2, 2), sn.vector("b", 2)
+    f = sn.norm(A2 * x2 - b2, 1)
+    at = dict(x=np.array([0.0, 1.0]), A=np.array([[1.0, 1.0], [0.0, 1.0]]),
+              b=np.array([1.0, 0.0]))
+    d = sn.grad(f, x2)
+    assert d.kinks[0].returns == (
+        "A.T*s with s = sign with 0 in those entries, the minimum-norm subgradient of "
+        "norm(., 1) at A*x - b; that is a subgradient of f where f is convex, not in general "
+        "its minimum-norm element (subdiff(f, x).min_norm computes that one)")
+    assert "the minimum-norm subgradient of norm(., 1) at A*x - b" in d.text()
+    kernel_value = d.kernel()(**at)
+    np.testing.assert_array_equal(kernel_value, [0.0, 1.0])
+    S = sn.subdiff(f, x2)
+    assert S.contains(kernel_value, **at)       # a subgradient ...
+    best = S.min_norm(**at)
+    assert np.max(np.abs(best - [-0.5, 0.5])) <= 4 * np.finfo(float).eps  # ... exactly
+    assert np.linalg.norm(best) < np.linalg.norm(kernel_value)
+
+
+def test_lasso_kink_and_its_exact_minimum_norm_element(rng):
+    """Beck, Thm 3.40: at x_i = 0 the minimum-norm subgradient of 1/2||Ax - b||^2 +
+    lam ||x||_1 soft-thresholds the smooth gradient there; the kernel adds lam*sign(0) = 0."""
+    A, b, lam = sn.matrix("A"), sn.vector("b", "m"), sn.scalar("lam", positive=True)
+    f = sn.norm(A * X - b, 2) ** 2 / 2 + lam * sn.norm(X, 1)
+    d = sn.grad(f, X)
+    (kink,) = d.kinks
+    assert kink.returns.startswith("sign with 0 in those entries, the minimum-norm subgradient"
+                                   " of norm(x, 1), carried into the gradient by the chain "
+                                   "rule; that is a subgradient of f")
+    S = sn.subdiff(f, X)
+    for _ in range(5):
+        a, bv, x0 = rng.standard_normal((4, 5)), rng.standard_normal(4), rng.standard_normal(5)
+        x0[[0, 3]] = 0.0
+        g = a.T @ (a @ x0 - bv)
+        want = np.where(x0 != 0, g + 0.7 * np.sign(x0),
+                        np.sign(g) * np.maximum(np.abs(g) - 0.7, 0))
+        got = S.min_norm(x0, A=a, b=bv, lam=0.7)
+        np.testing.assert_allclose(got, want, rtol=1e-14, atol=1e-14)
+        np.testing.assert_allclose(d.kernel()(x0, A=a, b=bv, lam=0.7), g + 0.7 * np.sign(x0),
+                                   rtol=1e-14)
+
+
+def test_composite_minimum_norm_is_exact_against_enumeration(rng):
+    A, b = sn.matrix("A"), sn.vector("b", "m")
+    S = sn.subdiff(sn.norm(A * X - b, 1), X)
+    for _ in range(6):
+        a, x0 = rng.standard_normal((5, 3)), rng.standard_normal(3)
+        bv = a @ x0 + rng.standard_normal(5)
+        zero = rng.permutation(5)[:3]  # three residuals exactly 0
+        bv[zero] = (a @ x0)[zero]
+        r = a @ x0 - bv
+        c = a.T @ np.where(r != 0, np.sign(r), 0.0)
+        want = box_least_squares(c, a.T[:, r == 0])
+        got = S.min_norm(x0, A=a, b=bv)
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13)
+        assert S.contains(got, x0, A=a, b=bv)
+        assert S.at(x0, A=a, b=bv).nearest(np.zeros(3), 1e-12).method == \
+            "Wolfe's minimum-norm point"
+
+
+def test_minimum_norm_of_a_tie_of_max_pieces_is_exact():
+    f = sp.Max(sn.norm(X, 1), 2 * sn.norm(X, sp.oo))
+    S = sn.subdiff(f, X)
+    # at (1, 1) the hull of ([-1, 1] x [-1, 1] at the signs (1, 1)) and 2 conv(e1, e2):
+    # {(1, 1)} and the segment 2 e1 -- 2 e2; the nearest point to 0 is (1, 1)
+    np.testing.assert_allclose(S.min_norm(at=[1.0, 1.0]), [1.0, 1.0], rtol=1e-15)
+    g = S.min_norm(at=[2.0, 0.0])  # ||x||_1 = 2 < 2 ||x||_oo = 4: only 2 sign(x_1) e_1
+    np.testing.assert_array_equal(g, [2.0, 0.0])
+
+
+def test_the_norm_itself_keeps_the_minimum_norm_claim():
+    a = sn.vector("a")
+    for f in (sn.norm(X, 1), 3 * sn.norm(X, 1), sn.norm(2 * X - a, 1), sn.norm(X - a, sp.oo)):
+        (first, *_) = sn.grad(f, X).kinks
+        assert first.returns.endswith("the minimum-norm subgradient"), (f, first.returns)
+    A, b = sn.matrix("A"), sn.vector("b", "m")
+    (only,) = sn.grad(sn.norm(A * X - b, 2), X).kinks  # 0 is in A^T B_2: still minimal
+    assert only.returns == "0, the minimum-norm subgradient"

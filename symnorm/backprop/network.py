@@ -217,17 +217,52 @@ def _squared_error(y: MatrixExpr, t: MatrixExpr) -> sp.Expr:
     return norm(y - t, 2)**2 / 2
 
 
+def _l2_error(y: MatrixExpr, t: MatrixExpr) -> sp.Expr:
+    return norm(y - t, 2)
+
+
+def _l1_error(y: MatrixExpr, t: MatrixExpr) -> sp.Expr:
+    return norm(y - t, 1)
+
+
+LOSSES: dict[str, Callable[[Any, Any], sp.Expr]] = {
+    "l2sq": _squared_error, "l2": _l2_error, "l1": _l1_error,
+}
+"""Loss names accepted by :func:`mlp` (the same as ``symnorm backprop --loss``) and the
+function ``loss(y, t)`` each one builds: ``½‖y − t‖₂²``, ``‖y − t‖₂``, ``‖y − t‖₁``."""
+
+
+def _loss_function(loss: Any) -> Callable[[Any, Any], Any]:
+    if loss is None:
+        return _squared_error
+    if isinstance(loss, str):
+        if loss not in LOSSES:
+            raise NetworkError(f"unknown loss {loss!r}; choose from "
+                               f"{', '.join(map(repr, LOSSES))}, or pass a function "
+                               f"loss(y, t) that returns a scalar expression")
+        return LOSSES[loss]
+    if not callable(loss):
+        raise NetworkError(f"loss must be one of {', '.join(map(repr, LOSSES))} or a "
+                           f"function loss(y, t), got {loss!r}")
+    return loss
+
+
 def mlp(sizes: Sequence[int], activation: str | Sequence[str] = "sigmoid",
-        loss: Callable[[Any, Any], Any] | None = None, bias: bool = False,
+        loss: str | Callable[[Any, Any], Any] | None = None, bias: bool = False,
         weight_decay: Any = None) -> Network:
     r"""A symbolic multilayer perceptron with named layers.
 
     ``sizes`` are the layer widths from input to output (``[2, 3, 2]``: two inputs, three
     hidden units, two outputs). ``activation`` is one of ``sigmoid``, ``tanh``, ``relu``
     (its derivative at 0 is taken as 0, the minimum-norm subgradient), ``softplus`` and
-    ``identity``, or a list with one name per layer. ``loss(y, t)`` returns a scalar
-    symnorm expression (default ``½‖y − t‖₂²``). ``weight_decay`` adds
+    ``identity``, or a list with one name per layer. ``loss`` is a name, as for
+    ``symnorm backprop --loss`` (:data:`LOSSES`: ``"l2sq"`` for ``½‖y − t‖₂²``, the
+    default, ``"l2"`` for ``‖y − t‖₂``, ``"l1"`` for ``‖y − t‖₁``), or a function
+    ``loss(y, t)`` that returns a scalar symnorm expression. ``weight_decay`` adds
     ``λ Σ_l ‖W_l‖_F²``: a number, a symbol name, or ``True`` for the symbol ``lam``.
+
+    Raises :class:`NetworkError` for sizes, activations or a loss it cannot build (an
+    unknown name lists the valid ones).
 
     >>> import symnorm as sn
     >>> net = sn.mlp([2, 3, 2])
@@ -239,6 +274,12 @@ def mlp(sizes: Sequence[int], activation: str | Sequence[str] = "sigmoid",
     sigmoid(W2*sigmoid(W1*x))
     >>> sn.mlp([2, 1], "relu", loss=lambda y, t: sn.norm(y - t, 1), bias=True).params
     [W1, b1]
+    >>> sn.mlp([2, 3, 2], loss="l1")
+    <symnorm MLP 2-3-2 (sigmoid, sigmoid); loss norm(y - t, 1)>
+    >>> sn.mlp([2, 2], loss="l3")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    symnorm.backprop.network.NetworkError: unknown loss 'l3'; choose from 'l2sq', 'l2', 'l1', ...
     """
     try:
         widths = tuple(int(s) for s in sizes)
@@ -268,7 +309,7 @@ def mlp(sizes: Sequence[int], activation: str | Sequence[str] = "sigmoid",
         nested = a_nested if act is IdentityMap else act(a_nested)
         layers.append(Layer(i, W, b, acts[i - 1], a, h, a_expr, h_expr))
         prev, prev_nested = h, nested
-    loss_fn = loss or _squared_error
+    loss_fn = _loss_function(loss)
     data_loss = _scalar_loss(loss_fn, layers[-1].h, t)
     nested_loss = _scalar_loss(loss_fn, nested, t)
     decay: sp.Expr = sp.Integer(0)

@@ -104,6 +104,12 @@ def scale(c: sp.Expr, g: Expr) -> Expr:
     if isinstance(g, MatrixExpr):
         if c == 1:
             return g
+        if isinstance(g, MatAdd):  # 2‖r‖ · (M/‖r‖ + N/‖r‖) = 2 (M + N)
+            pulled = _pull_common_factor(g)
+            if pulled is not g:
+                factor, inner = pulled.args[0], pulled.args[1]
+                if sp.count_ops(c * factor) < sp.count_ops(c):
+                    return _flatten(MatMul(c * factor, inner))
         return _flatten(MatMul(c, g))
     return c * g
 
@@ -117,6 +123,32 @@ def add(terms: list[Expr]) -> Expr | None:
     if isinstance(terms[0], MatrixExpr):
         return _collect_right(_flatten(MatAdd(*terms)))
     return sp.Add(*terms)
+
+
+def _pull_common_factor(e: MatrixExpr) -> MatrixExpr:
+    """``c M + c N`` -> ``c (M + N)`` for a common symbolic factor ``c`` (``1/‖r‖₂`` of the
+    two product-rule terms of ``∇_A ‖A A x − b‖₂``); :func:`scale` uses it where a
+    chain-rule coefficient cancels against it: ``2‖r‖₂ · (1/‖r‖₂)(M + N) = 2 (M + N)``."""
+    if not isinstance(e, MatAdd) or not all(isinstance(t, MatMul) for t in e.args):
+        return e
+    split = [_split_args(t) for t in e.args]
+    common: list[sp.Expr] | None = None
+    for c, _ in split:
+        factors = [f for f in sp.Mul.make_args(c) if not f.is_number]
+        if common is None:
+            common = factors
+        else:
+            kept, rest = [], list(factors)
+            for f in common:
+                if f in rest:
+                    rest.remove(f)
+                    kept.append(f)
+            common = kept
+        if not common:
+            return e
+    factor = sp.Mul(*common)
+    inner = MatAdd(*[scale(c / factor, _product(mats)) for c, mats in split]).doit(deep=False)
+    return MatMul(factor, inner)
 
 
 def _collect_right(e: MatrixExpr) -> MatrixExpr:
@@ -225,6 +257,95 @@ def factor_identity(h: MatrixExpr) -> MatrixExpr:
         return h
     inner = MatAdd(*[_flatten(MatMul(1 / c, t)) for t in h.args])
     return MatMul(c, inner)
+
+
+# -- gradients in a space of structured matrices --------------------------------------------
+
+def structured_space(wrt: Any) -> str | None:
+    """The space a gradient with respect to ``wrt`` lives in: ``"diagonal"`` or
+    ``"symmetric"`` for a matrix declared so (positive (semi)definite is symmetric), else
+    None. (An orthogonal matrix is a manifold, not a linear space: None.)
+
+    >>> import symnorm as sn
+    >>> structured_space(sn.matrix("S", 3, 3, positive_definite=True))
+    'symmetric'
+    >>> structured_space(sn.matrix("A", 3, 3)) is None
+    True
+    """
+    structure = structure_of(wrt)
+    if "orthogonal" in structure:
+        return None
+    if "diagonal" in structure:
+        return "diagonal"
+    if "symmetric" in structure:
+        return "symmetric"
+    return None
+
+
+def _transposed(e: MatrixExpr) -> MatrixExpr:
+    return e.T.doit() if isinstance(e, MatrixExpr) else e
+
+
+def _linear_terms(g: MatrixExpr) -> tuple[sp.Expr, list[MatrixExpr]]:
+    """``g = c (t_1 + ... + t_k)``: the scalar ``c`` and the matrix terms ``t_i``."""
+    c, m = _split(g) if isinstance(g, MatMul) else (sp.Integer(1), g)
+    return c, list(m.args) if isinstance(m, MatAdd) else [m]
+
+
+def symmetric_part(g: MatrixExpr) -> MatrixExpr:
+    """``sym(G) = (G + G^T)/2``, keeping the terms of ``G`` that are symmetric as they are.
+
+    >>> import symnorm as sn
+    >>> X, A = sn.matrix("X", 3, 3, symmetric=True), sn.matrix("A", 3, 3)
+    >>> from symnorm.model.text import to_text
+    >>> to_text(symmetric_part(sp.MatMul(2, X - A))), to_text(symmetric_part(A.T))
+    ('2*(X - (A + A.T)/2)', '(A + A.T)/2')
+    """
+    c, terms = _linear_terms(g)
+    kept = [t for t in terms if _transposed(t) == t]
+    rest = [t for t in terms if _transposed(t) != t]
+    if not rest:
+        return g
+    r = rest[0] if len(rest) == 1 else MatAdd(*rest)
+    both = MatAdd(r, _transposed(r)).doit()
+    coeff, inner = _linear_terms(both)
+    if all(_split(t)[0].could_extract_minus_sign() if isinstance(t, MatMul) else False
+           for t in inner):  # -(A + A^T)/2, not (-A - A^T)/2
+        coeff, inner = -coeff, [_flatten(MatMul(-1, t)) for t in inner]
+    inner_sum = inner[0] if len(inner) == 1 else MatAdd(*inner)
+    half = MatMul(coeff / 2, inner_sum) if coeff / 2 != 1 else inner_sum
+    body = MatAdd(*kept, half) if kept else half  # as built: X - (A + A^T)/2
+    return body if c == 1 else MatMul(c, body)
+
+
+def _is_diagonal(t: MatrixExpr) -> bool:
+    if isinstance(t, (Identity, ZeroMatrix)) or "diagonal" in structure_of(t):
+        return True
+    if isinstance(t, MatMul):
+        _, mats = _split_args(t)
+        return all(_is_diagonal(m) for m in mats)
+    if isinstance(t, (MatAdd, sp.HadamardProduct)):
+        return any(_is_diagonal(m) for m in t.args) if isinstance(t, sp.HadamardProduct) \
+            else all(_is_diagonal(m) for m in t.args)
+    return False
+
+
+def diagonal_part(g: MatrixExpr) -> MatrixExpr:
+    """``diag(G) = G ∘ I``, term by term; a diagonal term (``I``, a diagonal matrix) as is.
+
+    >>> import symnorm as sn
+    >>> D, A = sn.matrix("D", 3, 3, diagonal=True), sn.matrix("A", 3, 3)
+    >>> from symnorm.model.text import to_text
+    >>> to_text(diagonal_part(sp.MatMul(2, D - A)))
+    '2*(D - (I .* A))'
+    """
+    c, terms = _linear_terms(g)
+    eye = Identity(g.shape[0])
+    parts = []
+    for t in terms:
+        tc, body = _split(t) if isinstance(t, MatMul) else (sp.Integer(1), t)
+        parts.append(t if _is_diagonal(t) else scale(tc, sp.HadamardProduct(body, eye)))
+    return scale(c, add(parts))  # type: ignore[arg-type]
 
 
 def as_scalar(f: Any) -> sp.Expr:

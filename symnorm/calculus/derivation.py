@@ -130,6 +130,8 @@ class Derivation(Shown):
     fusions: dict = field(default_factory=dict, repr=False)
     report: "CheckReport | None" = field(default=None, repr=False)
     gradient: "Derivation | None" = field(default=None, repr=False)  # for a Hessian
+    # the space the gradient lives in, for a declared symmetric or diagonal wrt
+    convention: str | None = None
 
     # -- display -------------------------------------------------------------------
     def _symbol(self) -> str:
@@ -151,6 +153,8 @@ class Derivation(Shown):
         out += [Paragraph(note("assuming ", math(a))) for a in self.assumptions]
         out += [Paragraph(self._kink_note(k)) for k in self.kinks]
         out += [Paragraph(note("note: ", Note.of(w))) for w in self.warnings]
+        if self.convention:
+            out.append(Paragraph(note("convention: ", Note.of(self.convention))))
         if self.report is not None:
             compact = getattr(self.report, "_compact_blocks_", None)
             out += compact() if callable(compact) else \
@@ -259,6 +263,7 @@ class Derivation(Shown):
             "assumptions": [to_text(a) for a in self.assumptions],
             "kinks": [{"where": k.where, "kernel_returns": k.returns} for k in self.kinks],
             "warnings": list(self.warnings),
+            "convention": self.convention,
             "check": None if self.report is None else self.report.to_dict(),
         }
 

@@ -9,19 +9,19 @@ The engine knows no particular norm: it asks the rule registries.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import sympy as sp
 from sympy import (
-    DiagMatrix,
     HadamardPower,
     HadamardProduct,
     Identity,
+    Inverse,
     MatAdd,
     MatMul,
     MatPow,
     Transpose,
-    ZeroMatrix,
 )
 from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
@@ -32,8 +32,9 @@ from ..model.atoms import (
     NormOrderDerivative,
     ScalarActiveGradient,
     ScalarOf,
+    Trace,
 )
-from ..model.errors import ShapeError, UnsupportedExpressionError
+from ..model.errors import ShapeError, SymnormError, UnsupportedExpressionError
 from ..model.shapes import check_shapes
 from ..model.text import to_text
 from ..presentation.latex import latex
@@ -48,9 +49,11 @@ from .algebra import (
     as_scalar,
     check_wrt,
     depends,
-    factor_identity,
+    diagonal_part,
     masked,
     scale,
+    structured_space,
+    symmetric_part,
     zero_like,
 )
 from .derivation import Derivation, Differential, Step
@@ -67,6 +70,7 @@ class Recorder:
         self.warnings: list[str] = []
         self.fusions: dict = {}
         self.index_notation = index_notation
+        self.kink_sources: dict[Kink, Any] = {}  # the node each kink belongs to
 
     def step(self, rule: str, before: Any, after: Any, note: str = "") -> None:
         new = Step(rule, before, after, note)
@@ -74,10 +78,12 @@ class Recorder:
             return  # the same fact derived again (e.g. inside a Hessian): say it once
         self.steps.append(new)
 
-    def kink(self, kinks: list[Kink]) -> None:
+    def kink(self, kinks: list[Kink], source: Any = None) -> None:
         for k in kinks:
             if k not in self.kinks:
                 self.kinks.append(k)
+                if source is not None:
+                    self.kink_sources[k] = source
 
     def assume(self, facts: list[sp.Basic]) -> None:
         for a in facts:
@@ -166,9 +172,11 @@ class _RealSign(sp.Function):
 class ChainSum:
     """``Σ_i (∂f/∂a_i) ∇ a_i`` shown as written, coefficient first (display only)."""
 
-    def __init__(self, terms: list[tuple[Expr, sp.Expr]], wrt: Expr) -> None:
+    def __init__(self, terms: list[tuple[Expr, sp.Expr]], wrt: Expr,
+                 symbol: str = "grad") -> None:
         self.terms = terms
         self.wrt = wrt
+        self.symbol = symbol  # "partial" where wrt's entries are taken independent
 
     def _join(self, parts: list[tuple[str, str]]) -> str:
         out = ""
@@ -181,7 +189,7 @@ class ChainSum:
         for atom, coeff in self.terms:
             sign = "-" if coeff.could_extract_minus_sign() else "+"
             c = -coeff if sign == "-" else coeff
-            g = grad(Differential(atom, self.wrt))
+            g = grad(Differential(atom, self.wrt, self.symbol))
             if c == 1:
                 parts.append((sign, g))
                 continue
@@ -267,7 +275,7 @@ def grad_extremum(f: sp.Max | sp.Min, wrt: Expr, rec: Recorder) -> Expr | None:
         latex = (rf"\text{{the {word} of }} {', '.join(slots)}"
                  r"\text{ is attained twice}")
     rec.kink([kink(text, latex, "the minimum-norm element of the convex hull of the tied "
-                                "pieces' gradients", **names)])
+                                "pieces' gradients", **names)], source=f)
     return g
 
 
@@ -283,7 +291,7 @@ def grad_norm(n: Norm, wrt: Expr, rec: Recorder, smooth_at_zero: bool = False,
         note = f"{to_text(n)} is not a norm: it breaks the {rule.broken_axiom(p)}"
         if note not in rec.warnings:
             rec.warnings.append(note)
-    rec.kink([k for k in rule.kinks(u, p) if not (smooth_at_zero and k.at_zero)])
+    rec.kink([k for k in rule.kinks(u, p) if not (smooth_at_zero and k.at_zero)], source=n)
     rec.fusions[g_u] = (rule, u, p)
     if rec.index_notation and rule.index_form is not None and not order_fixed:
         rec.steps.extend(index_steps(rule, n))
@@ -349,10 +357,8 @@ def vjp(e: Expr, wrt: Expr, cot: Expr, rec: Recorder) -> Expr | None:
                 inner = ScalarOf(_product([cot.T, rest]))
             elif rest.shape[0] == 1:
                 inner = ScalarOf(_product([rest, cot.T]))
-            else:
-                raise UnsupportedExpressionError(
-                    f"cannot differentiate {to_text(e)}: a matrix whose scalar factor "
-                    f"{to_text(c)} depends on {wrt} (vectors and scalars are supported)")
+            else:  # <cot, M> = tr(cot^T M)
+                inner = Trace(_product([cot.T, rest]))
             g_c = grad_scalar(c, wrt, rec)
             if g_c is not None:
                 terms.append(scale(inner, g_c))
@@ -371,6 +377,11 @@ def vjp(e: Expr, wrt: Expr, cot: Expr, rec: Recorder) -> Expr | None:
                 f"cannot differentiate {to_text(e)}: the exponent depends on {wrt}")
         base = ScalarOf(e.base)
         return vjp(e.base, wrt, _tidy(cot * e.exp * base ** (e.exp - 1)), rec)
+    if isinstance(e, Inverse):  # d(X^-1) = -X^-1 dX X^-1
+        inv_t = _transpose(e)
+        return vjp(e.arg, wrt, _product([sp.Integer(-1), inv_t, cot, inv_t]), rec)
+    if isinstance(e, MatPow):  # X**k = X*X*...*X (SymPy folds X*X): the product rule
+        return vjp(_repeated_factor(e, wrt), wrt, cot, rec)
     if isinstance(e, HadamardProduct):
         terms = []
         for i, a in enumerate(e.args):
@@ -387,13 +398,28 @@ def vjp(e: Expr, wrt: Expr, cot: Expr, rec: Recorder) -> Expr | None:
         return vjp(e.base, wrt, _hadamard([cot, d]), rec)
     if isinstance(e, Elementwise):
         rule = ELEMENTWISE[e.name]
-        rec.kink(rule.kinks(e.arg))
+        rec.kink(rule.kinks(e.arg), source=e)
         d = rule.derivative(e.arg)
         if d is None:  # piecewise constant: zero derivative almost everywhere
             return None
         return vjp(e.arg, wrt, _hadamard([cot, d]), rec)
     raise UnsupportedExpressionError(
         f"no derivative rule for {type(e).__name__} in {to_text(e)}")
+
+
+def _repeated_factor(e: MatPow, wrt: Expr) -> MatMul:
+    """``X**k`` (``k`` a nonzero integer) as the unevaluated product ``X*X*...*X`` (of
+    ``inv(X)`` for ``k < 0``)."""
+    k = e.exp
+    if depends(k, wrt):
+        raise UnsupportedExpressionError(
+            f"cannot differentiate {to_text(e)}: the exponent depends on {to_text(wrt)}")
+    if not k.is_Integer or k == 0:
+        raise UnsupportedExpressionError(
+            f"cannot differentiate {to_text(e)}: a matrix power needs an integer exponent, "
+            f"got {to_text(k)}")
+    factor = e.base if k > 0 else Inverse(e.base)
+    return MatMul(*[factor] * abs(int(k)))
 
 
 def _hadamard(args: list[Expr]) -> Expr:
@@ -414,68 +440,6 @@ def _hadamard(args: list[Expr]) -> Expr:
     return scale(coeff, body)
 
 
-# -- forward mode for Hessians ----------------------------------------------------------
-
-def jacobian(e: Expr, wrt: MatrixExpr, rec: Recorder) -> MatrixExpr | None:
-    """Jacobian ``∂e/∂wrt`` of a column vector ``e`` with respect to a column vector."""
-    if e == wrt:
-        return Identity(wrt.shape[0])
-    if not depends(e, wrt):
-        return None
-    if isinstance(e, MatAdd):
-        return add([jacobian(t, wrt, rec) for t in e.args])
-    if isinstance(e, MatMul):
-        scalars = [a for a in e.args if not isinstance(a, MatrixExpr)]
-        mats = [a for a in e.args if isinstance(a, MatrixExpr)]
-        c = sp.Mul(*scalars)
-        terms = []
-        if depends(c, wrt):
-            g_c = grad_scalar(c, wrt, rec)
-            if g_c is not None:
-                terms.append(_product([*mats, g_c.T]))
-        for i, factor in enumerate(mats):
-            if not depends(factor, wrt):
-                continue
-            if i != len(mats) - 1:
-                raise UnsupportedExpressionError(
-                    f"Hessian: the factor {to_text(factor)} of {to_text(e)} depends on "
-                    f"{wrt} but is not the last factor")
-            j = jacobian(factor, wrt, rec)
-            if j is not None:  # None: zero almost everywhere (e.g. sign)
-                terms.append(_product([c, *mats[:-1], j]))
-        return add(terms)
-    if isinstance(e, HadamardProduct):
-        terms = []
-        for i, a in enumerate(e.args):
-            if depends(a, wrt):
-                others = [b for j, b in enumerate(e.args) if j != i]
-                j = jacobian(a, wrt, rec)
-                if j is not None:
-                    terms.append(_product([DiagMatrix(_hadamard(others)), j]))
-        return add(terms)
-    if isinstance(e, HadamardPower):
-        j = jacobian(e.base, wrt, rec)
-        if j is None:
-            return None
-        d = scale(e.exp, HadamardPower(e.base, e.exp - 1)) if e.exp != 2 else scale(2, e.base)
-        return _product([DiagMatrix(d), j])
-    if isinstance(e, Elementwise):
-        rule = ELEMENTWISE[e.name]
-        rec.kink(rule.kinks(e.arg))
-        d = rule.derivative(e.arg)
-        j = jacobian(e.arg, wrt, rec)
-        if d is None or j is None:
-            return None
-        return _product([DiagMatrix(d), j])
-    if isinstance(e, ActiveGradient):  # the active piece's Hessian; hull at a tie
-        js = [jacobian(g, wrt, rec) for g in e.gradients]
-        n = wrt.shape[0]
-        return ActiveGradient.build(e.kind, e.pieces,
-                                    [ZeroMatrix(n, n) if j is None else j for j in js])
-    raise UnsupportedExpressionError(
-        f"no Jacobian rule for {type(e).__name__} in {to_text(e)}")
-
-
 # -- entry points -----------------------------------------------------------------------
 
 def derive_gradient(f: Any, wrt: Any, *, index_notation: bool = False) -> Derivation:
@@ -485,27 +449,108 @@ def derive_gradient(f: Any, wrt: Any, *, index_notation: bool = False) -> Deriva
     rec = Recorder(index_notation=index_notation)
     g = grad_scalar(f, wrt, rec)
     result = zero_like(wrt) if g is None else g
+    convention = None
+    space = structured_space(wrt)
+    if space is not None:
+        result, convention = _in_structured_space(f, wrt, result, space, rec)
+    kinks = [_what_kernels_return(k, rec.kink_sources.get(k), f, wrt) for k in rec.kinks]
     return Derivation(f=f, wrt=wrt, result=result, steps=rec.steps,
-                      assumptions=rec.assumptions, kinks=rec.kinks, fusions=rec.fusions,
-                      warnings=rec.warnings)
+                      assumptions=rec.assumptions, kinks=kinks, fusions=rec.fusions,
+                      warnings=rec.warnings, convention=convention)
 
 
-def derive_hessian(f: Any, wrt: Any) -> Derivation:
-    f = as_scalar(f)
-    if not (isinstance(wrt, MatrixSymbol) and wrt.shape[1] == 1):
-        raise UnsupportedExpressionError(f"hessian() needs a column vector wrt, got {wrt!r}")
-    first = derive_gradient(f, wrt)
-    rec = Recorder()
-    rec.steps.extend(first.steps)
-    rec.kinks.extend(first.kinks)
-    rec.assumptions.extend(first.assumptions)
-    rec.warnings.extend(first.warnings)
-    rec.step("gradient", Differential(f, wrt), first.result, "the gradient")
-    h = jacobian(first.result, wrt, rec)
-    n = wrt.shape[0]
-    result = ZeroMatrix(n, n) if h is None else factor_identity(h)
-    rec.step("Jacobian of the gradient", Differential(first.result, wrt, "partial"),
-             result, "differentiate the gradient (product and chain rules)")
-    return Derivation(f=f, wrt=wrt, result=result, steps=rec.steps,
-                      assumptions=rec.assumptions, kinks=rec.kinks, kind="hessian",
-                      fusions={}, warnings=rec.warnings, gradient=first)
+def _what_kernels_return(k: Kink, source: Any, f: sp.Expr, wrt: Expr) -> Kink:
+    """The kink with what the kernel of ``∇f`` returns there, said exactly.
+
+    A rule says what its own derivative takes at its kink (the minimum-norm subgradient of
+    ‖·‖₁ at ``u``: sign(u), 0 in zero entries). That is the minimum-norm element of ``∂f``
+    when ``f`` is (a positive multiple of) the norm itself and ``u`` is ``wrt`` up to a
+    shift and a scale, or when it is 0; through any other chain rule (``Aᵀ s`` for
+    ``‖Ax − b‖₁``, a sum with other terms as in the lasso) it is a subgradient of ``f``
+    (for a convex ``f``), not in general the minimum-norm one.
+    """
+    if source is None:
+        return k
+    coeff, body = f.as_independent(wrt, as_Add=False) if isinstance(f, sp.Mul) else \
+        (sp.Integer(1), f)
+    whole = body == source and coeff.is_positive is True
+    image = _adjoint_image(source.arg, wrt) if isinstance(source, Norm) else None
+    if whole and (image is True or (k.at_zero and k.returns.startswith("0"))):
+        return k
+    if whole and not isinstance(source, Norm):
+        return k  # max/min of pieces: the hull's minimum-norm element, as the rule says
+    tail = (f"; that is a subgradient of f where f is convex, not in general its "
+            f"minimum-norm element (subdiff(f, {to_text(wrt)}).min_norm computes that one)")
+    if isinstance(source, Norm) and isinstance(image, tuple):
+        mapped, s = image
+        returns = (f"{to_text(mapped)} with {s} = {k.returns} of "
+                   f"norm(., {to_text(source.p)}) at {to_text(source.arg)}")
+    else:
+        returns = f"{k.returns} of {to_text(source)}, carried into the gradient by the " \
+                  f"chain rule"
+    return dataclasses.replace(k, returns=returns + tail)
+
+
+def _adjoint_image(u: Expr, wrt: Expr) -> Any:
+    """``True`` when ``u`` is ``c wrt + const`` (its transposed Jacobian a multiple of the
+    identity), else ``(J^T s, s)`` (None where that has no closed form)."""
+    if u == wrt:
+        return True
+    if not isinstance(u, MatrixExpr):
+        return None
+    taken = {getattr(a, "name", None) for a in u.free_symbols}
+    name = next(n for n in ("s", "s_", "s0", "s1", "s2") if n not in taken)
+    s = MatrixSymbol(name, *u.shape)
+    try:
+        image = vjp(u, wrt, s, Recorder())
+    except (SymnormError, TypeError, ValueError):
+        return None
+    if image == s:
+        return True
+    if isinstance(image, MatMul):
+        c, rest = _split(image)
+        if rest == s and not depends(c, wrt) and c.is_zero is False:
+            return True
+    return None if image is None else (image, name)
+
+
+CONVENTIONS = {
+    "symmetric": (
+        "{X} is declared symmetric: its gradient is the one in the space of symmetric "
+        "matrices, sym(G) = (G + G.T)/2 of G = d/d{X}, the matrix of partial derivatives "
+        "with the entries of {X} taken independent, so that a gradient step keeps {X} "
+        "symmetric (not the Matrix Cookbook's G + G.T - G .* I, the derivative with "
+        "respect to the n(n+1)/2 distinct entries, which doubles the off-diagonal "
+        "entries)"),
+    "diagonal": (
+        "{X} is declared diagonal: its gradient is the one in the space of diagonal "
+        "matrices, diag(G) = G .* I of G = d/d{X}, the matrix of partial derivatives with "
+        "the entries of {X} taken independent, so that a gradient step keeps {X} "
+        "diagonal"),
+}
+
+
+def _in_structured_space(f: sp.Expr, wrt: MatrixSymbol, g: Expr, space: str,
+                         rec: Recorder) -> tuple[Expr, str]:
+    """The gradient in the space of symmetric (diagonal) matrices, ``sym(G)`` (``diag(G)``)
+    of the unconstrained ``G``; the steps before it are derivatives with respect to the
+    entries taken independent, and say so (``∂/∂X``, not ``∇_X``)."""
+    rec.steps[:] = [_as_partial(step, wrt) for step in rec.steps]
+    result = symmetric_part(g) if space == "symmetric" else diagonal_part(g)
+    convention = CONVENTIONS[space].format(X=to_text(wrt))
+    what = "sym(G) = (G + G.T)/2" if space == "symmetric" else "diag(G) = G .* I"
+    rec.step(f"{space} gradient", Differential(f, wrt), result,
+             f"{to_text(wrt)} is {space}: the gradient in that space, {what} of "
+             f"G = {to_text(g)}")
+    return result, convention
+
+
+def _as_partial(step: Step, wrt: Expr) -> Step:
+    def partial(obj: Any) -> Any:
+        if isinstance(obj, Differential) and obj.wrt == wrt and obj.symbol == "grad":
+            return Differential(obj.expr, wrt, "partial")
+        if isinstance(obj, ChainSum) and obj.wrt == wrt:
+            return ChainSum(obj.terms, wrt, "partial")
+        return obj
+
+    return Step(step.rule, partial(step.before), partial(step.after), step.note)

@@ -26,7 +26,6 @@ from ..language.expression import parse
 from ..model.errors import CheckFailedError, SymnormError
 from ..presentation.document import latex_document
 from ..presentation.latex import latex
-from ..rules.constructors import norm
 from ..verify import verify
 from .parser import EXIT_CHECK_FAILED, EXIT_OK
 
@@ -235,8 +234,6 @@ def cmd_backprop(args: argparse.Namespace) -> int:
         raise SymnormError(f"--sizes takes comma-separated layer widths such as 2,3,2; got "
                            f"{args.sizes!r}") from None
     acts = args.activation.split(",")
-    losses = {"l2sq": None, "l2": lambda y, t: norm(y - t, 2),
-              "l1": lambda y, t: norm(y - t, 1)}
     decay: Any = None
     if args.weight_decay is not None:
         text = args.weight_decay
@@ -244,7 +241,7 @@ def cmd_backprop(args: argparse.Namespace) -> int:
             decay = float(text)
         except ValueError:
             decay = text  # a symbol name such as lam
-    net = mlp(sizes, acts[0] if len(acts) == 1 else acts, loss=losses[args.loss],
+    net = mlp(sizes, acts[0] if len(acts) == 1 else acts, loss=args.loss,
               bias=args.bias, weight_decay=decay)
     try:
         bp = backprop(net, check=not args.no_check)

@@ -87,6 +87,8 @@ class _Generator:
             return self.names[e]
         if e in self.fusions:
             rule, u, p = self.fusions[e]
+            if _contracted(u) and _scalar_norm(p):  # ∇|u| of a 1x1 u: sign(u)
+                return self.tmp(f"np.sign({self.emit(u)}{o})")
             if rule.numpy_gradient:
                 return self.tmp(f"_nm.{rule.numpy_gradient}({self.emit(u)}, "
                                 f"{self.emit_scalar(p)}{o})")
@@ -116,7 +118,8 @@ class _Generator:
         if isinstance(e, HadamardPower):
             base = self.emit(e.base)
             lit = self.scalar_literal(e.exp) if isinstance(e.exp, sp.Expr) else None
-            exp = lit if lit is not None else f"_nm.sv({self.emit_scalar(e.exp)})"
+            exp = lit if lit is not None else self.emit_scalar(e.exp) \
+                if _contracted(e.base) else f"_nm.sv({self.emit_scalar(e.exp)})"
             return self.tmp(f"np.power({base}, {exp}{o})")
         if isinstance(e, Elementwise):
             code = ELEMENTWISE[e.name].numpy.format(u=self.emit(e.arg))
@@ -278,6 +281,13 @@ class _Generator:
             parts = [self.emit(a) if isinstance(a, MatrixExpr) else self.emit_scalar(a)
                      for a in e.args]
             return self.tmp(e.kernel_code(parts))
+        if isinstance(e, Norm) and _contracted(e.arg) and _scalar_norm(e.p):
+            # every p-norm (p > 0) of a 1x1 argument is its absolute value (the helpers
+            # reduce over the last axis, which for a batch of 1x1 values is the batch)
+            u = self.emit(e.arg)
+            if e.p == 0:
+                return self.tmp(f"np.not_equal({u}, 0).astype(float)")
+            return self.tmp(f"np.abs({u})")
         if isinstance(e, Norm):
             rule = norm_rule(e.p)
             return self.tmp(f"_nm.{rule.numpy_value}({self.emit(e.arg)}, "
@@ -378,6 +388,20 @@ class _Sigmoid(sp.Function):
     """The logistic function inside kernels (computed by ``numeric.sigmoid``)."""
 
     nargs = 1
+
+
+def _contracted(u: Any) -> bool:
+    """Is ``u`` 1x1 by a contraction (``a.T*x``), computed as one number per batch entry?
+    A vector argument of length 1 keeps its last axis, and the norm helpers reduce it."""
+    return isinstance(u, MatrixExpr) and kind_of(u) == "s" and not any(
+        s.shape == (1, 1) for s in u.atoms(MatrixSymbol))
+
+
+def _scalar_norm(p: Any) -> bool:
+    """Is a norm of order ``p`` of a single number its absolute value (its count for
+    ``p = 0``)? Every order that is a number, ``oo``, a symbol or a matrix-norm word;
+    not an order object with its own parameters (group labels)."""
+    return isinstance(p, (sp.Expr, sp.core.symbol.Str)) and not hasattr(p, "numeric")
 
 
 def _one_plus_exp(b: Any) -> Any:

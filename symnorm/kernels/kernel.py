@@ -59,8 +59,10 @@ _FLOAT64 = np.dtype(np.float64)
 _MISSING = object()
 
 KINK_POLICY = (
-    "At points where the derivative does not exist this kernel returns the minimum-norm "
-    "subgradient: 0 for the L2 norm at 0, sign(u) with 0 in zero entries for the L1 norm, "
+    "At points where the derivative of a norm does not exist this kernel takes the norm's "
+    "minimum-norm subgradient (through a chain rule, as for ||A x - b||_1, that gives a "
+    "subgradient of the whole function; the derivation's kink notes say which): "
+    "0 for the L2 norm at 0, sign(u) with 0 in zero entries for the L1 norm, "
     "the tie split evenly for the max norm; for matrix norms 0 for the Frobenius norm at 0, "
     "U_r V_r^T for the nuclear norm at rank r < min(m, n), U_k V_k^T / k for the spectral "
     "norm at a top singular value of multiplicity k (singular values equal within a "

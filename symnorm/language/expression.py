@@ -40,7 +40,7 @@ import sympy as sp
 from sympy.matrices.exceptions import ShapeError as SympyShapeError
 from sympy.matrices.expressions import MatrixExpr
 
-from ..model.atoms import ELEMENTWISE_BY_NAME, ScalarOf, sigmoid_scalar
+from ..model.atoms import ELEMENTWISE_BY_NAME, ScalarOf, Trace, sigmoid_scalar
 from ..model.errors import ParseError, ShapeError, UnknownNormError
 from ..model.symbols import dim, matrix, scalar, vector
 from ..rules.constructors import norm
@@ -143,6 +143,7 @@ class _Reader:
         self.dims = _Dims()
         self.names: dict[str, _Name] = {}
         self.order_names: set[str] = set()
+        self.divisor_names: set[str] = set()   # names used only as divisors: scalars
         self.first_vector: int | None = None
         self.wrap: set[int] = set()          # ids of nodes whose 1x1 value is used as a scalar
         self.hadamard: set[int] = set()      # ids of .* / .^ nodes that are elementwise
@@ -221,8 +222,12 @@ class _Reader:
         if name in self.names:
             return self.names[name]
         spec = self.specs.get(name)
+        if spec is None and name in self.reserved:
+            # the name of a declared dimension (x=sn.vector("x") has n): that number
+            spec = _Spec("scalar", (), dim(name))
         if spec is None:
-            kind = "scalar" if name in self.order_names else _kind_by_convention(name)
+            scalar_name = name in self.order_names or name in self.divisor_names
+            kind = "scalar" if scalar_name else _kind_by_convention(name)
             spec = _Spec(kind, (None, None))
         dims = self.dims
         shape: _Shape
@@ -256,6 +261,7 @@ class _Reader:
     def collect_orders(self, tree: Tree) -> None:
         """Names used as norm orders, or only in exponents, are scalars (``norm(x, 2)**p``)."""
         in_exponent: set[int] = set()
+        divisors: set[int] = set()
         uses: dict[str, list[int]] = {}
         for node in _subtrees(tree):
             if node.data == "call" and node.children[0] == "norm" and len(node.children) == 3:
@@ -291,10 +297,19 @@ class _Reader:
                         stack.extend(part.children)
             elif node.data == "var":
                 uses.setdefault(str(node.children[0]), []).append(id(node))
+            if node.data == "div":
+                right = node.children[1]
+                if isinstance(right, Tree) and right.data == "var":
+                    divisors.add(id(right))
         for name, ids in uses.items():  # a name used only in exponents is a scalar
             if name not in self.specs and _kind_by_convention(name) == "vector" and \
                     all(i in in_exponent for i in ids):
                 self.order_names.add(name)
+            # a dimension's name (n, m, k, ...) used only as a divisor (norm(x, 2)**2/n) is
+            # a number: that dimension if one is called so, else a real scalar
+            elif name not in self.specs and name in ("n", *_DIM_NAMES) and \
+                    all(i in divisors for i in ids):
+                self.divisor_names.add(name)
 
     def shape_of(self, node: Tree) -> _Shape:
         kind = node.data
@@ -468,6 +483,8 @@ class _Reader:
         value: sp.Basic
         if entry.ready is not None:
             value = entry.ready
+        elif name in self.divisor_names and dim(name) in self.resolved.values():
+            value = dim(name)  # norm(x, 2)**2/n: the dimension of x
         elif entry.shape is None:
             value = scalar(name)
         else:
@@ -578,7 +595,7 @@ class _Reader:
         if name == "max":
             return sp.Max(arg, *[self.build(a) for a in args[1:]])
         if name == "trace":
-            return sp.Trace(arg)
+            return Trace(arg)
         if name == "sqrt":
             return sp.sqrt(arg)
         if name == "log":

@@ -47,16 +47,46 @@ def _symnorm_latex(self: sp.Basic, printer: object) -> str:
     return rf"\mathtt{{{sp.StrPrinter().doprint(self)}}}"
 
 
-def _shape_preserving(rule: dict) -> dict:
+def _keeps_shape(old: object, new: object) -> bool:
+    return not (isinstance(old, MatrixExpr) and not isinstance(new, (MatrixExpr, sp.MatrixBase)))
+
+
+class _ShapePreservingRule:
+    """A mapping-like replacement rule (SymPy's ``Transform``, which ``simplify`` replaces
+    with) restricted to the replacements that keep matrices matrices."""
+
+    def __init__(self, rule: object) -> None:
+        self.rule = rule
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.rule and _keeps_shape(key, self.rule[key])  # type: ignore[index,operator]
+
+    def __getitem__(self, key: object) -> object:
+        return self.rule[key]  # type: ignore[index]
+
+    def __bool__(self) -> bool:
+        return True
+
+
+def _shape_preserving(rule: object) -> object:
     """The replacements of ``rule`` that keep matrices matrices.
 
     SymPy's sign simplification (run by ``Abs``, ``sign`` and ``simplify``) rewrites
     every ``Add`` it finds, including the ``MatAdd`` inside a norm, into a scalar
     ``-1*(...)``; inside a matrix expression that is not a valid node. Our atoms drop
-    such replacements, so ``abs(norm(x - a, 2))`` keeps its argument intact.
+    such replacements, so ``abs(norm(x - a, 2))`` keeps its argument intact. ``rule`` is
+    a dict, or a mapping-like object such as SymPy's ``Transform`` (filtered lazily).
+
+    >>> import symnorm as sn
+    >>> from sympy.core.rules import Transform
+    >>> x, a = sn.vector("x"), sn.vector("a")
+    >>> safe = _shape_preserving(Transform(lambda e: sp.Integer(0)))
+    >>> x - a in safe, sp.Symbol("t") in safe
+    (False, True)
     """
-    return {k: v for k, v in rule.items()
-            if not (isinstance(k, MatrixExpr) and not isinstance(v, (MatrixExpr, sp.MatrixBase)))}
+    if isinstance(rule, dict):
+        return {k: v for k, v in rule.items() if _keeps_shape(k, v)}
+    return _ShapePreservingRule(rule)
 
 
 class _Opaque(sp.Expr):
@@ -125,6 +155,25 @@ class Norm(_Opaque):
 
     def _sympystr(self, printer: sp.printing.str.StrPrinter) -> str:
         return f"norm({printer._print(self.arg)}, {printer._print(self.p)})"
+
+
+class Trace(_Opaque, sp.Trace):
+    """``tr(M)`` of a square matrix expression: SymPy's ``Trace``, protected as a norm is.
+
+    SymPy's scalar rewriting (``factor_terms`` inside ``max(...)``, ``simplify``) rebuilds
+    the nodes it walks into from their rewritten arguments; ``Trace(2*X)`` rebuilt from
+    the scalar ``2*X`` is not a valid node. As an atom with shape-preserving replacements
+    it is left whole. Build it with :func:`symnorm.trace`.
+
+    >>> import symnorm as sn
+    >>> X = sn.matrix("X", 2, 2)
+    >>> sp.Max(Trace(2*X), 1)
+    Max(1, Trace(2*X))
+    """
+
+    is_commutative = True
+    is_real = True
+    is_extended_real = True
 
 
 class NormOrderDerivative(_Opaque):

@@ -33,8 +33,52 @@ from ..rules import ELEMENTWISE, norm_rule
 _GREEK_ABBREV = {"lam": "lambda", "eps": "epsilon"}
 
 
+class _Shown(sp.Dummy):
+    """A factor of a product printed as it is, that SymPy's ``fraction`` does not open.
+
+    ``LatexPrinter._print_Mul`` splits a product with ``fraction(exact=True)``, which asks
+    ``is_constant()`` of every symbolic negative exponent (``exp(-sigmoid(u))``,
+    ``t**(-p)``), and ``is_constant`` runs ``simplify``: slow, and fatal inside a norm
+    (it rebuilds the matrix expression in its argument from scalar pieces). SymPy keeps
+    such a factor in the numerator when it is not constant; this stand-in keeps it there
+    without asking, sorts as the factor does and prints as the factor."""
+
+    def __new__(cls, factor: sp.Expr) -> "_Shown":
+        obj = super().__new__(cls, "shown", commutative=True)
+        obj.factor = factor
+        return obj
+
+    def sort_key(self, order: object = None) -> object:
+        return self.factor.sort_key(order)
+
+
+def _opens_with_simplify(term: sp.Expr) -> bool:
+    """Would ``fraction(exact=True)`` call ``is_constant()`` (and so ``simplify``) on it?"""
+    if not (term.is_commutative and (term.is_Pow or isinstance(term, sp.exp))):
+        return False
+    _, ex = term.as_base_exp()
+    return not ex.is_number and ex is not sp.S.NegativeOne and bool(ex.is_negative)
+
+
 class SymnormLatexPrinter(HandOrder, LatexPrinter):
-    """LaTeX in Matrix Cookbook notation."""
+    """LaTeX in Matrix Cookbook notation. Printing never simplifies: an expression is
+    shown as it is built."""
+
+    def _print_Mul(self, expr: sp.Expr) -> str:
+        factors = sp.Mul.make_args(expr)
+        if not any(_opens_with_simplify(f) for f in factors):
+            return super()._print_Mul(expr)
+        hidden = [_Shown(f) if _opens_with_simplify(f) else f for f in factors]
+        return super()._print_Mul(sp.Mul(*hidden))
+
+    def _print__Shown(self, expr: _Shown) -> str:
+        return self._print(expr.factor)
+
+    def _needs_mul_brackets(self, expr: sp.Expr, first: bool = False,
+                            last: bool = False) -> bool:
+        if isinstance(expr, _Shown):
+            expr = expr.factor
+        return super()._needs_mul_brackets(expr, first=first, last=last)
 
     def _print_Norm(self, expr: Norm) -> str:
         rule = norm_rule(expr.p)

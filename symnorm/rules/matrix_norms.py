@@ -31,7 +31,7 @@ import sympy as sp
 from sympy.core.symbol import Str
 from sympy.matrices.expressions import MatrixExpr
 
-from ..model.atoms import Norm, order
+from ..model.atoms import Norm, Trace, order
 from ..model.errors import ShapeError, UnknownNormError
 from .matrix_maps import (
     InducedGrad,
@@ -111,7 +111,7 @@ def trace(expr: object) -> sp.Expr:
     rows, cols = expr.shape
     if rows != cols:
         raise ShapeError(f"trace() needs a square matrix; {expr} is {rows}x{cols}")
-    return sp.Trace(expr)
+    return Trace(expr)
 
 
 # -- rules ----------------------------------------------------------------------------------------

@@ -13,8 +13,9 @@ from sympy.matrices.expressions import MatrixSymbol
 
 from ...model.errors import CheckFailedError
 from ...model.text import to_text
+from .forms import derive_vector_prox
 from .matrix import derive_matrix_prox
-from .vector import Prox, derive_vector_prox
+from .vector import Prox
 
 __all__ = ["Prox", "derive_prox", "prox"]
 
@@ -33,9 +34,13 @@ def prox(f: Any, wrt: Any, *, check: bool = True, **check_options: Any) -> Prox:
     thresholding), ``lam*norm(x, 2)`` (block soft thresholding), ``lam*norm(x, oo)``
     (``v`` minus the projection onto the L1 ball of radius ``lam``), ``lam*group_norm(x,
     G)`` (blockwise shrinkage), ``mu/2*norm(x, 2)**2``, or one of the norms plus
-    ``mu/2*norm(x, 2)**2`` (elastic net); ``lam`` and ``mu`` are positive numbers or
-    scalars made with ``sn.scalar(name, positive=True)``. Anything else raises
-    :class:`~symnorm.model.errors.UnsupportedExpressionError` listing these forms.
+    ``mu/2*norm(x, 2)**2`` (elastic net); any of the norms of ``c*x - a`` (translation,
+    Beck Thm 6.11: ``a + prox(v - a)``; scaling of the argument by a nonzero constant
+    ``c``, Thm 6.12); the sparse group lasso ``lam*norm(x, 1) + mu*norm(x, 2)``
+    (``block_soft(soft(v, lam), mu)``, also with ``group_norm``). ``lam`` and ``mu`` are
+    positive numbers or scalars made with ``sn.scalar(name, positive=True)``. Anything
+    else raises :class:`~symnorm.model.errors.UnsupportedExpressionError` listing these
+    forms. Each rule applied is a step of the derivation (:attr:`Prox.steps`).
 
     The result is checked before it is returned (``check=False`` switches that off;
     options ``points``, ``seed``, ``at`` go to :meth:`Prox.check`): a failure raises
@@ -56,6 +61,13 @@ def prox(f: Any, wrt: Any, *, check: bool = True, **check_options: Any) -> Prox:
     \frac{\operatorname{sign}(v) \odot \max(\lvert v \rvert - \lambda_{1}, 0)}{\lambda_{2} + 1}
     >>> print(sn.to_text(prox(sn.norm(x, 2), x).result))
     max(0, 1 - 1/norm(v, 2))*v
+    >>> a = sn.vector("a")
+    >>> print(sn.to_text(prox(lam1*sn.norm(x - a, 1), x).result))
+    a + soft(v - a, lam1)
+    >>> print(sn.to_text(prox(sn.norm(2*x, 1), x).result))
+    soft(v, 2)
+    >>> print(sn.to_text(prox(lam1*sn.norm(x, 1) + lam2*sn.norm(x, 2), x).result))
+    max(0, 1 - lam2/norm(soft(v, lam1), 2))*soft(v, lam1)
     >>> prox(sn.norm(x, 3), x)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...

@@ -1,11 +1,10 @@
 r"""Proximal operators: ``prox_f(v) = argmin_x f(x) + ||x - v||_2**2/2`` in closed form.
 
-``f`` is ``lam*||x||`` for a norm whose rule has a ``prox`` entry (L1, L2, L-infinity,
-the group-lasso norm), optionally plus ``mu/2*||x||_2**2`` (elastic net), or
-``mu/2*||x||_2**2`` alone. The closed forms belong to the norms' rules; this module
-matches ``f``, applies the generic rules (the quadratic term, positive homogeneity),
-records the steps, compiles kernels and checks the result through the optimality
-condition ``(v - prox(v)) in ∂f(prox(v))`` using the norm's exact subdifferential.
+The result type :class:`Prox` (its steps, kernel and display) and the check of its
+optimality condition ``v - prox(v) ∈ ∂f(prox(v))`` with the norms' exact
+subdifferentials. Which ``f`` has a closed form, and the derivation, are in
+:mod:`symnorm.calculus.prox.forms`; the closed forms themselves belong to the norms'
+rules.
 
 >>> import numpy as np
 >>> import symnorm as sn
@@ -27,56 +26,31 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
-from sympy import MatMul
-from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
+from sympy.matrices.expressions import MatrixSymbol
 
 from ...check import fixed_points, format_value, verdict_html
 from ...kernels.arguments import free_arguments, is_dimension
 from ...kernels.kernel import kernel
 from ...model.atoms import Norm
-from ...model.errors import ShapeError, UnsupportedExpressionError
+from ...model.errors import ShapeError
 from ...model.text import to_text
 from ...presentation.blocks import Block, Equations, Shown, Table, number
 from ...presentation.latex import latex as to_latex
-from ...presentation.prose import Math, Note, Text, math, note
-from ...rules import NORMS, NormRule, norm_rule, numeric_order
+from ...presentation.prose import Math, Note, note
+from ...rules import NormRule, norm_rule, numeric_order
 from ..derivation import Step, step_rows
 
-__all__ = ["Prox", "ProxCheckReport", "ProxPoint", "derive_vector_prox"]
+__all__ = ["Prox", "ProxCheckReport", "ProxPoint", "split_norm_terms"]
 
 METHOD = ("optimality condition (v - (1 + mu) prox(v))/lam in the subdifferential of the "
           "norm at prox(v), tested with the norm rule's exact membership test")
 
+FORM_METHOD = ("optimality condition (v - (1 + mu) prox(v))/c in sum_p lam_p times the "
+               "subdifferential of the norm p at c prox(v) - a (f = sum_p lam_p "
+               "||c x - a||_p + mu/2 ||x||^2), tested with the norms' exact sets (a "
+               "certified distance for a sum)")
+
 _DOT = "XDOTPLACEHOLDERX"  # stands for the argument of f in prox_{f}
-
-
-def supported_forms() -> list[str]:
-    """The forms of ``f`` that :func:`prox` accepts, from the rule registry.
-
-    >>> forms = supported_forms()
-    >>> "lam*norm(x, 1)" in forms and "lam*group_norm(x, G)" in forms
-    True
-    """
-    x = MatrixSymbol("x", sp.Symbol("n", integer=True, positive=True), 1)
-    forms = []
-    for rule in NORMS:
-        if rule.prox is None:
-            continue
-        if "prox_form" in rule.extras:  # how a user writes it, e.g. lam*group_norm(x, G)
-            forms.append(rule.extras["prox_form"])
-            continue
-        for p in rule.sample_orders:
-            forms.append(f"lam*{to_text(Norm(x, p))}")
-    forms.append("mu/2*norm(x, 2)**2")
-    forms.append("any of the norms above + mu/2*norm(x, 2)**2 (elastic net)")
-    return forms
-
-
-def _unsupported(f: Any, why: str) -> UnsupportedExpressionError:
-    listing = "; ".join(supported_forms())
-    return UnsupportedExpressionError(
-        f"no closed-form prox for {to_text(f)}: {why}. Supported (x the variable, lam and "
-        f"mu positive scalars): {listing}")
 
 
 # -- display objects for the steps --------------------------------------------------------
@@ -101,7 +75,7 @@ class ProxOf:
 
     def latex(self) -> str:
         tex, _ = _function_of_dot(self.g, self.wrt)
-        arg = to_latex(self.arg)
+        arg = self.arg.latex() if isinstance(self.arg, ProxOf) else to_latex(self.arg)
         arg = f"({arg})" if isinstance(self.arg, MatrixSymbol) else rf"\left({arg}\right)"
         out = rf"\operatorname{{prox}}_{{{tex}}}{arg}"
         if self.coeff != 1:
@@ -112,7 +86,8 @@ class ProxOf:
 
     def text(self) -> str:
         _, txt = _function_of_dot(self.g, self.wrt)
-        out = f"prox_{{{txt}}}({to_text(self.arg)})"
+        arg = self.arg.text() if isinstance(self.arg, ProxOf) else to_text(self.arg)
+        out = f"prox_{{{txt}}}({arg})"
         if self.coeff != 1:
             c = to_text(self.coeff)
             c = f"({c})" if isinstance(self.coeff, sp.Add) else c
@@ -273,6 +248,7 @@ class Prox(Shown):
     mu: Any = sp.Integer(0)
     rule: NormRule | None = None
     p: Any = None
+    form: Any = field(default=None, repr=False)   # the matched ProxForm (vectors)
     report: ProxCheckReport | None = field(default=None, repr=False)
     _kernel: Any = field(default=None, init=False, repr=False, compare=False)
 
@@ -332,30 +308,22 @@ class Prox(Shown):
         rng = np.random.default_rng(seed)
         fixed = fixed_points(at, self.v)
         count = len(fixed) if fixed else points
-        results = [self._check_point(rng, i, fixed[i] if fixed else {})
-                   for i in range(count)]
+        general = self.form is not None and not self.form.plain
+        check_point = self._check_form_point if general else self._check_point
+        results = [check_point(rng, i, fixed[i] if fixed else {}) for i in range(count)]
         return ProxCheckReport(expression=to_text(self.f), result=to_text(self.result),
-                               method=METHOD, points=results)
+                               method=FORM_METHOD if general else METHOD, points=results)
 
-    def _draw(self, rng: np.random.Generator, i: int, fixed: dict) -> tuple[dict, float, float]:
-        values: dict[str, Any] = {}
+    def _size(self, rng: np.random.Generator, fixed: dict) -> int:
         n_dim = self.wrt.shape[0]
         if self.v.name in fixed:
-            n = int(np.shape(fixed[self.v.name])[-1])
-        elif n_dim.is_Integer:
-            n = int(n_dim)
-        else:
-            n = int(rng.integers(4, 9))
-        for s in self.params:
-            values[s.name] = float(fixed[s.name]) if s.name in fixed else \
-                float(rng.uniform(0.5, 2.0))
-        for s in self.arguments()[1 + len(self.params):]:
-            if s.name in fixed:
-                values[s.name] = np.asarray(fixed[s.name])
-            elif hasattr(s, "random_value"):
-                values[s.name] = s.random_value(rng, {n_dim: n, getattr(s, "dim", n_dim): n})
-            else:
-                raise ShapeError(f"no value for the kernel argument {s.name}")
+            return int(np.shape(fixed[self.v.name])[-1])
+        if n_dim.is_Integer:
+            return int(n_dim)
+        return int(rng.integers(4, 9))
+
+    def _draw(self, rng: np.random.Generator, i: int, fixed: dict) -> tuple[dict, float, float]:
+        values, n = self._draw_arguments(rng, fixed)
         subs = {s: values[s.name] for s in self.params}
         lam = float(self.lam.subs(subs)) if self.lam is not None else 1.0
         mu = float(sp.sympify(self.mu).subs(subs))
@@ -364,6 +332,93 @@ class Prox(Shown):
         else:
             values[self.v.name] = _sample_v(rng, i, n, lam)
         return {self.v.name: values.pop(self.v.name), **values}, lam, mu
+
+    def _draw_arguments(self, rng: np.random.Generator, fixed: dict) -> tuple[dict, int]:
+        """Values of every kernel argument but ``v`` (given ones kept), and the size n."""
+        values: dict[str, Any] = {}
+        n_dim = self.wrt.shape[0]
+        n = self._size(rng, fixed)
+        for s in self.params:
+            values[s.name] = float(fixed[s.name]) if s.name in fixed else \
+                float(rng.uniform(0.5, 2.0))
+        for s in self.arguments()[1 + len(self.params):]:
+            if s.name in fixed:
+                values[s.name] = np.asarray(fixed[s.name])
+            elif hasattr(s, "random_value"):
+                values[s.name] = s.random_value(rng, {n_dim: n, getattr(s, "dim", n_dim): n})
+            elif isinstance(s, MatrixSymbol):  # a shift a of norm(x - a): any vector
+                shape = [n if d == n_dim else int(d) if d.is_Integer else 3
+                         for d in s.shape]
+                values[s.name] = rng.standard_normal([d for d in shape if d != 1] or [1])
+            elif isinstance(s, sp.Symbol) and not is_dimension(s):
+                values[s.name] = float(rng.uniform(0.5, 2.0))
+            else:
+                raise ShapeError(f"no value for the kernel argument {s.name}")
+        return values, n
+
+    def _check_form_point(self, rng: np.random.Generator, i: int, fixed: dict) -> ProxPoint:
+        """The optimality condition of ``f = Σ λ_p ‖c x − a‖_p + (μ/2)‖x‖²`` at one point:
+        ``v − (1 + μ) u ∈ c Σ λ_p ∂‖·‖_p(c u − a)`` for ``u = prox(v)``."""
+        form = self.form
+        values, n = self._draw_arguments(rng, fixed)
+        subs = {s: values[s.name] for s in self.params}
+        c = float(sp.sympify(form.c).subs(subs))
+        mu = float(sp.sympify(form.mu).subs(subs))
+        lams = [float(sp.sympify(lam).subs(subs)) for _, lam in form.norms]
+        shift = np.zeros(n)
+        if form.a is not None:
+            args = free_arguments(form.a)
+            shift = np.asarray(kernel(form.a, args)(**{a.name: values[a.name] for a in args}),
+                               dtype=float).reshape(-1)
+        if self.v.name in fixed:
+            v = np.asarray(fixed[self.v.name], dtype=float)
+        else:  # c v/(1 + mu) - a lands on the kinks of the inner prox
+            threshold = c * c * lams[0] / (1 + mu)
+            v = (1 + mu) * (_sample_v(rng, i, n, threshold) + shift) / c
+        values = {self.v.name: v, **values}
+        point = ProxPoint(values=values)
+        try:
+            u = np.asarray(self.kernel()(**values), dtype=float)
+        except Exception as exc:  # a kernel failing is a check failure, reported
+            point.problem = f"evaluation failed: {type(exc).__name__}: {exc}"
+            return point
+        point.prox = u
+        if u.shape != v.shape or not np.all(np.isfinite(u)):
+            point.problem = f"prox(v) is not a finite vector of v's shape: {u}"
+            return point
+        g = (v - (1 + mu) * u) / c
+        point.subgradient = g
+        scale = max(1.0, float(np.max(np.abs(v), initial=0.0)) * (1 + mu) / (abs(c) * sum(lams)),
+                    float(np.max(np.abs(shift), initial=0.0)))
+        point.tolerance = 1e-8 * scale
+        w = c * u - shift
+        # c u - a vanishes exactly in exact arithmetic at the kinks; in floating point it is
+        # a rounding error of the size of c u and a: that much is 0
+        noise = 64 * np.finfo(float).eps * max(float(np.max(np.abs(c * u), initial=0.0)),
+                                               float(np.max(np.abs(shift), initial=0.0)))
+        w = np.where(np.abs(w) <= noise, 0.0, w)
+        try:
+            point.distance = min(self._distance(g, at, lams, values, point.tolerance)
+                                 for at in (_snap(w), w))
+        except Exception as exc:
+            point.problem = f"subdifferential test failed: {type(exc).__name__}: {exc}"
+            return point
+        point.ok = point.distance <= point.tolerance
+        return point
+
+    def _distance(self, g: np.ndarray, w: np.ndarray, lams: list[float], values: dict,
+                  tol: float) -> float:
+        """Distance from ``g`` to ``Σ λ_p ∂‖·‖_p(w)`` (exact for one norm, certified for a
+        sum)."""
+        rules = [norm_rule(p) for p, _ in self.form.norms]
+        orders = [numeric_order(p, values) for p, _ in self.form.norms]
+        if len(rules) == 1:
+            sub, lam = rules[0].subdiff, lams[0]
+            if sub.contains(g / lam, w, orders[0], tol / lam):
+                return 0.0
+            return lam * float(np.linalg.norm(g / lam - sub.project(g / lam, w, orders[0])))
+        labels = orders[1] if rules[1].key == "group" else None  # L1 first, then blocks
+        return sparse_group_distance(g, w, lams[0], lams[1], labels)
 
     def _check_point(self, rng: np.random.Generator, i: int, fixed: dict) -> ProxPoint:
         values, lam, mu = self._draw(rng, i, fixed)
@@ -415,6 +470,37 @@ class Prox(Shown):
         }
 
 
+def sparse_group_distance(g: np.ndarray, w: np.ndarray, lam1: float, lam2: float,
+                          labels: np.ndarray | None = None) -> float:
+    """Distance from ``g`` to ``λ₁ ∂‖·‖₁(w) + λ₂ ∂N(w)``, exactly, for ``N`` the L2 norm
+    (``labels`` None: one block) or the group-lasso norm of the blocks ``labels``.
+
+    On a block with ``w_g ≠ 0`` the L2 part is the point ``w_g/‖w_g‖``, and what is left
+    must lie in ``λ₁ ∂‖w_g‖₁`` coordinate by coordinate; on a block with ``w_g = 0`` the
+    set is the box ``λ₁ B_∞`` plus the ball ``λ₂ B₂``, at distance
+    ``max(0, ‖soft(g_g, λ₁)‖ − λ₂)``.
+
+    >>> import numpy as np
+    >>> sparse_group_distance(np.array([3.0, 0.0]), np.zeros(2), 1.0, 1.0)
+    1.0
+    """
+    g, w = np.asarray(g, dtype=float), np.asarray(w, dtype=float)
+    labels = np.zeros(g.shape[0], dtype=int) if labels is None else np.asarray(labels)
+    total = 0.0
+    for k in np.unique(labels):
+        block = labels == k
+        gb, wb = g[block], w[block]
+        size = float(np.linalg.norm(wb))
+        if size == 0:
+            shrunk = np.sign(gb) * np.maximum(np.abs(gb) - lam1, 0)
+            total += max(0.0, float(np.linalg.norm(shrunk)) - lam2) ** 2
+            continue
+        rest = gb - lam2 * wb / size
+        gap = np.where(wb != 0, rest - lam1 * np.sign(wb), np.maximum(np.abs(rest) - lam1, 0))
+        total += float(gap @ gap)
+    return float(np.sqrt(total))
+
+
 def _sample_v(rng: np.random.Generator, i: int, n: int, lam: float) -> np.ndarray:
     kind = i % 3
     if kind == 0:  # generic, with one exact zero
@@ -438,30 +524,6 @@ def _sample_v(rng: np.random.Generator, i: int, n: int, lam: float) -> np.ndarra
 
 
 # -- matching f and deriving ------------------------------------------------------------
-
-def _match(f: Any, wrt: Any) -> tuple[sp.Expr | None, sp.Basic | None, sp.Expr]:
-    """``f = lam*||wrt||_p + mu/2*||wrt||_2**2``: return ``(lam, p, mu)``."""
-    if isinstance(f, MatrixExpr):
-        raise ShapeError(f"prox() needs a scalar function f, got the {f.shape[0]}x"
-                         f"{f.shape[1]} matrix expression {to_text(f)}")
-    if not isinstance(f, sp.Expr):
-        raise UnsupportedExpressionError(
-            f"prox() needs a symnorm expression f, got {type(f).__name__}: {f!r}")
-    if not (isinstance(wrt, MatrixSymbol) and wrt.shape[1] == 1 and wrt.shape[0] != 1):
-        raise UnsupportedExpressionError(
-            f"prox() needs wrt to be a column vector made by sn.vector, got {wrt!r}")
-    if not f.has(wrt):
-        raise _unsupported(f, f"it does not depend on {wrt}")
-    norms, mu = split_norm_terms(f, wrt, 2, _unsupported)
-    if len(norms) > 1:
-        raise _unsupported(f, "it is a sum of different norms")
-    if not norms:
-        return None, None, mu
-    (p, lam), = norms.items()
-    if norm_rule(p).prox is None:
-        raise _unsupported(f, f"the {norm_rule(p).key} rule has no closed-form prox")
-    return lam, p, mu
-
 
 def split_norm_terms(f: sp.Expr, wrt: MatrixSymbol, squared: Any,
                      unsupported: Any) -> tuple[dict, sp.Expr]:
@@ -495,76 +557,3 @@ def split_norm_terms(f: sp.Expr, wrt: MatrixSymbol, squared: Any,
             raise unsupported(f, f"the term {to_text(term)} is not a multiple of a norm of "
                                  f"{wrt} or of {sq_text}")
     return norms, mu
-
-
-def _scale(c: sp.Expr, e: MatrixExpr) -> MatrixExpr:
-    """``c * e`` with the scalar coefficients of ``e`` combined into one."""
-    if c == 1:
-        return e
-    if isinstance(e, MatMul):
-        scalars = sp.Mul(*[a for a in e.args if not isinstance(a, MatrixExpr)])
-        mats = [a for a in e.args if isinstance(a, MatrixExpr)]
-        return MatMul(c * scalars, *mats)
-    return MatMul(c, e)
-
-
-def _fresh_vector(wrt: MatrixSymbol, taken: set) -> MatrixSymbol:
-    for name in ("v", "w", "z", *(f"v{i}" for i in range(1, 100))):
-        if name not in taken:
-            return MatrixSymbol(name, *wrt.shape)
-    raise ValueError("no free name for the prox variable")  # pragma: no cover
-
-
-def _note(rule: NormRule) -> str:
-    doc = (getattr(rule.prox, "__doc__", None) or "").strip()
-    return doc.splitlines()[0] if doc else f"{rule.title}: closed-form prox"
-
-
-def derive_vector_prox(f: Any, wrt: Any) -> Prox:
-    """Match ``f`` (a function of a vector) and derive its prox (no numeric check); see
-    :func:`symnorm.prox`.
-
-    >>> import symnorm as sn
-    >>> x, mu = sn.vector("x"), sn.scalar("mu", positive=True)
-    >>> P = derive_vector_prox(mu/2*sn.norm(x, 2)**2, x)
-    >>> print(sn.to_text(P.result)); P.params; P.report is None
-    v/(mu + 1)
-    [mu]
-    True
-    """
-    lam, p, mu = _match(f, wrt)
-    coeffs = [c for c in (lam, mu) if c is not None]
-    params = sorted({s for c in coeffs for s in c.free_symbols}, key=lambda s: s.name)
-    taken = {wrt.name, *(s.name for s in f.free_symbols if hasattr(s, "name"))}
-    v = _fresh_vector(wrt, taken)
-    target = ProxOf(f, wrt, v)
-    x = wrt
-    steps = [Step("definition", target, Argmin(f + Norm(x - v, 2) ** 2 / 2, x),
-                  "definition of the proximal operator")]
-    rule = None
-    if lam is None:
-        result = _scale(1 / (1 + mu), v)
-        steps.append(Step("quadratic", target, result,
-                          "smooth objective: its gradient $(1 + \\mu) x - v$ vanishes"))
-    else:
-        rule = norm_rule(p)
-        g = lam * Norm(x, p)
-        base = rule.prox(v, lam, p)
-        if mu == 0:
-            result = base
-            steps.append(Step(rule.key, target, result, _note(rule)))
-        else:
-            c = 1 / (1 + mu)
-            shrunk = ProxOf(c * g, x, _scale(c, v))
-            steps.append(Step("quadratic term", target, shrunk,
-                              Text(note("adding ", math(mu / 2 * Norm(x, 2) ** 2),
-                                        ": the prox of ", math(c * g), " at ",
-                                        math(_scale(c, v))))))
-            steps.append(Step("positive homogeneity", shrunk, ProxOf(g, x, v, c),
-                              r"a norm is positively homogeneous: the prox of $\lambda/c$ "
-                              r"times it at $v/c$ is $1/c$ times its prox at $v$"))
-            steps.append(Step(rule.key, ProxOf(g, x, v), base, _note(rule)))
-            result = _scale(c, base)
-            steps.append(Step("result", target, result, "result"))
-    return Prox(f=f, wrt=wrt, v=v, params=params, result=result, steps=steps, lam=lam,
-                mu=mu, rule=rule, p=p)
