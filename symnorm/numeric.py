@@ -333,7 +333,9 @@ def _normp_grad_in_place(u: Array, p: float, out: Array | None) -> Array:
         np.ldexp(a, -np.asarray(e)[..., None], out=a)
     t = np.empty_like(a)
     with np.errstate(divide="ignore", invalid="ignore", under="ignore", over="ignore"):
-        s = np.sum(_pow_into(a, p, t), axis=-1) ** (1 / p)
+        # np.power, not **: a row's sum is a numpy scalar, whose ** is libm's pow, while
+        # arrays take numpy's own loop (another rounding): a batch and its rows must agree
+        s = np.power(np.sum(_pow_into(a, p, t), axis=-1), 1 / p)
         zero = s == 0
         if np.ndim(s) == 0:
             if zero:
@@ -341,7 +343,7 @@ def _normp_grad_in_place(u: Array, p: float, out: Array | None) -> Array:
             else:
                 np.multiply(a, 1 / s, out=a)
         else:
-            np.divide(a, s[..., None], out=a)
+            np.multiply(a, (1 / s)[..., None], out=a)  # as one row does: the same numbers
             if zero.any():
                 a[zero] = 0
         _pow_into(a, p - 1, t)
