@@ -4,6 +4,17 @@ Conventions: a vector is an array whose last axis is the vector axis (leading ax
 a batch); a scalar is an array of the batch shape; a matrix uses the last two axes.
 At a kink every helper returns the minimum-norm subgradient, never NaN: 0 for the
 L2 gradient at 0, sign with 0 entries for L1, the tie split evenly for L∞.
+
+Orders. ``normp``/``normp_grad`` take any order ``p >= 1`` (and ``0 < p < 1`` where a
+kernel allows it) up to ``p = oo``. Above an order of 1022 for float64 (126 for float32:
+where ``(1/2)**p`` stops being a normal float) the sum of powers is formed from
+``|u_i|/max|u|`` (so the largest term is exactly 1 and nothing underflows), and
+``p = oo`` is the L∞ norm. An order too large
+for a float is that limit: a numeric order printed into a kernel (``norm(x, 2.5e400)``)
+is a float literal, which Python reads as ``inf``, and an order given at call time
+converts to ``inf`` (a Python ``int`` beyond the float range too); the value is then
+``max |u_i|`` and the gradient the L∞ minimum-norm subgradient. For a finite order that
+large the difference from the limit is below rounding for any vector a float can hold.
 """
 
 from __future__ import annotations
@@ -221,6 +232,85 @@ def norminf_grad(u: object, p: object = None, out: Array | None = None) -> Array
     return out
 
 
+_LARGE_ORDERS: dict = {}
+
+
+def _large_order(dtype: np.dtype) -> float:
+    """Orders above this take the ratio to the largest entry (:func:`_ratio_powers`).
+
+    Below it, entries scaled into [0.5, 1) by a power of two keep the largest power
+    ``(1/2)**p`` a normal float (full precision); above it that power would underflow
+    (``norm(x, 2000)`` at ``[1, 2]`` would be 0). ``-minexp``: 1022 for float64.
+
+    >>> _large_order(np.dtype(np.float64)), _large_order(np.dtype(np.float32))
+    (1022.0, 126.0)
+    """
+    if dtype not in _LARGE_ORDERS:
+        _LARGE_ORDERS[dtype] = float(-np.finfo(dtype).minexp)
+    return _LARGE_ORDERS[dtype]
+
+
+def _to_float(v: object) -> float:
+    try:
+        return float(v)  # type: ignore[arg-type]
+    except OverflowError:  # an integer beyond the float range: an infinite order
+        return math.inf if v > 0 else -math.inf  # type: ignore[operator]
+
+
+def _order(p: object, dtype: np.dtype) -> Array:
+    """The order(s) ``p`` as an array of ``dtype``; beyond that dtype's range ``±inf``
+    (the limit p → oo, see the module docstring), without a warning.
+
+    >>> _order(10**400, np.dtype(np.float64)), _order(1e300, np.dtype(np.float32))
+    (array(inf), array(inf, dtype=float32))
+    """
+    if (type(p) is float and dtype == np.float64) or \
+            (type(p) is np.ndarray and p.dtype == dtype):
+        return np.asarray(p, dtype=dtype)  # nothing to convert (the usual call)
+    try:
+        with np.errstate(over="ignore"):
+            return np.asarray(p, dtype=dtype)
+    except OverflowError:  # Python integers too large for a float
+        return np.vectorize(_to_float, otypes=[dtype])(np.asarray(p, dtype=object))
+
+
+def _ratio_powers(a: Array, big: Array, p: Array) -> tuple[Array, Array]:
+    """``(r, S)`` for ``a >= 0`` with largest entry ``big`` per row: ``r = a/big`` (the
+    largest exactly 1; 0 where ``big = 0``) and ``S = Σ r_i^p`` in [1, n] (0 at 0).
+
+    Then ``‖a‖_p = big S^(1/p)`` and the gradient is ``r^(p-1) S^(1/p - 1)``: nothing
+    over- or underflows however large ``p`` is, and ``p = oo`` gives the L∞ norm and its
+    minimum-norm subgradient (``S`` counts the entries equal to ``big``).
+    """
+    pv = p[..., None] if p.ndim else p
+    with np.errstate(divide="ignore", invalid="ignore", under="ignore"):
+        r = a / np.where(big == 0, 1, big)[..., None]  # a NaN maximum: NaN throughout
+        return r, np.sum(np.power(r, pv), axis=-1)
+
+
+def _large_value(a: Array, p: Array) -> Array:
+    """``‖a‖_p`` from :func:`_ratio_powers` (any ``p``); inf and NaN as the maximum says."""
+    big = _max_abs(a)
+    _, total = _ratio_powers(a, big, p)
+    with np.errstate(invalid="ignore", under="ignore"):
+        value = big * np.power(total, 1 / p)
+    return np.where(np.isinf(big), big, value)
+
+
+def _large_grad(u: Array, p: Array) -> Array:
+    """``sign(u) r^(p-1) S^(1/p - 1)`` from :func:`_ratio_powers` (any ``p``)."""
+    a = np.abs(u)
+    big = _max_abs(a)
+    r, total = _ratio_powers(a, big, p)
+    pv = p[..., None] if p.ndim else p
+    with np.errstate(divide="ignore", invalid="ignore", under="ignore"):
+        factor = np.power(np.where(total == 0, 1, total), 1 / p - 1)
+        g = np.power(r, pv - 1) * (factor[..., None] if np.ndim(factor) else factor)
+    if np.any(p < 1):  # 0**(negative): no subgradient at zero entries
+        g = np.where(u != 0, g, 0)
+    return np.sign(u) * g
+
+
 def _pow(a: Array, e: Array) -> Array:
     """``a**e`` with fast paths for the small whole exponents norms use most."""
     if np.ndim(e) == 0:
@@ -240,7 +330,8 @@ def _normp_scaled(a: Array, p: Array) -> tuple[Array, Array, Array]:
     """``(a * 2**-e, ‖a * 2**-e‖_p, e)`` for ``a >= 0``, ``e`` the exponent of ``max a``.
 
     The scaled entries are at most 1 and the largest is at least 1/2, so the sum of
-    powers neither overflows nor loses the largest terms to underflow.
+    powers neither overflows nor, for ``p`` up to :func:`_large_order`, loses the largest
+    terms to underflow.
     """
     e = _pow2_exponent(_max_abs(a))
     scaled = _scale_pow2(a, e)
@@ -254,16 +345,28 @@ def normp(u: object, p: object) -> Array:
     """``(Σ|u_i|^p)^(1/p)`` over the last axis, scaled by a power of two so it cannot overflow.
 
     0 for an empty vector; NaN if an entry is NaN; inf only where the true value is.
+    Orders above :func:`_large_order` (1022 for float64) are formed from ``|u_i|/max|u|``,
+    and ``p = oo`` (or an order too large for a float, see the module docstring) gives
+    ``max |u_i|``, the limit.
 
     >>> float(normp([3.0, 4.0], 2.0))
     5.0
     >>> float(normp([float("nan"), 1.0], 3.0))
     nan
+    >>> float(normp([1.0, 2.0], 2000.0)), float(normp([1.0, 2.0], float("inf")))
+    (2.0, 2.0)
     """
     a = np.abs(_float(u))
-    _, s, e = _normp_scaled(a, np.asarray(p, dtype=a.dtype))
+    p = _order(p, a.dtype)
+    large = _large_order(a.dtype)
+    if p.ndim == 0 and float(p) > large:
+        return _max_abs(a) if np.isinf(p) else _large_value(a, p)
+    _, s, e = _normp_scaled(a, p)
     with np.errstate(over="ignore", under="ignore"):
-        return np.ldexp(s, e)
+        value = np.ldexp(s, e)
+    if p.ndim and np.any(p > large):  # per-row orders, some of them large
+        return np.where(p > large, _large_value(a, p), value)
+    return value
 
 
 def normp_grad(u: object, p: object, out: Array | None = None) -> Array:
@@ -272,17 +375,28 @@ def normp_grad(u: object, p: object, out: Array | None = None) -> Array:
     The ratio ``|u|/‖u‖_p`` is formed from entries scaled by a power of two (exact), so
     it is right at the largest floats and keeps full precision at subnormal ones.
     For a quasi-norm (p < 1) entries that are 0 get 0: there is no subgradient there.
-    ``p = oo`` gives the max-norm gradient (ties split evenly).
+    Orders above :func:`_large_order` (1022 for float64) use ``r = |u|/max|u|``:
+    ``sign(u) r^(p-1) / (Σ r_i^p)^(1-1/p)``, which tends to the max-norm gradient;
+    ``p = oo`` (or an order too large for a float) is the max-norm gradient (ties split
+    evenly).
 
     >>> normp_grad([1.7976931348623157e308, 1.7976931348623157e308], 3.0)
     array([0.62996052, 0.62996052])
+    >>> normp_grad([1.0, 2.0], 2000.0)
+    array([0., 1.])
+    >>> normp_grad([1.0, -1.0], 1e100)
+    array([ 0.5, -0.5])
     """
     u = _float(u)
-    p = np.asarray(p, dtype=u.dtype)
-    if p.ndim == 0 and np.isinf(p):
-        return norminf_grad(u, out=out)
-    if p.ndim == 0 and p >= 2 and u.size:
-        return _normp_grad_in_place(u, float(p), out)
+    p = _order(p, u.dtype)
+    large = _large_order(u.dtype)
+    if p.ndim == 0 and u.size:
+        pf = float(p)
+        if pf > large:
+            return norminf_grad(u, out=out) if pf == math.inf else \
+                assign(out, _large_grad(u, p))
+        if pf >= 2:
+            return _normp_grad_in_place(u, pf, out)
     a = np.abs(u)
     scaled, s, e = _normp_scaled(a, p)
     pv = p[..., None] if p.ndim else p
@@ -299,6 +413,9 @@ def normp_grad(u: object, p: object, out: Array | None = None) -> Array:
                 g[small] = _pow(m / norm, p - 1) * np.exp2((k - top) * (p - 1))
     if np.any(p < 1):  # 0**(negative) is inf at zero entries: no subgradient there
         g = np.where(u != 0, g, 0)
+    if p.ndim and np.any(p > large):  # per-row orders, some of them large
+        return assign(out, np.where((p > large)[..., None], _large_grad(u, p),
+                                    np.sign(u) * g))
     return np.multiply(np.sign(u), g, out=out)
 
 
@@ -411,7 +528,7 @@ def check_order(p: object, p_min: float, name: str, where: str) -> None:
     ...
     symnorm.errors.DomainError: the order p = -1 of norm(x, p) is outside the range p >= 1 ...
     """
-    a = np.asarray(p)
+    a = _order(p, np.dtype(np.float64))  # an order beyond the float range is inf: p = oo
     bad = ~(a >= p_min)  # NaN is refused too
     if bad.any():
         from .errors import DomainError
@@ -747,7 +864,7 @@ def normp_order_derivative(u: object, p: object) -> Array:
     a = np.abs(np.asarray(u))
     if not np.issubdtype(a.dtype, np.floating):
         a = a.astype(np.float64)
-    p = np.asarray(p, dtype=a.dtype)[..., None]
+    p = _order(p, a.dtype)[..., None]
     if a.shape[-1] == 0:
         return np.zeros(a.shape[:-1], dtype=a.dtype)
     m = np.max(a, axis=-1, keepdims=True)

@@ -11,7 +11,9 @@ Same semantics as :mod:`symnorm.numeric`:
   with 0 entries for L1, ties split evenly for L∞);
 * norms neither overflow nor underflow where the true value is a finite nonzero float:
   the fast ``sqrt(u·u)`` is used, and only rows where it over/underflows are recomputed
-  from entries scaled by a power of two.
+  from entries scaled by a power of two;
+* orders above 1022 (float64; 126 for float32) are formed from ``|u_i|/max|u|``, and
+  ``p = oo`` (an order too large for a float) is the L∞ limit.
 
 Data-dependent branches are ``where`` selects, so the code traces under ``jax.jit`` and
 ``torch.compile`` and stays lazy on Dask. On libraries that compute eagerly (numpy,
@@ -25,6 +27,7 @@ caller to test after the compiled call, and host helpers are a graph break.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Any
 
@@ -58,6 +61,8 @@ class XPNumeric:
         tiny = float(info.smallest_normal)
         self._low = math.sqrt(tiny)   # below it squares that underflowed may matter
         self._high = float(info.max)
+        #: orders above this use the ratio to the largest entry (numeric._large_order)
+        self._large_order = -math.log2(tiny)
         #: under torch.compile, ``(bad, check)`` pairs of the value checks that could not
         #: run while tracing; None: such checks are skipped (as under jax.jit)
         self.flags: list | None = None
@@ -275,13 +280,41 @@ class XPNumeric:
         """``p`` as an array and shaped against vectors; a number stays a Python float
         (``x ** 3.0`` is two multiplications for torch and under torch.compile)."""
         if isinstance(p, (int, float, np.number)):
-            return float(p), float(p)
+            return _to_float(p), _to_float(p)
         pa = self.arr(p)
         return pa, (pa[..., None] if pa.ndim else pa)
 
+    def _large(self, p: Any) -> bool:
+        """Whether the order ``p`` takes the ratio to the largest entry (:meth:`_ratio`):
+        a number above 1022 (float64) or inf, or orders given per row (any of which may
+        be; the ratio form is right for every order)."""
+        return not _is_number(p) or not _to_float(p) <= self._large_order
+
+    def _ratio(self, a: Array, big: Array, p: Any) -> tuple[Array, Array]:
+        """``(r, S)`` for ``a >= 0`` with largest entries ``big``: ``r = a/big`` (0 at 0)
+        and ``S = Σ r_i^p`` (:func:`symnorm.numeric._ratio_powers`): ``‖a‖_p = big
+        S^(1/p)``, the gradient ``r^(p-1) S^(1/p - 1)``, any order up to inf."""
+        _, pv = self._order(p)
+        r = a / self.sv(self.where(big == 0, 1.0, big))
+        return r, self._row(self.xp.sum(r ** pv, axis=-1))
+
+    def _quiet(self) -> Any:
+        """numpy's floating-point warnings off (a result the helper handles); elsewhere
+        nothing (``np.errstate`` would be a graph break under torch.compile)."""
+        return np.errstate(all="ignore") if self.lib == "numpy" else contextlib.nullcontext()
+
     def normp(self, u: Array, p: Any) -> Array:
-        """``(Σ|u_i|^p)^(1/p)``, scaled by a power of two so it cannot overflow."""
+        """``(Σ|u_i|^p)^(1/p)``, scaled by a power of two so it cannot overflow; large
+        orders from the ratio to the largest entry, ``p = oo`` the largest entry."""
         xp = self.xp
+        if _is_number(p) and math.isinf(_to_float(p)):
+            return self.norminf(u)
+        if self._large(p):
+            pa, _ = self._order(p)
+            a = xp.abs(u)
+            big = self.max_abs(a)
+            _, total = self._ratio(a, big, p)
+            return big * total ** (1.0 / pa)
         if self.lib == "dask" and _is_number(p):
             return dask_reduce.normp(u, float(p))
         pa, pv = self._order(p)
@@ -291,25 +324,37 @@ class XPNumeric:
         return self.unscale(s, e)
 
     def normp_grad(self, u: Array, p: Any, out: Array | None = None) -> Array:
-        """``sign(u) ⊙ (|u|/‖u‖_p)^(p-1)`` from scaled entries; 0 at ``u = 0``."""
+        """``sign(u) ⊙ (|u|/‖u‖_p)^(p-1)`` from scaled entries; 0 at ``u = 0``; large
+        orders as ``sign(u) r^(p-1) S^(1/p - 1)`` (:meth:`_ratio`), ``p = oo`` the max
+        norm's gradient."""
         xp = self.xp
-        if _is_number(p) and math.isinf(float(p)):
+        if _is_number(p) and math.isinf(_to_float(p)):
             return self.norminf_grad(u, out=out)
         pa, pv = self._order(p)
         a = xp.abs(u)
-        if self.lib == "dask" and _is_number(p):
-            s, e = dask_reduce.scaled_norm(u, float(p))
-            scaled = self.scale(a, e)
-        else:
-            e = self.exponent(self.max_abs(a))
-            scaled = self.scale(a, e)
-            s = self._row(xp.sum(scaled ** pv, axis=-1) ** (1.0 / pa))
-        g = self.sdiv(scaled, self.sv(s)) ** (pv - 1.0)
+        with self._quiet():  # 0**(negative) at zero entries (p < 1): set to 0 below
+            if self._large(p):
+                r, total = self._ratio(a, self.max_abs(a), p)
+                factor = self.where(total == 0, 1.0, total) ** (1.0 / pa - 1.0)
+                g = r ** (pv - 1.0) * self.sv(factor)
+            else:
+                g = self._normp_ratio(u, a, p, pa, pv)
         # 0**(negative) = inf: no subgradient
         below_one = pa < 1 if isinstance(pa, float) else self.all_true(~(pa < 1)) is not True
         if below_one:
             g = self.where(u != 0, g, 0.0)
         return self.assign(out, xp.sign(u) * g)
+
+    def _normp_ratio(self, u: Array, a: Array, p: Any, pa: Any, pv: Any) -> Array:
+        """``(|u|/‖u‖_p)^(p-1)`` from entries scaled by a power of two (orders up to
+        1022)."""
+        xp = self.xp
+        if self.lib == "dask" and _is_number(p):
+            s, e = dask_reduce.scaled_norm(u, float(p))
+            return self.sdiv(self.scale(a, e), self.sv(s)) ** (pv - 1.0)
+        scaled = self.scale(a, self.exponent(self.max_abs(a)))
+        s = self._row(xp.sum(scaled ** pv, axis=-1) ** (1.0 / pa))
+        return self.sdiv(scaled, self.sv(s)) ** (pv - 1.0)
 
     def norm0(self, u: Array, p: Any = 0) -> Array:
         return self.xp.sum(self.xp.astype(u != 0, self.dtype), axis=-1)
@@ -474,6 +519,11 @@ class XPNumeric:
 
         arrays = [self.arr(p) for p in pieces]
         return self.assign(out, self.host(fn, *arrays, shape=batch + core_shape))
+
+
+def _to_float(p: Any) -> float:
+    """A numeric order as a float; beyond the float range ±inf (``p = oo``, the limit)."""
+    return np_numeric._to_float(p)
 
 
 def _is_number(p: Any) -> bool:
