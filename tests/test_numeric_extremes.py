@@ -1,10 +1,13 @@
-"""Vector-norm kernels at extreme orders.
+"""Vector-norm kernels at extreme orders and at non-finite input.
 
 Large orders: ``norm(x, p)`` for p from 1000 up to an order too large for a float
 (2.5e400) and ``p = oo``; the expected numbers are exact (written out, with the formula
-in a comment) or mpmath at 50 digits from the exact input floats. Every array library
-gives numpy's numbers. ``warnings.simplefilter("error")``: a numpy RuntimeWarning
-reaching the caller fails the test.
+in a comment) or mpmath at 50 digits from the exact input floats.
+
+Non-finite input: the rule of :mod:`symnorm.numeric` (NaN reaches every entry that
+depends on it; ±inf gives norm inf and the gradient at the limit direction), with
+``warnings.simplefilter("error")`` so that a numpy RuntimeWarning reaching the caller
+fails the test; every array library gives numpy's numbers.
 """
 
 from __future__ import annotations
@@ -179,6 +182,93 @@ def test_large_order_bounds_and_unit_dual_norm(m, e, p):
     assert abs(float(np.dot(g, scaled)) - value / top) <= 1e-9
 
 
+# -- 5. non-finite input --------------------------------------------------------------------
+
+R2 = 2.0 ** -0.5
+# rows: [inf, 1, 0], [inf, -inf, 1], [nan, 1, 0], [nan, inf, 1], [-inf, 0, 2], finite rows
+ROWS = np.array([[INF, 1.0, 0.0], [INF, -INF, 1.0], [NAN, 1.0, 0.0], [NAN, INF, 1.0],
+                 [-INF, 0.0, 2.0], [3.0, 4.0, 0.0], [0.0, 0.0, 0.0], [3e200, -4e200, 0.0]])
+NAN3 = [NAN] * 3
+
+
+def _lp(p):
+    # the Lp gradient at the limit direction: k infinite entries get sign * k^((1-p)/p)
+    w = 2.0 ** ((1 - p) / p)
+    return [[1, 0, 0], [w, -w, 0], NAN3, NAN3, [-1, 0, 0]]
+
+
+EXPECTED = {  # the first five (non-finite) rows: value, gradient
+    2: ([INF, INF, NAN, NAN, INF], [[1, 0, 0], [R2, -R2, 0], NAN3, NAN3, [-1, 0, 0]]),
+    1: ([INF, INF, NAN, NAN, INF], [[1, 1, 0], [1, -1, 1], [NAN, 1, 0], [NAN, 1, 1],
+                                    [-1, 0, 1]]),
+    sp.oo: ([INF, INF, NAN, NAN, INF], [[1, 0, 0], [0.5, -0.5, 0], NAN3, NAN3, [-1, 0, 0]]),
+    3: ([INF, INF, NAN, NAN, INF], _lp(3)),
+    sp.Rational(3, 2): ([INF, INF, NAN, NAN, INF], _lp(1.5)),
+    2000: ([INF, INF, NAN, NAN, INF], _lp(2000)),
+}
+
+
+@pytest.mark.parametrize("p", list(EXPECTED), ids=[str(p) for p in EXPECTED])
+def test_non_finite_input_numpy(p):
+    value, grad = _kernels(p)
+    want_value, want_grad = EXPECTED[p]
+    got_value, got_grad = value(ROWS), grad(ROWS)
+    np.testing.assert_allclose(got_value[:5], want_value, rtol=0)
+    np.testing.assert_allclose(got_grad[:5], want_grad, rtol=4 * EPS, atol=0)
+    # the finite rows are what they are without the others, as one row each (up to
+    # rounding: a batch with a row off the fast path rescales every row)
+    for row, v, g in zip(ROWS[5:], got_value[5:], got_grad[5:]):
+        np.testing.assert_allclose(v, value(row), rtol=2 * EPS)
+        np.testing.assert_allclose(g, grad(row), rtol=4 * EPS)
+    # the same rows one by one (the 1-D fast paths)
+    for row, v, g in zip(ROWS[:5], want_value, want_grad):
+        np.testing.assert_allclose(value(row), v, rtol=0)
+        np.testing.assert_allclose(grad(row), g, rtol=4 * EPS, atol=0)
+
+
+def test_non_finite_input_other_helpers():
+    inf_row, nan_row = np.array([INF, -INF, 1.0]), np.array([NAN, 1.0, 0.0])
+    # L1 projection: the limit as the infinite entries grow together, radius/k on each
+    np.testing.assert_array_equal(numeric.project_l1_ball(inf_row, 2.0), [1.0, -1.0, 0.0])
+    np.testing.assert_array_equal(numeric.project_l1_ball(nan_row, 2.0), NAN3)
+    np.testing.assert_array_equal(
+        numeric.project_l1_ball(np.stack([inf_row, [3.0, 0, 0]]), 2.0),
+        [[1.0, -1.0, 0.0], [2.0, 0.0, 0.0]])
+    # soft thresholding: entrywise, inf stays inf, NaN stays in its entry
+    np.testing.assert_array_equal(numeric.soft_threshold([INF, NAN, -1.0], 0.5),
+                                  [INF, NAN, -0.5])
+    # group norms, blocks {0, 1} and {2}: a block's entries see its own inf/NaN only
+    labels = [0, 0, 1]
+    np.testing.assert_array_equal(numeric.norm_group(np.stack([inf_row, nan_row]), labels),
+                                  [INF, NAN])
+    np.testing.assert_allclose(numeric.group_normalize(inf_row, labels), [R2, -R2, 1.0],
+                               rtol=2 * EPS)
+    np.testing.assert_array_equal(numeric.group_normalize(nan_row, labels), [NAN, NAN, 0.0])
+    np.testing.assert_array_equal(numeric.group_block_norms([INF, 2.0, 3.0], labels),
+                                  [INF, INF, 3.0])
+    # shrinkage keeps an infinite block (its finite entries too: 1 - lam/inf = 1)
+    np.testing.assert_array_equal(numeric.group_shrink([INF, 2.0, 3.0], 1.0, labels),
+                                  [INF, 2.0, 2.0])
+    np.testing.assert_array_equal(numeric.group_shrink(nan_row, 1.0, labels), [NAN, NAN, 0.0])
+    # L0: inf counts, NaN makes the count NaN
+    np.testing.assert_array_equal(numeric.norm0(np.stack([inf_row, nan_row])), [3.0, NAN])
+    # d||u||_p/dp: no limit at infinite entries
+    np.testing.assert_array_equal(numeric.normp_order_derivative(np.stack([inf_row, nan_row]),
+                                                                 3.0), [NAN, NAN])
+    # the gradient of max(f, g): pieces at +inf tie, a NaN value gives NaN
+    np.testing.assert_array_equal(
+        numeric.active_gradient("max", 1, np.array([INF, NAN, 1.0]), np.array([1.0, 0.0]),
+                                np.array([INF, 2.0, 0.0]), np.array([0.0, 1.0])),
+        [[0.5, 0.5], [NAN, NAN], [1.0, 0.0]])
+    # M (u/||u||) at an infinite u: M times the limit direction
+    np.testing.assert_allclose(numeric.mv_unit(np.diag([2.0, 3.0, 4.0]), inf_row),
+                               [2 * R2, -3 * R2, 0.0], rtol=2 * EPS)
+    # the value helpers
+    assert numeric.norm2(inf_row) == INF and np.isnan(numeric.norm2(nan_row))
+    assert numeric.norminf(inf_row) == INF and np.isnan(numeric.norminf(nan_row))
+    assert numeric.normp(inf_row, 2000.0) == INF and np.isnan(numeric.normp(nan_row, 2000.0))
+
+
 # jax and torch: eager, and traced (jax.jit: backend="jax"; torch.compile with the
 # aot_eager backend), where every select computes both of its branches and no value can
 # be looked at
@@ -206,14 +296,36 @@ def _library(lib: str):
     return (lambda a: to_lib(name, a, chunks=2)), (lambda r: to_numpy(name, r)), call
 
 
-ROWS = np.array([[3.0, 4.0, 0.0], [0.0, 0.0, 0.0], [3e200, -4e200, 0.0], [1.0, 2.0, -2.0],
-                 [1e-200, -3e-200, 0.0]])
+FINITE_ROWS = np.array([[3.0, 4.0, 0.0], [0.0, 0.0, 0.0], [3e200, -4e200, 0.0],
+                        [1.0, 2.0, -2.0], [1e-200, -3e-200, 0.0]])
 ORDERS = [2, 1, sp.oo, 3, sp.Rational(3, 2), 2000, 10**100, P_HUGE_FLOAT]
 
 
 @pytest.mark.parametrize("lib", LIB_NAMES)
 @pytest.mark.parametrize("p", [*ORDERS, "p"], ids=[*(str(p) for p in ORDERS), "p"])
 def test_large_orders_on_every_library(lib, p):
+    to, back, call = _library(lib)
+    if p == "p":
+        P, x = sn.scalar("p"), sn.vector("x")
+        value, grad = _kernels(P, [x, P])
+        extra = {"p": np.array(2000.0)}
+    else:
+        value, grad = _kernels(p)
+        extra = {}
+    with warnings.catch_warnings():
+        if lib == "dask":  # lazy selects compute both branches on numpy chunks
+            warnings.filterwarnings("ignore", category=RuntimeWarning, module="dask")
+        # importing inductor's pieces touches torch.jit.script_method
+        warnings.filterwarnings("ignore", "`torch.jit.script_method` is deprecated")
+        for k in (value, grad):
+            want = k(x=FINITE_ROWS, **extra)
+            got = back(call(k)(x=to(FINITE_ROWS), **{n: to(v) for n, v in extra.items()}))
+            np.testing.assert_allclose(got, want, rtol=1e-13, atol=0)
+
+
+@pytest.mark.parametrize("lib", LIB_NAMES)
+@pytest.mark.parametrize("p", [*EXPECTED, "p"], ids=[*(str(p) for p in EXPECTED), "p"])
+def test_non_finite_input_and_large_orders_on_every_library(lib, p):
     to, back, call = _library(lib)
     if p == "p":
         P, x = sn.scalar("p"), sn.vector("x")

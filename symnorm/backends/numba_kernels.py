@@ -20,8 +20,10 @@ is the numpy one (:mod:`symnorm.numeric`). Same semantics as numpy:
   writes large copies), so a pass costs one read of ``u`` and one write of ``out``;
 * at a kink the minimum-norm subgradient: 0 for the L2 gradient at 0, sign with 0
   entries for L1, ties split evenly for L∞; never NaN for finite input;
-* orders above 1022 (float64) and ``p = oo`` run numpy's helper, which forms them from
-  ``|u_i|/max|u|``.
+* non-finite input as in :mod:`symnorm.numeric`: a NaN makes its row NaN (its entry
+  only, for ``sign``), a row with infinite entries gets its limit direction (``sign`` on
+  those, normalised, 0 elsewhere); orders above 1022 (float64) and ``p = oo`` run numpy's
+  helper, which forms them from ``|u_i|/max|u|``.
 
 The loops are compiled on first use for the dtype at hand (float32 or float64).
 """
