@@ -16,10 +16,14 @@ Every gradient helper returns the minimum-norm subgradient at a kink, never NaN:
 Singular values count as equal (a tie, or zero) when they differ by at most
 ``SV_RTOL * s_1`` (``s_1`` the largest singular value of that matrix): SVD computes them
 to an absolute accuracy of a few ``eps * s_1``, so exact ties in the input (``X = I``)
-come out a few ulps apart and must still be recognised.
+come out a few ulps apart and must still be recognised. Column (row) sums of the
+induced norms tie when they differ by at most the rounding error bound of the sums
+(see :func:`induced1_grad`).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -90,6 +94,21 @@ def _finite(a: Array) -> tuple[Array, Array]:
     LAPACK does not converge on them, and their results are NaN like the vector norms'."""
     bad = ~np.isfinite(a).all(axis=(-2, -1))
     return (np.where(bad[..., None, None], 0.0, a) if bad.any() else a), bad
+
+
+_CONSTANTS: dict = {}
+
+
+def _constants(dtype: np.dtype) -> tuple[float, float, float]:
+    """(eps, largest float, smallest s_1 whose tolerance is a normal float) per dtype."""
+    if dtype not in _CONSTANTS:
+        info = np.finfo(dtype)
+        _CONSTANTS[dtype] = (float(info.eps), float(info.max), float(info.tiny / info.eps))
+    return _CONSTANTS[dtype]
+
+
+def _eps(dtype: np.dtype) -> float:
+    return _constants(dtype)[0]
 
 
 def _svd(a: Array) -> tuple[Array, Array, Array]:
@@ -179,21 +198,56 @@ def induced1(u: object, p: object = None) -> Array:
     return np.max(sums, axis=-1, initial=0)
 
 
+def _rescaled_sums(absa: Array, sums: Array) -> Array:
+    """The column sums of ``absa`` (``|X|``), for the finite matrices among them whose sums
+    overflowed from entries scaled by a power of two (exact), so they still compare
+    right; the sums of matrices with inf or NaN entries as they are."""
+    big = np.max(absa, axis=(-2, -1))
+    over = np.isfinite(big) & ~np.isfinite(sums).all(axis=-1)
+    if not over.any():
+        return sums
+    e = np.where(over, np.frexp(np.where(over, big, 1))[1], 0)
+    with np.errstate(under="ignore"):
+        scaled = np.sum(np.ldexp(absa, -e[..., None, None]), axis=-2)
+    return np.where(over[..., None], scaled, sums)
+
+
 def induced1_grad(u: object, p: object = None, out: Array | None = None) -> Array:
     """``sign(X)`` on the column(s) of largest absolute sum, 0 elsewhere; tied columns are
     weighted ``w_j ∝ 1/nnz_j`` (Σ w_j = 1), the minimum-norm subgradient; 0 at 0.
 
+    Columns tie when their computed sums differ by at most ``(m - 1) eps top``: each sum
+    of m terms ``|x_ij|`` is within ``(m - 1) eps/2`` (relative) of the exact one, in
+    any order of summation (numpy sums pairwise or in order, the bound covers both), so
+    columns with equal exact sums differ at most that much, as ``[0.1, 0.2, 0.3]`` and
+    ``[0.3, 0.2, 0.1]`` do (by one ulp), while any larger gap is a real one: at
+    ``[[1, 0], [0, 1 + 1e-12]]`` the second column alone is the maximum. Exact
+    comparison would miss the first kind of tie; a fixed relative tolerance would
+    invent ties like the second. Infinite sums tie with each other only; a NaN gives NaN.
+
     >>> induced1_grad([[1.0, -1.0], [1.0, 1.0]])
     array([[ 0.5, -0.5],
            [ 0.5,  0.5]])
+    >>> induced1_grad([[1.0, 0.0], [0.0, 1.0 + 1e-12]])
+    array([[0., 0.],
+           [0., 1.]])
     """
     a = _matrix(u)
-    sums = np.sum(np.abs(a), axis=-2)
+    absa = np.abs(a)
+    with np.errstate(over="ignore"):  # overflowing sums: rescaled below
+        sums = np.sum(absa, axis=-2)
     top = np.max(sums, axis=-1, keepdims=True, initial=0)
-    tied = (sums >= top * (1 - 1e-12)) & (top > 0)
+    finite = math.isfinite(top.item()) if top.size == 1 else bool(np.isfinite(top).all())
+    if not finite:  # rare: sums that overflowed, inf or NaN entries
+        sums = _rescaled_sums(absa, sums)
+        top = np.max(sums, axis=-1, keepdims=True, initial=0)
+    # (an infinite top: inf * (1 - rel) is inf, so infinite sums tie with each other only)
+    tied = (sums >= top * (1 - max(a.shape[-2] - 1, 0) * _eps(a.dtype))) & (top > 0)
     nnz = np.count_nonzero(a, axis=-2).astype(a.dtype)
     inv = np.where(tied, sdiv(1.0, np.where(nnz > 0, nnz, 1.0)), 0.0)
     w = sdiv(inv, np.sum(inv, axis=-1, keepdims=True))
+    if not finite:
+        w = np.where(np.isnan(top), np.nan, w)  # a NaN reaches every entry
     return _finish(np.sign(a) * w[..., None, :], out)
 
 
