@@ -20,9 +20,21 @@ SVD computes them to an absolute accuracy of a few ``eps * s_1``, so exact ties 
 input (``X = I``) that come out a few ulps apart are still recognised, and any larger
 gap is a real one (``s = (1, 0.5, 1e-12)`` has rank 3). Column (row) sums of the
 induced norms tie when they differ by at most the rounding error bound of the sums
-(see :func:`induced1_grad`). A matrix whose largest singular value (or column sum) would
-overflow or come near underflow is first scaled by a power of two, so the gradients
-are right there and a value is inf only where the true value overflows.
+(see :func:`induced1_grad`). A matrix whose largest singular value would overflow or
+come near underflow, or whose column sums overflow, is first scaled by a power of two,
+so the gradients are right there and a value is inf only where the true value overflows.
+
+Non-finite input (as for the vector helpers in :mod:`symnorm.numeric`; no numpy
+RuntimeWarning escapes): a NaN reaches every result entry that depends on it. A matrix
+holding a NaN has NaN norms, and NaN in every entry of its Frobenius, induced and
+SVD-based gradients and prox maps; column by column maps (mixed L_{p,1} norms, column
+shrinkage) give NaN in its column. A matrix holding ±inf (no NaN) has norm inf; the Frobenius
+gradient is the L2 limit direction (``sign`` on the infinite entries, normalised), the
+induced-1 (oo) gradient ties the columns (rows) whose sums are infinite, the mixed
+norms compose the vector rules; the SVD-based gradients and prox maps (nuclear,
+spectral, singular value thresholding, the nuclear-ball projection) are NaN, since
+their limit depends on how the entries grow. Frobenius and column shrinkage keep
+infinite entries infinite.
 """
 
 from __future__ import annotations
@@ -190,6 +202,15 @@ def _unscale(x: Array, e: Array | int, matrices: bool = False) -> Array:
         return np.ldexp(x, e[..., None, None] if matrices else e)
 
 
+def _nonfinite_values(value: Array, a: Array) -> Array:
+    """A norm's values with NaN for a matrix holding a NaN and inf for one holding ±inf."""
+    if math.isfinite(float(value)) if np.ndim(value) == 0 else np.isfinite(value).all():
+        return value
+    nan = np.isnan(a).any(axis=(-2, -1))
+    inf = np.isinf(a).any(axis=(-2, -1))
+    return np.where(nan, np.nan, np.where(inf, np.inf, value))
+
+
 def _singular_values(a: Array) -> tuple[Array, Array]:
     """``(s, e)``: the singular values ``s * 2**e``, largest first; NaN for a matrix with
     a NaN or inf."""
@@ -205,7 +226,7 @@ def mat_nuc(u: object, p: object = None) -> Array:
     """
     a = _matrix(u)
     s, e = _singular_values(a)
-    return _unscale(s.sum(axis=-1), e)
+    return _nonfinite_values(_unscale(s.sum(axis=-1), e), a)
 
 
 def mat_spectral(u: object, p: object = None) -> Array:
@@ -218,7 +239,7 @@ def mat_spectral(u: object, p: object = None) -> Array:
     if 0 in a.shape[-2:]:
         return np.zeros(a.shape[:-2])
     s, e = _singular_values(a)
-    return _unscale(s[..., 0], e)
+    return _nonfinite_values(_unscale(s[..., 0], e), a)
 
 
 def _weighted_uv(uu: Array, w: Array, vt: Array) -> Array:
@@ -463,7 +484,7 @@ def mat_fro_shrink(v: object, lam: object, out: Array | None = None) -> Array:
     t = _nonnegative(lam, "the threshold")
     n = mat_fro(a)
     factor = np.maximum(0.0, 1.0 - sdiv(t, n))
-    factor = np.where(n > 0, factor, 0.0)
+    factor = np.where(n > 0, factor, np.where(np.isnan(n), np.nan, 0.0))  # NaN: all NaN
     return _finish(a * np.asarray(factor)[..., None, None], out)
 
 
@@ -478,7 +499,8 @@ def mat_col_shrink(v: object, lam: object, out: Array | None = None) -> Array:
     t = _nonnegative(lam, "the threshold")
     cols = norm2(np.swapaxes(a, -1, -2))
     tt = t[..., None] if t.ndim else t
-    factor = np.where(cols > 0, np.maximum(0.0, 1.0 - sdiv(tt, cols)), 0.0)
+    factor = np.where(cols > 0, np.maximum(0.0, 1.0 - sdiv(tt, cols)),
+                      np.where(np.isnan(cols), np.nan, 0.0))  # NaN: its whole column
     return _finish(a * factor[..., None, :], out)
 
 

@@ -1,5 +1,5 @@
-"""Matrix-norm kernels at near ties, near-zero singular values and overflowing singular
-values.
+"""Matrix-norm kernels at near ties, near-zero singular values, overflowing singular
+values and non-finite input.
 
 Independent references: the exact subgradient of a matrix built from prescribed
 singular values (orthogonal U, V drawn at random, or exact ones), hand formulas for a
@@ -225,3 +225,50 @@ def test_overflowing_singular_values_against_a_rescaled_svd():
     np.testing.assert_allclose(got[0], u @ vt, rtol=1e-14, atol=1e-15)
     np.testing.assert_allclose(got[1], u @ vt, rtol=1e-14, atol=1e-15)
     np.testing.assert_array_equal(got[2], 0.0)
+
+
+# -- 5. non-finite input ---------------------------------------------------------------------
+
+INF_M = np.array([[INF, 1.0], [0.0, 1.0]])
+NAN_M = np.array([[NAN, 1.0], [0.0, 1.0]])
+N2 = np.full((2, 2), NAN)
+
+
+def test_matrix_norms_at_infinite_entries():
+    for order in ("fro", "nuc", 2, 1, sp.oo):
+        assert _value(order)(INF_M) == INF, order
+    np.testing.assert_array_equal(_grad("fro")(INF_M), [[1.0, 0.0], [0.0, 0.0]])
+    np.testing.assert_array_equal(_grad(1)(INF_M), [[1.0, 0.0], [0.0, 0.0]])
+    np.testing.assert_array_equal(_grad(sp.oo)(INF_M), [[1.0, 1.0], [0.0, 0.0]])
+    # no limit for the SVD-based gradients and prox maps: NaN
+    np.testing.assert_array_equal(_grad("nuc")(INF_M), N2)
+    np.testing.assert_array_equal(_grad(2)(INF_M), N2)
+    np.testing.assert_array_equal(nm.mat_svt(INF_M, 1.0), N2)
+    np.testing.assert_array_equal(nm.mat_proj_nuc_ball(INF_M, 1.0), N2)
+    # mixed L_{2,1}: column by column, the L2 limit in column 0
+    np.testing.assert_allclose(nm.mixed_grad(INF_M, (2, 1)), [[1.0, 2**-0.5], [0.0, 2**-0.5]],
+                               rtol=2 * EPS)
+    # shrinkage keeps the infinite entry and (1 - lam/inf = 1) its neighbours
+    np.testing.assert_array_equal(nm.mat_fro_shrink(INF_M, 1.0), INF_M)
+    np.testing.assert_allclose(nm.mat_col_shrink(INF_M, 1.0),
+                               [[INF, 1 - 2**-0.5], [0.0, 1 - 2**-0.5]], rtol=4 * EPS)
+
+
+def test_matrix_norms_at_nan_entries():
+    for order in ("fro", "nuc", 2, 1, sp.oo):
+        assert np.isnan(_value(order)(NAN_M)), order
+        np.testing.assert_array_equal(_grad(order)(NAN_M), N2)
+    for prox in (nm.mat_svt, nm.mat_proj_nuc_ball, nm.mat_fro_shrink):
+        np.testing.assert_array_equal(prox(NAN_M, 1.0), N2)
+    # column by column maps: NaN in the NaN's column only
+    np.testing.assert_allclose(nm.mat_col_shrink(NAN_M, 1.0),
+                               [[NAN, 1 - 2**-0.5], [NAN, 1 - 2**-0.5]], rtol=4 * EPS)
+    np.testing.assert_allclose(nm.mixed_grad(NAN_M, (2, 1)), [[NAN, 2**-0.5], [NAN, 2**-0.5]],
+                               rtol=2 * EPS)
+    # a batch: the finite matrix next to them is unaffected
+    batch = np.stack([NAN_M, INF_M, np.diag([3.0, 4.0])])
+    np.testing.assert_array_equal(nm.mat_nuc(batch), [NAN, INF, 7.0])
+    np.testing.assert_array_equal(nm.mat_spectral(batch), [NAN, INF, 4.0])
+    np.testing.assert_array_equal(nm.mat_nuc_grad(batch), [N2, N2, np.eye(2)])
+    np.testing.assert_array_equal(nm.induced1_grad(batch),
+                                  [N2, [[1.0, 0.0], [0.0, 0.0]], [[0.0, 0.0], [0.0, 1.0]]])
