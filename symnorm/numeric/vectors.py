@@ -4,6 +4,34 @@ Conventions: a vector is an array whose last axis is the vector axis (leading ax
 a batch); a scalar is an array of the batch shape; a matrix uses the last two axes.
 At a kink every helper returns the minimum-norm subgradient, never NaN: 0 for the
 L2 gradient at 0, sign with 0 entries for L1, the tie split evenly for L∞.
+
+Orders. ``normp``/``normp_grad`` take any order ``p >= 1`` (and ``0 < p < 1`` where a
+kernel allows it) up to ``p = oo``. Above an order of 1022 for float64 (126 for float32:
+where ``(1/2)**p`` stops being a normal float) the sum of powers is formed from
+``|u_i|/max|u|`` (so the largest term is exactly 1 and nothing underflows), and
+``p = oo`` is the L∞ norm. An order too large
+for a float is that limit: a numeric order printed into a kernel (``norm(x, 2.5e400)``)
+is a float literal, which Python reads as ``inf``, and an order given at call time
+converts to ``inf`` (a Python ``int`` beyond the float range too); the value is then
+``max |u_i|`` and the gradient the L∞ minimum-norm subgradient. For a finite order that
+large the difference from the limit is below rounding for any vector a float can hold.
+
+Non-finite input (every helper here; no numpy RuntimeWarning escapes):
+
+* NaN: a NaN reaches every result entry that depends on it. A norm (value) of a vector
+  holding a NaN is NaN, and so is every entry of its gradient (``u/‖u‖`` needs ‖u‖) and
+  of its block (group norms); elementwise maps (``sign``, soft thresholding) give NaN
+  in that entry only. NaN wins over inf.
+* ±inf (no NaN): norms are ``+inf``. Gradients are the limits as the infinite entries
+  grow together, i.e. the gradient at the vector holding ``sign(u_i)`` on the infinite
+  entries and 0 elsewhere: ``s/‖s‖₂`` for L2 (``[inf, 1]`` gives ``[1, 0]``,
+  ``[inf, -inf, 1]`` gives ``[1/√2, -1/√2, 0]``), ``sign(s) k^((1-p)/p)`` over the k
+  infinite entries for Lp, the infinite entries as the tie for L∞, ``sign(u)`` for L1
+  (whose gradient does not depend on sizes); group norms block by block; the
+  projection onto an L1 ball puts ``radius/k`` (with the entry's sign) on each of the
+  k infinite entries; soft thresholding and block shrinkage keep infinite entries
+  infinite (and finite entries of an infinite block as they are: the limit of
+  ``(1 - lam/‖v_g‖) v_i``). ``normp_order_derivative`` has no limit there: NaN.
 """
 
 from __future__ import annotations
@@ -141,10 +169,38 @@ def norm2_grad(u: object, p: object = 2, out: Array | None = None) -> Array:
         if ss.size and np.all((ss >= low) & (ss <= high)):
             return np.multiply(u, (1.0 / np.sqrt(ss))[..., None], out=out)
     # slow path: scale each vector so its largest entry is in [0.5, 1), then normalise
-    scaled = _scale_pow2(u, _pow2_exponent(_max_abs(np.abs(u))))
+    # (a row with infinite entries: its limit direction, see the module docstring)
+    u, big = _signed_limit(u, _max_abs(np.abs(u)))
+    scaled = _scale_pow2(u, _pow2_exponent(big))
     with np.errstate(under="ignore"):
         s = np.sqrt(_sum_squares(scaled))
     return sdiv(scaled, sv(s), out=out)
+
+
+def _infinite_rows(big: Array) -> Array | None:
+    """Where the largest magnitude ``big`` of a row is inf (not NaN); None if nowhere."""
+    if np.ndim(big) == 0:  # one row: a plain float comparison
+        return np.True_ if float(big) == math.inf else None
+    inf = np.isinf(big)
+    return inf if inf.any() else None
+
+
+def _signed_limit(u: Array, big: Array) -> tuple[Array, Array]:
+    """``(u, max |u_i|)`` with every row whose largest magnitude is inf replaced by its
+    limit direction: ``sign(u_i)`` on the infinite entries, 0 elsewhere (largest 1).
+
+    The gradient of a norm depends on the direction of ``u`` only, so the limit of the
+    gradient as the infinite entries grow together is the gradient there.
+
+    >>> _signed_limit(np.array([np.inf, -np.inf, 3.0]), np.array(np.inf))
+    (array([ 1., -1.,  0.]), array(1.))
+    """
+    inf = _infinite_rows(big)
+    if inf is None:
+        return u, big
+    row = inf[..., None]
+    limit = np.where(np.isinf(u), np.sign(u), 0).astype(u.dtype, copy=False)
+    return np.where(row, limit, u), np.where(inf, 1, big).astype(u.dtype, copy=False)
 
 
 def norm1(u: object, p: object = 1) -> Array:
@@ -223,6 +279,85 @@ def norminf_grad(u: object, p: object = None, out: Array | None = None) -> Array
     return out
 
 
+_LARGE_ORDERS: dict = {}
+
+
+def large_order(dtype: np.dtype) -> float:
+    """Orders above this take the ratio to the largest entry (:func:`_ratio_powers`).
+
+    Below it, entries scaled into [0.5, 1) by a power of two keep the largest power
+    ``(1/2)**p`` a normal float (full precision); above it that power would underflow
+    (``norm(x, 2000)`` at ``[1, 2]`` would be 0). ``-minexp``: 1022 for float64.
+
+    >>> large_order(np.dtype(np.float64)), large_order(np.dtype(np.float32))
+    (1022.0, 126.0)
+    """
+    if dtype not in _LARGE_ORDERS:
+        _LARGE_ORDERS[dtype] = float(-np.finfo(dtype).minexp)
+    return _LARGE_ORDERS[dtype]
+
+
+def order_float(v: object) -> float:
+    try:
+        return float(v)  # type: ignore[arg-type]
+    except OverflowError:  # an integer beyond the float range: an infinite order
+        return math.inf if v > 0 else -math.inf  # type: ignore[operator]
+
+
+def order_array(p: object, dtype: np.dtype) -> Array:
+    """The order(s) ``p`` as an array of ``dtype``; beyond that dtype's range ``±inf``
+    (the limit p → oo, see the module docstring), without a warning.
+
+    >>> order_array(10**400, np.dtype(np.float64)), order_array(1e300, np.dtype(np.float32))
+    (array(inf), array(inf, dtype=float32))
+    """
+    if (type(p) is float and dtype == np.float64) or \
+            (type(p) is np.ndarray and p.dtype == dtype):
+        return np.asarray(p, dtype=dtype)  # nothing to convert (the usual call)
+    try:
+        with np.errstate(over="ignore"):
+            return np.asarray(p, dtype=dtype)
+    except OverflowError:  # Python integers too large for a float
+        return np.vectorize(order_float, otypes=[dtype])(np.asarray(p, dtype=object))
+
+
+def _ratio_powers(a: Array, big: Array, p: Array) -> tuple[Array, Array]:
+    """``(r, S)`` for ``a >= 0`` with largest entry ``big`` per row: ``r = a/big`` (the
+    largest exactly 1; 0 where ``big = 0``) and ``S = Σ r_i^p`` in [1, n] (0 at 0).
+
+    Then ``‖a‖_p = big S^(1/p)`` and the gradient is ``r^(p-1) S^(1/p - 1)``: nothing
+    over- or underflows however large ``p`` is, and ``p = oo`` gives the L∞ norm and its
+    minimum-norm subgradient (``S`` counts the entries equal to ``big``).
+    """
+    pv = p[..., None] if p.ndim else p
+    with np.errstate(divide="ignore", invalid="ignore", under="ignore"):
+        r = a / np.where(big == 0, 1, big)[..., None]  # a NaN maximum: NaN throughout
+        return r, np.sum(np.power(r, pv), axis=-1)
+
+
+def _large_value(a: Array, p: Array) -> Array:
+    """``‖a‖_p`` from :func:`_ratio_powers` (any ``p``); inf and NaN as the maximum says."""
+    big = _max_abs(a)
+    _, total = _ratio_powers(a, big, p)
+    with np.errstate(invalid="ignore", under="ignore"):
+        value = big * np.power(total, 1 / p)
+    return np.where(np.isinf(big), big, value)
+
+
+def _large_grad(u: Array, p: Array) -> Array:
+    """``sign(u) r^(p-1) S^(1/p - 1)`` from :func:`_ratio_powers` (any ``p``)."""
+    a = np.abs(u)
+    a, big = _signed_limit(a, _max_abs(a))
+    r, total = _ratio_powers(a, big, p)
+    pv = p[..., None] if p.ndim else p
+    with np.errstate(divide="ignore", invalid="ignore", under="ignore"):
+        factor = np.power(np.where(total == 0, 1, total), 1 / p - 1)
+        g = np.power(r, pv - 1) * (factor[..., None] if np.ndim(factor) else factor)
+    if np.any(p < 1):  # 0**(negative): no subgradient at zero entries
+        g = np.where(u != 0, g, 0)
+    return np.sign(u) * g
+
+
 def _pow(a: Array, e: Array) -> Array:
     """``a**e`` with fast paths for the small whole exponents norms use most."""
     if np.ndim(e) == 0:
@@ -238,13 +373,16 @@ def _pow(a: Array, e: Array) -> Array:
     return np.power(a, e)
 
 
-def _normp_scaled(a: Array, p: Array) -> tuple[Array, Array, Array]:
-    """``(a * 2**-e, ‖a * 2**-e‖_p, e)`` for ``a >= 0``, ``e`` the exponent of ``max a``.
+def _normp_scaled(a: Array, p: Array, big: Array | None = None
+                  ) -> tuple[Array, Array, Array]:
+    """``(a * 2**-e, ‖a * 2**-e‖_p, e)`` for ``a >= 0``, ``e`` the exponent of ``max a``
+    (``big``, when known).
 
     The scaled entries are at most 1 and the largest is at least 1/2, so the sum of
-    powers neither overflows nor loses the largest terms to underflow.
+    powers neither overflows nor, for ``p`` up to :func:`large_order`, loses the largest
+    terms to underflow.
     """
-    e = _pow2_exponent(_max_abs(a))
+    e = _pow2_exponent(_max_abs(a) if big is None else big)
     scaled = _scale_pow2(a, e)
     pv = p[..., None] if p.ndim else p
     with np.errstate(divide="ignore", invalid="ignore", under="ignore", over="ignore"):
@@ -256,16 +394,28 @@ def normp(u: object, p: object) -> Array:
     """``(Σ|u_i|^p)^(1/p)`` over the last axis, scaled by a power of two so it cannot overflow.
 
     0 for an empty vector; NaN if an entry is NaN; inf only where the true value is.
+    Orders above :func:`large_order` (1022 for float64) are formed from ``|u_i|/max|u|``,
+    and ``p = oo`` (or an order too large for a float, see the module docstring) gives
+    ``max |u_i|``, the limit.
 
     >>> float(normp([3.0, 4.0], 2.0))
     5.0
     >>> float(normp([float("nan"), 1.0], 3.0))
     nan
+    >>> float(normp([1.0, 2.0], 2000.0)), float(normp([1.0, 2.0], float("inf")))
+    (2.0, 2.0)
     """
     a = np.abs(_float(u))
-    _, s, e = _normp_scaled(a, np.asarray(p, dtype=a.dtype))
+    p = order_array(p, a.dtype)
+    large = large_order(a.dtype)
+    if p.ndim == 0 and float(p) > large:
+        return _max_abs(a) if np.isinf(p) else _large_value(a, p)
+    _, s, e = _normp_scaled(a, p)
     with np.errstate(over="ignore", under="ignore"):
-        return np.ldexp(s, e)
+        value = np.ldexp(s, e)
+    if p.ndim and np.any(p > large):  # per-row orders, some of them large
+        return np.where(p > large, _large_value(a, p), value)
+    return value
 
 
 def normp_grad(u: object, p: object, out: Array | None = None) -> Array:
@@ -274,19 +424,31 @@ def normp_grad(u: object, p: object, out: Array | None = None) -> Array:
     The ratio ``|u|/‖u‖_p`` is formed from entries scaled by a power of two (exact), so
     it is right at the largest floats and keeps full precision at subnormal ones.
     For a quasi-norm (p < 1) entries that are 0 get 0: there is no subgradient there.
-    ``p = oo`` gives the max-norm gradient (ties split evenly).
+    Orders above :func:`large_order` (1022 for float64) use ``r = |u|/max|u|``:
+    ``sign(u) r^(p-1) / (Σ r_i^p)^(1-1/p)``, which tends to the max-norm gradient;
+    ``p = oo`` (or an order too large for a float) is the max-norm gradient (ties split
+    evenly).
 
     >>> normp_grad([1.7976931348623157e308, 1.7976931348623157e308], 3.0)
     array([0.62996052, 0.62996052])
+    >>> normp_grad([1.0, 2.0], 2000.0)
+    array([0., 1.])
+    >>> normp_grad([1.0, -1.0], 1e100)
+    array([ 0.5, -0.5])
     """
     u = _float(u)
-    p = np.asarray(p, dtype=u.dtype)
-    if p.ndim == 0 and np.isinf(p):
-        return norminf_grad(u, out=out)
-    if p.ndim == 0 and p >= 2 and u.size:
-        return _normp_grad_in_place(u, float(p), out)
+    p = order_array(p, u.dtype)
+    large = large_order(u.dtype)
+    if p.ndim == 0 and u.size:
+        pf = float(p)
+        if pf > large:
+            return norminf_grad(u, out=out) if pf == math.inf else \
+                assign(out, _large_grad(u, p))
+        if pf >= 2:
+            return _normp_grad_in_place(u, pf, out)
     a = np.abs(u)
-    scaled, s, e = _normp_scaled(a, p)
+    a, big = _signed_limit(a, _max_abs(a))
+    scaled, s, e = _normp_scaled(a, p, big)
     pv = p[..., None] if p.ndim else p
     ratio = sdiv(scaled, sv(s))
     with np.errstate(divide="ignore", invalid="ignore", under="ignore"):
@@ -301,6 +463,9 @@ def normp_grad(u: object, p: object, out: Array | None = None) -> Array:
                 g[small] = _pow(m / norm, p - 1) * np.exp2((k - top) * (p - 1))
     if np.any(p < 1):  # 0**(negative) is inf at zero entries: no subgradient there
         g = np.where(u != 0, g, 0)
+    if p.ndim and np.any(p > large):  # per-row orders, some of them large
+        return assign(out, np.where((p > large)[..., None], _large_grad(u, p),
+                                    np.sign(u) * g))
     return np.multiply(np.sign(u), g, out=out)
 
 
@@ -321,7 +486,8 @@ def _normp_grad_in_place(u: Array, p: float, out: Array | None) -> Array:
     work buffers (|u| scaled, then the ratio, in one; powers in the other) so a long
     vector costs no more passes or allocations than the textbook formula."""
     a = np.abs(u)
-    e = _pow2_exponent(_max_abs(a))
+    a, big = _signed_limit(a, _max_abs(a))  # a stays a fresh array: it is written below
+    e = _pow2_exponent(big)
     if np.ndim(e) == 0:
         try:
             f = a.dtype.type(math.ldexp(1.0, -int(e)))
@@ -335,7 +501,9 @@ def _normp_grad_in_place(u: Array, p: float, out: Array | None) -> Array:
         np.ldexp(a, -np.asarray(e)[..., None], out=a)
     t = np.empty_like(a)
     with np.errstate(divide="ignore", invalid="ignore", under="ignore", over="ignore"):
-        s = np.sum(_pow_into(a, p, t), axis=-1) ** (1 / p)
+        # np.power, not **: a row's sum is a numpy scalar, whose ** is libm's pow, while
+        # arrays take numpy's own loop (another rounding): a batch and its rows must agree
+        s = np.power(np.sum(_pow_into(a, p, t), axis=-1), 1 / p)
         zero = s == 0
         if np.ndim(s) == 0:
             if zero:
@@ -343,7 +511,7 @@ def _normp_grad_in_place(u: Array, p: float, out: Array | None) -> Array:
             else:
                 np.multiply(a, 1 / s, out=a)
         else:
-            np.divide(a, s[..., None], out=a)
+            np.multiply(a, (1 / s)[..., None], out=a)  # as one row does: the same numbers
             if zero.any():
                 a[zero] = 0
         _pow_into(a, p - 1, t)
@@ -351,9 +519,16 @@ def _normp_grad_in_place(u: Array, p: float, out: Array | None) -> Array:
 
 
 def norm0(u: object, p: object = 0) -> Array:
-    """Number of nonzero entries over the last axis (as floats)."""
+    """Number of nonzero entries over the last axis (as floats); NaN for a row holding a
+    NaN (whether it is 0 is unknown), inf counts as nonzero.
+
+    >>> norm0([[0.0, 3.0, -np.inf], [np.nan, 0.0, 0.0]])
+    array([ 2., nan])
+    """
     u = _float(u)
-    return np.asarray(np.count_nonzero(u, axis=-1), dtype=u.dtype)
+    count = np.asarray(np.count_nonzero(u, axis=-1), dtype=u.dtype)
+    nan = np.isnan(u).any(axis=-1)
+    return np.where(nan, np.nan, count).astype(u.dtype, copy=False) if nan.any() else count
 
 
 def sdiv(a: object, d: object, out: Array | None = None) -> Array:
@@ -411,7 +586,7 @@ def check_order(p: object, p_min: float, name: str, where: str) -> None:
     ...
     symnorm.DomainError: the order p = -1 of norm(x, p) is outside the range p >= 1 ...
     """
-    a = np.asarray(p)
+    a = order_array(p, np.dtype(np.float64))  # an order beyond the float range is inf: p = oo
     bad = ~(a >= p_min)  # NaN is refused too
     if bad.any():
         value = a if a.ndim == 0 else a[bad].flat[0]
@@ -557,16 +732,27 @@ def project_l1_ball(v: object, radius: object = 1.0, out: Array | None = None) -
     if n == 0:
         return assign(out, np.zeros(shape))
     a = np.abs(v)
-    mu = -np.sort(-a, axis=-1)                       # |v| in decreasing order
-    cs = np.cumsum(mu, axis=-1)
-    cond = mu * np.arange(1, n + 1) > cs - r[..., None]
-    last = n - 1 - np.argmax(cond[..., ::-1], axis=-1)   # the last index where cond holds
-    top = np.take_along_axis(cs, last[..., None], axis=-1)[..., 0]
-    theta = np.where(cond.any(axis=-1), (top - r) / (last + 1), mu[..., 0])
-    theta = np.maximum(theta, 0)
-    proj = np.sign(v) * np.maximum(a - theta[..., None], 0)
+    with np.errstate(invalid="ignore", over="ignore"):  # inf and NaN rows: set below
+        mu = -np.sort(-a, axis=-1)                       # |v| in decreasing order
+        cs = np.cumsum(mu, axis=-1)
+        cond = mu * np.arange(1, n + 1) > cs - r[..., None]
+        last = n - 1 - np.argmax(cond[..., ::-1], axis=-1)   # the last index where cond holds
+        top = np.take_along_axis(cs, last[..., None], axis=-1)[..., 0]
+        theta = np.where(cond.any(axis=-1), (top - r) / (last + 1), mu[..., 0])
+        theta = np.maximum(theta, 0)
+        proj = np.sign(v) * np.maximum(a - theta[..., None], 0)
     inside = (np.sum(a, axis=-1) <= r)[..., None]
-    return assign(out, np.where(inside, v, proj) + 0.0)
+    res = np.where(inside, v, proj) + 0.0
+    if not np.isfinite(cs[..., -1]).all():  # inf or NaN entries (or a sum that overflowed)
+        # the limit as the infinite entries grow together: radius/k on each of the k,
+        # with its sign; a NaN anywhere in the row: NaN
+        big = np.max(a, axis=-1)
+        inf = np.isinf(v)
+        k = np.sum(inf, axis=-1, keepdims=True)
+        limit = np.where(inf, np.sign(v) * (r[..., None] / np.maximum(k, 1)), 0.0)
+        res = np.where(np.isinf(big)[..., None], limit, res)
+        res = np.where(np.isnan(big)[..., None], np.nan, res)
+    return assign(out, res)
 
 
 def _group_ids(labels: object, shape: tuple) -> tuple[Array, int, tuple]:
@@ -588,17 +774,30 @@ def _group_ids(labels: object, shape: tuple) -> tuple[Array, int, tuple]:
     return ids.reshape(full), rows * k, full
 
 
-def _group_scaled(u: Array, labels: object) -> tuple[Array, Array, Array, Array, tuple]:
-    """Entries scaled by a power of two per block, block sums of squares, exponents."""
+def _group_scaled(u: Array, labels: object
+                  ) -> tuple[Array, Array, Array, Array, tuple, Array]:
+    """Entries scaled by a power of two per block, block sums of squares, exponents, and
+    each block's largest magnitude. A block with an infinite entry is replaced by its
+    limit direction (``sign`` on the infinite entries, 0 elsewhere: see the module
+    docstring); its norm is the largest magnitude, inf (or NaN)."""
     ids, m, full = _group_ids(labels, u.shape)
     u = np.broadcast_to(u, full)
     flat = ids.ravel()
     big = np.zeros(m)
-    np.maximum.at(big, flat, np.abs(u).ravel())
-    exponent = np.frexp(big)[1]                   # 0 for an all-zero block
+    with np.errstate(invalid="ignore"):  # a NaN entry: its block's maximum is NaN
+        np.maximum.at(big, flat, np.abs(u).ravel())
+    inf = _infinite_rows(big)
+    if inf is not None:
+        u = np.where(inf[ids], np.where(np.isinf(u), np.sign(u), 0), u)
+    exponent = np.frexp(big if inf is None else np.where(inf, 1, big))[1]  # 0 at 0
     scaled = np.ldexp(u, -exponent[ids])          # exact; largest |entry| in [0.5, 1)
     ss = np.bincount(flat, weights=(scaled * scaled).ravel(), minlength=m)
-    return ids, scaled, ss, exponent, full
+    return ids, scaled, ss, exponent, full, big
+
+
+def _block_norms(ss: Array, exponent: Array, big: Array) -> Array:
+    norms = np.ldexp(np.sqrt(ss), exponent)
+    return np.where(np.isfinite(big), norms, big)  # inf (or NaN) blocks: the maximum says
 
 
 def group_block_norms(u: object, labels: object) -> Array:
@@ -607,8 +806,8 @@ def group_block_norms(u: object, labels: object) -> Array:
     >>> group_block_norms([3.0, 1.0, 4.0], [0, 1, 0])
     array([5., 1., 5.])
     """
-    ids, _, ss, exponent, _ = _group_scaled(_float(u), labels)
-    return np.ldexp(np.sqrt(ss), exponent)[ids]
+    ids, _, ss, exponent, _, big = _group_scaled(_float(u), labels)
+    return _block_norms(ss, exponent, big)[ids]
 
 
 def norm_group(u: object, labels: object) -> Array:
@@ -620,9 +819,9 @@ def norm_group(u: object, labels: object) -> Array:
     array([6., 0.])
     """
     u = _float(u)
-    ids, _, ss, exponent, full = _group_scaled(u, labels)
-    blocks = np.ldexp(np.sqrt(ss), exponent).reshape(int(np.prod(full[:-1], dtype=np.int64)),
-                                                     -1)
+    _, _, ss, exponent, full, big = _group_scaled(u, labels)
+    blocks = _block_norms(ss, exponent, big).reshape(
+        int(np.prod(full[:-1], dtype=np.int64)), -1)
     return np.sum(blocks, axis=-1).reshape(full[:-1])
 
 
@@ -634,7 +833,7 @@ def group_normalize(u: object, labels: object, out: Array | None = None) -> Arra
     >>> group_normalize([3.0, 0.0, 4.0, 0.0], [0, 1, 0, 1])
     array([0.6, 0. , 0.8, 0. ])
     """
-    ids, scaled, ss, _, _ = _group_scaled(_float(u), labels)
+    ids, scaled, ss, _, _, _ = _group_scaled(_float(u), labels)
     return sdiv(scaled, np.sqrt(ss)[ids], out=out)
 
 
@@ -652,6 +851,7 @@ def group_shrink(v: object, lam: object, labels: object, out: Array | None = Non
     nb = group_block_norms(v, labels)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         coef = np.where(nb > lam, 1 - lam / np.where(nb > 0, nb, 1), 0.0)
+    coef = np.where(np.isnan(nb), np.nan, coef)  # a NaN reaches its whole block
     r = np.multiply(coef, v, out=out)
     return np.add(r, 0.0, out=r)
 
@@ -704,7 +904,13 @@ def active_gradient(kind: str, core: int, *pieces: object, out: Array | None = N
     Where one piece is strictly the largest (smallest) this is its gradient; at a tie
     (values within 1e-12 relative) the minimum-norm element of the convex hull of the
     tied pieces' gradients. ``core`` is the number of trailing axes of one gradient
-    (0 scalar, 1 vector, 2 matrix); leading axes are a batch.
+    (0 scalar, 1 vector, 2 matrix); leading axes are a batch. Values of ±inf compare
+    as they are (two pieces at +inf tie); a NaN value gives a NaN gradient.
+
+    >>> active_gradient("max", 1, 2.0, [1.0, 0.0], 2.0, [0.0, 1.0])
+    array([0.5, 0.5])
+    >>> active_gradient("max", 1, np.inf, [1.0, 0.0], 2.0, [0.0, 1.0])
+    array([1., 0.])
     """
     values = [np.asarray(v) for v in pieces[0::2]]
     grads = [np.asarray(g) for g in pieces[1::2]]
@@ -725,10 +931,14 @@ def active_gradient(kind: str, core: int, *pieces: object, out: Array | None = N
     if rows == 0:
         return assign(out, np.zeros(batch + core_shape, dtype=dtype))
     top = f.max(axis=0)
-    active = f >= top - 1e-12 * np.maximum(1.0, np.abs(top))
+    # an infinite largest value ties exactly (inf - inf would make every piece active)
+    tol = np.where(np.isfinite(top), 1e-12 * np.maximum(1.0, np.abs(top)), 0.0)
+    with np.errstate(invalid="ignore"):
+        active = f >= top - tol
     result = g[np.argmax(f, axis=0), np.arange(f.shape[1])]
     for j in np.nonzero(active.sum(axis=0) > 1)[0]:
         result[j] = _min_norm_hull(g[active[:, j], j].astype(np.float64))
+    result[np.isnan(top)] = np.nan  # a NaN value: which piece is active is unknown
     return assign(out, result.reshape(batch + core_shape))
 
 
@@ -737,25 +947,33 @@ def active_gradient(kind: str, core: int, *pieces: object, out: Array | None = N
 def normp_order_derivative(u: object, p: object) -> Array:
     """``d/dp ||u||_p = ||u||_p (sum r_i^p log r_i / (p S) - log S / p^2)`` over the last
     axis, with ``r = |u| / max|u|`` and ``S = sum r_i^p`` (so nothing overflows, and
-    ``0^p log 0 = 0``); 0 where ``u = 0``.
+    ``0^p log 0 = 0``); 0 where ``u = 0``, and at ``p = oo`` (the limit). NaN where ``u``
+    has a NaN or an infinite entry (the derivative has no limit there).
 
     >>> round(float(normp_order_derivative([3.0, 4.0], 2.0)), 12)
     -0.816772743492
+    >>> normp_order_derivative([[1.0, np.inf], [1.0, 0.0]], 2.0)
+    array([nan,  0.])
+    >>> float(normp_order_derivative([3.0, -4.0], np.inf))
+    0.0
     """
     a = np.abs(np.asarray(u))
     if not np.issubdtype(a.dtype, np.floating):
         a = a.astype(np.float64)
-    p = np.asarray(p, dtype=a.dtype)[..., None]
+    p = order_array(p, a.dtype)[..., None]
     if a.shape[-1] == 0:
         return np.zeros(a.shape[:-1], dtype=a.dtype)
     m = np.max(a, axis=-1, keepdims=True)
-    safe = np.where(m > 0, m, 1)
-    r = a / safe
-    with np.errstate(divide="ignore", invalid="ignore"):
+    safe = np.where((m > 0) & np.isfinite(m), m, 1)
+    with np.errstate(divide="ignore", invalid="ignore", under="ignore", over="ignore"):
+        r = a / safe
         rp = np.where(r > 0, r ** p, 0)
         rlog = np.where(r > 0, rp * np.log(np.where(r > 0, r, 1)), 0)
-    s = rp.sum(axis=-1, keepdims=True)
-    s = np.where(s > 0, s, 1)
-    value = safe * s ** (1 / p)
-    d = value * (rlog.sum(axis=-1, keepdims=True) / (p * s) - np.log(s) / p ** 2)
-    return np.where(m > 0, d, 0)[..., 0]
+        s = rp.sum(axis=-1, keepdims=True)
+        s = np.where(s > 0, s, 1)
+        value = safe * s ** (1 / p)
+        d = value * (rlog.sum(axis=-1, keepdims=True) / (p * s) - np.log(s) / p ** 2)
+    d = np.where(np.isinf(p), 0, d)
+    d = np.where(np.isfinite(m), d, np.nan)
+    return np.where(m == 0, 0, d)[..., 0]
+

@@ -11,7 +11,13 @@ Same semantics as :mod:`symnorm.numeric`:
   with 0 entries for L1, ties split evenly for L∞);
 * norms neither overflow nor underflow where the true value is a finite nonzero float:
   the fast ``sqrt(u·u)`` is used, and only rows where it over/underflows are recomputed
-  from entries scaled by a power of two.
+  from entries scaled by a power of two;
+* orders above 1022 (float64; 126 for float32) are formed from ``|u_i|/max|u|``, and
+  ``p = oo`` (an order too large for a float) is the L∞ limit;
+* non-finite input: NaN reaches every entry that depends on it (the whole row of an
+  L2/Lp/L∞ gradient, the entry of ``sign``); a row with ±inf entries has norm inf and
+  the gradient at its limit direction (``sign`` on the infinite entries, 0 elsewhere).
+  See :mod:`symnorm.numeric` for the whole rule.
 
 Data-dependent branches are ``where`` selects, so the code traces under ``jax.jit`` and
 ``torch.compile`` and stays lazy on Dask. On libraries that compute eagerly (numpy,
@@ -25,6 +31,7 @@ caller to test after the compiled call, and host helpers are a graph break.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Any
 
@@ -58,6 +65,9 @@ class XPNumeric:
         tiny = float(info.smallest_normal)
         self._low = math.sqrt(tiny)   # below it squares that underflowed may matter
         self._high = float(info.max)
+        self._tiny = tiny
+        #: orders above this use the ratio to the largest entry (numeric.large_order)
+        self._large_order = -math.log2(tiny)
         #: under torch.compile, ``(bad, check)`` pairs of the value checks that could not
         #: run while tracing; None: such checks are skipped (as under jax.jit)
         self.flags: list | None = None
@@ -203,6 +213,30 @@ class XPNumeric:
             return s
         return self.xp.max(self.xp.stack([s, s], axis=-1), axis=-1)
 
+    def scale_limit(self, u: Array, big: Array, positive: bool = False) -> Array:
+        """``u * 2**-e`` per row, ``e = exponent(big)`` (``big = max |u_i|``), with every
+        row whose ``big`` is inf mapped to its limit direction (see
+        :func:`symnorm.numeric._signed_limit`): ±2 on the infinite entries, 0 elsewhere.
+
+        No select over the entries: such a row is multiplied by the smallest normal
+        float three times (finite entries underflow to 0, infinite ones stay infinite)
+        and every row is clipped to [-2, 2] (the scaled entries of other rows are below
+        2, so it leaves them alone); a NaN stays NaN. ``positive``: ``u >= 0`` given.
+        Eager libraries skip all that when no row has an infinite entry.
+        """
+        xp = self.xp
+        e = self.exponent(big)
+        inf = xp.isinf(big)
+        if self.all_true(~inf):
+            return self.scale(u, e)
+        f1, f2 = self._factors(e)
+        tiny = self._tiny
+        f3 = self.where(inf, tiny, 1.0)
+        x = u * self.sv(self.where(inf, tiny, f1)) * self.sv(self.where(inf, tiny, f2)) * \
+            self.sv(f3)
+        x = xp.minimum(x, self.arr(2.0))
+        return x if positive else xp.maximum(x, self.arr(-2.0))
+
     def max_abs(self, a: Array) -> Array:
         """``max a_i`` over the last axis for ``a >= 0``; 0 for an empty axis."""
         if a.shape[-1] == 0:
@@ -238,13 +272,14 @@ class XPNumeric:
         xp = self.xp
         if self.lib == "dask":
             s, e = dask_reduce.scaled_norm(u, 2.0)
-            return self.sdiv(self.scale(u, e), self.sv(s))
+            if _finite_dask(s):  # else (inf or NaN entries) the select form below
+                return self.sdiv(self.scale(u, e), self.sv(s))
         ss = self.sum_squares(u)
         ok = (ss >= self._low) & (ss <= self._high)
         if self.all_true(ok):
             return self.assign(out, u * self.sv(1.0 / xp.sqrt(ss)))
         fast = u * self.sv(self._row(1.0 / xp.sqrt(self.where(ok, ss, 1.0))))
-        scaled = self.scale(u, self.exponent(self.max_abs(xp.abs(u))))
+        scaled = self.scale_limit(u, self.max_abs(xp.abs(u)))
         slow = self.sdiv(scaled, self.sv(self._row(xp.sqrt(self.sum_squares(scaled)))))
         return self.assign(out, xp.where(self.sv(ok), fast, slow))
 
@@ -252,8 +287,23 @@ class XPNumeric:
         return self.xp.sum(self.xp.abs(u), axis=-1)
 
     def norm1_grad(self, u: Array, p: Any = 1, out: Array | None = None) -> Array:
-        """``sign(u)``, 0 in zero entries."""
-        return self.assign(out, self.xp.sign(u))
+        """``sign(u)``, 0 in zero entries, NaN in NaN entries."""
+        return self.assign(out, self.sign(u))
+
+    def sign(self, u: Array) -> Array:
+        """``sign(u)`` with NaN kept: PyTorch's ``sign`` gives 0 for NaN, the others NaN.
+
+        PyTorch: a select where ``torch.compile`` traces (fused into the one loop);
+        eager, only when the sum of ``u`` is NaN (one read of ``u``, a third of what the
+        select's two more passes cost).
+        """
+        xp = self.xp
+        s = xp.sign(u)
+        if self.lib != "torch":
+            return s
+        if self.torch_tracing() or math.isnan(float(xp.sum(u))):
+            return xp.where(xp.isnan(u), u, s)
+        return s
 
     def norminf(self, u: Array, p: Any = None) -> Array:
         return self.max_abs(self.xp.abs(u))
@@ -265,7 +315,12 @@ class XPNumeric:
         if a.shape[-1] == 0:
             return xp.zeros_like(u)
         mask = xp.astype(a == xp.max(a, axis=-1, keepdims=True), self.dtype)
-        return mask / xp.sum(mask, axis=-1, keepdims=True)
+        # count is 0 only where the maximum is NaN: then NaN throughout
+        count = xp.sum(mask, axis=-1, keepdims=True)
+        share = self.where(count == 0, math.nan, 1.0 / self.where(count == 0, 1.0, count))
+        if self.lib == "jax":  # XLA turns mask * share into a select, 0 where mask is 0
+            return self.where(count == 0, math.nan, mask * share)
+        return mask * share  # per row: no pass over the entries beyond the product
 
     def norminf_grad(self, u: Array, p: Any = None, out: Array | None = None) -> Array:
         """``sign(u_k) e_k``; ties split evenly, 0 at ``u = 0``."""
@@ -275,13 +330,50 @@ class XPNumeric:
         """``p`` as an array and shaped against vectors; a number stays a Python float
         (``x ** 3.0`` is two multiplications for torch and under torch.compile)."""
         if isinstance(p, (int, float, np.number)):
-            return float(p), float(p)
+            return _to_float(p), _to_float(p)
         pa = self.arr(p)
         return pa, (pa[..., None] if pa.ndim else pa)
 
-    def normp(self, u: Array, p: Any) -> Array:
-        """``(Σ|u_i|^p)^(1/p)``, scaled by a power of two so it cannot overflow."""
+    def _large(self, p: Any) -> bool:
+        """Whether the order ``p`` takes the ratio to the largest entry (:meth:`_ratio`):
+        a number above 1022 (float64) or inf, or orders given per row (any of which may
+        be; the ratio form is right for every order)."""
+        return not _is_number(p) or not _to_float(p) <= self._large_order
+
+    def _ratio(self, a: Array, big: Array, p: Any) -> tuple[Array, Array]:
+        """``(r, S)`` for ``a >= 0`` with largest entries ``big``: ``r = a/big`` (0 at 0)
+        and ``S = Σ r_i^p`` (:func:`symnorm.numeric._ratio_powers`): ``‖a‖_p = big
+        S^(1/p)``, the gradient ``r^(p-1) S^(1/p - 1)``, any order up to inf. A row with
+        an infinite entry gets its limit direction, ``r`` 1 on the infinite entries and
+        0 elsewhere (as :meth:`scale_limit` does it, without a select over entries)."""
         xp = self.xp
+        _, pv = self._order(p)
+        inf = xp.isinf(big)
+        if self.all_true(~inf):
+            r = a / self.sv(self.where(big == 0, 1.0, big))
+        else:
+            h = self.sv(self.where(inf, self._tiny, 1.0))
+            r = a / self.sv(self.where((big == 0) | inf, 1.0, big)) * h * h * h
+            r = xp.minimum(r, self.arr(1.0))
+        return r, self._row(xp.sum(r ** pv, axis=-1))
+
+    def _quiet(self) -> Any:
+        """numpy's floating-point warnings off (a result the helper handles); elsewhere
+        nothing (``np.errstate`` would be a graph break under torch.compile)."""
+        return np.errstate(all="ignore") if self.lib == "numpy" else contextlib.nullcontext()
+
+    def normp(self, u: Array, p: Any) -> Array:
+        """``(Σ|u_i|^p)^(1/p)``, scaled by a power of two so it cannot overflow; large
+        orders from the ratio to the largest entry, ``p = oo`` the largest entry."""
+        xp = self.xp
+        if _is_number(p) and math.isinf(_to_float(p)):
+            return self.norminf(u)
+        if self._large(p):
+            pa, _ = self._order(p)
+            a = xp.abs(u)
+            big = self.max_abs(a)
+            _, total = self._ratio(a, big, p)
+            return big * total ** (1.0 / pa)  # rows with inf entries: inf
         if self.lib == "dask" and _is_number(p):
             return dask_reduce.normp(u, float(p))
         pa, pv = self._order(p)
@@ -291,28 +383,44 @@ class XPNumeric:
         return self.unscale(s, e)
 
     def normp_grad(self, u: Array, p: Any, out: Array | None = None) -> Array:
-        """``sign(u) ⊙ (|u|/‖u‖_p)^(p-1)`` from scaled entries; 0 at ``u = 0``."""
+        """``sign(u) ⊙ (|u|/‖u‖_p)^(p-1)`` from scaled entries; 0 at ``u = 0``; large
+        orders as ``sign(u) r^(p-1) S^(1/p - 1)`` (:meth:`_ratio`), ``p = oo`` the max
+        norm's gradient; rows with infinite entries at their limit direction."""
         xp = self.xp
-        if _is_number(p) and math.isinf(float(p)):
+        if _is_number(p) and math.isinf(_to_float(p)):
             return self.norminf_grad(u, out=out)
         pa, pv = self._order(p)
         a = xp.abs(u)
-        if self.lib == "dask" and _is_number(p):
-            s, e = dask_reduce.scaled_norm(u, float(p))
-            scaled = self.scale(a, e)
-        else:
-            e = self.exponent(self.max_abs(a))
-            scaled = self.scale(a, e)
-            s = self._row(xp.sum(scaled ** pv, axis=-1) ** (1.0 / pa))
-        g = self.sdiv(scaled, self.sv(s)) ** (pv - 1.0)
-        # 0**(negative) = inf: no subgradient
+        with self._quiet():  # 0**(negative) at zero entries (p < 1): set to 0 below
+            if self._large(p):
+                r, total = self._ratio(a, self.max_abs(a), p)
+                factor = self.where(total == 0, 1.0, total) ** (1.0 / pa - 1.0)
+                g = r ** (pv - 1.0) * self.sv(factor)
+            else:
+                g = self._normp_ratio(u, a, p, pa, pv)
+        # 0**(negative) = inf: no subgradient (only where p < 1: a NaN row stays NaN)
         below_one = pa < 1 if isinstance(pa, float) else self.all_true(~(pa < 1)) is not True
         if below_one:
-            g = self.where(u != 0, g, 0.0)
+            g = self.where((u != 0) if isinstance(pv, float) else (u != 0) | (pv >= 1), g, 0.0)
         return self.assign(out, xp.sign(u) * g)
 
+    def _normp_ratio(self, u: Array, a: Array, p: Any, pa: Any, pv: Any) -> Array:
+        """``(|u|/‖u‖_p)^(p-1)`` from entries scaled by a power of two (orders up to
+        1022); rows with infinite entries at their limit direction."""
+        xp = self.xp
+        if self.lib == "dask" and _is_number(p):
+            s, e = dask_reduce.scaled_norm(u, float(p))
+            if _finite_dask(s):  # else (inf or NaN entries) the select form below
+                return self.sdiv(self.scale(a, e), self.sv(s)) ** (pv - 1.0)
+        scaled = self.scale_limit(a, self.max_abs(a), positive=True)
+        s = self._row(xp.sum(scaled ** pv, axis=-1) ** (1.0 / pa))
+        return self.sdiv(scaled, self.sv(s)) ** (pv - 1.0)
+
     def norm0(self, u: Array, p: Any = 0) -> Array:
-        return self.xp.sum(self.xp.astype(u != 0, self.dtype), axis=-1)
+        """Number of nonzero entries; NaN for a row holding a NaN."""
+        xp = self.xp
+        count = xp.sum(xp.astype(u != 0, self.dtype), axis=-1)
+        return self.where(xp.any(xp.isnan(u), axis=-1), math.nan, count)
 
     # -- linear algebra over the last axes ------------------------------------------
     def mv(self, a: Array, v: Array) -> Array:
@@ -474,6 +582,17 @@ class XPNumeric:
 
         arrays = [self.arr(p) for p in pieces]
         return self.assign(out, self.host(fn, *arrays, shape=batch + core_shape))
+
+
+def _finite_dask(s: Any) -> bool:
+    """Whether the per-row norms ``s`` from :mod:`.dask_reduce` (computed already: a Dask
+    array holding a numpy array) are all finite."""
+    return bool(np.isfinite(np.asarray(s.compute())).all())
+
+
+def _to_float(p: Any) -> float:
+    """A numeric order as a float; beyond the float range ±inf (``p = oo``, the limit)."""
+    return np_numeric.order_float(p)
 
 
 def _is_number(p: Any) -> bool:

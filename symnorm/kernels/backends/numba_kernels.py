@@ -19,7 +19,11 @@ is the numpy one (:mod:`symnorm.numeric`). Same semantics as numpy:
 * results of at least ``STREAM_BYTES`` are written with non-temporal stores (as memcpy
   writes large copies), so a pass costs one read of ``u`` and one write of ``out``;
 * at a kink the minimum-norm subgradient: 0 for the L2 gradient at 0, sign with 0
-  entries for L1, ties split evenly for L∞; never NaN for finite input.
+  entries for L1, ties split evenly for L∞; never NaN for finite input;
+* non-finite input as in :mod:`symnorm.numeric`: a NaN makes its row NaN (its entry
+  only, for ``sign``), a row with infinite entries gets its limit direction (``sign`` on
+  those, normalised, 0 elsewhere); orders above 1022 (float64) and ``p = oo`` run numpy's
+  helper, which forms them from ``|u_i|/max|u|``.
 
 The loops are compiled on first use for the dtype at hand (float32 or float64).
 """
@@ -206,9 +210,12 @@ class NumbaNumeric:
     @_one_at_a_time
     def normp_grad(self, u: Any, p: Any, out: np.ndarray | None = None) -> np.ndarray:
         a = self._plain(u)
-        pa = np.asarray(p, dtype=np.float64)
-        if a is None or pa.ndim != 0 or not (1.0 < float(pa) < math.inf):
-            return np_numeric.normp_grad(u, p, out=out)  # p per row, p <= 1, p = oo
+        pa = np_numeric.order_array(p, np.dtype(np.float64))
+        if a is None or pa.ndim != 0 or \
+                not (1.0 < float(pa) <= np_numeric.large_order(a.dtype)):
+            # p per row, p <= 1, and orders whose powers underflow even for entries
+            # scaled into [0.5, 1) (p > 1022 for float64, up to p = oo): numpy's helper
+            return np_numeric.normp_grad(u, p, out=out)
         return self._norm_then_scale(a, float(pa), out)
 
     @_one_at_a_time

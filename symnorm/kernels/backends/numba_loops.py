@@ -342,16 +342,30 @@ if numba is not None:
 
     @numba.njit(cache=True)
     def _scaled_row(u, out, r, p, kind):  # pragma: no cover - compiled
-        # slow path of one row: entries scaled so that the largest is in [0.5, 1)
+        # slow path of one row: entries scaled so that the largest is in [0.5, 1). A row
+        # holding a NaN gives NaN throughout; one with k infinite entries (no NaN) its
+        # limit direction: +-k**((1-p)/p) on those (1/sqrt(k) for L2), 0 elsewhere
         n = u.shape[1]
         big = 0.0
+        nan = False
+        k = 0
         for i in range(n):
-            a = abs(u[r, i])
-            if a > big:
+            a = abs(np.float64(u[r, i]))
+            if a != a:
+                nan = True
+            elif a > big:
                 big = a
-        if big == 0.0 or not math.isfinite(big):
+            if a == math.inf:
+                k += 1
+        if nan or big == 0.0:
             for i in range(n):
-                out[r, i] = 0.0 if big == 0.0 else math.nan
+                out[r, i] = math.nan if nan else 0.0
+            return
+        if k > 0:
+            w = 1.0 / math.sqrt(k) if kind == 2 else k ** ((1.0 - p) / p)
+            for i in range(n):
+                v = u[r, i]
+                out[r, i] = w if v == math.inf else (-w if v == -math.inf else 0.0)
             return
         e = math.frexp(big)[1]
         s = 0.0
