@@ -26,6 +26,10 @@ What is read:
   ``I`` the identity, ``\mathbf{1}`` the vector of ones (``1 - y`` of a vector ``y`` is
   ``\mathbf{1} - y``), ``e`` Euler's number, ``\pi``.
 
+Unicode as typed in a notebook is read as the LaTeX it stands for: ``‖x‖₂``, ``‖x‖_∞``,
+``λ`` and the other Greek letters, ``x₁`` (``x_1``), ``x²`` (``x^{2}``: a run of
+superscripts is one exponent), ``ᵀ`` and ``⊤``, ``⊙``, ``∘``, ``·``, ``×``, ``−``, ``∑``.
+
 Names follow the expression language: one capital letter is a matrix, Greek letters are
 scalars, other letters are column vectors; ``shapes`` overrides (``y="scalar"``).
 """

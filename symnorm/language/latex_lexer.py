@@ -17,6 +17,7 @@ from lark.lexer import Lexer
 
 from ..model.errors import ParseError
 from .syntax import _error
+from .unicode import describe, latex_pieces
 
 # ----------------------------------------------------------------------------- tables
 
@@ -90,7 +91,12 @@ def _raw_tokens(text: str) -> list[_Raw]:
     while pos < len(text):
         match = _RAW.match(text, pos)
         if match is None:
-            raise _error(text, pos, f"unexpected character {text[pos]!r}")
+            unicode = latex_pieces(text, pos)  # λ, ‖, ₂, ², ᵀ, ⊙, ∇ as typed in notebooks
+            if unicode is None:
+                raise _error(text, pos, f"unexpected character {describe(text[pos])}")
+            out.extend(_Raw(*piece) for piece in unicode[0])
+            pos = unicode[1]
+            continue
         kind = match.lastgroup or ""
         if kind != "space":
             out.append(_Raw(kind, match.group(), pos, match.end()))
@@ -218,6 +224,13 @@ class _Lexer:
             self.emit("FUNC", _FUNCTION_COMMANDS[name], raw.start, raw.end)
         elif name in _FONT_COMMANDS:
             self.font(raw, name)
+        elif name in ("nabla", "partial"):
+            typed = self.text[raw.start:raw.end]
+            raise self.error(raw, f"'{typed}' begins a derivative, which is a claim's left "
+                                  "side, not part of an expression",
+                             f"; sn.verify reads a claim such as '{typed} f = ...' (and "
+                             f"symnorm verify a file of them); parse_latex reads the "
+                             f"expression on its right")
         else:
             raise self.error(raw, f"unknown command '{raw.value}'",
                              f"; known commands: {' '.join(KNOWN_COMMANDS)}")
