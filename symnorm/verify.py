@@ -1,12 +1,16 @@
-r"""Verify a hand derivation: is the claimed gradient (or Hessian) the right one?
+r"""Verify a hand derivation: is the claimed gradient (or Hessian) the right one, and how
+sure is the answer?
 
-``verify(hand, f, wrt)`` derives the gradient of ``f`` with :func:`symnorm.grad`, then
-compares the claim with it twice: symbolically (the difference, simplified where SymPy
-can) and numerically, at random points in several dimensions, with explicit numpy
-matrices multiplied in the order written, so a claim that swaps non-commuting factors is
-caught. A claim that agrees at random points but not at a kink (where a norm's or an
-absolute value's argument vanishes: ``x/|x|`` for ``d|x|/dx``) is "equal almost
-everywhere", and the verdict says where.
+``verify(claim)`` reads a claim as people write it, in one line with the derivative on
+the left (``\nabla f = \frac{x}{\|x\|_2}``, ``\frac{\partial \|x\|_1}{\partial x_i} =
+\operatorname{sign}(x_i)``, ``∇ₓ‖x‖₂ = x/‖x‖₂``; :mod:`symnorm.language.claims` lists the
+forms), or the right side alone with ``f`` and ``wrt`` given. It derives the gradient
+with :func:`symnorm.grad` and compares the two with :func:`symnorm.check.compare.compare`:
+symbolically (a proof for every ``n`` when the difference simplifies to 0), numerically at
+random points in several dimensions (and at every ``i`` for a claim about ``x_i``), at the
+kinks, and transposed (numerator layout). The verdict says how sure it is: ``proved``,
+``equal at random points``, ``equal up to layout``, ``equal almost everywhere``,
+``wrong`` (with a counterexample) or ``could not decide``; never a false "equal".
 """
 
 from __future__ import annotations
@@ -18,54 +22,86 @@ from typing import Any
 
 import numpy as np
 import sympy as sp
-from sympy import MatAdd, MatMul
-from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from .api import grad as derive_grad
-from .api import hessian as derive_hessian
 from .calculus.derivation import Differential
-from .kernels.evaluate import dimension_symbols, evaluate
-from .language import parse_latex, split_lines
-from .language.expression import parse
-from .language.names import unused_declarations_allowed
-from .model.atoms import Elementwise, MaxAbsSelector, Norm, ScalarOf
-from .model.errors import ParseError, ShapeError, SymnormError, UnsupportedExpressionError
+from .check.compare import (
+    ALMOST,
+    LAYOUT,
+    PROVED,
+    RANK,
+    SAMPLED,
+    UNDECIDED,
+    WRONG,
+    Comparison,
+    compare,
+    symbols_of,
+)
+from .language.claims import ClaimHead
+from .model.errors import ParseError, ShapeError
 from .model.text import to_text
 from .presentation.document import display, escape_text, heading, verbatim
 from .presentation.latex import latex as to_latex
 from .presentation.layout import aligned_rows
+from .targets import Target, claim_pieces, derive, function_text, read_claim, relocated, resolve
 
-__all__ = ["Counterexample", "Verdict", "verify"]
+__all__ = ["ALMOST", "HOLDS", "LAYOUT", "PROVED", "SAMPLED", "UNDECIDED", "WRONG",
+           "Counterexample", "Verdict", "judge", "verdict_from", "verify"]
 
-EQUAL = "equal"
-ALMOST = "equal almost everywhere"
-WRONG = "wrong"
-_RANK = {EQUAL: 0, ALMOST: 1, WRONG: 2}
-_RTOL = 1e-7
+# the statuses under which a claim holds (``Verdict.ok``)
+HOLDS = frozenset({PROVED, SAMPLED, LAYOUT, ALMOST})
 
 
 @dataclass
 class Counterexample:
     """A point where the claim and the derived result differ: every symbol's value,
-    the dimensions used, and both sides' numbers."""
+    the dimensions used, the free index of a claim about ``x_i`` (1-based, as written),
+    and both sides' numbers."""
 
     values: dict[str, Any]
     dims: dict[str, int]
     hand: Any
     reference: Any
+    index: dict[str, int] = field(default_factory=dict)
+
+    def differing(self) -> list[tuple[int, ...]]:
+        """The components (1-based, as written: ``(2,)`` is the second entry of a vector,
+        ``(1, 2)`` row 1 column 2) where the two sides differ."""
+        h, r = np.asarray(self.hand, dtype=float), np.asarray(self.reference, dtype=float)
+        if h.shape != r.shape or h.size <= 1:
+            return []
+        with np.errstate(invalid="ignore"):
+            bad = ~(np.abs(h - r) <= 1e-7 * (1.0 + np.abs(r))) & ~(np.isnan(h) & np.isnan(r))
+        column = h.ndim == 2 and h.shape[1] == 1
+        return [(int(k[0]) + 1,) if column else tuple(int(v) + 1 for v in k)
+                for k in np.argwhere(bad)]
 
     def text(self) -> str:
-        dims = ", ".join(f"{k} = {v}" for k, v in self.dims.items())
-        vals = "; ".join(f"{k} = {_fmt(v)}" for k, v in self.values.items())
-        return (f"at {vals}" + (f" (dimensions {dims})" if dims else "")
-                + f": the claim is {_fmt(self.hand)}, the derived result is "
-                f"{_fmt(self.reference)}")
+        """``at n = 2, x = (0.13, -0.25): the claim is ..., the derived result is ...``"""
+        digits = _digits(self.hand, self.reference)
+        where = [f"{k} = {v}" for k, v in self.dims.items()]
+        where += [f"{k} = {v}" for k, v in self.index.items()]
+        where += [f"{k} = {_fmt(v, digits if np.size(v) == 1 else 6)}"
+                  for k, v in self.values.items()]
+        out = (f"at {', '.join(where)}: the claim is {_fmt(self.hand, digits)}, the derived "
+               f"result is {_fmt(self.reference, digits)}")
+        bad = self.differing()
+        if bad and np.asarray(self.hand).size > 1:
+            h = np.asarray(self.hand, dtype=float).reshape(np.shape(self.reference))
+            r = np.asarray(self.reference, dtype=float)
+            k = bad[0]
+            at = (k[0] - 1, 0) if len(k) == 1 and r.ndim == 2 else tuple(v - 1 for v in k)
+            label = ",".join(map(str, k))
+            out += (f"; component {label} differs ({_fmt(h[at], digits)} against "
+                    f"{_fmt(r[at], digits)})"
+                    + (f", and {len(bad) - 1} more" if len(bad) > 1 else ""))
+        return out
 
     def to_dict(self) -> dict:
         return {"values": {k: _jsonable(v) for k, v in self.values.items()},
-                "dims": dict(self.dims), "hand": _jsonable(self.hand),
-                "reference": _jsonable(self.reference)}
+                "dims": dict(self.dims), "index": dict(self.index),
+                "hand": _jsonable(self.hand), "reference": _jsonable(self.reference),
+                "differing": [list(k) for k in self.differing()]}
 
 
 def _jsonable(v: Any) -> Any:
@@ -78,27 +114,49 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
-def _fmt(v: Any) -> str:
+def _fmt(v: Any, digits: int = 6) -> str:
     a = np.asarray(v, dtype=float)
-    if a.ndim == 0:
-        return f"{float(a):.6g}"
+    if a.size == 1:
+        return f"{float(a.ravel()[0]):.{digits}g}"
     if a.ndim == 2 and a.shape[1] == 1:
         a = a[:, 0]
     if a.ndim == 1:
-        return "(" + ", ".join(f"{x:.6g}" for x in a) + ")"
-    return "[" + "; ".join(", ".join(f"{x:.6g}" for x in row) for row in a) + "]"
+        return "(" + ", ".join(f"{x:.{digits}g}" for x in a) + ")"
+    return "[" + "; ".join(", ".join(f"{x:.{digits}g}" for x in row) for row in a) + "]"
+
+
+def _digits(hand: Any, reference: Any) -> int:
+    """Enough significant digits (6 to 17) that two different numbers print differently."""
+    h, r = np.asarray(hand, dtype=float), np.asarray(reference, dtype=float)
+    if h.shape != r.shape:
+        return 6
+    for digits in range(6, 18):
+        if any(f"{a:.{digits}g}" != f"{b:.{digits}g}" for a, b in zip(h.ravel(), r.ravel())
+               if not (np.isnan(a) and np.isnan(b)) and a != b):
+            return digits
+    return 6
 
 
 @dataclass
 class Verdict:
-    """The verdict on a claimed derivative.
+    """The verdict on a claimed derivative, and how sure it is.
 
-    ``status`` is ``"equal"``, ``"equal almost everywhere"`` (``where`` says on which
-    null set the two differ) or ``"wrong"``; ``ok`` is true unless wrong. ``symbolic``
-    and ``numeric`` are the evidence; ``counterexample`` is set when wrong (unless the
-    shapes differ, then ``shape_mismatch`` says how). For a derivation of several lines,
-    ``lines`` holds one verdict a line and ``first_wrong`` the index of the first wrong
-    one (None when all are right).
+    ``status`` is one of
+
+    * ``"proved"``: the difference simplifies to 0, for every dimension;
+    * ``"equal at random points"``: equal at every sampled point (``numeric`` lists the
+      dimensions and points), though SymPy does not reduce the difference to 0;
+    * ``"equal up to layout"``: the claim is the transpose of the gradient (``layout``
+      is ``"numerator"``: a row where symnorm's gradient, in denominator layout, has the
+      shape of the variable);
+    * ``"equal almost everywhere"``: equal except on a null set (``where`` says which);
+    * ``"wrong"``: ``counterexample`` gives a point where they differ (unless the shapes
+      differ: ``shape_mismatch`` says how);
+    * ``"could not decide"``: neither a proof nor a counterexample (``reason`` says why).
+
+    ``ok`` is true for the first four. ``symbolic`` and ``numeric`` are the evidence. For
+    a derivation of several lines, ``lines`` holds one verdict a line and ``first_wrong``
+    the index of the first one that does not hold (None when all do).
     """
 
     status: str
@@ -113,6 +171,8 @@ class Verdict:
     counterexample: Counterexample | None = None
     where: str | None = None
     shape_mismatch: str | None = None
+    layout: str | None = None
+    reason: str | None = None
     lines: list["Verdict"] | None = None
     first_wrong: int | None = None
     line: int | None = None
@@ -120,33 +180,64 @@ class Verdict:
 
     @property
     def ok(self) -> bool:
-        return self.status != WRONG
+        """True when the claim holds: proved, equal at random points, equal up to layout,
+        or equal almost everywhere."""
+        return self.status in HOLDS
 
     def __repr__(self) -> str:
         return f"<Verdict {self.summary()}>"
 
     def _what(self) -> str:
+        if self.kind == "step":
+            return f"the line before, {_where_text(self.reference)}"
         op = "Hessian" if self.kind == "hessian" else "gradient"
         if isinstance(self.wrt, MatrixElement):
             op = "partial derivative"
+            if self.kind == "hessian":
+                op = "second partial derivative"
         return f"the {op} of {to_text(self.f)} with respect to {_wrt_text(self.wrt)}"
+
+    def sampled(self) -> str:
+        """``9 random points (n = 2, 3, 4)``: the numeric evidence in words."""
+        runs = [r for r in self.numeric if "kink" not in r]
+        count = sum(r["points"] for r in runs)
+        sizes: dict[str, list[int]] = {}
+        for r in runs:
+            for k, v in r["dims"].items():
+                if v not in sizes.setdefault(k, []):
+                    sizes[k].append(v)
+        dims = "; ".join(f"{k} = {', '.join(map(str, sorted(v)))}" for k, v in sizes.items())
+        what = f"{count} random point{'s' if count != 1 else ''}"
+        return f"{what} ({dims})" if dims else what
 
     def summary(self) -> str:
         """One line: the status and the reason."""
         if self.lines is not None:
             if self.first_wrong is None:
-                return f"{self.status}: every line is {self.status} to {self._what()}"
+                return f"{self.status}: every line is {self._what()}"
             bad = self.lines[self.first_wrong]
-            return (f"wrong: line {self.first_wrong + 1} ({bad.source or to_text(bad.hand)}) "
-                    f"is not {self._what()}")
-        if self.status == EQUAL:
-            return f"equal: the claim is {self._what()}"
+            return (f"{self.status}: line {self.first_wrong + 1} "
+                    f"({bad.source or to_text(bad.hand)}) is "
+                    f"{'not' if bad.status == WRONG else 'perhaps not'} {self._what()}")
+        what = self._what()
+        if self.status == PROVED:
+            return f"proved: the claim is {what} (the difference simplifies to 0)"
+        if self.status == SAMPLED:
+            return (f"equal at {self.sampled()}: the claim is {what}, not proved "
+                    "symbolically")
+        if self.status == LAYOUT:
+            shape = "a row" if self.hand is not None and getattr(self.hand, "shape", (0, 0))[
+                0] == 1 else "the transpose"
+            return (f"equal up to layout: the claim is {what} in numerator layout ({shape}; "
+                    "symnorm's gradient, in denominator layout, has the shape of "
+                    f"{_wrt_text(self.wrt)})")
         if self.status == ALMOST:
-            return (f"equal almost everywhere: the claim is {self._what()} except where "
-                    f"{self.where}")
+            return f"equal almost everywhere: the claim is {what} except where {self.where}"
+        if self.status == UNDECIDED:
+            return f"could not decide whether the claim is {what}: {self.reason}"
         if self.shape_mismatch:
             return f"wrong: {self.shape_mismatch}"
-        return f"wrong: the claim is not {self._what()}"
+        return f"wrong: the claim is not {what}"
 
     def text(self) -> str:
         """A plain-text report: claim, derived result, evidence, counterexample."""
@@ -167,6 +258,8 @@ class Verdict:
         out.append(f"  derived: {_where_text(self.reference)}")
         if self.symbolic:
             out.append(f"  symbolic: {self.symbolic}")
+        if self.reason and self.status != UNDECIDED:
+            out.append(f"  note: {self.reason}")
         if self.numeric:
             n = sum(r["points"] for r in self.numeric)
             sizes = sorted({tuple(sorted(r["dims"].items())) for r in self.numeric})
@@ -192,7 +285,7 @@ class Verdict:
         wrt = self.wrt
         if isinstance(wrt, MatrixElement):
             symbol = "partial"
-        lhs = Differential(self.f, wrt, symbol).latex()
+        lhs = _tex(self.f) if self.kind == "step" else Differential(self.f, wrt, symbol).latex()
         rows = []
         if self.lines is not None:
             for k, v in enumerate(self.lines):
@@ -215,8 +308,8 @@ class Verdict:
         return "$$" + self.latex() + "$$"
 
     def _repr_html_(self) -> str:
-        colour = {"equal": "#1a7f37", "equal almost everywhere": "#9a6700",
-                  "wrong": "#cf222e"}[self.status]
+        colour = {PROVED: "#1a7f37", SAMPLED: "#1a7f37", LAYOUT: "#1a7f37",
+                  ALMOST: "#9a6700", UNDECIDED: "#9a6700", WRONG: "#cf222e"}[self.status]
         lines = self.text().splitlines()
         rest = "".join(f"<li>{html.escape(line.strip())}</li>" for line in lines[1:])
         return (f'<div class="symnorm-verdict"><b style="color:{colour}">'
@@ -226,11 +319,13 @@ class Verdict:
         """A JSON-ready summary."""
         out: dict[str, Any] = {
             "ok": self.ok, "status": self.status, "summary": self.summary(),
-            "kind": self.kind, "f": to_text(self.f), "wrt": _wrt_text(self.wrt),
+            "kind": self.kind, "f": None if self.f is None else to_text(self.f),
+            "wrt": None if self.wrt is None else _wrt_text(self.wrt),
             "claim": None if self.hand is None else to_text(self.hand),
             "derived": to_text(self.reference), "symbolic": self.symbolic,
             "numeric": self.numeric, "where": self.where,
-            "shape_mismatch": self.shape_mismatch,
+            "shape_mismatch": self.shape_mismatch, "layout": self.layout,
+            "reason": self.reason,
             "counterexample": None if self.counterexample is None
             else self.counterexample.to_dict(),
         }
@@ -246,394 +341,156 @@ def _tex(e: Any) -> str:
 
 
 def _where_text(e: Any) -> str:
-    """Expression-language text, with components written x_1 (1-based) as in LaTeX."""
+    """Expression-language text, with components written x_1 (1-based) as in LaTeX, and
+    ``x[i - 1, 0]`` (a free index) as ``x_i``."""
     text = to_text(e)
-    return re.sub(r"(\w+)\[(\d+), 0\]", lambda m: f"{m.group(1)}_{int(m.group(2)) + 1}", text)
+    text = re.sub(r"(\w+)\[(\d+), 0\]", lambda m: f"{m.group(1)}_{int(m.group(2)) + 1}", text)
+    text = re.sub(r"(\w+)\[(\d+), (\d+)\]",
+                  lambda m: f"{m.group(1)}_{{{int(m.group(2)) + 1},{int(m.group(3)) + 1}}}",
+                  text)
+    text = re.sub(r"(\w+)\[([A-Za-z]\w*) - 1, 0\]", r"\1_\2", text)
+    return re.sub(r"(\w+)\[([A-Za-z]\w*) - 1, ([A-Za-z]\w*) - 1\]", r"\1_{\2,\3}", text)
 
 
 def _wrt_text(wrt: Any) -> str:
     if isinstance(wrt, MatrixElement):
-        return f"{wrt.parent.name}_{int(wrt.i) + 1}"
+        parts = [_one_based(k) for k in (wrt.i, wrt.j)]
+        if wrt.parent.shape[1] == 1:
+            return f"{wrt.parent.name}_{parts[0]}"
+        return f"{wrt.parent.name}_{{{parts[0]},{parts[1]}}}"
     return to_text(wrt)
 
 
-# --------------------------------------------------------------------------- inputs
-
-def _looks_like_latex(text: str) -> bool:
-    return "\\" in text or bool(re.search(r"[_^]\{|&|\|", text))
-
-
-def _read(text: str, bindings: dict[str, Any], latex: bool | None) -> Any:
-    # every symbol of f is declared, and a claim need not use them all
-    with unused_declarations_allowed():
-        if latex or (latex is None and _looks_like_latex(text)):
-            return parse_latex(text, **bindings)
-        try:
-            return parse(text, **bindings)
-        except ParseError as err:
-            if latex is False:
-                raise
-            try:  # "2A^T(Ax - b)": hand-written maths without a backslash
-                return parse_latex(text, **bindings)
-            except ParseError:
-                raise err from None
+def _one_based(k: Any) -> str:
+    k = sp.sympify(k)
+    return str(int(k) + 1) if k.is_Integer else to_text(k + 1)
 
 
-def _symbols_of(e: Any) -> list[Any]:
-    found = {s for s in sp.preorder_traversal(e) if isinstance(s, MatrixSymbol)}
-    found |= {s for s in getattr(e, "free_symbols", set())
-              if isinstance(s, sp.Symbol) and not (s.is_integer and s.is_positive)}
-    return sorted(found, key=lambda s: s.name)
+# --------------------------------------------------------------------------- verify
+
+def verdict_from(c: Comparison, hand: Any, target: Target, reference: Any,
+                 source: str | None, kind: str | None = None) -> Verdict:
+    """The :class:`Verdict` of a :func:`~symnorm.check.compare.compare` of ``hand`` with
+    ``reference`` for a claim about ``target``."""
+    counter = None
+    if c.point is not None and c.status == WRONG:
+        p = c.point
+        counter = Counterexample(p.values, p.dims, p.hand, p.reference, p.index)
+    return Verdict(status=c.status, hand=hand, reference=reference, f=target.f,
+                   wrt=target.wrt_shown, kind=kind or target.kind, symbolic=c.symbolic,
+                   difference=c.difference, numeric=c.numeric, counterexample=counter,
+                   where=c.where, shape_mismatch=c.shape_mismatch, layout=c.layout,
+                   reason=c.reason, source=source)
 
 
-def _resolve_wrt(wrt: Any, f: Any) -> tuple[Any, tuple[int, int] | None]:
-    if isinstance(wrt, MatrixElement):
-        return wrt.parent, (int(wrt.i), int(wrt.j))
-    if isinstance(wrt, (MatrixSymbol, sp.Symbol)):
-        return wrt, None
-    if isinstance(wrt, str):
-        match = re.fullmatch(r"([A-Za-z][A-Za-z0-9]*)(?:\[(\d+)\]|_\{?(\d+)\}?)?", wrt.strip())
-        if match is None:
-            raise ParseError(f"wrt '{wrt}' is not a name, a component x[0] or x_1", wrt)
-        name = match.group(1)
-        var = next((s for s in _symbols_of(f) if s.name == name), None)
-        if var is None:
-            raise ShapeError(f"wrt '{name}' does not occur in {to_text(f)}")
-        if match.group(2) is not None:
-            return _resolve_wrt(var[int(match.group(2)), 0], f)
-        if match.group(3) is not None:
-            if int(match.group(3)) < 1:
-                raise ParseError(f"components are numbered from 1 in '{wrt}'", wrt)
-            return _resolve_wrt(var[int(match.group(3)) - 1, 0], f)
-        return var, None
-    raise UnsupportedExpressionError(f"wrt must be a symbol, a component or a name, got {wrt!r}")
-
-
-def _shape(e: Any) -> tuple:
-    if isinstance(e, MatrixExpr) and e.shape != (1, 1):
-        return tuple(e.shape)
-    return ()
-
-
-def _shape_words(shape: tuple) -> str:
-    if not shape:
-        return "a scalar"
-    r, c = shape
-    kind = "column vector" if c == 1 else "row vector" if r == 1 else "matrix"
-    return f"a {kind} of shape ({r}, {c})"
-
-
-# --------------------------------------------------------------------------- sampling
-
-class _Sampler:
-    def __init__(self, exprs: list[Any], seed: int, min_size: int) -> None:
-        self.rng = np.random.default_rng(seed)
-        self.dims = sorted(dimension_symbols(*exprs), key=lambda s: s.name)
-        self.symbols: list[Any] = []
-        for e in exprs:
-            for s in _symbols_of(e):
-                if s not in self.symbols:
-                    self.symbols.append(s)
-        self.orders = {n.p for e in exprs for n in sp.preorder_traversal(e)
-                       if isinstance(n, Norm) and isinstance(n.p, sp.Symbol)}
-        self.min_size = max(min_size, 2)
-
-    def settings(self, count: int) -> list[dict[sp.Symbol, int]]:
-        out = []
-        for k in range(count):
-            out.append({d: self.min_size + (k + 2 * j) % 4 for j, d in enumerate(self.dims)})
-        return out
-
-    def value(self, shape: tuple[int, int]) -> np.ndarray:
-        v = np.round(self.rng.normal(size=shape), 2)
-        v[v == 0] = 0.37  # keep generic points off the kinks
-        return v
-
-    def point(self, dims: dict[sp.Symbol, int]) -> dict[Any, Any]:
-        pt: dict[Any, Any] = {}
-        for s in self.symbols:
-            if isinstance(s, MatrixSymbol):
-                shape = tuple(int(sp.Integer(d) if isinstance(d, int) else d.xreplace(
-                    {k: sp.Integer(v) for k, v in dims.items()})) for d in s.shape)
-                pt[s] = self.value(shape)  # type: ignore[arg-type]
-            elif s in self.orders:
-                pt[s] = float(np.round(self.rng.uniform(1.3, 4.0), 2))
-            elif s.is_positive or s.is_nonnegative:
-                pt[s] = float(np.round(self.rng.uniform(0.2, 2.0), 2))
-            else:
-                pt[s] = float(self.value((1,))[0])
-        return pt
-
-
-def _close(h: Any, r: Any) -> bool:
-    h, r = np.asarray(h, dtype=float), np.asarray(r, dtype=float)
-    if h.shape != r.shape:
-        if h.size == r.size == 1:
-            h, r = h.reshape(()), r.reshape(())
-        else:
-            return False
-    both_nan = ~np.isfinite(h) & ~np.isfinite(r)
-    with np.errstate(invalid="ignore"):
-        ok = np.abs(h - r) <= _RTOL * (1.0 + np.abs(r))
-    return bool(np.all(ok | both_nan))
-
-
-def _kink_args(exprs: list[Any]) -> list[tuple[Any, bool]]:
-    """(argument, whole) for every place a derivative can fail: ``whole`` when the kink
-    is where the argument vanishes (a norm), else where one entry does (|.|, sign)."""
-    found: list[tuple[Any, bool]] = []
-    for e in exprs:
-        for node in sp.preorder_traversal(e):
-            item = None
-            if isinstance(node, Norm):
-                item = (node.arg, node.p == 2)
-            elif isinstance(node, (sp.Abs, sp.sign)):
-                item = (node.args[0], True)
-            elif isinstance(node, Elementwise) and node.name in ("abs", "sign"):
-                item = (node.arg, False)
-            elif isinstance(node, MaxAbsSelector):
-                item = (node.arg, False)
-            if item is not None and item not in found:
-                found.append(item)
-    return found
-
-
-def _zero_at(u: Any, point: dict, dims: dict, whole: bool) -> dict | None:
-    """A copy of ``point`` moved so that ``u`` (or its first entry) vanishes."""
-    pt = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in point.items()}
-    if isinstance(u, (MatrixSymbol, sp.Symbol)) and u in pt:
-        if isinstance(u, MatrixSymbol):
-            if whole:
-                pt[u][:] = 0.0
-            else:
-                pt[u].flat[0] = 0.0
-        else:
-            pt[u] = 0.0
-        return pt
-    if isinstance(u, MatrixElement) and u.parent in pt:
-        pt[u.parent][int(u.i), int(u.j)] = 0.0
-        return pt
-    terms = u.args if isinstance(u, (MatAdd, sp.Add)) else (u,)
-    for t in terms:
-        coeff, rest = (t.as_coeff_mmul() if isinstance(t, MatMul) else
-                       t.as_coeff_Mul() if isinstance(t, sp.Mul) else (sp.Integer(1), t))
-        if isinstance(rest, MatMul) and len(rest.args) == 1:
-            rest = rest.args[0]
-        if not (isinstance(rest, (MatrixSymbol, sp.Symbol)) and rest in pt
-                and coeff.is_number and coeff != 0):
-            continue
-        others = [o for o in terms if o is not t]
-        if len(terms) == 1:
-            return _zero_at(rest, pt, dims, whole)
-        if any(rest in getattr(o, "free_symbols", set()) or o.has(rest) for o in others):
-            continue
-        other = evaluate(sp.Add(*others) if not isinstance(u, MatrixExpr) else MatAdd(*others),
-                         pt, dims)
-        solved = -np.asarray(other, dtype=float) / float(coeff)
-        if isinstance(rest, MatrixSymbol):
-            if whole:
-                pt[rest] = solved.reshape(pt[rest].shape)
-            else:
-                pt[rest].flat[0] = solved.flat[0]
-        else:
-            pt[rest] = float(np.asarray(solved).ravel()[0])
-        return pt
-    return None
-
-
-def _values_text(point: dict) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for s, v in sorted(point.items(), key=lambda kv: kv[0].name):
-        a = np.asarray(v, dtype=float)
-        if a.ndim == 2 and a.shape[1] == 1:
-            out[s.name] = a[:, 0].tolist()
-        elif a.ndim == 2:
-            out[s.name] = a.tolist()
-        else:
-            out[s.name] = float(a.ravel()[0]) if a.size == 1 else a.tolist()
-    return out
-
-
-# --------------------------------------------------------------------------- compare
-
-def _symbolic(hand: Any, ref: Any) -> tuple[str, Any]:
-    h = hand.mat if isinstance(hand, ScalarOf) and hand.mat.shape == (1, 1) else hand
-    if hand == ref or h == ref:
-        return "the claim is the derived result, term for term", sp.Integer(0)
+def judge(claim: Any, target: Target, reference: Any, full: Any, *, bindings: dict,
+          latex: bool | None = None, source: str | None = None, seed: int = 0,
+          settings: int = 3, points: int = 3) -> Verdict:
+    """One claimed expression (text or an expression) against ``reference``, the whole
+    result ``full`` a component is taken from. Text that cannot be read raises."""
     try:
-        diff = (hand - ref) if isinstance(hand, MatrixExpr) == isinstance(ref, MatrixExpr) \
-            else None
-        if diff is None:
-            return "not compared symbolically (a 1x1 matrix against a scalar)", None
-        diff = diff.doit()
-        if isinstance(diff, sp.ZeroMatrix) or diff == 0:
-            return "the difference simplifies to 0", sp.Integer(0)
-        if not isinstance(diff, MatrixExpr) and sp.count_ops(diff) <= 40 \
-                and not diff.has(sp.Sum, Norm, ScalarOf, MatrixElement):
-            simple = sp.simplify(diff)
-            if simple == 0:
-                return "the difference simplifies to 0", sp.Integer(0)
-            return f"the difference simplifies to {_where_text(simple)}", simple
-        return (f"SymPy does not reduce the difference {_where_text(diff)} to 0; "
-                "the numbers decide"), diff
-    except (TypeError, ValueError, AttributeError, NotImplementedError, SymnormError) as err:
-        return f"not compared symbolically ({type(err).__name__})", None
+        expr = read_claim(claim, bindings, latex, target.index_names) if isinstance(claim, str) \
+            else claim
+    except ShapeError as err:
+        return Verdict(status=WRONG, hand=None, reference=reference, f=target.f,
+                       wrt=target.wrt_shown, kind=target.kind, shape_mismatch=str(err),
+                       source=source)
+    what = Verdict(status=WRONG, hand=None, reference=reference, f=target.f,
+                   wrt=target.wrt_shown, kind=target.kind)._what()
+    c = compare(expr, reference, full=full, component=target.component,
+                indices=target.indices, kinks=(target.f,),
+                layout=target.order == 1 and not target.component, what=what,
+                min_size=target.min_size, seed=seed, settings=settings, points=points)
+    return verdict_from(c, expr, target, reference, source)
 
 
-def _fit_free_dims(hand: Any, reference: Any, f: Any) -> Any:
-    """A dimension only the claim has (the size of a lone ``I``) is the derived one's."""
-    free = dimension_symbols(hand) - dimension_symbols(f, reference)
-    if not free or not isinstance(hand, MatrixExpr) or not isinstance(reference, MatrixExpr):
-        return hand
-    mapping = {h: r for h, r in zip(hand.shape, reference.shape) if h in free}
-    return hand.xreplace(mapping) if mapping else hand
+def verify(hand: Any, f: Any = None, wrt: Any = None, *, hessian: bool = False,
+           latex: bool | None = None, shapes: dict[str, object] | None = None,
+           seed: int = 0, settings: int = 3, points: int = 3) -> Verdict:
+    r"""Check a claimed gradient (or Hessian) and say how sure the answer is.
 
+    ``hand`` is a claim in one line with the derivative on the left, in any common
+    notation (``\nabla f = ...``, ``\nabla_x \|x\|_2 = ...``, ``\nabla^2 f = ...``,
+    ``\frac{\partial f}{\partial x} = ...``, ``\partial f/\partial X = ...``,
+    ``\frac{\partial f}{\partial x_i} = ...`` for every ``i``, ``df/dx = ...``, Unicode
+    ``∇ₓ‖x‖₂ = x/‖x‖₂``); or only its right side: an expression, text in the expression
+    language or LaTeX (recognised by its backslashes, braces, bars and Unicode, or forced
+    with ``latex=True``); or a derivation of several lines (a list, or LaTeX with
+    ``&=`` and ``\\``), each line checked. ``f`` is the function (an expression, its
+    text, or a definition ``"f(x) = ..."``); it may be left out when the claim writes it
+    on the left. ``wrt`` is a vector, a matrix, a scalar, or one component (``x[0]``, or
+    the text ``"x_1"``: components are 1-based in LaTeX); left out, it is read from the
+    claim (``\nabla_x``, ``f(x)``) or is ``f``'s only vector or matrix. Names in ``hand``
+    mean ``f``'s symbols; ``shapes`` declares others (as :func:`symnorm.parse`) or binds
+    a name to an expression (``shapes={"y": sn.parse('sigmoid(W*a)')}``).
 
-def _compare(hand: Any, reference: Any, ref_full: Any, component: tuple | None,
-             f: Any, wrt: Any, kind: str, seed: int, settings: int, points: int,
-             source: str | None) -> Verdict:
-    hand = _fit_free_dims(hand, reference, f)
-    verdict = Verdict(status=EQUAL, hand=hand, reference=reference, f=f, wrt=wrt, kind=kind,
-                      source=source)
-    want, got = _shape(reference), _shape(hand)
-    if want != got:
-        verdict.status = WRONG
-        verdict.shape_mismatch = (f"shape mismatch: the claim {to_text(hand)} is "
-                                  f"{_shape_words(got)}, but {verdict._what()} is "
-                                  f"{_shape_words(want)}")
-        return verdict
-    verdict.symbolic, verdict.difference = _symbolic(hand, reference)
-    min_size = 2 if component is None else component[0] + 1
-    sampler = _Sampler([f, hand, ref_full], seed, min_size)
+    Returns a :class:`Verdict`; its ``status`` is ``"proved"``, ``"equal at random
+    points"``, ``"equal up to layout"``, ``"equal almost everywhere"``, ``"wrong"``
+    (with a counterexample) or ``"could not decide"``.
 
-    def ref_value(pt: dict, dims: dict) -> Any:
-        value = evaluate(ref_full, pt, dims)
-        return value[component] if component is not None else value
-
-    generic: list[tuple[dict, dict]] = []
-    for dims in sampler.settings(settings):
-        worst, used = 0.0, 0
-        for _ in range(points):
-            pt = sampler.point(dims)
-            r, h = ref_value(pt, dims), evaluate(hand, pt, dims)
-            if not np.all(np.isfinite(np.asarray(r, dtype=float))):
-                continue  # the derived result is undefined here: say nothing
-            used += 1
-            generic.append((pt, dims))
-            err = np.abs(np.asarray(h, dtype=float).reshape(np.shape(r)) - r) \
-                if np.size(h) == np.size(r) else np.array([np.inf])
-            worst = max(worst, float(np.nanmax(np.where(np.isfinite(err), err, np.inf))))
-            if not _close(h, r):
-                verdict.status = WRONG
-                verdict.counterexample = Counterexample(
-                    _values_text(pt), {d.name: v for d, v in dims.items()},
-                    np.asarray(h, dtype=float), np.asarray(r, dtype=float))
-                verdict.numeric.append({"dims": {d.name: v for d, v in dims.items()},
-                                        "points": used, "max_abs_error": worst})
-                return verdict
-        verdict.numeric.append({"dims": {d.name: v for d, v in dims.items()},
-                                "points": used, "max_abs_error": worst})
-    if not generic:
-        raise UnsupportedExpressionError(
-            f"the derived result {to_text(reference)} is undefined at every random point")
-    for arg, whole in _kink_args([hand, f]):  # the claim's own kinks are the most specific
-        pt, dims = generic[0]
-        moved = _zero_at(arg, pt, dims, whole)
-        if moved is None:
-            continue
-        r, h = ref_value(moved, dims), evaluate(hand, moved, dims)
-        if not _close(h, r):
-            verdict.status = ALMOST
-            where = f"{_where_text(arg)} = 0" if whole else \
-                f"an entry of {_where_text(arg)} is 0"
-            verdict.where = where
-            verdict.numeric.append({"dims": {d.name: v for d, v in dims.items()},
-                                    "points": 1, "kink": where,
-                                    "claim": _jsonable(np.asarray(h, dtype=float)),
-                                    "derived": _jsonable(np.asarray(r, dtype=float))})
-            break
-    return verdict
-
-
-def verify(hand: Any, f: Any, wrt: Any, *, hessian: bool = False, latex: bool | None = None,
-           shapes: dict[str, object] | None = None, seed: int = 0, settings: int = 3,
-           points: int = 3) -> Verdict:
-    r"""Check a claimed gradient (or Hessian, ``hessian=True``) of ``f`` against symnorm's.
-
-    ``hand`` is a SymPy/symnorm expression, text in the expression language, LaTeX
-    (recognised by its backslashes, braces and bars, or forced with ``latex=True``), or a
-    derivation of several lines: a list, or LaTeX with ``=``/``&=``/``\\`` (an
-    ``aligned`` block), each line checked. ``wrt`` is a vector, a matrix, a scalar, or
-    one component (``x[0]``, or the text ``"x_1"``: components are 1-based in LaTeX).
-    ``f`` may be text too. Names in ``hand`` mean ``f``'s symbols; ``shapes`` declares
-    others (as :func:`symnorm.parse`) or binds a name to an expression, so a claim can be
-    written with intermediate names (``shapes={"y": sn.parse('sigmoid(W*a)')}``).
+    Raises :class:`~symnorm.model.errors.ParseError` for text that cannot be read, or a
+    left side that names a function or variable other than the one given.
 
     >>> import symnorm as sn
     >>> x = sn.vector("x")
-    >>> v = sn.verify(r"\frac{x}{\|x\|_2}", sn.norm(x, 2), x)
-    >>> v.ok, v.status
-    (True, 'equal')
-    >>> v = sn.verify(r"\frac{2 x_1}{\|x\|_2}", sn.norm(x, 2), x[0])
-    >>> v.status, sorted(v.counterexample.values)
-    ('wrong', ['x'])
+    >>> sn.verify(r"\nabla_x \|x\|_2 = \frac{x}{\|x\|_2}").status
+    'proved'
+    >>> v = sn.verify(r"\frac{\partial f}{\partial x_i} = \frac{2 x_i}{\|x\|_2}", sn.norm(x, 2))
+    >>> v.status, sorted(v.counterexample.values), sorted(v.counterexample.index)
+    ('wrong', ['x'], ['i'])
+    >>> sn.verify("∂‖x‖₁/∂x = sign(x)").ok
+    True
+    >>> sn.verify(r"\nabla f = \frac{x^\top}{\|x\|_2}", sn.norm(x, 2)).status
+    'equal up to layout'
     >>> A, b = sn.matrix("A"), sn.vector("b", "m")
     >>> v = sn.verify(r"2(Ax - b)A^\top", sn.norm(A*x - b, 2)**2, x)
     >>> v.status, v.shape_mismatch.startswith("shape mismatch")
     ('wrong', True)
     """
-
+    shapes = dict(shapes or {})
+    name: str | None = None
+    arguments: tuple[str, ...] = ()
     if isinstance(f, str):
-        f = _read(f, dict(shapes or {}), None)
-    var, component = _resolve_wrt(wrt, f)
-    if component is not None and hessian:
-        raise UnsupportedExpressionError("a Hessian is taken with respect to a vector, "
-                                         "not one component")
-    derivation = derive_hessian(f, var) if hessian else derive_grad(f, var)
-    ref_full = derivation.result
-    reference = ref_full[component] if component is not None else ref_full
-    wrt_shown = var[component] if component is not None else var
-    kind = "hessian" if hessian else "gradient"
-    bindings: dict[str, Any] = {s.name: s for s in _symbols_of(f)}
-    bindings.update(shapes or {})
-
-    claims: list[tuple[Any, str | None]]
+        f, name, arguments = function_text(f, shapes)
+    head: ClaimHead | None = None
+    text = hand if isinstance(hand, str) else ""
+    claims: list[tuple[Any, str | None, int]]
     if isinstance(hand, (list, tuple)):
-        claims = [(h, h if isinstance(h, str) else None) for h in hand]
-    elif isinstance(hand, str) and (latex or (latex is None and _looks_like_latex(hand))):
-        pieces = split_lines(hand)
-        claims = [(p, p) for p, _ in pieces] if len(pieces) > 1 else [(hand, hand)]
+        claims = [(h, h if isinstance(h, str) else None, 0) for h in hand]
+    elif isinstance(hand, str):
+        head, pieces = claim_pieces(hand)
+        claims = [(p.text, p.text, p.start) for p in pieces]
     else:
-        claims = [(hand, hand if isinstance(hand, str) else None)]
+        claims = [(hand, None, 0)]
     if not claims:
         raise ParseError("no claim to verify: the text has no expression after '='",
                          str(hand))
+    target = resolve(head, f, wrt, hessian=hessian, shapes=shapes, name=name,
+                     arguments=arguments, text=text)
+    full, reference = derive(target)
+    bindings: dict[str, Any] = {s.name: s for s in symbols_of(target.f)}
+    bindings.update(shapes)
 
     verdicts = []
-    for k, (claim, source) in enumerate(claims):
+    for k, (claim, source, offset) in enumerate(claims):
         try:
-            expr = _read(claim, bindings, latex) if isinstance(claim, str) else claim
-        except ShapeError as err:
-            verdicts.append(Verdict(status=WRONG, hand=None, reference=reference, f=f,
-                                    wrt=wrt_shown, kind=kind, shape_mismatch=str(err),
-                                    line=k, source=source))
-            continue
+            v = judge(claim, target, reference, full, bindings=bindings, latex=latex,
+                      source=source, seed=seed, settings=settings, points=points)
         except ParseError as err:
-            if len(claims) > 1:
-                raise ParseError(f"line {k + 1} of the derivation: {err}", err.text,
-                                 err.position, err.line, err.column) from err
-            raise
-        v = _compare(expr, reference, ref_full, component, f, wrt_shown, kind, seed,
-                     settings, points, source)
+            if not text:
+                raise
+            prefix = f"line {k + 1} of the derivation: " if len(claims) > 1 else ""
+            raise relocated(err, text, offset, prefix) from None
         v.line = k
         verdicts.append(v)
     if len(verdicts) == 1:
         return verdicts[0]
-    worst = max(verdicts, key=lambda v: _RANK[v.status])
+    worst = max(verdicts, key=lambda v: RANK[v.status])
     first_wrong = next((k for k, v in enumerate(verdicts) if not v.ok), None)
-    target = verdicts[first_wrong] if first_wrong is not None else worst
-    return Verdict(status=worst.status, hand=None, reference=reference, f=f, wrt=wrt_shown,
-                   kind=kind, counterexample=target.counterexample, where=worst.where,
-                   shape_mismatch=target.shape_mismatch, lines=verdicts,
-                   first_wrong=first_wrong,
+    target_v = verdicts[first_wrong] if first_wrong is not None else worst
+    return Verdict(status=worst.status, hand=None, reference=reference, f=target.f,
+                   wrt=target.wrt_shown, kind=target.kind,
+                   counterexample=target_v.counterexample, where=worst.where,
+                   shape_mismatch=target_v.shape_mismatch, reason=target_v.reason,
+                   lines=verdicts, first_wrong=first_wrong,
                    numeric=[r for v in verdicts for r in v.numeric])
