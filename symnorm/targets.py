@@ -36,7 +36,8 @@ from .language.unicode import GREEK, SUBSCRIPTS, SUPERSCRIPTS
 from .model.errors import ParseError, ShapeError, UnsupportedExpressionError
 from .model.text import to_text
 
-__all__ = ["Piece", "Target", "claim_pieces", "derive", "function_text", "read_claim",
+__all__ = ["Piece", "Target", "claim_pieces", "derive", "function_text", "looks_like_latex",
+           "read_claim",
            "relocated", "resolve"]
 
 
@@ -48,25 +49,31 @@ _BLOCKS = re.compile(r"\\(?:begin|end)\{(?:aligned|alignedat|align\*?|split|gath
                      r"|equation\*?|multline\*?)\}(?:\{\d+\})?")
 
 
-def _looks_like_latex(text: str) -> bool:
+def looks_like_latex(text: str) -> bool:
     return "\\" in text or bool(re.search(r"[_^]\{|&|\|", text)) or \
         any(c in _UNICODE_MATH for c in text)
 
 
 def read_claim(text: str, bindings: dict[str, Any], latex: bool | None,
-          indices: dict[str, sp.Symbol] | None = None) -> Any:
-    # every symbol of f is declared, and a claim need not use them all
-    with unused_declarations_allowed():
+               indices: dict[str, sp.Symbol] | None = None, prefer_latex: bool = False
+               ) -> Any:
+    """A claimed expression: LaTeX or the expression language (``latex`` forces one; by
+    default the text's look decides, or ``prefer_latex`` when it comes from LaTeX, such as
+    the right side of ``\\nabla f = I``), read with ``f``'s symbols bound."""
+    with unused_declarations_allowed():  # every symbol of f is declared; a claim need not
         if indices:  # a claim about x_i for every i: only LaTeX writes components
             return parse_latex_indexed(text, indices, **bindings)
         if latex is not None:
             return (parse_latex if latex else parse)(text, **bindings)
-        first, second = (parse_latex, parse) if _looks_like_latex(text) else (parse, parse_latex)
+        first, second = (parse_latex, parse) if prefer_latex or looks_like_latex(text) \
+            else (parse, parse_latex)
         try:
             return first(text, **bindings)
-        except ParseError as err:
-            try:  # "2A^T(Ax - b)": hand-written maths without a backslash, and the reverse
-                return second(text, **bindings)
+        except (ParseError, ShapeError) as err:
+            try:  # "2A^T(Ax - b)": hand-written maths without a backslash; "sign(x)" on
+                return second(text, **bindings)  # the right of a LaTeX left side
+            except ShapeError as other:  # the text that one read has shapes that misfit
+                raise (other if isinstance(err, ParseError) else err) from None
             except ParseError:
                 raise err from None
 
@@ -158,6 +165,18 @@ def function_text(f: str, shapes: dict) -> tuple[Any, str | None, tuple[str, ...
             return (read_claim(f[pieces[1][0]:pieces[1][1]], shapes, None), definition.name,
                     definition.arguments)
     return read_claim(f, shapes, None), None, ()
+
+
+def _read_function(head: ClaimHead, bindings: dict[str, Any]) -> Any:
+    """The function written on the left; in ``d/dt (...)``, ``t`` may be a scalar."""
+    try:
+        return read_claim(head.function or "", bindings, None, prefer_latex=True)
+    except ShapeError:
+        wrt = head.wrt
+        if wrt is None or wrt in bindings or not head.variables:
+            raise
+        return read_claim(head.function or "", {**bindings, wrt: "scalar"}, None,
+                          prefer_latex=True)
 
 
 def _same_function(a: Any, b: Any) -> bool:
@@ -265,7 +284,7 @@ def resolve(head: ClaimHead | None, f: Any, wrt: Any, *, hessian: bool = False,
         bindings = {s.name: s for s in symbols_of(f)} if f is not None else {}
         bindings.update(shapes)
         try:
-            written = read_claim(head.function, bindings, None)
+            written = _read_function(head, bindings)
         except ParseError as err:
             raise relocated(err, text, head.function_start) from None
         if f is not None and not _same_function(written, f):

@@ -43,7 +43,16 @@ from .model.text import to_text
 from .presentation.document import display, escape_text, heading, verbatim
 from .presentation.latex import latex as to_latex
 from .presentation.layout import aligned_rows
-from .targets import Target, claim_pieces, derive, function_text, read_claim, relocated, resolve
+from .targets import (
+    Target,
+    claim_pieces,
+    derive,
+    function_text,
+    looks_like_latex,
+    read_claim,
+    relocated,
+    resolve,
+)
 
 __all__ = ["ALMOST", "HOLDS", "LAYOUT", "PROVED", "SAMPLED", "UNDECIDED", "WRONG",
            "Counterexample", "Verdict", "judge", "verdict_from", "verify"]
@@ -384,13 +393,13 @@ def verdict_from(c: Comparison, hand: Any, target: Target, reference: Any,
 
 
 def judge(claim: Any, target: Target, reference: Any, full: Any, *, bindings: dict,
-          latex: bool | None = None, source: str | None = None, seed: int = 0,
-          settings: int = 3, points: int = 3) -> Verdict:
+          latex: bool | None = None, prefer_latex: bool = False, source: str | None = None,
+          seed: int = 0, settings: int = 3, points: int = 3) -> Verdict:
     """One claimed expression (text or an expression) against ``reference``, the whole
     result ``full`` a component is taken from. Text that cannot be read raises."""
     try:
-        expr = read_claim(claim, bindings, latex, target.index_names) if isinstance(claim, str) \
-            else claim
+        expr = read_claim(claim, bindings, latex, target.index_names, prefer_latex) \
+            if isinstance(claim, str) else claim
     except ShapeError as err:
         return Verdict(status=WRONG, hand=None, reference=reference, f=target.f,
                        wrt=target.wrt_shown, kind=target.kind, shape_mismatch=str(err),
@@ -475,6 +484,7 @@ def verify(hand: Any, f: Any = None, wrt: Any = None, *, hessian: bool = False,
     for k, (claim, source, offset) in enumerate(claims):
         try:
             v = judge(claim, target, reference, full, bindings=bindings, latex=latex,
+                      prefer_latex=head is not None and looks_like_latex(text),
                       source=source, seed=seed, settings=settings, points=points)
         except ParseError as err:
             if not text:

@@ -46,6 +46,8 @@ LATEX = [
     ("∑ᵢ xᵢ²", r"\sum_{i} x_{i}^{2}"),
     ("Σx", r"\Sigma x"),
     ("x\u00a0+\u2009y", "x + y"),                     # no-break and thin spaces
+    ("λ sign(x)", r"\lambda \operatorname{sign}(x)"),  # a function's name, no backslash
+    ("exp(λ) x", r"\exp(\lambda) x"),
 ]
 
 
@@ -134,6 +136,14 @@ def test_expression_language_unicode_errors(typed: str, fragment: str) -> None:
     with pytest.raises(ParseError, match=None) as info:
         sn.parse(typed)
     assert fragment in str(info.value)
+
+
+def test_a_function_word_needs_its_parenthesis() -> None:
+    # without '(' right after it, "sign" is four letters, as LaTeX reads it
+    lam_ = sn.scalar("lam")
+    product = sn.parse_latex("s i g n", s="scalar", i="scalar", g="scalar", n="scalar")
+    assert product == sp.Mul(*(sn.scalar(c) for c in "sign"))
+    assert sn.parse_latex("λ sign(x)") == lam_ * sn.parse("sign(x)")
 
 
 def test_latex_unicode_norm_errors() -> None:

@@ -429,10 +429,16 @@ def _function(t: _Tokens, i: int, end: int, order: int, variables: tuple[Variabl
     form = _name_form(t, i, end)
     last = t.toks[end - 1].end
     start = t.pos(start_tok)
+    first = t.pos(i)
+    if i > 0:  # a \left or \big before the function's first token is part of it
+        gap = t.text[t.toks[i - 1].end:first]
+        sized = re.search(r"\\(?:left|[Bb]igg?l?)\s*$", gap)
+        if sized is not None:
+            first = t.toks[i - 1].end + sized.start()
     if form is not None:
-        return ClaimHead(order, variables, form[0], form[1], None, t.pos(i), start, last)
-    return ClaimHead(order, variables, None, (), t.text[t.pos(i):last].strip(), t.pos(i),
-                     start, last)
+        return ClaimHead(order, variables, form[0], form[1], None, first, start, last)
+    return ClaimHead(order, variables, None, (), t.text[first:last].strip(), first, start,
+                     last)
 
 
 def _nabla(t: _Tokens, i: int, end: int) -> ClaimHead:

@@ -182,9 +182,28 @@ class _Lexer:
             and (nxt := self.peek()) is not None and nxt.value == "}")
         if raw.value == "T" and after_caret:
             self.emit("TRANSPOSE", ".T", raw.start, raw.end)
+        elif (word := self.function_word(raw)) is not None:
+            self.emit("FUNC", _FUNCTION_WORDS[word[0]], raw.start, word[1])
         else:
             self.names.add(raw.value)
             self.emit("LETTER", raw.value, raw.start, raw.end)
+
+    def function_word(self, raw: _Raw) -> tuple[str, int] | None:
+        """``sign(x)`` typed without a backslash (as in a notebook's Unicode): a function
+        word of adjacent letters right before ``(``; the letters are consumed."""
+        if raw.start > 0 and self.text[raw.start - 1].isalpha():
+            return None
+        j, end = self.i, raw.end
+        while j < len(self.raw) and self.raw[j].kind == "letter" and self.raw[j].start == end:
+            end = self.raw[j].end
+            j += 1
+        word = self.text[raw.start:end]
+        after = self.raw[j] if j < len(self.raw) else None
+        if word not in _FUNCTION_WORDS or len(word) < 2 or after is None or \
+                after.value != "(" or after.start != end:
+            return None
+        self.i = j
+        return word, end
 
     def on_punct(self, raw: _Raw) -> None:
         if raw.value == "|":
