@@ -294,12 +294,17 @@ def resolve(head: ClaimHead | None, f: Any, wrt: Any, *, hessian: bool = False,
         f = written if f is None else f
     elif head is not None and head.name is not None:
         if f is None:
-            if not functions or head.name not in functions:
+            if functions is not None and head.name not in functions:  # a document's
+                raise relocated(ParseError(
+                    f"the claim differentiates {head.name}, which is not defined before it "
+                    f"at line 1, column 1; define it first ({head.name}(x) = ...) or write "
+                    r"the function itself (\nabla_x \|x\|_2 = ...)", "", 0), text,
+                    head.function_start)
+            if not functions:
                 raise relocated(ParseError(
                     f"the claim differentiates {head.name}, which is not defined at line 1, "
-                    f"column 1; pass the function (sn.verify(claim, f)), define it (in a "
-                    rf"document: {head.name}(x) = ...), or write it out (\nabla_x \|x\|_2 = "
-                    "...)", "", 0), text, head.function_start)
+                    f"column 1; pass the function (sn.verify(claim, f)) or write it out "
+                    r"(\nabla_x \|x\|_2 = ...)", "", 0), text, head.function_start)
             f, arguments = functions[head.name]
             name = head.name
         elif name is not None and head.name != name:
