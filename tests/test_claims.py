@@ -318,3 +318,24 @@ def test_verdicts_agree_with_numpy_at_a_point(claim: str, f) -> None:
         assert v.status == "wrong"  # names A and b that f does not have
     else:
         assert v.ok == same, (claim, sn.to_text(f), v.text())
+
+
+# Any text made of the pieces claims are written with: a verdict, or a symnorm error that
+# names the problem, never a Python error from inside SymPy or the readers.
+_PIECES = [r"\nabla", r"\partial", "f", "x", "_", "^", "2", "=", r"\frac", "{", "}", "/", "d",
+           "(", ")", r"\|", "i", "∇", "ₓ", "‖", "₂", " ", "+", "A", r"^\top", "1", r"\left(",
+           r"\right)", "&", r"\\"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), min_size=1, max_size=12).map("".join))
+def test_any_claim_text_gives_a_verdict_or_a_symnorm_error(text: str) -> None:
+    from symnorm.model.errors import SymnormError
+
+    for f in (None, L2):
+        try:
+            v = sn.verify(text, f)
+        except SymnormError:
+            continue
+        assert v.status in ("proved", "equal at random points", "equal up to layout",
+                            "equal almost everywhere", "wrong", "could not decide")

@@ -8,6 +8,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import symnorm as sn
 from symnorm.cli import main
@@ -274,3 +276,26 @@ def test_an_empty_document(tmp_path) -> None:
     report = _doc(tmp_path, "No math here.\n")
     assert report.ok and report.findings == []
     assert "no derivative claims found" in report.summary()
+
+
+# Any mix of the pieces a .tex file is made of: a report, or a reading error naming the
+# file, line and column; never a Python error from inside.
+_TEX = ["$", "$$", r"\[", r"\]", r"\begin{align}", r"\end{align}", "\n", "%", r"\$",
+        r"\nabla f", " = ", "&= ", r"\\", "2x", r"f(x) = \|x\|_2^2", "x_i",
+        r"\frac{\partial f}{\partial x_i}", r"\label{a}", r"\input{b}", r"\quad",
+        r"\begin{aligned}", r"\end{aligned}", "{", "}", "∇ₓ‖x‖₂", r"\begin{verbatim}",
+        r"\end{verbatim}"]
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(_TEX), min_size=1, max_size=24).map("".join))
+def test_any_document_gives_a_report_or_a_reading_error(tmp_path, text: str) -> None:
+    path = tmp_path / "fuzz.tex"
+    path.write_text(text)
+    try:
+        report = sn.verify_document(path, follow_input=True)
+    except ParseError as err:
+        assert str(err).startswith(str(path))
+        return
+    assert all(f.line >= 1 and f.path == str(path) for f in report.findings)
