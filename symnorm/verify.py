@@ -198,7 +198,7 @@ class Verdict:
 
     def _what(self) -> str:
         if self.kind == "step":
-            return f"the line before, {_where_text(self.reference)}"
+            return f"equal to the line before, {_where_text(self.reference)}"
         op = "Hessian" if self.kind == "hessian" else "gradient"
         if isinstance(self.wrt, MatrixElement):
             op = "partial derivative"
@@ -294,7 +294,10 @@ class Verdict:
         wrt = self.wrt
         if isinstance(wrt, MatrixElement):
             symbol = "partial"
-        lhs = _tex(self.f) if self.kind == "step" else Differential(self.f, wrt, symbol).latex()
+        if self.kind == "step":  # one step of a chain: the line before = the claim
+            return aligned_rows([(_tex(self.reference), _tex(self.hand),
+                                  f"the claim: {self.status}")], [self.summary()])
+        lhs = Differential(self.f, wrt, symbol).latex()
         rows = []
         if self.lines is not None:
             for k, v in enumerate(self.lines):

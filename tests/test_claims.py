@@ -339,3 +339,22 @@ def test_any_claim_text_gives_a_verdict_or_a_symnorm_error(text: str) -> None:
             continue
         assert v.status in ("proved", "equal at random points", "equal up to layout",
                             "equal almost everywhere", "wrong", "could not decide")
+
+
+def test_cli_one_line_claims(capsys) -> None:
+    import json
+
+    from symnorm.cli import main
+
+    assert main(["verify", r"\nabla_x \|x\|_2 = \frac{x}{\|x\|_2}"]) == 0
+    assert capsys.readouterr().out.startswith("proved: the claim is the gradient of norm(x, 2)")
+    assert main(["verify", "∂f/∂x₁ = 2x₁/‖x‖₂", "--of", "norm(x, 2)"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("wrong:") and "counterexample at n = 2, x = (" in out
+    assert main(["verify", r"\nabla f = x^\top/\|x\|_2", "--of", "f(x) = norm(x)",
+                 "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["status"] == "equal up to layout" and data["layout"] == "numerator"
+    assert main(["verify", r"\nabla g = x", "--of", r"f(x) = \|x\|_2"]) == 2
+    err = capsys.readouterr().err
+    assert "the left side differentiates g, but the function given is f" in err and "^" in err
