@@ -100,11 +100,30 @@ class Finding:
 
 @dataclass
 class DocumentReport:
-    """Every finding of :func:`verify_document`, in document order.
+    r"""Every finding of :func:`verify_document`, in document order.
 
-    ``ok`` is true when no claim is wrong; ``counts`` the number of findings with each
-    status; ``text()`` one ``file:line: status: claim`` line a finding (a terminal and an
-    editor can jump to it) and a summary.
+    Parameters
+    ----------
+    path : str
+        The document, as given.
+    findings : list of Finding
+        One a claim, a chain's step or a note, in document order.
+
+    Notes
+    -----
+    ``ok`` is true when no claim is wrong; ``strict_ok`` when none is wrong, undecided or
+    skipped; ``counts`` the number of claims with each status; ``text()`` one
+    ``file:line: status: claim`` line a finding (a terminal and an editor can jump to it)
+    and a summary; ``to_dict()`` the same as JSON-ready data.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile, symnorm as sn
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "n.tex"
+    >>> _ = path.write_text(r"$$\nabla_x \|x\|_1 = \operatorname{sign}(x)$$")
+    >>> report = sn.verify_document(path)
+    >>> report.ok, report.counts
+    (True, {'proved': 1})
     """
 
     path: str

@@ -421,28 +421,53 @@ def verify(hand: Any, f: Any = None, wrt: Any = None, *, hessian: bool = False,
            seed: int = 0, settings: int = 3, points: int = 3) -> Verdict:
     r"""Check a claimed gradient (or Hessian) and say how sure the answer is.
 
-    ``hand`` is a claim in one line with the derivative on the left, in any common
-    notation (``\nabla f = ...``, ``\nabla_x \|x\|_2 = ...``, ``\nabla^2 f = ...``,
-    ``\frac{\partial f}{\partial x} = ...``, ``\partial f/\partial X = ...``,
-    ``\frac{\partial f}{\partial x_i} = ...`` for every ``i``, ``df/dx = ...``, Unicode
-    ``∇ₓ‖x‖₂ = x/‖x‖₂``); or only its right side: an expression, text in the expression
-    language or LaTeX (recognised by its backslashes, braces, bars and Unicode, or forced
-    with ``latex=True``); or a derivation of several lines (a list, or LaTeX with
-    ``&=`` and ``\\``), each line checked. ``f`` is the function (an expression, its
-    text, or a definition ``"f(x) = ..."``); it may be left out when the claim writes it
-    on the left. ``wrt`` is a vector, a matrix, a scalar, or one component (``x[0]``, or
-    the text ``"x_1"``: components are 1-based in LaTeX); left out, it is read from the
-    claim (``\nabla_x``, ``f(x)``) or is ``f``'s only vector or matrix. Names in ``hand``
-    mean ``f``'s symbols; ``shapes`` declares others (as :func:`symnorm.parse`) or binds
-    a name to an expression (``shapes={"y": sn.parse('sigmoid(W*a)')}``).
+    Parameters
+    ----------
+    hand : str, expression or list
+        The claim: one line with the derivative on the left, in any common notation
+        (``\nabla f = ...``, ``\nabla_x \|x\|_2 = ...``, ``\nabla^2 f = ...``,
+        ``\frac{\partial f}{\partial x} = ...``, ``\partial f/\partial X = ...``,
+        ``\frac{\partial f}{\partial x_i} = ...`` for every ``i``, ``df/dx = ...``,
+        Unicode ``∇ₓ‖x‖₂ = x/‖x‖₂``); or only its right side: an expression, text in the
+        expression language or LaTeX; or a derivation of several lines (a list, or LaTeX
+        with ``&=`` and ``\\``), each line checked.
+    f : expression or str, optional
+        The function: an expression, its text, or a definition ``"f(x) = ..."`` (then a
+        left side naming another function is an error). Left out when the claim writes
+        it on the left.
+    wrt : symbol, component or str, optional
+        A vector, a matrix, a scalar, or one component (``x[0]``, or the text ``"x_1"``:
+        components are 1-based in LaTeX). Left out, it is read from the claim
+        (``\nabla_x``, ``f(x)``) or is ``f``'s only vector or matrix.
+    hessian : bool
+        The claim is the Hessian (``\nabla^2 f = ...`` says so itself).
+    latex : bool, optional
+        Read the claim as LaTeX (True) or the expression language (False); by default its
+        backslashes, braces, bars and Unicode decide, and the other is tried next.
+    shapes : dict, optional
+        Declares names (as :func:`symnorm.parse`) or binds a name to an expression, so a
+        claim can use intermediate names (``shapes={"y": sn.parse('sigmoid(W*a)')}``).
+    seed, settings, points : int
+        The random points: ``settings`` sets of dimensions (n = 2, 3, 4, ...), ``points``
+        points each.
 
-    Returns a :class:`Verdict`; its ``status`` is ``"proved"``, ``"equal at random
-    points"``, ``"equal up to layout"``, ``"equal almost everywhere"``, ``"wrong"``
-    (with a counterexample) or ``"could not decide"``.
+    Returns
+    -------
+    Verdict
+        ``status`` is ``"proved"``, ``"equal at random points"``, ``"equal up to layout"``,
+        ``"equal almost everywhere"``, ``"wrong"`` (with a counterexample) or ``"could not
+        decide"``; ``ok`` is true for the first four.
 
-    Raises :class:`~symnorm.model.errors.ParseError` for text that cannot be read, or a
-    left side that names a function or variable other than the one given.
+    Raises
+    ------
+    symnorm.ParseError
+        Text that cannot be read, or a left side that names another function or variable
+        than the one given (at its position in the text).
+    symnorm.ShapeError
+        A variable that does not occur in ``f``, or a component it does not have.
 
+    Examples
+    --------
     >>> import symnorm as sn
     >>> x = sn.vector("x")
     >>> sn.verify(r"\nabla_x \|x\|_2 = \frac{x}{\|x\|_2}").status
