@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import sympy as sp
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import symnorm as sn
@@ -329,6 +329,7 @@ _PIECES = [r"\nabla", r"\partial", "f", "x", "_", "^", "2", "=", r"\frac", "{", 
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.sampled_from(_PIECES), min_size=1, max_size=12).map("".join))
+@example("AA₂₂")  # a component of a matrix whose size is fitted to the gradient's
 def test_any_claim_text_gives_a_verdict_or_a_symnorm_error(text: str) -> None:
     from symnorm.model.errors import SymnormError
 

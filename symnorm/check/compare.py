@@ -341,7 +341,10 @@ def _fit_free_dims(hand: Any, reference: Any, *known: Any) -> Any:
     if not free or not isinstance(hand, MatrixExpr) or not isinstance(reference, MatrixExpr):
         return hand
     mapping = {h: r for h, r in zip(hand.shape, reference.shape) if h in free}
-    return hand.xreplace(mapping) if mapping else hand
+    try:
+        return hand.xreplace(mapping) if mapping else hand
+    except (IndexError, ValueError, TypeError):  # a component the new size does not have
+        return hand
 
 
 class _Numbers:
