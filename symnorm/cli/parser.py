@@ -76,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--pdf", action="store_true", help="also run pdflatex (needs --output)")
     v = sub.add_parser("verify", help="verify a hand derivation (text or LaTeX), or every "
                                       "claim of a .tex file: exit 0 when right, 1 when "
-                                      "wrong (with a counterexample), 2 when unreadable")
+                                      "wrong (with a counterexample; one claim: also when "
+                                      "undecided), 2 when unreadable")
     v.add_argument("hand", help=r'the claim, e.g. "\nabla_x \|x\|_2 = \frac{x}{\|x\|_2}", '
                                 r'"\frac{x}{\|x\|_2}" with --of, "x/norm(x, 2)"; several '
                                 r'lines as "\nabla f &= ... \\ &= ..."; or a FILE.tex, '
