@@ -32,13 +32,13 @@ from .language.claims import (
 from .language.expression import parse
 from .language.latex import parse_latex_indexed, strip_math
 from .language.names import unused_declarations_allowed
+from .language.syntax import syntax_error
 from .language.unicode import GREEK, SUBSCRIPTS, SUPERSCRIPTS
 from .model.errors import ParseError, ShapeError, UnsupportedExpressionError
 from .model.text import to_text
 
 __all__ = ["Piece", "Target", "claim_pieces", "derive", "function_text", "looks_like_latex",
-           "read_claim",
-           "relocated", "resolve"]
+           "read_claim", "relocated", "resolve"]
 
 
 # --------------------------------------------------------------------------- inputs
@@ -50,6 +50,7 @@ _BLOCKS = re.compile(r"\\(?:begin|end)\{(?:aligned|alignedat|align\*?|split|gath
 
 
 def looks_like_latex(text: str) -> bool:
+    """Whether text is LaTeX (or Unicode maths) rather than the expression language."""
     return "\\" in text or bool(re.search(r"[_^]\{|&|\|", text)) or \
         any(c in _UNICODE_MATH for c in text)
 
@@ -80,6 +81,8 @@ def read_claim(text: str, bindings: dict[str, Any], latex: bool | None,
 
 @dataclass
 class Piece:
+    """One expression claimed: its text, where it starts in the claim, its row."""
+
     text: str
     start: int   # offset in the claim's text
     row: int     # 1-based row of a block
@@ -121,14 +124,7 @@ def relocated(err: ParseError, text: str, offset: int, prefix: str = "") -> Pars
     first = str(err).splitlines()[0]
     match = re.fullmatch(r"(.*?) at line \d+, column \d+(.*)", first)
     what, detail = match.groups() if match else (first, "")
-    pos = offset + (err.position or 0)
-    line = text.count("\n", 0, pos) + 1
-    col = pos - (text.rfind("\n", 0, pos) + 1) + 1
-    shown = text[text.rfind("\n", 0, pos) + 1:]
-    shown = shown.split("\n", 1)[0]
-    message = (f"{prefix}{what} at line {line}, column {col}{detail}\n    {shown}\n    "
-               + " " * (col - 1) + "^")
-    return ParseError(message, text, pos, line, col)
+    return syntax_error(text, offset + (err.position or 0), prefix + what, detail)
 
 
 # --------------------------------------------------------------------------- targets

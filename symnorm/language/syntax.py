@@ -53,6 +53,12 @@ def _error(text: str, pos: int, what: str, detail: str = "") -> ParseError:
     return ParseError(message, text, pos, line, col)
 
 
+def syntax_error(text: str, pos: int, what: str, detail: str = "") -> ParseError:
+    """A :class:`~symnorm.model.errors.ParseError` at ``pos`` of ``text``: ``what at line
+    L, column C`` and ``detail``, then the line with a caret under the position."""
+    return _error(text, pos, what, detail)
+
+
 def _end_pos(text: str) -> int:
     return len(text.rstrip())
 
