@@ -127,6 +127,10 @@ def relocated(err: ParseError, text: str, offset: int, prefix: str = "") -> Pars
     return syntax_error(text, offset + (err.position or 0), prefix + what, detail)
 
 
+def _error_at(text: str, pos: int, what: str, detail: str = "") -> ParseError:
+    return syntax_error(text, pos, what, detail) if text else ParseError(what + detail)
+
+
 # --------------------------------------------------------------------------- targets
 
 @dataclass
@@ -284,37 +288,37 @@ def resolve(head: ClaimHead | None, f: Any, wrt: Any, *, hessian: bool = False,
         except ParseError as err:
             raise relocated(err, text, head.function_start) from None
         if f is not None and not _same_function(written, f):
-            raise relocated(ParseError(
-                f"the left side differentiates {to_text(written)}, but the function given is "
-                f"{to_text(f)} at line 1, column 1", "", 0), text, head.function_start)
+            raise _error_at(text, head.function_start,
+                            f"the left side differentiates {to_text(written)}, but the "
+                            f"function given is {to_text(f)}")
         f = written if f is None else f
     elif head is not None and head.name is not None:
         if f is None:
             if functions is not None and head.name not in functions:  # a document's
-                raise relocated(ParseError(
-                    f"the claim differentiates {head.name}, which is not defined before it "
-                    f"at line 1, column 1; define it first ({head.name}(x) = ...) or write "
-                    r"the function itself (\nabla_x \|x\|_2 = ...)", "", 0), text,
-                    head.function_start)
+                raise _error_at(text, head.function_start,
+                                f"the claim differentiates {head.name}, which is not "
+                                "defined before it",
+                                f"; define it first ({head.name}(x) = ...) or write the "
+                                r"function itself (\nabla_x \|x\|_2 = ...)")
             if not functions:
-                raise relocated(ParseError(
-                    f"the claim differentiates {head.name}, which is not defined at line 1, "
-                    f"column 1; pass the function (sn.verify(claim, f)) or write it out "
-                    r"(\nabla_x \|x\|_2 = ...)", "", 0), text, head.function_start)
+                raise _error_at(text, head.function_start,
+                                f"the claim differentiates {head.name}, which is not defined",
+                                "; pass the function (sn.verify(claim, f)) or write it out "
+                                r"(\nabla_x \|x\|_2 = ...)")
             f, arguments = functions[head.name]
             name = head.name
         elif name is not None and head.name != name:
-            raise relocated(ParseError(
-                f"the left side differentiates {head.name}, but the function given is {name} "
-                "at line 1, column 1", "", 0), text, head.function_start)
+            raise _error_at(text, head.function_start,
+                            f"the left side differentiates {head.name}, but the function "
+                            f"given is {name}")
         arguments = head.arguments or arguments
     if f is None:
         raise ParseError("no function to differentiate: pass f, or write the derivative on "
                          r"the left (\nabla_x \|x\|_2 = ...)", text)
     order = 2 if hessian or (head is not None and head.order == 2) else 1
     if hessian and head is not None and head.order == 1:
-        raise relocated(ParseError("hessian=True, but the left side is a first derivative "
-                                    "at line 1, column 1", "", 0), text, head.start)
+        raise _error_at(text, head.start, "hessian=True, but the left side is a first "
+                                          "derivative")
     given_var, given_component = (None, ()) if wrt is None else _wrt_from_argument(wrt, f)
     target = Target(f, given_var, order, component=given_component,
                      layout=None if head is None else head.layout)
@@ -324,15 +328,18 @@ def resolve(head: ClaimHead | None, f: Any, wrt: Any, *, hessian: bool = False,
         variable = head.variables[0]
         var, index = _symbol_named(f, variable.name, variable.index)
         if given_var is not None and var != given_var:
-            raise relocated(ParseError(
-                f"the left side is taken with respect to {variable.name}, but wrt is "
-                f"{to_text(given_var)} at line 1, column 1", "", 0), text, variable.start)
+            raise _error_at(text, variable.start,
+                            f"the left side is taken with respect to {variable.name}, but "
+                            f"wrt is {to_text(given_var)}")
         target.var = var
         if index:
             if order == 2:
-                raise relocated(ParseError(
-                    r"one entry of a Hessian is not verified at line 1, column 1; claim the "
-                    r"whole Hessian (\nabla^2 f = ...)", "", 0), text, variable.start)
+                raise _error_at(text, variable.start, "one entry of a Hessian is not "
+                                                      "verified",
+                                r"; claim the whole Hessian (\nabla^2 f = ...)")
+            if given_component:
+                raise _error_at(text, variable.start, "the left side names a component, "
+                                                      "and so does wrt")
             _component(target, index, f"in '{text[head.start:head.end]}'")
     elif head is not None and head.index and target.var is None:  # (\nabla f)_i
         target.var = _argument_variable(f, arguments)
