@@ -31,6 +31,7 @@ NOTATIONS = [
     # \nabla f, the function given
     (r"\nabla f = \frac{x}{\|x\|_2}", L2, "proved"),
     (r"\nabla f = \frac{2x}{\|x\|_2}", L2, "wrong"),
+    (r"\nabla f &= \frac{x}{\|x\|_2}", L2, "proved"),      # a one-line '&='
     # \nabla_x with the function written on the left
     (r"\nabla_x \|x\|_2 = \frac{x}{\|x\|_2}", None, "proved"),
     (r"\nabla_x \|x\|_1 = \frac{x}{\|x\|_2}", None, "wrong"),
