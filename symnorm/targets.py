@@ -337,10 +337,12 @@ def resolve(head: ClaimHead | None, f: Any, wrt: Any, *, hessian: bool = False,
                 raise _error_at(text, variable.start, "one entry of a Hessian is not "
                                                       "verified",
                                 r"; claim the whole Hessian (\nabla^2 f = ...)")
-            if given_component:
-                raise _error_at(text, variable.start, "the left side names a component, "
-                                                      "and so does wrt")
             _component(target, index, f"in '{text[head.start:head.end]}'")
+            if given_component and tuple(given_component) != target.component:
+                raise _error_at(text, variable.start,
+                                f"the left side is taken with respect to {variable.name}_"
+                                f"{','.join(index)}, but wrt is "
+                                f"{_component_text(target.var, given_component)}")
     elif head is not None and head.index and target.var is None:  # (\nabla f)_i
         target.var = _argument_variable(f, arguments)
         _component(target, head.index, f"in '{text[head.start:head.end]}'")
@@ -350,6 +352,14 @@ def resolve(head: ClaimHead | None, f: Any, wrt: Any, *, hessian: bool = False,
         raise UnsupportedExpressionError("a Hessian is taken with respect to a vector, not "
                                          "one component")
     return target
+
+
+def _component_text(var: Any, component: tuple) -> str:
+    """``x_2`` for the 0-based component ``(1, 0)`` of a vector, ``X_{1,2}`` of a matrix."""
+    rows = [int(k) + 1 for k in component]
+    if var.shape[1] == 1:
+        return f"{var.name}_{rows[0]}"
+    return f"{var.name}_{{{rows[0]},{rows[1]}}}"
 
 
 def _argument_variable(f: Any, arguments: tuple[str, ...]) -> Any:

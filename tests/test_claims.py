@@ -360,3 +360,10 @@ def test_cli_one_line_claims(capsys) -> None:
     assert main(["verify", r"\nabla g = x", "--of", r"f(x) = \|x\|_2"]) == 2
     err = capsys.readouterr().err
     assert "the left side differentiates g, but the function given is f" in err and "^" in err
+
+
+def test_a_component_on_the_left_and_in_wrt() -> None:
+    claim = r"\frac{\partial \|x\|_2}{\partial x_1} = \frac{x_1}{\|x\|_2}"
+    assert sn.verify(claim, L2, "x_1").status == "proved"  # the same component twice
+    with pytest.raises(ParseError, match="with respect to x_1, but wrt is x_2"):
+        sn.verify(claim, L2, "x_2")
