@@ -31,6 +31,7 @@ from .model.errors import (
 )
 from .model.symbols import matrix, scalar, vector
 from .model.text import to_text
+from .notes import DocumentReport, verify_document
 from .presentation.document import LatexError, compile_pdf, latex_document
 from .presentation.latex import latex
 from .rules.constructors import norm
@@ -47,8 +48,8 @@ __all__ = [
     "optimality", "parse", "prox", "proximal_gradient", "scalar", "subdiff", "to_text",
     "vector",
     # reading LaTeX and verifying hand derivations
-    "Counterexample", "LatexError", "Verdict", "compile_pdf", "latex_document", "parse_latex",
-    "verify",
+    "Counterexample", "DocumentReport", "LatexError", "Verdict", "compile_pdf", "latex_document",
+    "parse_latex", "verify", "verify_document",
 ]
 __all__ += ["Backprop", "BackpropKernel", "Network", "TrainResult", "backprop", "mlp", "train"]
 __all__ += ["first_variation", "sobolev_energy", "sobolev_norm", "trace"]

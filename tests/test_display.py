@@ -165,7 +165,7 @@ def test_one_line_reprs_in_the_language() -> None:
 def test_verdict_text_shows_the_claims_not_their_source() -> None:
     lines = dict(OBJECTS)["verdict lines"]
     text = str(lines)
-    assert "line 1: A.T*(A*x - b)  -> equal" in text  # read, in the language
+    assert "line 1: A.T*(A*x - b)  -> proved" in text  # read, in the language
     assert "line 2: A^\\top A x + b  -> wrong" in text  # not read (its shapes differ): as written
     wrong = dict(OBJECTS)["verdict wrong"]
     assert "claim:   2*x_1/norm(x, 2)" in str(wrong) and "1 random point (n = 2)" in str(wrong)

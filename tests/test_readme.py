@@ -76,3 +76,23 @@ def test_readme_matrix_and_sobolev_values_are_as_commented() -> None:
     assert sp.simplify(sobolev["H1"] - sp.sqrt(2 + 2 * sp.pi**2) / 2) == 0
     u, t = sobolev["u"], sobolev["t"]
     assert sobolev["EL"] == 2*u(t) - 2*u(t).diff(t, 2) + 2*u(t).diff(t, 4)
+
+
+def test_readme_one_line_claims_and_documents_are_as_commented(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    block = next(b for b in _blocks() if "verify_document" in b)
+    ns: dict = {}
+    exec(block, ns)
+    sn, x = ns["sn"], ns["x"]
+    assert sn.verify(r"\nabla f = \frac{x}{\|x\|_2}", sn.norm(x, 2)).status == "proved"
+    assert sn.verify("∇ₓ‖x‖₂ = x/‖x‖₂").status == "proved"
+    assert sn.verify(r"\nabla f = \frac{x^\top}{\|x\|_2}", sn.norm(x, 2)).layout == "numerator"
+    assert sn.verify(r"\nabla_x \frac{1}{6}\|x\|_2^2 = 0.3333333333 x").status == "wrong"
+    report = ns["report"]
+    assert (report.ok, report.counts) == (False, {"proved": 1, "wrong": 1})
+    shown = README.read_text(encoding="utf-8").split("$ symnorm verify notes.tex\n")[1]
+    shown = shown.split("```")[0].splitlines()
+    lines = report.text().splitlines()
+    assert shown[0] == lines[0] and shown[2] == lines[2]
+    assert lines[1].startswith(shown[1].removesuffix(" ..."))

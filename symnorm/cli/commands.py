@@ -23,11 +23,12 @@ from ..calculus.dual import dual
 from ..calculus.prox import prox
 from ..calculus.subdiff.vector import subdiff
 from ..language.expression import parse
-from ..model.errors import CheckFailedError, SymnormError
+from ..model.errors import CheckFailedError, ParseError, SymnormError
+from ..notes import verify_document
 from ..presentation.document import latex_document
 from ..presentation.latex import latex
 from ..verify import verify
-from .parser import EXIT_CHECK_FAILED, EXIT_OK
+from .parser import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK
 
 
 def _shapes(items: list[str]) -> dict[str, Any]:
@@ -297,10 +298,15 @@ def _latex_document(args: argparse.Namespace, expr: Any) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    """``verify``: is the hand derivation (expression language or LaTeX) right?"""
+    """``verify``: is the hand derivation (expression language or LaTeX) right? Or, for a
+    ``.tex`` file, every derivative claim in it."""
 
     shapes = _shapes(args.shape)
-    f = parse(args.of, **shapes)
+    if args.hand.lower().endswith(".tex"):
+        return _verify_file(args, shapes)
+    f: Any = args.of
+    if f is not None and "=" not in f:
+        f = parse(f, **shapes)
     latex_in = True if args.read_latex else None
     verdict = verify(args.hand, f, args.wrt, hessian=args.hessian, latex=latex_in,
                      shapes=shapes, seed=args.seed)
@@ -311,6 +317,35 @@ def cmd_verify(args: argparse.Namespace) -> int:
     else:
         print(verdict.text())
     return EXIT_OK if verdict.ok else EXIT_CHECK_FAILED
+
+
+def _verify_file(args: argparse.Namespace, shapes: dict[str, Any]) -> int:
+    """``verify FILE.tex``: one ``file:line: status: claim`` line a claim, then a summary;
+    a file that cannot be read is ``file:line:column: error: ...`` and exit status 2."""
+    for option in ("of", "wrt"):
+        if getattr(args, option) is not None:
+            raise SymnormError(f"--{option} is for one claim; a document defines its functions "
+                               r"(f(x) = ...) or writes them on the left (\nabla_x \|x\|_2 = ...)")
+    try:
+        report = verify_document(args.hand, follow_input=args.follow_input, shapes=shapes,
+                                 seed=args.seed)
+    except ParseError as err:
+        message = str(err).splitlines()[0]
+        print(re.sub(r"^((?:[^:\n]*:\d+:\d+|[^:\n]*):) ", r"\1 error: ", message, count=1),
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    elif args.latex:
+        raise SymnormError("--latex is for one claim; for a file use --json or the text report")
+    else:
+        for finding in report.findings:
+            if not args.quiet or finding.status in ("wrong", "could not decide", "skipped",
+                                                     "note"):
+                print(finding.text())
+        print(report.summary())
+    ok = report.strict_ok if args.strict else report.ok
+    return EXIT_OK if ok else EXIT_CHECK_FAILED
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {

@@ -74,13 +74,25 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--title", help="the document's title")
     t.add_argument("--output", "-o", help="write the document to this .tex file")
     t.add_argument("--pdf", action="store_true", help="also run pdflatex (needs --output)")
-    v = sub.add_parser("verify", help="verify a hand derivation (text or LaTeX): exit 0 "
-                                      "when right, 1 when wrong (with a counterexample)")
-    v.add_argument("hand", help=r'the claim, e.g. "\frac{x}{\|x\|_2}" or "x/norm(x, 2)"; '
-                                r'several lines as "\nabla f &= ... \\ &= ..."')
-    v.add_argument("--of", required=True, help='the function, e.g. "norm(x, 2)"')
-    v.add_argument("--wrt", required=True, help="the variable (x), or a component (x_1 or "
-                                                "x[0])")
+    v = sub.add_parser("verify", help="verify a hand derivation (text or LaTeX), or every "
+                                      "claim of a .tex file: exit 0 when right, 1 when "
+                                      "wrong (with a counterexample; one claim: also when "
+                                      "undecided), 2 when unreadable")
+    v.add_argument("hand", help=r'the claim, e.g. "\nabla_x \|x\|_2 = \frac{x}{\|x\|_2}", '
+                                r'"\frac{x}{\|x\|_2}" with --of, "x/norm(x, 2)"; several '
+                                r'lines as "\nabla f &= ... \\ &= ..."; or a FILE.tex, '
+                                "whose every derivative claim is judged")
+    v.add_argument("--of", help='the function, e.g. "norm(x, 2)" or "f(x) = norm(x, 2)" '
+                                "(not needed when the claim writes it on the left)")
+    v.add_argument("--wrt", help="the variable (x), or a component (x_1 or x[0]); by default "
+                                 "read from the claim")
+    v.add_argument("--follow-input", action="store_true",
+                   help=r"FILE.tex: read \input{...} and \include{...} of files in its own "
+                        "folder")
+    v.add_argument("--strict", action="store_true",
+                   help="FILE.tex: exit 1 also when a claim is skipped or undecided")
+    v.add_argument("--quiet", "-q", action="store_true",
+                   help="FILE.tex: print only the claims that do not hold, and the summary")
     v.add_argument("--hessian", action="store_true", help="the claim is the Hessian")
     v.add_argument("--read-latex", action="store_true",
                    help="read the claim as LaTeX (default: recognised by its backslashes)")

@@ -22,8 +22,15 @@ elementwise on vectors and matrices); ``trace(M)`` of a square matrix. Matrix no
 ``norm(X, fro)`` (or ``'fro'``), ``norm(X, nuc)`` (or ``'nuc'``), ``norm(X, 2)``,
 ``norm(X, 1)``, ``norm(X, oo)``.
 
+Unicode as typed in a notebook reads as its ASCII spelling: ``‖u‖`` with an order after it
+(``‖x‖₂``, ``‖x‖_∞``, ``‖x‖_p``, ``‖X‖_F``, ``‖X‖_*``) is ``norm(u, ...)``; ``λ`` is
+``lam`` and the other Greek letters their names (``Σ`` is ``Sigma``); ``x²`` is ``x**2``,
+``‖x‖⁻¹`` is ``norm(x)**-1``; ``W₁`` is ``W1``; ``ᵀ`` is ``.T``; ``⊙`` is ``.*``;
+``·``, ``⋅``, ``×`` are ``*``; ``−`` is ``-``; ``∞`` is ``oo``.
+
 What a name stands for, unless ``parse(text, name=...)`` says otherwise: one capital
-letter with optional digits (``A``, ``W1``) is a matrix; a Greek letter name (``lam``,
+letter or capital Greek name with optional digits (``A``, ``W1``, ``Sigma``) is a matrix;
+a Greek letter name (``lam``,
 ``alpha2``, ``eps_0``) or a name used as a norm order is a real scalar; any other name
 is a column vector. Dimensions are found by unification: the class of the first vector
 is ``n``, the other classes ``m``, ``k``, ``l``, ``d``, ``r``, ``s``, ... in order of

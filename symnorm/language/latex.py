@@ -26,6 +26,10 @@ What is read:
   ``I`` the identity, ``\mathbf{1}`` the vector of ones (``1 - y`` of a vector ``y`` is
   ``\mathbf{1} - y``), ``e`` Euler's number, ``\pi``.
 
+Unicode as typed in a notebook is read as the LaTeX it stands for: ``‖x‖₂``, ``‖x‖_∞``,
+``λ`` and the other Greek letters, ``x₁`` (``x_1``), ``x²`` (``x^{2}``: a run of
+superscripts is one exponent), ``ᵀ`` and ``⊤``, ``⊙``, ``∘``, ``·``, ``×``, ``−``, ``∑``.
+
 Names follow the expression language: one capital letter is a matrix, Greek letters are
 scalars, other letters are column vectors; ``shapes`` overrides (``y="scalar"``).
 """
@@ -52,7 +56,7 @@ from .syntax import Token as ReaderToken
 from .syntax import Tree as ReaderTree
 from .syntax import _error
 
-__all__ = ["KNOWN_COMMANDS", "parse_latex", "split_lines"]
+__all__ = ["KNOWN_COMMANDS", "parse_latex", "parse_latex_indexed", "split_lines", "strip_math"]
 
 # ----------------------------------------------------------------------------- trees
 
@@ -413,6 +417,11 @@ def parse_latex(text: str, **shapes: object) -> sp.Basic:
     """
     if not isinstance(text, str):
         raise TypeError(f"parse_latex() needs a str, got {type(text).__name__}")
+    return _read_latex(text, shapes, {})
+
+
+def _read_latex(text: str, shapes: dict[str, object], indices: dict[str, sp.Symbol]
+                ) -> sp.Basic:
     text = _strip_math(text)
     if not text.strip():
         raise _error(text, 0, "empty expression")
@@ -432,11 +441,31 @@ def parse_latex(text: str, **shapes: object) -> sp.Basic:
         tree.meta.start_pos, tree.meta.end_pos = token.start_pos, token.end_pos
     _normalise(tree, set(shapes))
     try:
-        return _LatexReader(text, shapes).read(_for_reader(tree))
+        reader = _LatexReader(text, shapes)
+        reader.bound.update(indices)
+        return reader.read(_for_reader(tree))
     except (TypeError, ValueError, AttributeError, IndexError, KeyError) as err:
         if isinstance(err, (ParseError, ShapeError, UnknownNormError)):
             raise
         raise UnsupportedExpressionError(f"cannot build '{text.strip()}': {err}") from err
+
+
+def parse_latex_indexed(text: str, indices: dict[str, sp.Symbol], **shapes: object
+                        ) -> sp.Basic:
+    r"""As :func:`parse_latex`, with free indices: ``x_i`` with ``i`` in ``indices`` is the
+    component ``x[i - 1, 0]`` (a claim made for every ``i``), as inside ``\sum_i``.
+
+    >>> import sympy as sp
+    >>> i = sp.Symbol("i", integer=True)
+    >>> parse_latex_indexed(r"\frac{x_i}{\|x\|_2}", {"i": i})
+    x[i - 1, 0]/norm(x, 2)
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"parse_latex() needs a str, got {type(text).__name__}")
+    return _read_latex(text, shapes, dict(indices))
+
+
+strip_math = _strip_math
 
 
 _ENVIRONMENTS = re.compile(r"\\(begin|end)\{(aligned|align\*?|split|gathered|equation\*?)\}")

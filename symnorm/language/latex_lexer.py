@@ -17,6 +17,7 @@ from lark.lexer import Lexer
 
 from ..model.errors import ParseError
 from .syntax import _error
+from .unicode import describe, latex_pieces
 
 # ----------------------------------------------------------------------------- tables
 
@@ -90,7 +91,12 @@ def _raw_tokens(text: str) -> list[_Raw]:
     while pos < len(text):
         match = _RAW.match(text, pos)
         if match is None:
-            raise _error(text, pos, f"unexpected character {text[pos]!r}")
+            unicode = latex_pieces(text, pos)  # λ, ‖, ₂, ², ᵀ, ⊙, ∇ as typed in notebooks
+            if unicode is None:
+                raise _error(text, pos, f"unexpected character {describe(text[pos])}")
+            out.extend(_Raw(*piece) for piece in unicode[0])
+            pos = unicode[1]
+            continue
         kind = match.lastgroup or ""
         if kind != "space":
             out.append(_Raw(kind, match.group(), pos, match.end()))
@@ -176,9 +182,28 @@ class _Lexer:
             and (nxt := self.peek()) is not None and nxt.value == "}")
         if raw.value == "T" and after_caret:
             self.emit("TRANSPOSE", ".T", raw.start, raw.end)
+        elif (word := self.function_word(raw)) is not None:
+            self.emit("FUNC", _FUNCTION_WORDS[word[0]], raw.start, word[1])
         else:
             self.names.add(raw.value)
             self.emit("LETTER", raw.value, raw.start, raw.end)
+
+    def function_word(self, raw: _Raw) -> tuple[str, int] | None:
+        """``sign(x)`` typed without a backslash (as in a notebook's Unicode): a function
+        word of adjacent letters right before ``(``; the letters are consumed."""
+        if raw.start > 0 and self.text[raw.start - 1].isalpha():
+            return None
+        j, end = self.i, raw.end
+        while j < len(self.raw) and self.raw[j].kind == "letter" and self.raw[j].start == end:
+            end = self.raw[j].end
+            j += 1
+        word = self.text[raw.start:end]
+        after = self.raw[j] if j < len(self.raw) else None
+        if word not in _FUNCTION_WORDS or len(word) < 2 or after is None or \
+                after.value != "(" or after.start != end:
+            return None
+        self.i = j
+        return word, end
 
     def on_punct(self, raw: _Raw) -> None:
         if raw.value == "|":
@@ -218,6 +243,13 @@ class _Lexer:
             self.emit("FUNC", _FUNCTION_COMMANDS[name], raw.start, raw.end)
         elif name in _FONT_COMMANDS:
             self.font(raw, name)
+        elif name in ("nabla", "partial"):
+            typed = self.text[raw.start:raw.end]
+            raise self.error(raw, f"'{typed}' begins a derivative, which is a claim's left "
+                                  "side, not part of an expression",
+                             f"; sn.verify reads a claim such as '{typed} f = ...' (and "
+                             f"symnorm verify a file of them); parse_latex reads the "
+                             f"expression on its right")
         else:
             raise self.error(raw, f"unknown command '{raw.value}'",
                              f"; known commands: {' '.join(KNOWN_COMMANDS)}")

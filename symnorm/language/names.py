@@ -25,7 +25,11 @@ GREEK_NAMES: tuple[str, ...] = (
     "tau", "upsilon", "phi", "chi", "psi", "omega",
 )
 _GREEK_RE = re.compile(rf"(?:{'|'.join(GREEK_NAMES)})(?:[0-9]+|_[A-Za-z0-9_]+)?")
-_MATRIX_RE = re.compile(r"[A-Z][0-9]*")
+# one capital letter, or a capital Greek letter's name (Sigma, a covariance; Lambda), with
+# optional digits: a matrix, as in the LaTeX reader
+CAPITAL_GREEK_NAMES: tuple[str, ...] = ("Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi",
+                                        "Sigma", "Phi", "Psi", "Omega")
+_MATRIX_RE = re.compile(rf"(?:[A-Z]|{'|'.join(CAPITAL_GREEK_NAMES)})[0-9]*")
 _Shape = Union[None, tuple[int, int]]  # None: a scalar; else (row class, column class)
 
 # --------------------------------------------------------------------------- shapes

@@ -1,19 +1,24 @@
-r"""Verify a hand derivation: is the claimed gradient (or Hessian) the right one?
+r"""Verify a hand derivation: is the claimed gradient (or Hessian) the right one, and how
+sure is the answer?
 
-``verify(hand, f, wrt)`` derives the gradient of ``f`` with :func:`symnorm.grad`, then
-compares the claim with it twice: symbolically (the difference, simplified where SymPy
-can) and numerically, at random points in several dimensions, with explicit numpy
-matrices multiplied in the order written, so a claim that swaps non-commuting factors is
-caught. A claim that agrees at random points but not at a kink (where a norm's or an
-absolute value's argument vanishes: ``x/|x|`` for ``d|x|/dx``) is "equal almost
-everywhere", and the verdict says where.
-
-:mod:`.compare` makes the judgement, :mod:`.verdict` holds the result and shows it.
+:mod:`.judge` reads the claim, derives the result and compares the two (with
+:func:`symnorm.check.compare.compare`); :mod:`.verdict` holds the result and shows it.
 """
 
 from __future__ import annotations
 
-from .compare import verify
-from .verdict import Counterexample, Verdict
+from .judge import judge, verdict_from, verify
+from .verdict import (
+    ALMOST,
+    HOLDS,
+    LAYOUT,
+    PROVED,
+    SAMPLED,
+    UNDECIDED,
+    WRONG,
+    Counterexample,
+    Verdict,
+)
 
-__all__ = ["Counterexample", "Verdict", "verify"]
+__all__ = ["ALMOST", "HOLDS", "LAYOUT", "PROVED", "SAMPLED", "UNDECIDED", "WRONG",
+           "Counterexample", "Verdict", "judge", "verdict_from", "verify"]

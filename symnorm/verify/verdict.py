@@ -12,6 +12,7 @@ import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from ..calculus.derivation import Differential
+from ..check.compare import ALMOST, LAYOUT, PROVED, SAMPLED, UNDECIDED, WRONG
 from ..model.text import to_text
 from ..presentation.blocks import (
     Block,
@@ -26,35 +27,63 @@ from ..presentation.blocks import (
 from ..presentation.latex import latex as to_latex
 from ..presentation.prose import Math, Note, note, quoted_source, source_math
 
-__all__ = ["ALMOST", "EQUAL", "WRONG", "Counterexample", "Verdict"]
+__all__ = ["ALMOST", "HOLDS", "LAYOUT", "PROVED", "SAMPLED", "UNDECIDED", "WRONG",
+           "Counterexample", "Verdict"]
 
-EQUAL = "equal"
-ALMOST = "equal almost everywhere"
-WRONG = "wrong"
-_RANK = {EQUAL: 0, ALMOST: 1, WRONG: 2}
+# the statuses under which a claim holds (``Verdict.ok``)
+HOLDS = frozenset({PROVED, SAMPLED, LAYOUT, ALMOST})
 
 
 @dataclass
 class Counterexample:
     """A point where the claim and the derived result differ: every symbol's value,
-    the dimensions used, and both sides' numbers."""
+    the dimensions used, the free index of a claim about ``x_i`` (1-based, as written),
+    and both sides' numbers."""
 
     values: dict[str, Any]
     dims: dict[str, int]
     hand: Any
     reference: Any
+    index: dict[str, int] = field(default_factory=dict)
+
+    def differing(self) -> list[tuple[int, ...]]:
+        """The components (1-based, as written: ``(2,)`` is the second entry of a vector,
+        ``(1, 2)`` row 1 column 2) where the two sides differ."""
+        h, r = np.asarray(self.hand, dtype=float), np.asarray(self.reference, dtype=float)
+        if h.shape != r.shape or h.size <= 1:
+            return []
+        with np.errstate(invalid="ignore"):
+            bad = ~(np.abs(h - r) <= 1e-7 * (1.0 + np.abs(r))) & ~(np.isnan(h) & np.isnan(r))
+        column = h.ndim == 2 and h.shape[1] == 1
+        return [(int(k[0]) + 1,) if column else tuple(int(v) + 1 for v in k)
+                for k in np.argwhere(bad)]
 
     def text(self) -> str:
-        dims = ", ".join(f"{k} = {v}" for k, v in self.dims.items())
-        vals = "; ".join(f"{k} = {_fmt(v)}" for k, v in self.values.items())
-        return (f"at {vals}" + (f" (dimensions {dims})" if dims else "")
-                + f": the claim is {_fmt(self.hand)}, the derived result is "
-                f"{_fmt(self.reference)}")
+        """``at n = 2, x = (0.13, -0.25): the claim is ..., the derived result is ...``"""
+        digits = _digits(self.hand, self.reference)
+        where = [f"{k} = {v}" for k, v in self.dims.items()]
+        where += [f"{k} = {v}" for k, v in self.index.items()]
+        where += [f"{k} = {_fmt(v, digits if np.size(v) == 1 else 6)}"
+                  for k, v in self.values.items()]
+        out = (f"at {', '.join(where)}: the claim is {_fmt(self.hand, digits)}, the derived "
+               f"result is {_fmt(self.reference, digits)}")
+        bad = self.differing()
+        if bad and np.asarray(self.hand).size > 1:
+            h = np.asarray(self.hand, dtype=float).reshape(np.shape(self.reference))
+            r = np.asarray(self.reference, dtype=float)
+            k = bad[0]
+            at = (k[0] - 1, 0) if len(k) == 1 and r.ndim == 2 else tuple(v - 1 for v in k)
+            label = ",".join(map(str, k))
+            out += (f"; component {label} differs ({_fmt(h[at], digits)} against "
+                    f"{_fmt(r[at], digits)})"
+                    + (f", and {len(bad) - 1} more" if len(bad) > 1 else ""))
+        return out
 
     def to_dict(self) -> dict:
         return {"values": {k: _jsonable(v) for k, v in self.values.items()},
-                "dims": dict(self.dims), "hand": _jsonable(self.hand),
-                "reference": _jsonable(self.reference)}
+                "dims": dict(self.dims), "index": dict(self.index),
+                "hand": _jsonable(self.hand), "reference": _jsonable(self.reference),
+                "differing": [list(k) for k in self.differing()]}
 
 
 def _jsonable(v: Any) -> Any:
@@ -67,27 +96,49 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
-def _fmt(v: Any) -> str:
+def _fmt(v: Any, digits: int = 6) -> str:
     a = np.asarray(v, dtype=float)
-    if a.ndim == 0:
-        return f"{float(a):.6g}"
+    if a.size == 1:
+        return f"{float(a.ravel()[0]):.{digits}g}"
     if a.ndim == 2 and a.shape[1] == 1:
         a = a[:, 0]
     if a.ndim == 1:
-        return "(" + ", ".join(f"{x:.6g}" for x in a) + ")"
-    return "[" + "; ".join(", ".join(f"{x:.6g}" for x in row) for row in a) + "]"
+        return "(" + ", ".join(f"{x:.{digits}g}" for x in a) + ")"
+    return "[" + "; ".join(", ".join(f"{x:.{digits}g}" for x in row) for row in a) + "]"
+
+
+def _digits(hand: Any, reference: Any) -> int:
+    """Enough significant digits (6 to 17) that two different numbers print differently."""
+    h, r = np.asarray(hand, dtype=float), np.asarray(reference, dtype=float)
+    if h.shape != r.shape:
+        return 6
+    for digits in range(6, 18):
+        if any(f"{a:.{digits}g}" != f"{b:.{digits}g}" for a, b in zip(h.ravel(), r.ravel())
+               if not (np.isnan(a) and np.isnan(b)) and a != b):
+            return digits
+    return 6
 
 
 @dataclass
 class Verdict:
-    """The verdict on a claimed derivative.
+    """The verdict on a claimed derivative, and how sure it is.
 
-    ``status`` is ``"equal"``, ``"equal almost everywhere"`` (``where`` says on which
-    null set the two differ) or ``"wrong"``; ``ok`` is true unless wrong. ``symbolic``
-    and ``numeric`` are the evidence; ``counterexample`` is set when wrong (unless the
-    shapes differ, then ``shape_mismatch`` says how). For a derivation of several lines,
-    ``lines`` holds one verdict a line and ``first_wrong`` the index of the first wrong
-    one (None when all are right).
+    ``status`` is one of
+
+    * ``"proved"``: the difference simplifies to 0, for every dimension;
+    * ``"equal at random points"``: equal at every sampled point (``numeric`` lists the
+      dimensions and points), though SymPy does not reduce the difference to 0;
+    * ``"equal up to layout"``: the claim is the transpose of the gradient (``layout``
+      is ``"numerator"``: a row where symnorm's gradient, in denominator layout, has the
+      shape of the variable);
+    * ``"equal almost everywhere"``: equal except on a null set (``where`` says which);
+    * ``"wrong"``: ``counterexample`` gives a point where they differ (unless the shapes
+      differ: ``shape_mismatch`` says how);
+    * ``"could not decide"``: neither a proof nor a counterexample (``reason`` says why).
+
+    ``ok`` is true for the first four. ``symbolic`` and ``numeric`` are the evidence. For
+    a derivation of several lines, ``lines`` holds one verdict a line and ``first_wrong``
+    the index of the first one that does not hold (None when all do).
     """
 
     status: str
@@ -102,6 +153,8 @@ class Verdict:
     counterexample: Counterexample | None = None
     where: str | None = None
     shape_mismatch: str | None = None
+    layout: str | None = None
+    reason: str | None = None
     lines: list["Verdict"] | None = None
     first_wrong: int | None = None
     line: int | None = None
@@ -111,33 +164,64 @@ class Verdict:
 
     @property
     def ok(self) -> bool:
-        return self.status != WRONG
+        """True when the claim holds: proved, equal at random points, equal up to layout,
+        or equal almost everywhere."""
+        return self.status in HOLDS
 
     def __repr__(self) -> str:
         return f"<Verdict {self._headline().text()}>"
 
     def _what(self) -> str:
+        if self.kind == "step":
+            return f"equal to the line before, {_where_text(self.reference)}"
         op = "Hessian" if self.kind == "hessian" else "gradient"
         if isinstance(self.wrt, MatrixElement):
             op = "partial derivative"
+            if self.kind == "hessian":
+                op = "second partial derivative"
         return f"the {op} of {to_text(self.f)} with respect to {_wrt_text(self.wrt)}"
+
+    def sampled(self) -> str:
+        """``9 random points (n = 2, 3, 4)``: the numeric evidence in words."""
+        runs = [r for r in self.numeric if "kink" not in r]
+        count = sum(r["points"] for r in runs)
+        sizes: dict[str, list[int]] = {}
+        for r in runs:
+            for k, v in r["dims"].items():
+                if v not in sizes.setdefault(k, []):
+                    sizes[k].append(v)
+        dims = "; ".join(f"{k} = {', '.join(map(str, sorted(v)))}" for k, v in sizes.items())
+        what = f"{count} random point{'s' if count != 1 else ''}"
+        return f"{what} ({dims})" if dims else what
 
     def summary(self) -> str:
         """One line: the status and the reason."""
         if self.lines is not None:
             if self.first_wrong is None:
-                return f"{self.status}: every line is {self.status} to {self._what()}"
+                return f"{self.status}: every line is {self._what()}"
             bad = self.lines[self.first_wrong]
-            return (f"wrong: line {self.first_wrong + 1} ({bad.source or to_text(bad.hand)}) "
-                    f"is not {self._what()}")
-        if self.status == EQUAL:
-            return f"equal: the claim is {self._what()}"
+            return (f"{self.status}: line {self.first_wrong + 1} "
+                    f"({bad.source or to_text(bad.hand)}) is "
+                    f"{'not' if bad.status == WRONG else 'perhaps not'} {self._what()}")
+        what = self._what()
+        if self.status == PROVED:
+            return f"proved: the claim is {what} (the difference simplifies to 0)"
+        if self.status == SAMPLED:
+            return (f"equal at {self.sampled()}: the claim is {what}, not proved "
+                    "symbolically")
+        if self.status == LAYOUT:
+            shape = "a row" if self.hand is not None and getattr(self.hand, "shape", (0, 0))[
+                0] == 1 else "the transpose"
+            return (f"equal up to layout: the claim is {what} in numerator layout ({shape}; "
+                    "symnorm's gradient, in denominator layout, has the shape of "
+                    f"{_wrt_text(self.wrt)})")
         if self.status == ALMOST:
-            return (f"equal almost everywhere: the claim is {self._what()} except where "
-                    f"{self.where}")
+            return f"equal almost everywhere: the claim is {what} except where {self.where}"
+        if self.status == UNDECIDED:
+            return f"could not decide whether the claim is {what}: {self.reason}"
         if self.shape_mismatch:
             return f"wrong: {self.shape_mismatch}"
-        return f"wrong: the claim is not {self._what()}"
+        return f"wrong: the claim is not {what}"
 
     def text(self) -> str:
         """A plain-text report: claim, derived result, evidence, counterexample (components
@@ -159,6 +243,8 @@ class Verdict:
         out.append(f"  derived: {_where_text(self.reference)}")
         if self.symbolic:
             out.append(f"  symbolic: {self.symbolic}")
+        if self.reason and self.status != UNDECIDED:
+            out.append(f"  note: {self.reason}")
         if self.numeric:
             out.append(f"  numeric: {self._numeric_text()}")
         if self.counterexample is not None:
@@ -170,16 +256,15 @@ class Verdict:
         return "\n".join(out)
 
     def _numeric_text(self) -> str:
-        n = sum(r["points"] for r in self.numeric)
-        sizes = sorted({tuple(sorted(r["dims"].items())) for r in self.numeric})
-        dims = "; ".join(", ".join(f"{k} = {v}" for k, v in s) for s in sizes) or "scalars"
-        return f"{n} random point{'' if n == 1 else 's'} ({dims})"
+        return self.sampled()
 
     def __str__(self) -> str:
         return self.text()
 
     # -- LaTeX: Jupyter and documents --------------------------------------------------
     def _lhs(self) -> Math:
+        if self.kind == "step":  # one step of a chain: the line before = the claim
+            return Math(to_latex(self.reference), _where_text(self.reference))
         symbol = "hessian" if self.kind == "hessian" else "grad"
         if isinstance(self.wrt, MatrixElement):
             symbol = "partial"
@@ -198,7 +283,9 @@ class Verdict:
         user's own LaTeX stays in the table and the message below it)."""
         text = self.summary()
         if self.lines is not None and self.first_wrong is not None:
-            text = f"{self.status}: line {self.first_wrong + 1} is not {self._what()}"
+            bad = self.lines[self.first_wrong]
+            text = (f"{self.status}: line {self.first_wrong + 1} is "
+                    f"{'not' if bad.status == WRONG else 'perhaps not'} {self._what()}")
         elif self.shape_mismatch:
             text = f"{self.status}: the shapes of the claim do not fit together"
         status, sep, rest = text.partition(": ")
@@ -219,7 +306,10 @@ class Verdict:
             out.append(Table(["line", "claim", "verdict"], rows, align="rll"))
             target = self.lines[self.first_wrong] if self.first_wrong is not None else None
         else:
-            if self.hand is not None:
+            if self.kind == "step":
+                out.append(Equations([Row(lhs, _claim_math(self),
+                                          Note.of(f"the claim: {self.status}"))]))
+            elif self.hand is not None:
                 out.append(SideBySide((Note("claim"), Note("derived by symnorm")),
                                       Row(lhs, _claim_math(self)), derived))
             else:
@@ -231,6 +321,8 @@ class Verdict:
                 evidence.append(note("symbolically: ", Note.of(self.symbolic)))
             if self.numeric:
                 evidence.append(note("numerically: ", Note.of(self._numeric_text())))
+            if self.reason and self.status != UNDECIDED:
+                evidence.append(note("note: ", Note.of(self.reason)))
             out += [Paragraph(e, small=True) for e in evidence]
         if target is not None and target.shape_mismatch:
             lead = f"line {target.line + 1}: " if target is not self else ""
@@ -260,11 +352,13 @@ class Verdict:
         """A JSON-ready summary."""
         out: dict[str, Any] = {
             "ok": self.ok, "status": self.status, "summary": self.summary(),
-            "kind": self.kind, "f": to_text(self.f), "wrt": _wrt_text(self.wrt),
+            "kind": self.kind, "f": None if self.f is None else to_text(self.f),
+            "wrt": None if self.wrt is None else _wrt_text(self.wrt),
             "claim": None if self.hand is None else to_text(self.hand),
             "derived": to_text(self.reference), "symbolic": self.symbolic,
             "numeric": self.numeric, "where": self.where,
-            "shape_mismatch": self.shape_mismatch,
+            "shape_mismatch": self.shape_mismatch, "layout": self.layout,
+            "reason": self.reason,
             "convention": self.convention, "convention_note": self.convention_note,
             "counterexample": None if self.counterexample is None
             else self.counterexample.to_dict(),
@@ -311,7 +405,8 @@ def _num(x: float) -> str:
 
 
 def _counterexample_table(ce: Counterexample, line: int | None) -> Table:
-    rows: list[list[Any]] = []
+    rows: list[list[Any]] = [[Math(to_latex(sp.Symbol(name)), name), Math(str(k), str(k))]
+                             for name, k in ce.index.items()]
     for name, value in ce.values.items():
         rows.append([Math(to_latex(sp.Symbol(name)), name), _value_math(value)])
     rows.append([Note("the claim"), _value_math(ce.hand)])
@@ -323,12 +418,26 @@ def _counterexample_table(ce: Counterexample, line: int | None) -> Table:
 
 
 def _where_text(e: Any) -> str:
-    """Expression-language text, with components written x_1 (1-based) as in LaTeX."""
+    """Expression-language text, with components written x_1 (1-based) as in LaTeX, and
+    ``x[i - 1, 0]`` (a free index) as ``x_i``."""
     text = to_text(e)
-    return re.sub(r"(\w+)\[(\d+), 0\]", lambda m: f"{m.group(1)}_{int(m.group(2)) + 1}", text)
+    text = re.sub(r"(\w+)\[(\d+), 0\]", lambda m: f"{m.group(1)}_{int(m.group(2)) + 1}", text)
+    text = re.sub(r"(\w+)\[(\d+), (\d+)\]",
+                  lambda m: f"{m.group(1)}_{{{int(m.group(2)) + 1},{int(m.group(3)) + 1}}}",
+                  text)
+    text = re.sub(r"(\w+)\[([A-Za-z]\w*) - 1, 0\]", r"\1_\2", text)
+    return re.sub(r"(\w+)\[([A-Za-z]\w*) - 1, ([A-Za-z]\w*) - 1\]", r"\1_{\2,\3}", text)
 
 
 def _wrt_text(wrt: Any) -> str:
     if isinstance(wrt, MatrixElement):
-        return f"{wrt.parent.name}_{int(wrt.i) + 1}"
+        parts = [_one_based(k) for k in (wrt.i, wrt.j)]
+        if wrt.parent.shape[1] == 1:
+            return f"{wrt.parent.name}_{parts[0]}"
+        return f"{wrt.parent.name}_{{{parts[0]},{parts[1]}}}"
     return to_text(wrt)
+
+
+def _one_based(k: Any) -> str:
+    k = sp.sympify(k)
+    return str(int(k) + 1) if k.is_Integer else to_text(k + 1)
