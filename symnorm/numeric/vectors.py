@@ -65,9 +65,9 @@ def norm2(u: object, p: object = 2) -> Array:
         return _norm2_scaled(u)
     with np.errstate(over="ignore", under="ignore"):
         ss = _sum_squares(u)
-    ok = (ss >= low) & (ss <= high)
-    if np.all(ok):
+    if not ss.size or _within(ss, low, high):
         return np.sqrt(ss)
+    ok = (ss >= low) & (ss <= high)
     return np.where(ok, np.sqrt(np.where(ok, ss, 0)), _norm2_scaled(u))
 
 
@@ -93,6 +93,12 @@ _SHORT = 32
 _SHORT_RANGE = {np.dtype(t): (math.sqrt(_limits(np.dtype(t))[0]),
                               math.sqrt(_limits(np.dtype(t))[1]))
                 for t in (np.float64, np.float32)}
+
+
+def _within(a: Array, low: float, high: float) -> bool:
+    """``low <= a <= high`` in every entry of a non-empty ``a`` (False where one is NaN):
+    two reductions, no boolean arrays."""
+    return bool(a.size) and bool(a.min() >= low) and bool(a.max() <= high)
 
 
 def _short_norm(u: Array) -> float | None:
@@ -169,7 +175,7 @@ def norm2_grad(u: object, p: object = 2, out: Array | None = None) -> Array:
     else:
         with np.errstate(over="ignore", under="ignore"):
             ss = _sum_squares(u)
-        if ss.size and np.all((ss >= low) & (ss <= high)):
+        if _within(ss, low, high):
             return np.multiply(u, (1.0 / np.sqrt(ss))[..., None], out=out)
     # slow path: scale each vector so its largest entry is in [0.5, 1), then normalise
     scaled = _scale_pow2(u, _pow2_exponent(_max_abs(np.abs(u))))
@@ -500,10 +506,10 @@ def mv_unit(a: Array, v: Array) -> Array:
                     return np.multiply(y, y.dtype.type(1.0 / math.sqrt(ss)), out=y)
             return mv(a, norm2_grad(u))
         ss = _sum_squares(u)
-        if np.size(ss) and np.all((ss >= low) & (ss <= high)):
+        if _within(ss, low, high):
             y = mv(a, u)
             yy = _sum_squares(y)
-            if np.all((yy >= _MV_SMALL) & (yy < math.inf)):
+            if _within(yy, _MV_SMALL, _limits(yy.dtype)[1]):
                 return np.multiply(y, (1.0 / np.sqrt(ss))[..., None], out=y)
     return mv(a, norm2_grad(u))
 
