@@ -143,10 +143,13 @@ class Emitter:
         self.lines: list[str] = []
         self.memo: dict = {}
         self.counter = itertools.count()
+        self.scalars: set[str] = set()    # temporaries holding numbers or (B,) arrays
 
     def tmp(self, code: str, batched: bool, kind: str) -> _Value:
         name = f"_t{next(self.counter)}"
         self.lines.append(f"{name} = {code}")
+        if kind == "scalar":
+            self.scalars.add(name)
         return _Value(name, batched, kind)
 
     def define(self, symbol: MatrixSymbol, expr: Any, var: str) -> None:
