@@ -64,7 +64,7 @@ CASES: tuple[Case, ...] = (
          "from symnorm.kernels.kernel import kernel"),
     Case("stack", "`import symnorm; symnorm.grad` (whole stack)",
          "import symnorm; symnorm.grad"),
-    Case("first-grad", "… and a first checked ∇‖x‖₂ with its kernel",
+    Case("first-grad", "whole stack, a first checked ∇‖x‖₂ and one kernel call",
          "import numpy as np, symnorm as sn; x = sn.vector('x'); "
          "sn.grad(sn.norm(x, 2), x).kernel()(np.ones(3))"),
 )
