@@ -60,6 +60,8 @@ CASES: tuple[Case, ...] = (
     Case("lazy", "`import symnorm` (lazy)", "import symnorm", reference="python"),
     Case("version", "`symnorm --version`", _CLI, ("--version",), reference="python"),
     Case("help", "`symnorm --help`", _CLI, ("--help",), reference="python"),
+    Case("deps", "`import sympy, numpy, lark` (the stack's dependencies)",
+         "import sympy, numpy, lark"),
     Case("kernel", "`from symnorm.kernels.kernel import kernel`",
          "from symnorm.kernels.kernel import kernel"),
     Case("stack", "`import symnorm; symnorm.grad` (whole stack)",
