@@ -163,16 +163,17 @@ def norm2_grad(u: object, p: object = 2, out: Array | None = None) -> Array:
     array([0., 0.])
     """
     u = _float(u)
-    low, high, _ = _limits(u.dtype)
     if u.ndim == 1:  # plain floats: no array overhead on the fast path
         r = _short_norm(u)
-        if r is not None:
-            return np.multiply(u, u.dtype.type(1.0 / r), out=out)
+        if r is not None:  # (a Python float keeps u's dtype)
+            return np.multiply(u, 1.0 / r, out=out)
+        low, high, _ = _limits(u.dtype)
         with np.errstate(over="ignore", under="ignore"):
             ss = float(np.dot(u, u))
         if low <= ss <= high:  # 1/sqrt(ss) is finite and squares did not underflow
             return np.multiply(u, u.dtype.type(1.0 / math.sqrt(ss)), out=out)
     else:
+        low, high, _ = _limits(u.dtype)
         with np.errstate(over="ignore", under="ignore"):
             ss = _sum_squares(u)
         if _within(ss, low, high):
@@ -495,7 +496,7 @@ def mv_unit(a: Array, v: Array) -> Array:
     if u.ndim == 1 and type(a) is np.ndarray and a.ndim == 2:
         r = _short_norm(u)
         if r is not None:  # a short u: normalised first, no test of M u needed
-            return a @ np.multiply(u, u.dtype.type(1.0 / r))
+            return a @ (u * (1.0 / r))
     low, high, _ = _limits(u.dtype)
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         if u.ndim == 1 and np.ndim(a) == 2:
