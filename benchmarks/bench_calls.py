@@ -66,7 +66,7 @@ def make_cases(n: int, kernels: dict[str, sn.Kernel],
         f"hand V/norm(V, axis=-1), {BATCH} rows": lambda: vs / np.linalg.norm(
             vs, axis=-1, keepdims=True),
         "hand A.T @ r / norm(r)": residual_hand,
-        "hand sign(v)*|v|**2/norm(v, 3)**2": lambda: np.sign(v) * np.abs(v) ** 2 /
+        "hand sign(v)*abs(v)**2/norm(v, 3)**2": lambda: np.sign(v) * np.abs(v) ** 2 /
         np.linalg.norm(v, 3) ** 2,
     }
     kern = [
@@ -78,7 +78,7 @@ def make_cases(n: int, kernels: dict[str, sn.Kernel],
         ("∇‖Ax − b‖₂ k(v, A, b)", "hand A.T @ r / norm(r)", lambda: res(v, a, b)),
         ("∇‖Ax − b‖₂ k(x=v, A=A, b=b)", "hand A.T @ r / norm(r)",
          lambda: res(x=v, A=a, b=b)),
-        ("∇‖x‖_p k(v, 3.0)", "hand sign(v)*|v|**2/norm(v, 3)**2", lambda: lp(v, 3.0)),
+        ("∇‖x‖_p k(v, 3.0)", "hand sign(v)*abs(v)**2/norm(v, 3)**2", lambda: lp(v, 3.0)),
     ]
     for label, peer, f in kern:
         got, want = np.asarray(f()), np.asarray(hand[peer]())
