@@ -13,6 +13,8 @@ use, all at once, from :mod:`symnorm.public` (PEP 562), so ``symnorm --help`` an
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -93,3 +95,29 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
+
+
+# Public names that are also the names of subpackages: importing ``symnorm.check`` (or
+# ``symnorm.backprop``, ``symnorm.verify``) sets that attribute of the package to the
+# subpackage, which would hide the public function of the same name from
+# ``__getattr__``. A property on the package's class takes precedence over the
+# attribute: the name always means the public object, as it did before the lazy import.
+_SHADOWED = ("backprop", "check", "verify")
+
+
+def _public(name: str) -> Any:
+    value = globals().get(name)
+    if value is None or isinstance(value, types.ModuleType):
+        value = __getattr__(name)
+    return value
+
+
+class _Package(types.ModuleType):
+    """The ``symnorm`` module: its public names win over its subpackages' names."""
+
+
+for _name in _SHADOWED:
+    setattr(_Package, _name, property(lambda module, name=_name: _public(name),
+                                      lambda module, value: None))
+del _name
+sys.modules[__name__].__class__ = _Package

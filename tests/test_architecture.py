@@ -176,3 +176,22 @@ def test_public_names_are_served_lazily_from_symnorm_public():
     assert set(symnorm.__all__) <= set(dir(symnorm))
     with pytest.raises(AttributeError, match="no attribute 'nonexistent'"):
         symnorm.nonexistent  # noqa: B018
+
+
+def test_a_subpackage_imported_first_does_not_hide_the_public_name():
+    # ``import symnorm.check`` sets symnorm.check to the subpackage; the public function
+    # of that name must still be what ``sn.check`` is, even before any other public name
+    # has been used (the lazy __init__ would otherwise never be asked for it)
+    import symnorm
+
+    names = {p.stem for p in PACKAGE.iterdir()
+             if (p.suffix == ".py" or (p / "__init__.py").exists()) and p.stem != "__init__"}
+    assert set(symnorm._SHADOWED) == names & set(symnorm.__all__)
+    imports = "; ".join(f"import symnorm.{n}" for n in symnorm._SHADOWED)
+    out = _fresh(f"{imports}\nimport symnorm as sn\n"
+                 f"print([type(getattr(sn, n)).__name__ for n in {symnorm._SHADOWED!r}])\n"
+                 "x = sn.vector('x')\n"
+                 "print(sn.check(sn.norm(x, 2), x).ok, sn.verify('x/norm(x, 2)', "
+                 "sn.norm(x, 2), x).ok, type(sn.backprop(sn.mlp([2, 1]), check=False)).__name__)")
+    assert out.split("\n")[:2] == [str(["function"] * len(symnorm._SHADOWED)),
+                                   "True True Backprop"]

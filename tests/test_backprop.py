@@ -294,6 +294,81 @@ def test_kernel_computes_the_forward_pass_once(biased):
     assert src.count("tanh") == 1 and src.count("sigmoid") == 1
 
 
+@pytest.mark.parametrize("batch", [1, 3, 8, 40])  # below, at and above n_in = 8, n_hid = 5
+def test_mean_weight_gradients_divide_the_smaller_array(batch):
+    # the 1/B of a mean weight gradient falls on the deltas when B < n, else on the
+    # product, in place: both branches give the hand-written numpy gradient
+    net = sn.mlp([8, 5, 3], "sigmoid")
+    k = sn.backprop(net, check=False).kernel()
+    assert k.source.count("if _B < ") == 2 and k.source.count(" /= _B") == 2
+    rng = np.random.default_rng(batch)
+    x, t = rng.standard_normal((batch, 8)), rng.uniform(0, 1, (batch, 3))
+    W1, W2 = rng.standard_normal((5, 8)), rng.standard_normal((3, 5))
+    h1 = 1 / (1 + np.exp(-x @ W1.T))
+    y = 1 / (1 + np.exp(-h1 @ W2.T))
+    d2 = (y - t) * y * (1 - y)
+    d1 = (d2 @ W2) * h1 * (1 - h1)
+    got = k(x=x, t=t, W1=W1, W2=W2)
+    np.testing.assert_allclose(got["W1"], d1.T @ x / batch, rtol=1e-13, atol=1e-16)
+    np.testing.assert_allclose(got["W2"], d2.T @ h1 / batch, rtol=1e-13, atol=1e-16)
+
+
+def _statements(source: str) -> list[str]:
+    """The kernel body's statements, each with its indented block."""
+    out: list[str] = []
+    for line in source.splitlines()[1:]:
+        if line.startswith("     ") or line.startswith("    else:"):
+            out[-1] += "\n" + line
+        else:
+            out.append(line)
+    return out
+
+
+@pytest.mark.parametrize("reduce", ["mean", "sum", None])
+def test_kernel_releases_every_intermediate_after_its_last_use(biased, reduce):
+    import re
+
+    bp, p, X, T = biased
+    k = bp.kernel(reduce=reduce)
+    statements = _statements(k.source)
+    names = re.compile(r"\b(_t\d+|v_\w+)\b")
+    returned = set(names.findall("\n".join(s for s in statements if "return" in s
+                                             or s.strip().startswith("_out ="))))
+    released = {}
+    for i, s in enumerate(statements):
+        if s.strip().startswith("del "):
+            for n in s.strip()[4:].split(", "):
+                assert n not in released, f"{n} released twice"
+                released[n] = i
+    for i, s in enumerate(statements):
+        for n in names.findall(s) if not s.strip().startswith("del ") else []:
+            assert n not in released or released[n] > i, f"{n} used after its del"
+    for s in statements:  # a name bound to a result is that result
+        bound = re.fullmatch(r"\s*(\w+) = (\w+)", s)
+        if bound and bound.group(1) in returned:
+            returned.add(bound.group(2))
+    arrays = {m.group(1) for s in statements  # products and activations are arrays
+              if (m := re.match(r"\s*(_t\d+) = .*(@|sigmoid|tanh)", s))}
+    aliases = {m.group(1) for s in statements if (m := re.fullmatch(r"\s*(v_\w+) = (_t\d+)", s))
+               and m.group(2) in arrays}
+    assert arrays | aliases
+    assert (arrays | aliases) - returned <= set(released)  # every array is released
+    assert not set(released) & returned                    # no result is
+    got = k(x=X, t=T, lam=0.3, **p)  # and the kernel still runs
+    assert set(got) == {"W1", "b1", "W2", "b2", "loss"}
+
+
+def test_release_dead_releases_bound_names_together():
+    from symnorm.backprop.emitter import release_dead
+
+    lines = ["_t0 = x @ W.T", "v_a = _t0", "_t1 = f(v_a)", "if _B < 3:", "    _t2 = _t1 / 2",
+             "else:", "    _t2 = _t1", "    _t2 /= 2", "_t3 = _t2 + v_b"]
+    assert release_dead(lines, {"_t3"}) == [
+        "_t0 = x @ W.T", "v_a = _t0", "_t1 = f(v_a)", "del _t0, v_a", "if _B < 3:",
+        "    _t2 = _t1 / 2", "else:", "    _t2 = _t1", "    _t2 /= 2", "del _t1",
+        "_t3 = _t2 + v_b", "del _t2, v_b"]
+
+
 def test_kernel_refuses_positional_calls(biased):
     bp, p, X, T = biased
     with pytest.raises(KernelArgumentError, match=r"keyword arguments only.*k\(x=\.\.\., t="):

@@ -40,3 +40,11 @@ def test_bench_backprop_main(bench, tmp_path, capsys):
                        "--min-sample", "0", "--markdown", str(out)]) == 0
     assert "kernel / hand numpy" in out.read_text(encoding="utf-8")
     assert "kernel / hand numpy" in capsys.readouterr().out
+
+
+def test_bench_backprop_reports_the_step_target(bench):
+    row = {"network": "784-128-10", "batch": 64, "hand_us": 100.0, "kernel_us": 104.0,
+           "torch_us": None, "vs_hand": 1.04, "vs_torch": None}
+    verdicts = bench.targets([row])
+    assert [(t["limit"], t["met"]) for t in verdicts] == [(1.05, True), (1.2, True)]
+    assert not bench.targets([{**row, "vs_hand": 1.06}])[0]["met"]

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from .derivation import Backprop
 
 from . import helpers
-from .emitter import Emitter, kind_of, orientation
+from .emitter import Emitter, kind_of, orientation, release_dead
 from .helpers import KernelArgumentError
 
 KINK_POLICY = (
@@ -283,7 +283,8 @@ def build_kernel(bp: "Backprop", reduce: str | None) -> BackpropKernel:
             if reduce == "mean" else total
     prologue, shapes = _prologue(data, params, scalars, kinds)
     body = [f"def kernel(*, {', '.join(a.name for a in args)}):"]
-    body += [f"    {line}" for line in prologue + em.lines]
+    body += [f"    {line}" for line in release_dead(prologue + em.lines,
+                                                          set(outputs.values()) | em.scalars)]
     result = ", ".join(f"{k!r}: {v}" for k, v in outputs.items())
     if reduce is None:
         body.append(f"    _out = {{{result}}}")
@@ -316,7 +317,7 @@ def build_loss_function(bp: "Backprop") -> Any:
     value = em.scalar(bp.loss)
     prologue, _ = _prologue(data, params, scalars, kinds)
     body = [f"def loss(*, {', '.join(a.name for a in args)}):"]
-    body += [f"    {line}" for line in prologue + em.lines]
+    body += [f"    {line}" for line in release_dead(prologue + em.lines, {value.code} | em.scalars)]
     body.append(f"    return np.broadcast_to({value.code}, (_B,))")
     namespace: dict = {"np": np, "_nm": numeric, "_bp": helpers}
     exec(compile("\n".join(body) + "\n", "<symnorm loss>", "exec"), namespace)
@@ -332,7 +333,8 @@ def build_forward(net: Any) -> Any:
         em.define(sym, expr, f"v_{sym.name}")
     prologue, _ = _prologue([net.x], params, [], kinds)
     body = [f"def forward(*, {', '.join(a.name for a in [net.x, *params])}):"]
-    body += [f"    {line}" for line in prologue + em.lines]
+    body += [f"    {line}" for line in release_dead(prologue + em.lines,
+                                                          {f"v_{net.y.name}"} | em.scalars)]
     body.append(f"    return v_{net.y.name}[0] if _single else v_{net.y.name}")
     namespace: dict = {"np": np, "_nm": numeric, "_bp": helpers}
     exec(compile("\n".join(body) + "\n", "<symnorm forward>", "exec"), namespace)

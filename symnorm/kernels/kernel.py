@@ -4,7 +4,9 @@ The generator walks the expression once, emits one numpy statement per distinct
 subexpression (so common subexpressions are computed once), and keeps the source on
 the kernel (``Kernel.source``). Only code generated here is ever executed.
 
-Calling convention (checked on every call, in O(1) per argument):
+Calling convention (checked on every call, in O(1) per argument; what can be decided
+when the kernel is built is decided then, in a prologue written for each kernel, see
+:mod:`symnorm.kernels.calling`):
 
 * Arguments by name (``k(x=..., A=..., b=...)``) or positionally in the order shown by
   ``repr(k)``, ``help(k)`` and ``inspect.signature(k)``: the ``args`` list given to
@@ -53,6 +55,7 @@ from .arguments import (
 )
 from .backends import check_backend
 from .backends.dispatch import call
+from .calling import fast_call
 from .codegen import generate_source, matrix_muls, order_ranges
 
 _FLOAT64 = np.dtype(np.float64)
@@ -126,6 +129,7 @@ class Kernel(Shown):
                               if callable(getattr(a, "check_value", None))]
         self.__signature__ = self._signature()
         self.__doc__ = self._docstring(checks)
+        self._fast = fast_call(self)  # what is decided here is not decided again per call
 
     # -- documentation -----------------------------------------------------------
     def _call_text(self) -> str:
@@ -181,10 +185,15 @@ class Kernel(Shown):
 
     # -- calling -----------------------------------------------------------------
     def __call__(self, *values: Any, out: np.ndarray | None = None, **named: Any) -> Any:
+        if self.backend is None:  # the prologue written for this kernel (.calling)
+            return self._fast(self, values, named, out)
+        return self._call_general(values, named, out)
+
+    def _call_general(self, values: tuple, named: dict, out: Any) -> Any:
+        """Every call the fast path hands over: converts, checks, explains."""
         if self._same_kind and len(values) > 1:
             self._refuse_ambiguous(len(values))
         if self.backend is not None or is_foreign(values, named):  # JAX, torch, CuPy, Dask...
-
             return call(self, values, named, out, self.backend)
         ordered = values if not named and len(values) == len(self._specs) else \
             self._bind(values, named)
@@ -192,7 +201,14 @@ class Kernel(Shown):
         shape = self._result_shape(batch, dims)
         if out is not None:
             return self._call_out(arrays, out, shape, columns)
-        res = np.asarray(self._func(*arrays, out=None))
+        res = self._finish(self._func(*arrays, out=None), shape, dtype)
+        if columns and self._result_is_vector:
+            res = res[..., None]
+        return res
+
+    def _finish(self, res: Any, shape: tuple | None, dtype: np.dtype) -> np.ndarray:
+        """The computed value as an array of the result's shape and dtype."""
+        res = np.asarray(res)
         if shape is not None and res.shape != shape:  # e.g. a constant: give it the batch
             try:
                 res = np.broadcast_to(res, shape).copy()
@@ -201,8 +217,6 @@ class Kernel(Shown):
                                  f" expected {shape}") from None
         if res.dtype != dtype:  # e.g. an explicit float64 matrix next to float32 input
             res = res.astype(dtype)
-        if columns and self._result_is_vector:
-            res = res[..., None]
         return res
 
     def _call_out(self, arrays: list, out: Any, shape: tuple | None, columns: bool) -> Any:

@@ -83,6 +83,9 @@ def norm2(u: object, p: object = 2) -> Array:
     u = _float(u)
     low, high, _ = _limits(u.dtype)
     if u.ndim == 1:  # plain floats: no array overhead on the fast path
+        r = _short_norm(u)
+        if r is not None:
+            return u.dtype.type(r)
         with np.errstate(over="ignore", under="ignore"):
             ss = float(np.dot(u, u))
         if low <= ss <= high:
@@ -90,9 +93,9 @@ def norm2(u: object, p: object = 2) -> Array:
         return _norm2_scaled(u)
     with np.errstate(over="ignore", under="ignore"):
         ss = _sum_squares(u)
-    ok = (ss >= low) & (ss <= high)
-    if np.all(ok):
+    if not ss.size or _within(ss, low, high):
         return np.sqrt(ss)
+    ok = (ss >= low) & (ss <= high)
     return np.where(ok, np.sqrt(np.where(ok, ss, 0)), _norm2_scaled(u))
 
 
@@ -106,6 +109,36 @@ def _limits(dtype: np.dtype) -> tuple[float, float, float]:
         # below sqrt(tiny), squares that underflowed to 0 may matter: rescale instead
         _LIMITS[dtype] = (float(np.sqrt(info.tiny)), float(info.max), float(info.tiny))
     return _LIMITS[dtype]
+
+
+#: a 1-D vector up to this length takes its 2-norm from ``math.hypot`` on Python floats:
+#: for a handful of entries that costs a fraction of a BLAS dot under ``np.errstate``,
+#: and hypot neither overflows nor underflows on the way (error below one ulp)
+_SHORT = 32
+#: float dtype -> (smallest, largest) 2-norm that the fast paths take from hypot: the
+#: norms whose square is a safe sum of squares (see ``_limits``), so a vector takes the
+#: fast or the scaled path exactly as a dot product would send it
+_SHORT_RANGE = {np.dtype(t): (math.sqrt(_limits(np.dtype(t))[0]),
+                              math.sqrt(_limits(np.dtype(t))[1]))
+                for t in (np.float64, np.float32)}
+
+
+def _within(a: Array, low: float, high: float) -> bool:
+    """``low <= a <= high`` in every entry of a non-empty ``a`` (False where one is NaN):
+    two reductions, no boolean arrays."""
+    return bool(a.size) and bool(a.min() >= low) and bool(a.max() <= high)
+
+
+def _short_norm(u: Array) -> float | None:
+    """``‖u‖₂`` of a short 1-D float64 or float32 vector when it lies in the dtype's fast
+    range, else None (longer vectors, other dtypes, 0, tiny, huge, inf and NaN norms)."""
+    if u.shape[0] > _SHORT:
+        return None
+    limits = _SHORT_RANGE.get(u.dtype)
+    if limits is None:
+        return None
+    r = math.hypot(*u.tolist())
+    return r if limits[0] <= r <= limits[1] else None
 
 
 def _norm2_scaled(u: Array) -> Array:
@@ -144,10 +177,11 @@ def _max_abs(a: Array) -> Array:
 def norm2_grad(u: object, p: object = 2, out: Array | None = None) -> Array:
     """``u/‖u‖₂`` without overflow or underflow; 0 at ``u = 0`` (minimum-norm subgradient).
 
-    Fast path: one dot product and one multiplication. When the sum of squares is not a
-    safe float (an entry near the largest float, or all entries tiny), the entries are
-    first scaled by a power of two (exact), so ``[DBL_MAX, DBL_MAX]`` gives ``1/sqrt(2)``
-    and subnormal input keeps full precision.
+    Fast path: one dot product (``math.hypot`` for a short vector) and one
+    multiplication. When the sum of squares is not a safe float (an entry near the
+    largest float, or all entries tiny), the entries are first scaled by a power of two
+    (exact), so ``[DBL_MAX, DBL_MAX]`` gives ``1/sqrt(2)`` and subnormal input keeps full
+    precision.
 
     >>> norm2_grad([3.0, 4.0])
     array([0.6, 0.8])
@@ -157,16 +191,20 @@ def norm2_grad(u: object, p: object = 2, out: Array | None = None) -> Array:
     array([0., 0.])
     """
     u = _float(u)
-    low, high, _ = _limits(u.dtype)
     if u.ndim == 1:  # plain floats: no array overhead on the fast path
+        r = _short_norm(u)
+        if r is not None:  # (a Python float keeps u's dtype)
+            return np.multiply(u, 1.0 / r, out=out)
+        low, high, _ = _limits(u.dtype)
         with np.errstate(over="ignore", under="ignore"):
             ss = float(np.dot(u, u))
         if low <= ss <= high:  # 1/sqrt(ss) is finite and squares did not underflow
             return np.multiply(u, u.dtype.type(1.0 / math.sqrt(ss)), out=out)
     else:
+        low, high, _ = _limits(u.dtype)
         with np.errstate(over="ignore", under="ignore"):
             ss = _sum_squares(u)
-        if ss.size and np.all((ss >= low) & (ss <= high)):
+        if _within(ss, low, high):
             return np.multiply(u, (1.0 / np.sqrt(ss))[..., None], out=out)
     # slow path: scale each vector so its largest entry is in [0.5, 1), then normalise
     # (a row with infinite entries: its limit direction, see the module docstring)
@@ -597,7 +635,10 @@ def check_order(p: object, p_min: float, name: str, where: str) -> None:
 
 def mv(a: Array, v: Array) -> Array:
     """Matrix times column vector(s)."""
-    if np.ndim(a) == 2 and np.ndim(v) == 1:
+    if type(a) is np.ndarray and type(v) is np.ndarray:
+        if a.ndim == 2 and v.ndim == 1:
+            return a @ v
+    elif np.ndim(a) == 2 and np.ndim(v) == 1:
         return a @ v
     return np.matmul(a, np.asarray(v)[..., None])[..., 0]
 
@@ -618,7 +659,8 @@ def mv_unit(a: Array, v: Array) -> Array:
     2⁻⁶⁰⁰ (so terms lost to underflow are far below its rounding); otherwise ``u`` is
     normalised first, which cannot overflow (A = 1e150 I, x = 1e150 1). Both tests are
     dot products: elementwise passes over ``M u`` right after the matrix product cost
-    more than the scaling they would save.
+    more than the scaling they would save. A short ``u`` (up to 32 entries) is normalised
+    first, its norm from ``math.hypot``: cheaper than the two tests at that size.
 
     >>> mv_unit(np.array([[2.0, 0.0], [0.0, 1.0]]), np.array([3e200, 4e200]))
     array([1.2, 0.8])
@@ -626,6 +668,10 @@ def mv_unit(a: Array, v: Array) -> Array:
     array([0., 0.])
     """
     u = _float(v)
+    if u.ndim == 1 and type(a) is np.ndarray and a.ndim == 2:
+        r = _short_norm(u)
+        if r is not None:  # a short u: normalised first, no test of M u needed
+            return a @ (u * (1.0 / r))
     low, high, _ = _limits(u.dtype)
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         if u.ndim == 1 and np.ndim(a) == 2:
@@ -636,10 +682,10 @@ def mv_unit(a: Array, v: Array) -> Array:
                     return np.multiply(y, y.dtype.type(1.0 / math.sqrt(ss)), out=y)
             return mv(a, norm2_grad(u))
         ss = _sum_squares(u)
-        if np.size(ss) and np.all((ss >= low) & (ss <= high)):
+        if _within(ss, low, high):
             y = mv(a, u)
             yy = _sum_squares(y)
-            if np.all((yy >= _MV_SMALL) & (yy < math.inf)):
+            if _within(yy, _MV_SMALL, _limits(yy.dtype)[1]):
                 return np.multiply(y, (1.0 / np.sqrt(ss))[..., None], out=y)
     return mv(a, norm2_grad(u))
 
