@@ -535,6 +535,8 @@ class _Reader:
         if op == "mul":
             return left * right
         if op == "div":
+            if getattr(right, "is_zero", False):
+                raise self.division_by_zero(node, node.children[1])
             return left / right
         if op == "hadamard":
             if id(node) not in self.hadamard:
@@ -559,7 +561,10 @@ class _Reader:
             if bits * abs(exp) > _MAX_BITS:
                 raise self.error(node, f"number too large in '{self.src(node)}'",
                                  f" (more than {_MAX_BITS} bits)")
-        return base ** exp
+        if getattr(base, "is_zero", False) and getattr(exp, "is_negative", False):
+            raise self.division_by_zero(node, node.children[0],
+                                        "0 raised to a negative power")
+        return self.real(node, base ** exp)
 
     def call(self, node: Tree) -> sp.Basic:
         token, *args = node.children
@@ -580,12 +585,40 @@ class _Reader:
         if name == "trace":
             return sp.Trace(arg)
         if name == "sqrt":
-            return sp.sqrt(arg)
+            return self.real(node, sp.sqrt(arg))
         if name == "log":
-            return sp.log(arg)
+            if getattr(arg, "is_zero", False):
+                raise self.error(node, "log of 0",
+                                 f" in '{self.src(node)}': '{self.src(args[0])}' is 0, and "
+                                 f"log is finite for positive numbers only")
+            return self.real(node, sp.log(arg))
         if isinstance(arg, MatrixExpr):
             return ELEMENTWISE_BY_NAME[name](arg)
         return _SCALAR_FUNCS[name](arg)
+
+    def division_by_zero(self, node: Tree, zero: Tree | Token,
+                         why: str = "") -> ParseError:
+        """The error for a division by a zero divisor (or 0 to a negative power), at the
+        operator ``/`` when there is one, else at the zero."""
+        left_end, zero_start = _span(node.children[0])[1], _span(zero)[0]
+        slash = self.text.find("/", left_end, zero_start) if node.data == "div" else -1
+        detail = why or f"'{self.src(zero)}' is 0"
+        return _error(self.text, slash if slash >= 0 else zero_start,
+                      "division by zero", f" in '{self.src(node)}': {detail}")
+
+    def real(self, node: Tree, value: sp.Basic) -> sp.Basic:
+        """``value`` (just built from numbers at ``node``) if it is a real number; SymPy's
+        complex results (``sqrt(-1)`` is ``I``, ``log(-2)`` is ``log(2) + I*pi``) and
+        non-finite ones (``zoo``, ``nan``) are refused with the position."""
+        if not (isinstance(value, sp.Expr) and value.is_number):
+            return value
+        if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+            raise self.error(node, "not finite", f": '{self.src(node)}' is {value}")
+        if value.is_extended_real is False or value.has(sp.I):
+            raise self.error(node, "not real",
+                             f": '{self.src(node)}' is the complex number {value}, and "
+                             f"symnorm works with real numbers only")
+        return value
 
     def read(self, tree: Tree) -> sp.Basic:
         self.check_depth(tree)
