@@ -24,7 +24,7 @@ from sympy import (
 from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
 from ..model.atoms import Elementwise, Norm, ScalarOf
-from ..model.errors import ShapeError, UnsupportedExpressionError
+from ..model.errors import DomainError, ShapeError, UnsupportedExpressionError
 from ..model.text import fraction, to_text
 from ..rules import ELEMENTWISE, norm_rule
 from .arguments import is_dimension, kind_of
@@ -176,6 +176,19 @@ class _Generator:
         scalars = [a for a in e.args if not isinstance(a, MatrixExpr)]
         mats = [a for a in e.args if isinstance(a, MatrixExpr)]
         c = sp.Mul(*scalars)
+        hit = _lp_gradient_form(c, mats)
+        if hit is not None:  # sign(u) .* |u|^(p-1) / norm(u, p)^(p-1): the fused helper
+            u, p, rest = hit
+            helper = norm_rule(p).numpy_gradient
+            if helper:
+                o = ", out=out" if out else ""
+                grad = self.tmp(f"_nm.{helper}({self.emit(u)}, {self.emit_scalar(p)}"
+                                f"{o if rest == 1 else ''})")
+                if rest == 1:
+                    return grad
+                lit = self.scalar_literal(rest)
+                factor = lit if lit is not None else f"_nm.sv({self.emit_scalar(rest)})"
+                return self.tmp(f"np.multiply({factor}, {grad}{o})")
         num, den = fraction(_stable_logistic(c) or c)
         items = [(self.emit(m), kind_of(m)) for m in mats]
         powers = _l2_powers(den)
@@ -274,6 +287,19 @@ class _Generator:
             if a is not None:
                 sp_code = self.tmp(f"_nm.softplus({self.emit_scalar(a)})")
                 return sp_code if k == 1 else self.tmp(f"{self.emit_scalar(k)} * {sp_code}")
+            rest = _one_plus(arg)
+            if rest is not None:  # log(1 + u) = log1p(u): exact where u is tiny
+                return self.tmp(f"np.log1p({self.emit_scalar(rest)})")
+        if isinstance(e, sp.Add):
+            split = _exp_minus_one(e)
+            if split is not None:  # s*(exp(u) - 1) = s*expm1(u): exact where u is tiny
+                s, u, others = split
+                code = self.tmp(f"np.expm1({self.emit_scalar(u)})")
+                if s == -1:
+                    code = self.tmp(f"-{code}")
+                if others == 0:
+                    return code
+                return self.tmp(f"{code} + {self.emit_scalar(others)}")
         if hasattr(e, "kernel_code"):
             parts = [self.emit(a) if isinstance(a, MatrixExpr) else self.emit_scalar(a)
                      for a in e.args]
@@ -332,6 +358,7 @@ def generate_source(expr: Any, args: list, fusions: dict | None = None,
     ``orders`` maps each symbolic norm order to ``(lowest value, norm text)``: the
     kernel refuses orders below it.
     """
+    _refuse_non_real(expr)
     gen = _Generator(args, fusions or {})
     for p, (low, where) in (orders or {}).items():
         gen.lines.append(f"_nm.check_order({gen.emit_scalar(p)}, {float(low)!r}, "
@@ -345,6 +372,21 @@ def generate_source(expr: Any, args: list, fusions: dict | None = None,
     else:
         body.append(f"    return _nm.assign(out, {result})")
     return "\n".join(body) + "\n"
+
+
+_NOT_REAL = ((sp.zoo, "a division by zero (SymPy's zoo, complex infinity, as in x/0)"),
+             (sp.nan, "an undefined number (SymPy's nan, as in 0/0)"),
+             (sp.I, "the imaginary unit I (as in sqrt(-1)): it is not real"))
+
+
+def _refuse_non_real(expr: Any) -> None:
+    """A clear error for an expression no kernel can compute: one holding ``zoo``,
+    ``nan`` or ``I`` (SymPy builds them from ``x/0``, ``0/0``, ``sqrt(-1)``)."""
+    if not isinstance(expr, sp.Basic):
+        return
+    for atom, what in _NOT_REAL:
+        if expr.has(atom):
+            raise DomainError(f"no kernel for {to_text(expr)}: it holds {what}")
 
 
 def order_ranges(*exprs: Any) -> dict:
@@ -389,12 +431,52 @@ def _one_plus_exp(b: Any) -> Any:
     return None
 
 
+def _one_plus(arg: Any) -> Any:
+    """``u`` when ``arg`` is ``1 + u`` (a sum whose constant term is 1), else None."""
+    if isinstance(arg, sp.Add):
+        const, rest = arg.as_coeff_Add()
+        if const == 1 and rest != 0:
+            return rest
+    return None
+
+
+def _exp_minus_one(e: sp.Add) -> tuple | None:
+    """``(s, u, others)`` when the sum ``e`` is ``s*(exp(u) - 1) + others`` (``s = +-1``),
+    else None."""
+    const, rest = e.as_coeff_Add()
+    if const not in (1, -1):
+        return None
+    terms = sp.Add.make_args(rest)
+    for i, t in enumerate(terms):
+        coeff, body = t.as_coeff_Mul()
+        if isinstance(body, sp.exp) and coeff == -const:
+            return coeff, body.args[0], sp.Add(*terms[:i], *terms[i + 1:])
+    return None
+
+
+def _coefficient(exponent: Any, a: Any) -> tuple[Any, Any]:
+    """``(j, rest)`` with ``exponent = j*a + rest``, ``j`` a number taken so that the terms
+    of ``a`` cancel from ``rest`` (``j = 0``, ``rest = exponent`` when they do not)."""
+    lead = sp.Add.make_args(a)[0]
+    size = len(sp.Add.make_args(exponent))
+    for t in sp.Add.make_args(exponent):
+        j = t / lead
+        if j.is_number and j.is_real and j != 0:
+            rest = exponent - j * a
+            if len(sp.Add.make_args(rest)) < size or rest == 0:
+                return j, rest
+    return sp.S.Zero, exponent
+
+
 def _stable_logistic(e: Any) -> Any:
-    """``exp(a)**j/(1 + exp(a))**k`` rewritten as ``sigmoid(a)**j * sigmoid(-a)**(k-j)``.
+    """``exp(j*a + r)/(1 + exp(a))**k`` rewritten as ``exp(r) * sigmoid(a)**j *
+    sigmoid(-a)**(k-j)`` (for ``0 < j <= k``; other ``j`` keep what they must).
 
     The textbook forms of the sigmoid and its derivative overflow to ``inf/inf`` for
-    large ``|a|``; the rewritten form is exact in the same arithmetic. None when ``e``
-    has no such factor.
+    large ``|a|``, and so do the ratios SymPy builds when it merges exponentials
+    (``exp(u)*exp(v)/(exp(u) + 1)`` becomes ``exp(u + v)/(exp(u) + 1)``); the rewritten
+    form is exact in the same arithmetic and finite wherever the ratio is. None when
+    ``e`` has no such factor.
     """
     factors = list(sp.Mul.make_args(e)) if isinstance(e, (sp.Mul, sp.Pow)) else []
     for i, f in enumerate(factors):
@@ -406,12 +488,41 @@ def _stable_logistic(e: Any) -> Any:
         k = -f.exp
         rest = factors[:i] + factors[i + 1:]
         for j_index, g in enumerate(rest):
-            if isinstance(g, sp.exp):
-                j = g.args[0] / a
-                if j.is_number and j.is_positive and (j <= k) is sp.true:
-                    others = rest[:j_index] + rest[j_index + 1:]
-                    return sp.Mul(*others, _Sigmoid(a) ** j, _Sigmoid(-a) ** (k - j))
+            if not isinstance(g, sp.exp):
+                continue
+            j, r = _coefficient(g.args[0], a)
+            if not j.is_positive:
+                continue
+            others = rest[:j_index] + rest[j_index + 1:]
+            if (j <= k) is sp.true:
+                return sp.Mul(*others, sp.exp(r), _Sigmoid(a) ** j, _Sigmoid(-a) ** (k - j))
+            return sp.Mul(*others, sp.exp(r + (j - k) * a), _Sigmoid(a) ** k)
         return sp.Mul(*rest, _Sigmoid(-a) ** k)
+    return None
+
+
+def _lp_gradient_form(c: Any, mats: list) -> tuple | None:
+    """``(u, p, rest)`` when ``c * mats`` is ``rest * norm(u, p)**(1 - p) * (sign(u) .*
+    abs(u).^(p - 1))``, the gradient of a p-norm written out (as the chain rule leaves it
+    when the order depends on the variable): computed as the ratio it is, it overflows
+    to ``inf/inf`` long before the gradient does. None otherwise."""
+    if len(mats) != 1 or not isinstance(mats[0], HadamardProduct) or \
+            len(mats[0].args) != 2:
+        return None
+    sign = next((a for a in mats[0].args if isinstance(a, Elementwise) and a.name == "sign"),
+                None)
+    power = next((a for a in mats[0].args if isinstance(a, HadamardPower)), None)
+    if sign is None or power is None or not (isinstance(power.base, Elementwise) and
+                                             power.base.name == "abs"):
+        return None
+    u = sign.arg
+    if power.base.arg != u or kind_of(u) != "v":
+        return None
+    for f in sp.Mul.make_args(c):
+        if isinstance(f, sp.Pow) and isinstance(f.base, Norm) and f.base.arg == u:
+            p = f.base.p
+            if sp.expand(f.exp - (1 - p)) == 0 and sp.expand(power.exp - (p - 1)) == 0:
+                return u, p, sp.Mul(*[g for g in sp.Mul.make_args(c) if g is not f])
     return None
 
 
