@@ -43,7 +43,10 @@ class PointResult:
     values: dict[str, Any]
     directions: list[DirectionResult] = field(default_factory=list)
     problem: str = ""
-    mode: str = "differentiable"    # or "kink": checked as a subgradient
+    # "differentiable"; "kink": checked as a subgradient; "value": the value kernel is
+    # wrong here (against an independent evaluation); "nan": the claimed derivative is
+    # NaN where the function is finite
+    mode: str = "differentiable"
 
     @property
     def ok(self) -> bool:

@@ -170,6 +170,16 @@ def _finite_value(value_fn: Any, values: dict) -> bool:
         return False
 
 
+def _value_or_none(value_fn: Any, values: dict) -> Any:
+    """The value kernel's value, or None where it refuses the point (an order below its
+    range, a matrix off its declared structure): a refusal is not a wrong value."""
+    try:
+        with np.errstate(all="ignore"):
+            return np.asarray(value_fn(values), dtype=np.float64)
+    except (ArithmeticError, ValueError, TypeError):
+        return None
+
+
 def _signs(fns: list, values: dict) -> tuple:
     out = []
     for fn in fns:
@@ -188,7 +198,8 @@ _SCALES = (1.0, 0.2, 4.0)
 
 def sample_domain(value_fn: Any, args: list, wrt: Any, rng: np.random.Generator,
                   dtype: Any, expr: Any, points: int, switches: list,
-                  fixed: dict | None = None, tries: int | None = None
+                  fixed: dict | None = None, tries: int | None = None,
+                  reference: Any = None, faults: list | None = None
                   ) -> tuple[list[dict], list[dict]]:
     """Points where ``value_fn`` is finite, chosen to cover both signs of every switch.
 
@@ -196,10 +207,16 @@ def sample_domain(value_fn: Any, args: list, wrt: Any, rng: np.random.Generator,
     finite (outside its domain) is drawn again, never reported. Raises
     :class:`NoDomainPointError` when no candidate is in the domain. Returns the chosen
     points and the spare candidates (to replace a point that turns out to be a kink).
+
+    With ``reference`` (a :class:`~symnorm.check.values.ValueReference`), a candidate
+    where the value kernel is not finite is judged: where ``f`` is finite after all
+    (evaluated independently) the kernel is wrong, and ``(point, message)`` is appended
+    to ``faults``.
     """
     tries = tries if tries is not None else 16 * points + 48
     want = max(points, 1) * (4 if switches else 1)
     candidates: list[tuple[dict, tuple]] = []
+    judged = 0
     for t in range(tries):
         style = t % (len(_SCALES) + 2)
         scale = _SCALES[style] if style < len(_SCALES) else 1.0
@@ -207,11 +224,19 @@ def sample_domain(value_fn: Any, args: list, wrt: Any, rng: np.random.Generator,
         if style >= len(_SCALES) and not (fixed and wrt.name in fixed):
             _align(values, args, wrt, rng, dtype, 1.0 if style == len(_SCALES) else -3.0)
         if not _finite_value(value_fn, values):
+            if reference is not None and faults is not None and not faults and judged < 8:
+                judged += 1
+                fk = _value_or_none(value_fn, values)
+                wrong = reference.judge(fk, values) if fk is not None else None
+                if wrong:
+                    faults.append((values, wrong))
             continue
         candidates.append((values, _signs(switches, values)))
         if len(candidates) >= want:
             break
     if not candidates:
+        if faults:  # the kernel is wrong where f is finite: that is the finding
+            return [], []
         raise NoDomainPointError(_no_domain_message(expr, args, tries))
     chosen: list[int] = []
     covered: set = set()
