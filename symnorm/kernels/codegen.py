@@ -280,6 +280,8 @@ class _Generator:
             return self.emit_scalar(stable)
         if isinstance(e, _Sigmoid):
             return self.tmp(f"_nm.sigmoid({self.emit_scalar(e.args[0])})")
+        if isinstance(e, _Softplus):
+            return self.tmp(f"_nm.softplus({self.emit_scalar(e.args[0])})")
         if isinstance(e, sp.log):  # log((1 + exp(a))**k) = k softplus(a): log(sigmoid) too
             arg = e.args[0]
             base, k = (arg.base, arg.exp) if isinstance(arg, sp.Pow) else (arg, sp.S.One)
@@ -422,6 +424,12 @@ class _Sigmoid(sp.Function):
     nargs = 1
 
 
+class _Softplus(sp.Function):
+    """``log(1 + exp(a))`` inside kernels (computed by ``numeric.softplus``)."""
+
+    nargs = 1
+
+
 def _one_plus_exp(b: Any) -> Any:
     """``a`` when ``b`` is ``1 + exp(a)``, else None."""
     if isinstance(b, sp.Add) and len(b.args) == 2 and sp.S.One in b.args:
@@ -469,14 +477,15 @@ def _coefficient(exponent: Any, a: Any) -> tuple[Any, Any]:
 
 
 def _stable_logistic(e: Any) -> Any:
-    """``exp(j*a + r)/(1 + exp(a))**k`` rewritten as ``exp(r) * sigmoid(a)**j *
-    sigmoid(-a)**(k-j)`` (for ``0 < j <= k``; other ``j`` keep what they must).
+    """``exp(j*a + r)/(1 + exp(a))**k`` rewritten without ``inf/inf``: as
+    ``sigmoid(a)**j * sigmoid(-a)**(k-j)`` when ``r = 0`` (exact), else as one
+    exponential ``exp(r - j*softplus(-a) - (k - j)*softplus(a))`` (for ``0 <= j <= k``;
+    the same identity for other ``j``).
 
     The textbook forms of the sigmoid and its derivative overflow to ``inf/inf`` for
     large ``|a|``, and so do the ratios SymPy builds when it merges exponentials
     (``exp(u)*exp(v)/(exp(u) + 1)`` becomes ``exp(u + v)/(exp(u) + 1)``); the rewritten
-    form is exact in the same arithmetic and finite wherever the ratio is. None when
-    ``e`` has no such factor.
+    forms are finite wherever the ratio is. None when ``e`` has no such factor.
     """
     factors = list(sp.Mul.make_args(e)) if isinstance(e, (sp.Mul, sp.Pow)) else []
     for i, f in enumerate(factors):
@@ -491,12 +500,19 @@ def _stable_logistic(e: Any) -> Any:
             if not isinstance(g, sp.exp):
                 continue
             j, r = _coefficient(g.args[0], a)
-            if not j.is_positive:
-                continue
             others = rest[:j_index] + rest[j_index + 1:]
-            if (j <= k) is sp.true:
-                return sp.Mul(*others, sp.exp(r), _Sigmoid(a) ** j, _Sigmoid(-a) ** (k - j))
-            return sp.Mul(*others, sp.exp(r + (j - k) * a), _Sigmoid(a) ** k)
+            if r == 0 and (0 < j) is sp.true and (j <= k) is sp.true:
+                return sp.Mul(*others, _Sigmoid(a) ** j, _Sigmoid(-a) ** (k - j))
+            # one exponential of log-sigmoids, exp(r + j*log(sigmoid(a)) + (k - j)*
+            # log(sigmoid(-a))): never inf*0, whichever of exp(r) and the sigmoids
+            # overflows or underflows on its own (r = -a, a -> -oo: exp(r) sigmoid(a))
+            if (0 <= j) is sp.true and (j <= k) is sp.true:
+                power = r - j * _Softplus(-a) - (k - j) * _Softplus(a)
+            elif (j > k) is sp.true:
+                power = r + (j - k) * a - k * _Softplus(-a)
+            else:
+                power = r + j * a - k * _Softplus(a)
+            return sp.Mul(*others, sp.exp(power))
         return sp.Mul(*rest, _Sigmoid(-a) ** k)
     return None
 
