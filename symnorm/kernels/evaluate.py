@@ -377,6 +377,8 @@ class _Evaluator:
             return ar.power(self.scalar(e.base), self.scalar(e.exp))
         if isinstance(e, (sp.Max, sp.Min)):
             vals = [self.scalar(a) for a in e.args]
+            if any(v != v for v in vals):  # NaN (a piece outside its domain) stays NaN
+                return ar.num(math.nan)
             return max(vals) if isinstance(e, sp.Max) else min(vals)
         if isinstance(e, sp.Piecewise):
             for value, cond in e.args:
