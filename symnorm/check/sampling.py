@@ -234,6 +234,15 @@ def sample_domain(value_fn: Any, args: list, wrt: Any, rng: np.random.Generator,
         candidates.append((values, _signs(switches, values)))
         if len(candidates) >= want:
             break
+    if not candidates and not (fixed and wrt.name in fixed):
+        # nothing at the usual scales: search wider before refusing (log(a.T*x - 50)
+        # needs |x| ~ 10, sqrt(norm(x, 2) - 400) |x| ~ 300)
+        for values in _wide_candidates(args, wrt, rng, dtype, expr, fixed):
+            if _finite_value(value_fn, values):
+                candidates.append((values, _signs(switches, values)))
+                if len(candidates) >= want:
+                    break
+        tries += _WIDE_TRIES
     if not candidates:
         if faults:  # the kernel is wrong where f is finite: that is the finding
             return [], []
@@ -259,13 +268,39 @@ def sample_domain(value_fn: Any, args: list, wrt: Any, rng: np.random.Generator,
     return [candidates[i][0] for i in chosen], spare
 
 
+# the wide search: the variable at scales from 1e-3 to 1e4, and along other arguments
+# (or the identity, for a square matrix) times factors from 1/2 to 2048, both signs
+_WIDE_SCALES = (1e-3, 1e-2, 0.1, 10.0, 30.0, 100.0, 300.0, 1e3, 1e4)
+_WIDE_FACTORS = (0.5, 2.0, 8.0, 32.0, 128.0, 512.0, 2048.0)
+_WIDE_TRIES = 3 * len(_WIDE_SCALES) + 4 * len(_WIDE_FACTORS)
+
+
+def _wide_candidates(args: list, wrt: Any, rng: np.random.Generator, dtype: Any,
+                     expr: Any, fixed: dict | None) -> Any:
+    """Candidates far from the usual scales, for a domain the usual draws miss."""
+    for scale in _WIDE_SCALES:
+        for _ in range(3):
+            yield random_values(args, rng, dtype, expr, fixed, scales={wrt.name: scale})
+    structure = structure_of(wrt)
+    for factor in _WIDE_FACTORS:
+        for sign in (1.0, -1.0):
+            for _ in range(2):
+                values = random_values(args, rng, dtype, expr, fixed)
+                if not structure or structure <= {"symmetric", "positive_definite",
+                                                  "positive_semidefinite", "diagonal"}:
+                    _align(values, args, wrt, rng, dtype, sign * factor, identity=True)
+                yield values
+
+
 def _align(values: dict, args: list, wrt: Any, rng: np.random.Generator, dtype: Any,
-           factor: float) -> None:
+           factor: float, identity: bool = False) -> None:
     """Put ``wrt`` near ``factor`` times another argument of its shape (or a row or column
     of a matrix), where terms such as ``a.T*x - norm(x, 2)`` change sign."""
     x = values[wrt.name]
     same = [np.asarray(values[a.name]) for a in args if a != wrt and a.name in values
             and np.shape(values[a.name]) == np.shape(x)]
+    if identity and np.ndim(x) == 2 and np.shape(x)[0] == np.shape(x)[1]:
+        same.append(np.eye(np.shape(x)[0]))  # trace(X) - 50 needs X near a multiple of I
     for a in args:
         m = np.asarray(values.get(a.name, 0.0)) if a != wrt else np.asarray(0.0)
         if m.ndim == 2 and np.ndim(x) == 1:
