@@ -473,3 +473,31 @@ def test_a_claimed_subgradient_of_the_wrong_size_is_named():
     with pytest.raises(sn.ShapeError, match=r"has shape \(3,\), but the point given for X "
                                             r"has shape \(2, 2\)"):
         sn.check(sn.norm(X, 2), X, grad=np.ones(3), at=np.eye(2))
+
+
+# --------------------------------------------------------------------------- domains
+
+
+@pytest.mark.parametrize("text, shapes", [
+    ("log(relu(log(a.T*x) - 4))", {}),                      # a.T*x > e^4: |x| ~ 50
+    ("log(softplus(log(trace(X))) - 4)", {"X": ("n", "n")}),  # tr X > 53.6: X ~ 18 I
+    ("log(relu(log(sqrt(norm(x - a, 3))) - 3))", {}),       # norm(x - a, 3) > e^6
+    ("sqrt((norm(x - a, 5/2) - norm(x - a, 3)) - 3)", {}),  # spread entries, |x| ~ 40
+])
+def test_a_domain_far_from_the_usual_scales_is_found(text, shapes):
+    # fuzz expressions refused with "no point of the domain found" (issue item 14)
+    f = sn.parse(text, **shapes)
+    v = next(s for s in f.free_symbols if s.name in ("x", "X"))
+    d = sn.grad(f, v)
+    assert d.report.ok and len(d.report.points) >= 6
+    assert all(np.max(np.abs(p.values[v.name])) > 10 for p in d.report.points)
+
+
+def test_an_empty_domain_is_still_refused_after_the_wide_search():
+    from symnorm.check import NoDomainPointError
+
+    x = sn.vector("x")
+    with pytest.raises(NoDomainPointError, match=r"^no point of the domain found: "
+                                                 r"sqrt\(-norm\(x, 2\) - 1\) is not finite "
+                                                 r"\(NaN or inf\) at any of 199 random points"):
+        sn.grad(sn.parse("sqrt(-norm(x, 2) - 1)"), x)
