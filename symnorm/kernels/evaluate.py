@@ -94,9 +94,16 @@ class _Float64:
     def vector_norm(self, v: np.ndarray, p: Any) -> Any:
         """The p-norm of the entries, scaled by the largest so no power over- or
         underflows (the value is finite wherever the norm is)."""
-        a = np.abs(np.ravel(v))
+        flat = np.ravel(v)
+        if p == 2 and flat.dtype == np.float64:  # one pass where the squares are safe
+            squares = float(np.dot(flat, flat))
+            if 1e-280 < squares < 1e300:
+                return math.sqrt(squares)
+        a = np.abs(flat)
         if p == 0:
             return float(np.count_nonzero(a))
+        if p == 1:
+            return float(np.sum(a))
         big = float(a.max(initial=0.0))
         if p == math.inf or big == 0.0 or not math.isfinite(big):
             return big
