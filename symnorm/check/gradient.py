@@ -13,6 +13,10 @@ is outside the domain, not a failure); declared matrix structure (symmetric, pos
 definite, diagonal, orthogonal) is drawn as declared; and the points are chosen so that
 every scalar piece whose sign selects a formula (the argument of ``abs``, the two sides
 of a ``max``, ``x.T*x - c``, ...) is seen with both signs where the domain allows.
+
+At every point the value kernel itself is compared with an independent evaluation of
+``f`` (:mod:`symnorm.check.values`), and two points far from the origin must not give a
+NaN derivative where ``f`` is finite.
 """
 
 from __future__ import annotations
@@ -103,9 +107,10 @@ def _directional_check(value_fn: Any, deriv_fn: Any, values: dict, wrt_name: str
     do not shrink with ``h``, a kink. The tolerance is scaled to what is compared: the
     directional derivative (``rtol``) plus the rounding error of the difference quotient
     (about ``eps * |f| / h``), never ``|f|`` itself. Where that comparison fails, the
-    rounding noise of the value kernel is measured (:func:`noise_level`) and the
-    difference quotient's share of it is added: a value computed with cancellation
-    (``log(1 + u)`` at tiny ``u`` without ``log1p``) is noisier than ``eps * |f|``.
+    rounding term is re-measured before the verdict: the noise of the value kernel in 17
+    values around the point (:func:`noise_level`) and its actual error against ``f`` to
+    50 digits, whichever is larger, stand in for ``eps * |f|``: a value computed with
+    cancellation (``sqrt(1 + u) - 1`` at tiny ``u``) is far noisier than that.
 
     ``reference`` (a :class:`~symnorm.check.values.ValueReference`) judges the value
     kernel at the point first: a value kernel that is wrong there fails the point, as

@@ -17,7 +17,8 @@ TOLERANCES: dict[type, tuple[float, float]] = {
 
 METHOD = ("central differences along random unit directions, one Richardson "
           "extrapolation step, step h = eps^(1/3) * max(1, |x|_inf); random points cover "
-          "the sign patterns of the pieces")
+          "the sign patterns of the pieces; the value kernel against an independent "
+          "evaluation of f")
 
 
 @dataclass
