@@ -297,3 +297,14 @@ def test_a_p_norm_gradient_written_out_uses_the_fused_helper():
     assert "_nm.normp_grad(a_x, t0)" in k.source
     g = k(np.array([14.4, 10.5, 2.9]))
     assert np.all(np.isfinite(g)) and g[0] == pytest.approx(1.0, abs=1e-12)
+
+
+def test_a_number_beyond_the_float_range_is_an_infinite_literal():
+    # norm(x, 2.5e400): the order was written out as 400 digits and ".0"
+    x = sn.vector("x", 2)
+    source = sn.kernel(sn.parse("norm(x, 2.5e400)", x=x), [x]).source
+    assert "_nm.normp(a_x, np.inf)" in source and "0000" not in source
+    source = sn.kernel(sn.parse("norm(x, 1) - 1e400/3", x=x), [x]).source
+    assert "np.inf" in source
+    assert "1.152921504606847e+18 * " in sn.kernel(sp.Integer(2) ** 60 * sn.norm(x, 1),
+                                                    [x]).source

@@ -7,6 +7,7 @@ fused norm gradients). Only code generated here is ever executed.
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Any
 
 import sympy as sp
@@ -62,10 +63,11 @@ class _Generator:
         return name
 
     def scalar_literal(self, e: sp.Expr) -> str | None:
-        if e.is_Integer:
-            return f"{int(e)}.0"
-        if e.is_Rational:
-            return repr(float(e))
+        if e.is_Rational:  # beyond the float range (norm(x, 2.5e400)): infinite order
+            v = float(e) if abs(e) < sp.Integer(2) ** 1024 else math.copysign(math.inf, e)
+            if math.isinf(v):
+                return "np.inf" if v > 0 else "-np.inf"
+            return f"{int(e)}.0" if e.is_Integer and abs(e) < 2 ** 53 else repr(v)
         if e == sp.oo:
             return "np.inf"
         if e.is_Float:
