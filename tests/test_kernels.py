@@ -225,6 +225,10 @@ _RATIOS = [
      lambda n1, n2, q, mp: mp.exp(n1 - 3 * n2) / (1 + mp.exp(-n2)) ** 3),
     ("exp(sigmoid(norm(x, 1)) + x.T*x)/(exp(x.T*x) + 1)",           # j = 1 on a 1x1 form
      lambda n1, n2, q, mp: mp.exp(_sig(n1) + q) / (mp.exp(q) + 1)),
+    # c + e^a with c != 1: SymPy writes softplus(softplus(q)) as log(exp(q) + 2)
+    ("log(exp(x.T*x) + 2)", lambda n1, n2, q, mp: mp.log(mp.exp(q) + 2)),
+    ("exp(x.T*x + norm(x, 1))/(exp(x.T*x) + 2)**2",
+     lambda n1, n2, q, mp: mp.exp(q + n1) / (mp.exp(q) + 2) ** 2),
     # the derivative of sigmoid(exp(x.T*x)): a = -e^q overflows, r = q with it
     ("exp(x.T*x - exp(x.T*x))/(1 + exp(-exp(x.T*x)))**2",
      lambda n1, n2, q, mp: mp.exp(q - mp.exp(q)) / (1 + mp.exp(-mp.exp(q))) ** 2),

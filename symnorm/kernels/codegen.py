@@ -287,9 +287,12 @@ class _Generator:
         if isinstance(e, sp.log):  # log((1 + exp(a))**k) = k softplus(a): log(sigmoid) too
             arg = e.args[0]
             base, k = (arg.base, arg.exp) if isinstance(arg, sp.Pow) else (arg, sp.S.One)
-            a = _one_plus_exp(base)
-            if a is not None:
-                sp_code = self.tmp(f"_nm.softplus({self.emit_scalar(a)})")
+            hit = _c_plus_exp(base)
+            if hit is not None:  # log(c + e^a) = log(c) + softplus(a - log(c))
+                c, a = hit
+                sp_code = self.tmp(f"_nm.softplus({self.emit_scalar(a - sp.log(c))})")
+                if c != 1:
+                    sp_code = self.tmp(f"{self.emit_scalar(sp.log(c))} + {sp_code}")
                 return sp_code if k == 1 else self.tmp(f"{self.emit_scalar(k)} * {sp_code}")
             rest = _one_plus(arg)
             if rest is not None:  # log(1 + u) = log1p(u): exact where u is tiny
@@ -432,12 +435,13 @@ class _Softplus(sp.Function):
     nargs = 1
 
 
-def _one_plus_exp(b: Any) -> Any:
-    """``a`` when ``b`` is ``1 + exp(a)``, else None."""
-    if isinstance(b, sp.Add) and len(b.args) == 2 and sp.S.One in b.args:
-        other = b.args[0] if b.args[1] == 1 else b.args[1]
-        if isinstance(other, sp.exp):
-            return other.args[0]
+def _c_plus_exp(b: Any) -> tuple[Any, Any] | None:
+    """``(c, a)`` when ``b`` is ``c + exp(a)`` with ``c`` a positive number, else None
+    (SymPy writes ``softplus(softplus(q))`` as ``log(exp(q) + 2)``)."""
+    if isinstance(b, sp.Add) and len(b.args) == 2:
+        c, other = b.as_coeff_Add()
+        if c.is_positive and isinstance(other, sp.exp):
+            return c, other.args[0]
     return None
 
 
@@ -482,7 +486,8 @@ def _stable_logistic(e: Any) -> Any:
     """``exp(j*a + r)/(1 + exp(a))**k`` rewritten without ``inf/inf``: as
     ``sigmoid(a)**j * sigmoid(-a)**(k-j)`` when ``r = 0`` (exact), else as one
     exponential ``exp(r - j*softplus(-a) - (k - j)*softplus(a))`` (for ``0 <= j <= k``;
-    the same identity for other ``j``).
+    the same identity for other ``j``). A denominator ``c + exp(a)`` (``c > 0``) is
+    ``c*(1 + exp(a - log(c)))``.
 
     The textbook forms of the sigmoid and its derivative overflow to ``inf/inf`` for
     large ``|a|``, and so do the ratios SymPy builds when it merges exponentials
@@ -493,16 +498,19 @@ def _stable_logistic(e: Any) -> Any:
     for i, f in enumerate(factors):
         if not (isinstance(f, sp.Pow) and f.exp.is_number and f.exp.is_negative):
             continue
-        a = _one_plus_exp(f.base)
-        if a is None:
+        hit = _c_plus_exp(f.base)
+        if hit is None:
             continue
+        c, a0 = hit
         k = -f.exp
         rest = factors[:i] + factors[i + 1:]
+        # (c + e^a0)^-k = c^-k (1 + e^a)^-k with a = a0 - log(c); e^(j a0) = c^j e^(j a)
+        a = a0 - sp.log(c)
         for j_index, g in enumerate(rest):
             if not isinstance(g, sp.exp):
                 continue
-            j, r = _coefficient(g.args[0], a)
-            others = rest[:j_index] + rest[j_index + 1:]
+            j, r = _coefficient(g.args[0], a0)
+            others = [*rest[:j_index], *rest[j_index + 1:], c ** (j - k)]
             if r == 0 and (0 < j) is sp.true and (j <= k) is sp.true:
                 return sp.Mul(*others, _Sigmoid(a) ** j, _Sigmoid(-a) ** (k - j))
             # one exponential of log-sigmoids, exp(r + j*log(sigmoid(a)) + (k - j)*
@@ -515,7 +523,7 @@ def _stable_logistic(e: Any) -> Any:
             else:
                 power = r + j * a - k * _Softplus(a)
             return sp.Mul(*others, sp.exp(power))
-        return sp.Mul(*rest, _Sigmoid(-a) ** k)
+        return sp.Mul(*rest, c ** -k, _Sigmoid(-a) ** k)
     return None
 
 
