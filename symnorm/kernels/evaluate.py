@@ -204,7 +204,7 @@ def _mp_power(t: Any, p: Any) -> Any:
     if t < 0 and p != mpmath.floor(p):
         return mpmath.nan  # not real
     if t == 0 and p < 0:
-        return mpmath.inf
+        return mpmath.nan  # a division by 0: undefined (+-inf only as a one-sided limit)
     return t ** p
 
 
