@@ -312,3 +312,19 @@ def test_a_number_beyond_the_float_range_is_an_infinite_literal():
     assert "np.inf" in source
     assert "1.152921504606847e+18 * " in sn.kernel(sp.Integer(2) ** 60 * sn.norm(x, 1),
                                                     [x]).source
+
+
+def test_every_logistic_denominator_of_a_vector_coefficient_is_rewritten():
+    # x e^(q + r)/((1 + e^q)(1 + e^r)) = x sigmoid(q) sigmoid(r); one rewrite left
+    # e^(r - softplus(-q))/(1 + e^r) behind, inf/inf once r > 709 (the gradient of
+    # sigmoid(exp(-log(sigmoid(x.T*M*x) - 0.5))) at |x| ~ 30 in the fuzz campaign)
+    x = sn.vector("x", 2)
+    q, r = sn.ScalarOf(x.T * x), 20 * sn.norm(x, 1)
+    g = x * sp.exp(q + r) / ((1 + sp.exp(q)) * (1 + sp.exp(r)))
+    k = sn.kernel(g, [x])
+    with np.errstate(over="ignore"):
+        assert k(np.array([30.0, 40.0])).tolist() == [30.0, 40.0]
+        small = k(np.array([0.01, -0.02]))
+    sig = lambda t: 1 / (1 + math.exp(-t))  # noqa: E731
+    want = sig(0.0005) * sig(0.6)
+    np.testing.assert_allclose(small, [0.01 * want, -0.02 * want], rtol=1e-15)

@@ -191,7 +191,10 @@ class _Generator:
                 lit = self.scalar_literal(rest)
                 factor = lit if lit is not None else f"_nm.sv({self.emit_scalar(rest)})"
                 return self.tmp(f"np.multiply({factor}, {grad}{o})")
-        num, den = fraction(_stable_logistic(c) or c)
+        stable = _stable_logistic(c)
+        while stable is not None:  # one logistic denominator at a time, until none is left
+            c, stable = stable, _stable_logistic(stable)
+        num, den = fraction(c)
         items = [(self.emit(m), kind_of(m)) for m in mats]
         powers = _l2_powers(den)
         if powers:
