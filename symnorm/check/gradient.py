@@ -133,9 +133,7 @@ def _directional_check(value_fn: Any, deriv_fn: Any, values: dict, wrt_name: str
         point.problem = "the function is not finite at this point (outside its domain)"
         return point
     if g.size < 10_000 and not np.all(np.isfinite(g)):  # large g: seen in <g, t> below
-        point.problem = (f"the claimed derivative is not finite here, though the function is "
-                         f"({format_value(f0)})")
-        return point
+        return _not_finite_derivative(point, f0, reference)
     eps = _rounding(dtype)
     h = eps ** (1 / 3) * max(1.0, float(max(np.max(x), -np.min(x))) if np.size(x) else 1.0)
     c = _direction(rng, f0.shape, np.float64) if f0.ndim else np.float64(1.0)
@@ -191,9 +189,7 @@ def _directional_check(value_fn: Any, deriv_fn: Any, values: dict, wrt_name: str
         else:
             claimed = float(np.dot(g.ravel(), t.ravel()))  # no temporary of size n
             if not np.isfinite(claimed) and not np.all(np.isfinite(g)):
-                point.problem = (f"the claimed derivative is not finite here, though the "
-                                 f"function is ({format_value(f0)})")
-                return point
+                return _not_finite_derivative(point, f0, reference)
         err = abs(fd - claimed)
         base = atol + rtol * max(abs(claimed), abs(fd)) + abs(d2 - d1)
         tol = base + max(noise, 8 * spread / h)
@@ -210,6 +206,21 @@ def _directional_check(value_fn: Any, deriv_fn: Any, values: dict, wrt_name: str
             # errors of size delta in each value move it by at most about 3 delta/h
             tol = base + max(noise, 8 * spread / h, 10 * sigma / h, 4 * delta / h)
         point.directions.append(DirectionResult(t, fd, claimed, err, tol))
+    return point
+
+
+def _not_finite_derivative(point: PointResult, f0: Any, reference: Any) -> PointResult:
+    """A claimed derivative that is not finite where the value kernel is: a failure, unless
+    ``f`` is undefined there after all (built on log 0 or x/0, which float64 turns into a
+    number: the point is outside the domain, mode "outside")."""
+    if reference is not None and reference.defined(point.values) is False:
+        point.problem = ("the function is not defined here (it is built on log 0 or a "
+                         "division by 0, which float64 turns into a number): not a point "
+                         "of its domain")
+        point.mode = "outside"
+        return point
+    point.problem = (f"the claimed derivative is not finite here, though the function is "
+                     f"({format_value(f0)})")
     return point
 
 
@@ -317,8 +328,9 @@ def run_check(f: Any, wrt: Any, claimed: Any, *, hessian: bool = False, at: Any 
         methods.add(METHOD)
         point = _directional_check(value_fn, claimed_fn, values, wrt.name, rng, directions,
                                    dtype, rtol, atol, hessian, wrt, reference)
-        while point.mode == "kink" and not fixed_list and spare:
-            # a random point on a kink is an accident of the draw: take another one
+        while point.mode in ("kink", "outside") and not fixed_list and spare:
+            # a random point on a kink (or outside the domain: log 0 made a number) is an
+            # accident of the draw: take another one
             point = _directional_check(value_fn, claimed_fn, spare.pop(), wrt.name, rng,
                                        directions, dtype, rtol, atol, hessian, wrt, reference)
         if point.mode == "kink" and not hessian:
@@ -367,6 +379,8 @@ def _far_points(value_fn: Any, claimed_fn: Any, args: list, wrt: Any,
             return [PointResult(values=values, mode="nan",
                                 problem=f"evaluation failed: {type(exc).__name__}: {exc}")]
         if np.isnan(g).any():
+            if reference is not None and reference.defined(values) is False:
+                continue  # f is undefined here (log 0 made a number): outside the domain
             return [PointResult(values=values, mode="nan", problem=(
                 f"the claimed derivative is NaN at this point far from the origin, though "
                 f"the function is finite there ({format_value(f0)}): its kernel computes "

@@ -46,7 +46,8 @@ class PointResult:
     problem: str = ""
     # "differentiable"; "kink": checked as a subgradient; "value": the value kernel is
     # wrong here (against an independent evaluation); "nan": the claimed derivative is
-    # NaN where the function is finite
+    # NaN where the function is finite; "outside": f is undefined here though float64
+    # gives a number (log 0), a point outside the domain
     mode: str = "differentiable"
 
     @property

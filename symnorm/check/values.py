@@ -168,6 +168,16 @@ class ValueReference:
             return None
         return self._message(fk, fe, "precise evaluation")
 
+    def defined(self, values: dict) -> bool | None:
+        """Whether ``f`` is defined (real and finite) at ``values`` by the precise
+        evaluation, which knows no ``log 0 = -inf`` or ``1/0 = inf``: ``softplus(s *
+        log(relu(t)))`` is 0 in float64 where ``t < 0``, and undefined. None when it
+        cannot tell."""
+        exact = self.precise(values)
+        if exact is None:
+            return None
+        return bool(mpmath.isfinite(exact))
+
     def error(self, kernel_value: Any, values: dict) -> float:
         """``|kernel value - f|`` at ``values`` against the 50-digit value: the actual
         rounding error of the value computation there (0 when it cannot be had)."""

@@ -197,7 +197,9 @@ class _Mp:
 
 
 def _mp_log(t: Any) -> Any:
-    return mpmath.log(t) if t > 0 else (mpmath.ninf if t == 0 else mpmath.nan)
+    # log 0 is undefined (-inf only as a limit), and so is what is built on it, even
+    # where float64 makes a number of it again (softplus(-inf) = 0)
+    return mpmath.log(t) if t > 0 else mpmath.nan
 
 
 def _mp_power(t: Any, p: Any) -> Any:
