@@ -89,11 +89,18 @@ def check(f: Any, wrt: Any, grad: Any = None, at: Any = None, *, subdiff: Any = 
     of the gradient), ``dtype`` (float64 or float32), ``seed``. ``grad`` may also be an
     array: the claimed (sub)gradient at the single point ``at``.
 
+    At every point the value kernel of ``f`` is also compared with an independent
+    evaluation (float64, and mpmath at 50 digits or more where they disagree): a value
+    kernel that is wrong there (or NaN where ``f`` is finite) fails the point, with a
+    message that says so. Two points far from the origin must not give a NaN derivative
+    where ``f`` is finite.
+
     At a kink (one-sided derivatives that differ) a claimed gradient is checked as a
     subgradient: ``<g, d> <= f'(x; d)`` for one-sided differences along coordinate and
     random directions, and ``f(y) >= f(x) + <g, y - x>`` at nearby and far points
-    (``f`` convex). With ``subdiff=`` (a :class:`~symnorm.Subdifferential`) its
-    support function is also compared with ``f'(x; d)``.
+    (``f`` convex); for a matrix variable the directions are matrices. With
+    ``subdiff=`` (a :class:`~symnorm.Subdifferential`) its support function is also
+    compared with ``f'(x; d)``.
 
     >>> import symnorm as sn
     >>> x = sn.vector("x")
@@ -104,6 +111,10 @@ def check(f: Any, wrt: Any, grad: Any = None, at: Any = None, *, subdiff: Any = 
     >>> M = sn.matrix("M", "n", "n", positive_definite=True)
     >>> q = sn.ScalarOf(x.T*M*x)  # Mahalanobis: sampled with M positive definite
     >>> sn.check(sp.sqrt(q), x, grad=M*x/sp.sqrt(q)).ok
+    True
+    >>> import numpy as np
+    >>> X = sn.matrix("X", 2, 2)  # at a kink of the spectral norm: I/2 is a subgradient
+    >>> sn.check(sn.norm(X, 2), X, grad=np.eye(2) / 2, at=np.eye(2)).ok
     True
     """
     f = as_scalar(f)

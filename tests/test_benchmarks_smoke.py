@@ -97,3 +97,15 @@ def test_bench_matrix_run_tiny(tmp_path, capsys):
     out = tmp_path / "matrix.md"
     assert module.main(["--sizes", "6", "--repeat", "1", "--markdown", str(out)]) == 0
     assert "ratio vs hand numpy" in out.read_text(encoding="utf-8")
+
+
+def test_bench_check_run_tiny(capsys):
+    module = _load("bench_check")
+    rows = module.run([1000], repeat=1)
+    assert rows[0]["right_passes"] and rows[0]["wrong_fails"]
+    assert rows[0]["kernel_calls"] == 6 and _positive_finite(rows[0]["check_ms"])
+    r = module.run_default(repeat=1)
+    assert r["cases"] == len(module.DEFAULT_CASES) and r["all_pass"]
+    assert _positive_finite(r["ms_per_check"]) and r["kernel_calls_per_check"] > 6
+    module.main(["--default", "--repeat", "1"])
+    assert "default check, 10 derivations" in capsys.readouterr().out

@@ -295,3 +295,223 @@ def test_no_false_alarm_where_f_is_a_difference_of_larger_terms():
     d = sn.grad(f, xs, check=False)
     for seed in range(4):
         assert d.check(seed=seed, directions=2).ok
+
+
+# --------------------------------------------------------------------------- the value kernel
+
+
+def _zero_for_large_orders(monkeypatch):
+    """The p-norm helpers as they were: 0 from p ~ 1100 up (a power underflowed)."""
+    import symnorm.numeric as nm
+
+    normp, normp_grad = nm.normp, nm.normp_grad
+
+    def bad_normp(u, p):
+        return np.zeros(np.shape(u)[:-1]) if float(p) > 1100 else normp(u, p)
+
+    def bad_normp_grad(u, p, out=None):
+        return np.zeros(np.shape(u)) if float(p) > 1100 else normp_grad(u, p, out=out)
+
+    monkeypatch.setattr(nm, "normp", bad_normp)
+    monkeypatch.setattr(nm, "normp_grad", bad_normp_grad)
+
+
+def test_a_wrong_value_kernel_fails_the_check_naming_it(monkeypatch):
+    # issue: norm(x, 2000) at [1, 2]: value kernel 0, gradient [0, 0], and finite
+    # differences of the value kernel 0 too: the check passed. f is 2 there.
+    _zero_for_large_orders(monkeypatch)
+    x = sn.vector("x", 2)
+    f = sn.norm(x, 2000)
+    r = sn.check(f, x, at=np.array([1.0, 2.0]))
+    assert not r.ok and r.points[0].mode == "value"
+    assert r.points[0].problem.startswith(
+        "the value kernel of norm(x, 2000) gives 0 here, but norm(x, 2000) = 2 "
+        "(precise evaluation, independent of the kernel)")
+    assert "x = [1. 2.]" in r.summary()
+    with pytest.raises(sn.CheckFailedError,
+                       match=r"^the value kernel of norm\(x, 2000\) is wrong") as caught:
+        sn.grad(f, x)
+    assert all(p.mode == "value" for p in caught.value.report.points if not p.ok)
+    p = sn.scalar("p")  # an order given at call time
+    r = sn.check(sn.norm(x, p), x, at={"x": np.array([1.0, 2.0]), "p": 2.5e300})
+    assert not r.ok and "norm(x, p) = 2 (precise" in r.points[0].problem
+
+
+def test_a_value_kernel_that_is_nan_where_f_is_finite_fails(monkeypatch):
+    import symnorm.numeric as nm
+
+    norm2 = nm.norm2
+
+    def nan_beyond_one(u, p=2):  # finite only near the origin
+        out = np.asarray(norm2(u, p), dtype=float)
+        return np.where(out > 1.0, np.nan, out)
+
+    monkeypatch.setattr(nm, "norm2", nan_beyond_one)
+    x = sn.vector("x", 3)
+    r = sn.check(sn.norm(x, 2) + sn.norm(x, 1), x, grad=x / sn.norm(x, 2) + Sign(x))
+    bad = [p for p in r.points if not p.ok]
+    assert not r.ok and bad[0].mode == "value"
+    assert "gives nan here, but norm(x, 1) + norm(x, 2) = " in bad[0].problem
+    value = float(np.sum(np.abs(bad[0].values["x"])) + np.linalg.norm(bad[0].values["x"]))
+    assert f"= {value:.17g}"[:14] in bad[0].problem
+
+
+def test_the_right_value_kernel_passes_the_value_comparison():
+    x, a = sn.vector("x", 3), sn.vector("a", 3)
+    B = sn.matrix("B", 3, 3)
+    for f in (sn.norm(x, 1000), sn.norm(B * x - a, 4),
+              sn.parse("softplus(exp(norm(x, 2)))", x=x),
+              sn.parse("max(norm(x, 1), exp(-norm(x - a, 2))*norm(x, 3))", x=x, a=a)):
+        assert sn.grad(f, x).report.ok
+
+
+def test_a_nan_derivative_far_from_the_origin_fails():
+    # (2 e^q + 2) e^-q / (1 + e^-q) = 2: right, but inf*0 once e^q overflows (q > 709),
+    # which the usual points (|x| up to ~10) never reach
+    x = sn.vector("x")
+    q = sn.norm(x, 2) ** 2
+    r = sn.check(q, x, grad=x * (2 * sp.exp(q) + 2) * sp.exp(-q) / (1 + sp.exp(-q)))
+    bad = [p for p in r.points if not p.ok]
+    assert len(bad) == 1 and bad[0].mode == "nan"
+    assert bad[0].problem.startswith("the claimed derivative is NaN at this point far from "
+                                     "the origin, though the function is finite there")
+    assert np.max(np.abs(bad[0].values["x"])) > 20
+
+
+def test_value_reference_judges_only_what_it_can_tell():
+    from symnorm.check.values import ValueReference
+
+    x = sn.vector("x")
+    ref = ValueReference(sn.norm(x, 2) - 1, [x])
+    point = {"x": np.array([1e-9, 1.0])}           # f = 5e-19, all cancellation in float64
+    assert ref.judge(0.0, point) is None            # rounding explains 0
+    assert ref.judge(1e-3, point) is not None       # it does not explain 1e-3
+    assert ref.judge(float("nan"), point).startswith("the value kernel of norm(x, 2) - 1 "
+                                                     "gives nan here")
+    outside = ValueReference(sp.log(sn.norm(x, 2) - 2), [x])
+    assert outside.judge(float("nan"), {"x": np.array([1.0, 0.0])}) is None  # log(-1)
+
+
+# --------------------------------------------------------------------------- conditioning
+
+
+def test_no_false_alarm_where_the_value_kernel_loses_every_digit():
+    # sqrt(1 + u) - 1 with u ~ 1e-15..1e-10 (no rewrite applies): the computed value is
+    # 0 or a few ulps of 1 all along the stencil, the gradient ~1e-12; the tolerance takes
+    # the kernel's measured noise and its actual error against f to 50 digits
+    B, x, a = sn.matrix("B", 3, 3), sn.vector("x", 3), sn.vector("a", 3)
+    u = (1 / (1 + sn.norm(B * x - a, 2) ** 6)) ** 2
+    f = sp.sqrt(1 + u) - 1
+    for seed in range(6):
+        assert sn.grad(f, x, seed=seed).report.ok
+    right = sn.grad(f, x, check=False).result
+    assert not sn.check(f, x, grad=sp.Rational(101, 100) * right).ok  # 1 % off: caught
+
+
+def test_log_of_one_plus_a_tiny_term_is_checked_without_alarm():
+    # the issue's false alarm: log(1 + u) at u ~ 1e-10 evaluated without log1p left the
+    # difference quotient 0.7 % off; the kernel now calls log1p
+    B, x, a = sn.matrix("B", 3, 3), sn.vector("x", 3), sn.vector("a", 3)
+    f = sp.log(1 + (1 / (1 + sn.norm(B * x - a, 2) ** 6)) ** 2)
+    d = sn.grad(f, x)
+    assert d.report.ok and "np.log1p" in d.value_kernel().source
+    import mpmath
+
+    Bv = np.array([[1.0, 0.5, 0.0], [0.0, 1.0, 0.5], [0.5, 0.0, 1.0]])
+    av, xv = np.array([1.0, -1.0, 0.5]), np.array([4.0, -3.0, 2.0])
+    with mpmath.workdps(50):
+        r = [mpmath.fsum(mpmath.mpf(Bv[i, j]) * xv[j] for j in range(3)) - av[i]
+             for i in range(3)]
+        n = mpmath.sqrt(mpmath.fsum(t * t for t in r))
+        value = mpmath.log(1 + (1 / (1 + n ** 6)) ** 2)
+    got = d.value_kernel()(x=xv, B=Bv, a=av)
+    assert abs(float(got) - float(value)) <= 1e-15 * float(value)
+
+
+def test_noise_level_of_rounded_values():
+    from symnorm.check.gradient import noise_level
+
+    line = [0.25 * k for k in range(17)]
+    assert noise_level(line) == 0.0
+    rng = np.random.default_rng(1)
+    noisy = [1.0 + 1e-3 * k + 1e-9 * rng.standard_normal() for k in range(17)]
+    assert 3e-10 < noise_level(noisy) < 3e-9
+    assert noise_level([1.0, float("nan")] * 8 + [1.0]) == 0.0
+
+
+# --------------------------------------------------------------------------- matrix kinks
+
+
+def test_a_matrix_variable_is_checked_at_its_kinks():
+    # issue: sn.check(norm(X, 2), X, grad=I/2, at=I) raised numpy's broadcast ValueError
+    X = sn.matrix("X", 2, 2)
+    r = sn.check(sn.norm(X, 2), X, grad=np.eye(2) / 2, at=np.eye(2))
+    assert r.ok and r.points[0].mode == "kink"
+    bad = sn.check(sn.norm(X, 2), X, grad=np.eye(2), at=np.eye(2))
+    assert not bad.ok and bad.points[0].mode == "kink"
+    worst = [d for d in bad.points[0].directions if not d.ok][0]
+    assert worst.test == "<g, d> <= f'(x; d)"
+    assert worst.claimed == pytest.approx(2 * worst.finite_difference)  # <I, D> = 2 f'(I; D)
+    assert sn.check(sn.norm(X, "nuc"), X, grad=np.zeros((2, 2)), at=np.zeros((2, 2))).ok
+    assert not sn.check(sn.norm(X, "nuc"), X, grad=2 * np.eye(2), at=np.zeros((2, 2))).ok
+    # the induced 1-norm with tied columns: the average of the two vertices is in the set
+    tie = np.array([[1.0, -1.0], [1.0, 1.0]])
+    assert sn.check(sn.norm(X, 1), X, grad=[[0.5, -0.5], [0.5, 0.5]], at=tie).ok
+    assert not sn.check(sn.norm(X, 1), X, grad=[[1.0, -1.0], [1.0, 1.0]], at=tie).ok
+
+
+def test_a_symmetric_matrix_variable_moves_symmetrically_at_a_kink():
+    S = sn.matrix("S", 2, 2, symmetric=True)
+    r = sn.check(sn.norm(S, 2), S, grad=np.eye(2) / 2, at=np.eye(2))
+    assert r.ok and r.points[0].mode == "kink"
+    assert all(np.allclose(d.direction, d.direction.T) for d in r.points[0].directions)
+    assert not sn.check(sn.norm(S, 2), S, grad=np.eye(2), at=np.eye(2)).ok
+
+
+def test_a_claimed_subgradient_of_the_wrong_size_is_named():
+    X = sn.matrix("X", 2, 2)
+    with pytest.raises(sn.ShapeError, match=r"has shape \(3,\), but the point given for X "
+                                            r"has shape \(2, 2\)"):
+        sn.check(sn.norm(X, 2), X, grad=np.ones(3), at=np.eye(2))
+
+
+# --------------------------------------------------------------------------- domains
+
+
+@pytest.mark.parametrize("text, shapes", [
+    ("log(relu(log(a.T*x) - 4))", {}),                      # a.T*x > e^4: |x| ~ 50
+    ("log(softplus(log(trace(X))) - 4)", {"X": ("n", "n")}),  # tr X > 53.6: X ~ 18 I
+    ("log(relu(log(sqrt(norm(x - a, 3))) - 3))", {}),       # norm(x - a, 3) > e^6
+    ("sqrt((norm(x - a, 5/2) - norm(x - a, 3)) - 3)", {}),  # spread entries, |x| ~ 40
+])
+def test_a_domain_far_from_the_usual_scales_is_found(text, shapes):
+    # fuzz expressions refused with "no point of the domain found" (issue item 14)
+    f = sn.parse(text, **shapes)
+    v = next(s for s in f.free_symbols if s.name in ("x", "X"))
+    d = sn.grad(f, v)
+    assert d.report.ok and len(d.report.points) >= 6
+    assert all(np.max(np.abs(p.values[v.name])) > 10 for p in d.report.points)
+
+
+def test_an_empty_domain_is_still_refused_after_the_wide_search():
+    from symnorm.check import NoDomainPointError
+
+    x = sn.vector("x")
+    with pytest.raises(NoDomainPointError, match=r"^no point of the domain found: "
+                                                 r"sqrt\(-norm\(x, 2\) - 1\) is not finite "
+                                                 r"\(NaN or inf\) at any of 199 random points"):
+        sn.grad(sn.parse("sqrt(-norm(x, 2) - 1)"), x)
+
+
+def test_a_point_where_f_is_a_number_only_through_log_0_is_outside_the_domain():
+    # softplus(a.T*x * log(relu(norm(x, 2) - 2))) is 0 in float64 where norm(x, 2) < 2
+    # (log 0 = -inf, softplus(-inf) = 0) and its gradient NaN (0 * inf): undefined there,
+    # not a failure; the fuzz campaign counted it as a false alarm
+    f = sn.parse("softplus(a.T*x*log(relu(norm(x, 2) - 2)))")
+    x = next(s for s in f.free_symbols if s.name == "x")
+    d = sn.grad(f, x)
+    assert d.report.ok and all(np.linalg.norm(p.values["x"]) > 2 for p in d.report.points)
+    r = sn.check(f, x, at={"x": np.array([0.5, 0.5]), "a": np.array([1.0, 1.0])})
+    assert not r.ok and r.points[0].mode == "outside"
+    assert r.points[0].problem.startswith("the function is not defined here (it is built on "
+                                          "log 0 or a division by 0")

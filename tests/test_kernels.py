@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import warnings
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -188,3 +191,140 @@ def test_integer_matrix_powers(rng):
     m, v = rng.standard_normal((3, 3)), rng.standard_normal(3)
     r = m @ m @ v
     np.testing.assert_allclose(d.kernel()(v, m), (m @ m).T @ r / np.linalg.norm(r))
+
+
+# -- ratios of exponentials, log1p, expm1 ------------------------------------------------------
+
+
+def test_softplus_of_exp_does_not_overflow_into_nan():
+    # issue: SymPy merges exp(u)*exp(v)/(exp(u) + 1) into exp(u + v)/(exp(u) + 1); at
+    # x = [10, 0] exp(exp(10)) overflows and the old kernel gave [nan, nan]
+    x = sn.vector("x", 2)
+    d = sn.grad(sn.parse("softplus(exp(norm(x, 2)))", x=x), x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        g = d.kernel()(np.array([10.0, 0.0]))
+    assert g.tolist() == [math.exp(10.0), 0.0]          # sigmoid(e^10) = 1 exactly
+    assert g[0] == pytest.approx(22026.465794806718, rel=1e-15)
+    assert "_nm.softplus" in d.kernel().source  # exp(n - softplus(-e^n)): no e^(e^n)
+
+
+def _sig(t):
+    import mpmath
+
+    return 1 / (1 + mpmath.exp(-t))
+
+
+# each ratio with its value from the 1-norm, 2-norm and x.T*x, by mpmath
+_RATIOS = [
+    ("exp(2*norm(x, 2) + norm(x, 1))/(1 + exp(norm(x, 2)))",       # j > k
+     lambda n1, n2, q, mp: mp.exp(2 * n2 + n1) / (1 + mp.exp(n2))),
+    ("exp(norm(x, 2) + norm(x, 1))/(1 + exp(norm(x, 2)))**2",       # 0 < j < k
+     lambda n1, n2, q, mp: mp.exp(n2 + n1) / (1 + mp.exp(n2)) ** 2),
+    ("exp(norm(x, 1) - 3*norm(x, 2))/(1 + exp(-norm(x, 2)))**3",    # a = -norm, j = k = 3
+     lambda n1, n2, q, mp: mp.exp(n1 - 3 * n2) / (1 + mp.exp(-n2)) ** 3),
+    ("exp(sigmoid(norm(x, 1)) + x.T*x)/(exp(x.T*x) + 1)",           # j = 1 on a 1x1 form
+     lambda n1, n2, q, mp: mp.exp(_sig(n1) + q) / (mp.exp(q) + 1)),
+    # c + e^a with c != 1: SymPy writes softplus(softplus(q)) as log(exp(q) + 2)
+    ("log(exp(x.T*x) + 2)", lambda n1, n2, q, mp: mp.log(mp.exp(q) + 2)),
+    ("exp(x.T*x + norm(x, 1))/(exp(x.T*x) + 2)**2",
+     lambda n1, n2, q, mp: mp.exp(q + n1) / (mp.exp(q) + 2) ** 2),
+    # the derivative of sigmoid(exp(x.T*x)): a = -e^q overflows, r = q with it
+    ("exp(x.T*x - exp(x.T*x))/(1 + exp(-exp(x.T*x)))**2",
+     lambda n1, n2, q, mp: mp.exp(q - mp.exp(q)) / (1 + mp.exp(-mp.exp(q))) ** 2),
+]
+
+
+@pytest.mark.parametrize("text, reference", _RATIOS)
+def test_ratios_of_exponentials_are_finite_wherever_they_are(text, reference):
+    import mpmath
+
+    x = sn.vector("x", 2)
+    k = sn.kernel(sn.parse(text, x=x), [x])
+    for point in ([0.3, -0.2], [40.0, 30.0], [300.0, -400.0]):
+        u = np.array(point)
+        with mpmath.workdps(60):
+            n1 = mpmath.fsum(abs(mpmath.mpf(t)) for t in u)
+            q = mpmath.fsum(mpmath.mpf(t) ** 2 for t in u)
+            want = reference(n1, mpmath.sqrt(q), q, mpmath)
+        if abs(want) > 1e300:  # the ratio itself overflows
+            continue
+        with np.errstate(over="ignore"):  # e^q itself may overflow, the ratio not
+            got = float(k(u))
+        assert got == pytest.approx(float(want), rel=1e-12, abs=1e-300), (text, point)
+
+
+def test_log_of_one_plus_and_exp_minus_one_keep_their_digits():
+    x = sn.vector("x", 2)
+    u = np.array([1e-9, 0.0])
+    cases = [(sp.log(1 + sn.norm(x, 2)), "np.log1p", math.log1p(1e-9)),
+             (sp.log(1 - sn.norm(x, 2)), "np.log1p", math.log1p(-1e-9)),
+             (sp.exp(sn.norm(x, 2)) - 1, "np.expm1", math.expm1(1e-9)),
+             (1 - sp.exp(sn.norm(x, 2)) + sn.norm(x, 1), "np.expm1", 1e-9 - math.expm1(1e-9))]
+    for f, helper, want in cases:
+        k = sn.kernel(f, [x])
+        assert helper in k.source
+        assert float(k(u)) == pytest.approx(want, rel=1e-15)
+    assert "log1p" not in sn.kernel(sp.log(2 + sn.norm(x, 2)), [x]).source
+
+
+def test_log1p_and_expm1_run_on_the_array_api_backends():
+    x = sn.vector("x", 2)
+    k = sn.kernel(sp.log(1 + sn.norm(x, 2)) + sp.exp(sn.norm(x, 1)) - 1, [x])
+    torch = pytest.importorskip("torch")
+    got = k(torch.tensor([1e-9, 0.0], dtype=torch.float64))
+    assert float(got) == pytest.approx(math.log1p(1e-9) + math.expm1(1e-9), rel=1e-15)
+
+
+def test_a_kernel_of_a_division_by_zero_names_the_expression():
+    # issue: "no kernel rule for ComplexInfinity in zoo"
+    x = sn.vector("x")
+    with pytest.raises(sn.DomainError, match=r"^no kernel for zoo\*norm\(x, 2\): it holds a "
+                                             r"division by zero \(SymPy's zoo"):
+        sn.kernel(sn.norm(x, 2) / 0, [x])
+    with pytest.raises(sn.DomainError, match=r"no kernel for zoo\*norm\(x, 2\)"):
+        sn.grad(sn.norm(x, 2) / 0, x)
+    with pytest.raises(sn.DomainError, match=r"^no kernel for I\*norm\(x, 1\): it holds the "
+                                             r"imaginary unit I"):
+        sn.kernel(sp.sqrt(-1) * sn.norm(x, 1), [x])
+    with pytest.raises(sn.DomainError, match=r"^no kernel for nan: it holds an undefined "
+                                             r"number"):
+        sn.kernel(sp.nan * sn.norm(x, 1), [x])
+
+
+def test_a_p_norm_gradient_written_out_uses_the_fused_helper():
+    # the order depends on x: the chain rule leaves sign(x) .* |x|^(p-1)/norm(x, p)^(p-1)
+    # written out, which overflowed to inf/inf (NaN) from |x|^(p-1) > 1e308 on
+    x = sn.vector("x")
+    f = sn.norm(x, sn.ScalarOf(x.T * x))
+    k = sn.grad(f, x, check=False).kernel()
+    assert "_nm.normp_grad(a_x, t0)" in k.source
+    g = k(np.array([14.4, 10.5, 2.9]))
+    assert np.all(np.isfinite(g)) and g[0] == pytest.approx(1.0, abs=1e-12)
+
+
+def test_a_number_beyond_the_float_range_is_an_infinite_literal():
+    # norm(x, 2.5e400): the order was written out as 400 digits and ".0"
+    x = sn.vector("x", 2)
+    source = sn.kernel(sn.parse("norm(x, 2.5e400)", x=x), [x]).source
+    assert "_nm.normp(a_x, np.inf)" in source and "0000" not in source
+    source = sn.kernel(sn.parse("norm(x, 1) - 1e400/3", x=x), [x]).source
+    assert "np.inf" in source
+    assert "1.152921504606847e+18 * " in sn.kernel(sp.Integer(2) ** 60 * sn.norm(x, 1),
+                                                    [x]).source
+
+
+def test_every_logistic_denominator_of_a_vector_coefficient_is_rewritten():
+    # x e^(q + r)/((1 + e^q)(1 + e^r)) = x sigmoid(q) sigmoid(r); one rewrite left
+    # e^(r - softplus(-q))/(1 + e^r) behind, inf/inf once r > 709 (the gradient of
+    # sigmoid(exp(-log(sigmoid(x.T*M*x) - 0.5))) at |x| ~ 30 in the fuzz campaign)
+    x = sn.vector("x", 2)
+    q, r = sn.ScalarOf(x.T * x), 20 * sn.norm(x, 1)
+    g = x * sp.exp(q + r) / ((1 + sp.exp(q)) * (1 + sp.exp(r)))
+    k = sn.kernel(g, [x])
+    with np.errstate(over="ignore"):
+        assert k(np.array([30.0, 40.0])).tolist() == [30.0, 40.0]
+        small = k(np.array([0.01, -0.02]))
+    sig = lambda t: 1 / (1 + math.exp(-t))  # noqa: E731
+    want = sig(0.0005) * sig(0.6)
+    np.testing.assert_allclose(small, [0.01 * want, -0.02 * want], rtol=1e-15)

@@ -349,3 +349,18 @@ def test_fuzzed_ascii_raises_only_symnorm_errors(text: str) -> None:
         sn.parse_latex(text)
     except SymnormError:
         pass
+
+
+@pytest.mark.parametrize("text, message, column", [
+    (r"\frac{\|x\|_2}{0}", r"division by zero at line 1, column 16 in '\frac{\|x\|_2}{0}': "
+                           r"'0' is 0", 16),
+    (r"\frac{0}{0}", r"division by zero at line 1, column 10", 10),
+    (r"\log 0", r"log of 0 at line 1, column 1 in '\log 0'", 1),
+    (r"\ln(0) + \|x\|_1", r"log of 0 at line 1, column 1", 1),
+    (r"\sqrt{-1}", r"not real at line 1, column 1: '\sqrt{-1}' is the complex number I", 1),
+])
+def test_latex_numbers_that_are_not_real_are_refused(text, message, column):
+    with pytest.raises(ParseError) as caught:
+        sn.parse_latex(text)
+    assert str(caught.value).startswith(message)
+    assert caught.value.column == column

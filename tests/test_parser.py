@@ -609,3 +609,36 @@ def test_a_dimension_used_as_a_number_derives_and_computes() -> None:
     assert sn.to_text(d.result) == "2*x/n"
     np.testing.assert_allclose(d.kernel()(np.array([1.0, 2.0, 3.0])), [2 / 3, 4 / 3, 2.0])
     np.testing.assert_allclose(d.value_kernel()(np.array([1.0, 2.0, 3.0, 4.0])), 30 / 4)
+
+
+# -- numbers that are not real: division by zero, log of 0, roots of negatives ----------------
+
+@pytest.mark.parametrize("text, message, column", [
+    ("norm(x, 2)/0", "division by zero at line 1, column 11 in 'norm(x, 2)/0': '0' is 0", 11),
+    ("0/0", "division by zero at line 1, column 2 in '0/0': '0' is 0", 2),
+    ("x/(3 - 3)", "division by zero at line 1, column 2 in 'x/(3 - 3)': '3 - 3' is 0", 2),
+    ("a.T*x/(0*lam)", "division by zero at line 1, column 6 in 'a.T*x/(0*lam)': "
+                      "'0*lam' is 0", 6),
+    ("norm(x, 1) + 0**-1", "division by zero at line 1, column 14 in '0**-1': 0 raised to "
+                           "a negative power", 14),
+    ("log(0)", "log of 0 at line 1, column 1 in 'log(0)': '0' is 0, and log is finite for "
+               "positive numbers only", 1),
+    ("norm(x, 2) + log(1 - 1)", "log of 0 at line 1, column 14 in 'log(1 - 1)': '1 - 1' is "
+                                "0", 14),
+    ("sqrt(-1)", "not real at line 1, column 1: 'sqrt(-1)' is the complex number I, and "
+                 "symnorm works with real numbers only", 1),
+    ("log(-2)*norm(x, 1)", "not real at line 1, column 1: 'log(-2)' is the complex number "
+                           "log(2) + I*pi", 1),
+    ("(-8)**(1/3)", "not real at line 1, column 1: '(-8)**(1/3)' is the complex number "
+                    "2*(-1)**(1/3)", 1),
+])
+def test_numbers_that_are_not_real_are_refused_with_the_position(text, message, column):
+    with pytest.raises(ParseError) as caught:
+        parse(text)
+    assert str(caught.value).startswith(message)
+    assert caught.value.column == column and caught.value.line == 1
+
+
+def test_real_numbers_are_still_read():
+    assert parse("sqrt(4)") == 2 and parse("log(1)") == 0 and parse("2/4") == sp.Rational(1, 2)
+    assert parse("0**2") == 0 and parse("(-8)**3") == -512

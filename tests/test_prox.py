@@ -688,7 +688,8 @@ def test_sparse_group_lasso(rng):
                             + 0.5 * np.sum((z - v) ** 2))
         want = argmin_2d(F, float(np.abs(v).sum()) + 1)
         np.testing.assert_allclose(k(v, lam, mu), want, atol=1e-6, err_msg=f"v={v}")
-        np.testing.assert_allclose(k(v, lam, mu), block_soft(soft(v, lam), mu), rtol=1e-15)
+        # to a few ulps: the kernel takes short norms from math.hypot, the reference from np.linalg.norm
+        np.testing.assert_allclose(k(v, lam, mu), block_soft(soft(v, lam), mu), rtol=8e-15)
     report = P.check(points=12, seed=2)
     assert report.ok, report.summary()
     assert any(not np.any(p.prox) for p in report.points)  # the whole prox is 0 somewhere

@@ -13,10 +13,15 @@ is outside the domain, not a failure); declared matrix structure (symmetric, pos
 definite, diagonal, orthogonal) is drawn as declared; and the points are chosen so that
 every scalar piece whose sign selects a formula (the argument of ``abs``, the two sides
 of a ``max``, ``x.T*x - c``, ...) is seen with both signs where the domain allows.
+
+At every point the value kernel itself is compared with an independent evaluation of
+``f`` (:mod:`symnorm.check.values`), and two points far from the origin must not give a
+NaN derivative where ``f`` is finite.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -29,7 +34,8 @@ from ..model.symbols import structure_of
 from ..model.text import to_text
 from .kinks import KINK_METHOD, _kink_check
 from .report import METHOD, TOLERANCES, CheckReport, DirectionResult, PointResult, format_value
-from .sampling import _switch_kernels, random_values, sample_domain
+from .sampling import _switch_kernels, _value_or_none, random_values, sample_domain
+from .values import ValueReference
 
 
 # relative tolerance (of the directional derivative) and an absolute floor per dtype;
@@ -91,7 +97,7 @@ def _tangent_at(tangent: Any, wrt: Any, x: np.ndarray, t: np.ndarray) -> np.ndar
 def _directional_check(value_fn: Any, deriv_fn: Any, values: dict, wrt_name: str,
                        rng: np.random.Generator, directions: int, dtype: Any,
                        rtol: float, atol: float, hessian: bool,
-                       wrt: Any = None) -> PointResult:
+                       wrt: Any = None, reference: Any = None) -> PointResult:
     """Compare ``<J t, c>`` by central differences with ``<t, J^T c>`` from the claim.
 
     ``J`` is the derivative of ``value_fn`` (a scalar function: ``c = 1`` and the claim is
@@ -100,7 +106,15 @@ def _directional_check(value_fn: Any, deriv_fn: Any, values: dict, wrt_name: str
     Richardson-refined derivative, its error estimate, and, from second differences that
     do not shrink with ``h``, a kink. The tolerance is scaled to what is compared: the
     directional derivative (``rtol``) plus the rounding error of the difference quotient
-    (about ``eps * |f| / h``), never ``|f|`` itself.
+    (about ``eps * |f| / h``), never ``|f|`` itself. Where that comparison fails, the
+    rounding term is re-measured before the verdict: the noise of the value kernel in 17
+    values around the point (:func:`noise_level`) and its actual error against ``f`` to
+    50 digits, whichever is larger, stand in for ``eps * |f|``: a value computed with
+    cancellation (``sqrt(1 + u) - 1`` at tiny ``u``) is far noisier than that.
+
+    ``reference`` (a :class:`~symnorm.check.values.ValueReference`) judges the value
+    kernel at the point first: a value kernel that is wrong there fails the point, as
+    no finite difference of it means anything.
     """
     point = PointResult(values=values)
     x = values[wrt_name]
@@ -111,13 +125,15 @@ def _directional_check(value_fn: Any, deriv_fn: Any, values: dict, wrt_name: str
     except Exception as exc:  # a kernel failing is a check failure, reported
         point.problem = f"evaluation failed: {type(exc).__name__}: {exc}"
         return point
+    wrong = reference.judge(f0, values) if reference is not None else None
+    if wrong:
+        point.problem, point.mode = wrong, "value"
+        return point
     if not np.all(np.isfinite(f0)):
         point.problem = "the function is not finite at this point (outside its domain)"
         return point
     if g.size < 10_000 and not np.all(np.isfinite(g)):  # large g: seen in <g, t> below
-        point.problem = (f"the claimed derivative is not finite here, though the function is "
-                         f"({format_value(f0)})")
-        return point
+        return _not_finite_derivative(point, f0, reference)
     eps = _rounding(dtype)
     h = eps ** (1 / 3) * max(1.0, float(max(np.max(x), -np.min(x))) if np.size(x) else 1.0)
     c = _direction(rng, f0.shape, np.float64) if f0.ndim else np.float64(1.0)
@@ -131,9 +147,11 @@ def _directional_check(value_fn: Any, deriv_fn: Any, values: dict, wrt_name: str
             t = _tangent_at(tangent, wrt, np.asarray(x), t)
         step = t * dtype(h / 2)
 
-        def at(k: int) -> float:  # f(x + k h/2 t), projected right away (moved is reused)
+        def at(k: float) -> float:  # f(x + k h/2 t), projected right away (moved reused)
             if moved is None:
                 point = dtype(x + k * step)
+            elif abs(k) not in (1, 2):
+                point = (x + k * step).astype(dtype, copy=False)
             else:
                 (np.add if k > 0 else np.subtract)(x, step, out=moved)
                 if abs(k) == 2:
@@ -171,14 +189,65 @@ def _directional_check(value_fn: Any, deriv_fn: Any, values: dict, wrt_name: str
         else:
             claimed = float(np.dot(g.ravel(), t.ravel()))  # no temporary of size n
             if not np.isfinite(claimed) and not np.all(np.isfinite(g)):
-                point.problem = (f"the claimed derivative is not finite here, though the "
-                                 f"function is ({format_value(f0)})")
-                return point
+                return _not_finite_derivative(point, f0, reference)
         err = abs(fd - claimed)
-        tol = atol + rtol * max(abs(claimed), abs(fd)) + max(noise, 8 * spread / h) + \
-            abs(d2 - d1)
+        base = atol + rtol * max(abs(claimed), abs(fd)) + abs(d2 - d1)
+        tol = base + max(noise, 8 * spread / h)
+        if err > tol:  # before failing: is the value kernel noisier than eps*|f|?
+            inner = [at(k / 4) for k in range(-7, 8) if k % 4]
+            sigma = noise_level([fm1, *inner[:3], fm2, *inner[3:6], p0, *inner[6:9], fp2,
+                                 *inner[9:], fp1])
+            # its actual error at the point, against f to 50 digits: values that round
+            # to one number all along the stencil (sqrt(1 + u) - 1 at u ~ eps) show no
+            # noise, yet each may be off by that much
+            delta = reference.error(f0, values) if reference is not None and \
+                not f0.ndim else 0.0
+            # the quotient's noise is about 1.9 sigma/h: allow some 5 standard deviations;
+            # errors of size delta in each value move it by at most about 3 delta/h
+            tol = base + max(noise, 8 * spread / h, 10 * sigma / h, 4 * delta / h)
         point.directions.append(DirectionResult(t, fd, claimed, err, tol))
     return point
+
+
+def _not_finite_derivative(point: PointResult, f0: Any, reference: Any) -> PointResult:
+    """A claimed derivative that is not finite where the value kernel is: a failure, unless
+    ``f`` is undefined there after all (built on log 0 or x/0, which float64 turns into a
+    number: the point is outside the domain, mode "outside")."""
+    if reference is not None and reference.defined(point.values) is False:
+        point.problem = ("the function is not defined here (it is built on log 0 or a "
+                         "division by 0, which float64 turns into a number): not a point "
+                         "of its domain")
+        point.mode = "outside"
+        return point
+    point.problem = (f"the claimed derivative is not finite here, though the function is "
+                     f"({format_value(f0)})")
+    return point
+
+
+def noise_level(values: list[float]) -> float:
+    """The standard deviation of the rounding noise in equally spaced values of a
+    smooth function, from their differences of orders 3 to 6 (Moré & Wild, "Estimating
+    computational noise", 2011: ``sigma_k^2 = gamma_k mean((Δ^k f)^2)`` with
+    ``gamma_k = (k!)^2/(2k)!``); the smallest of the four, as the smooth part only adds
+    to each. 0 when a value is not finite.
+
+    >>> noise_level([1.0 + 0.5 * i for i in range(17)])  # a straight line: no noise
+    0.0
+    >>> rng = np.random.default_rng(0)
+    >>> s = noise_level([1e-3 * i + 1e-12 * rng.standard_normal() for i in range(17)])
+    >>> 3e-13 < s < 3e-12
+    True
+    """
+    v = np.asarray(values, dtype=np.float64)
+    if not np.all(np.isfinite(v)):
+        return 0.0
+    estimates = []
+    for k in range(1, 7):
+        v = np.diff(v)
+        if k >= 3:
+            gamma = math.factorial(k) ** 2 / math.factorial(2 * k)
+            estimates.append(math.sqrt(gamma * float(np.mean(v * v))))
+    return min(estimates)
 
 
 class CheckOptionError(SymnormError, ValueError):
@@ -233,6 +302,9 @@ def run_check(f: Any, wrt: Any, claimed: Any, *, hessian: bool = False, at: Any 
     fixed_list = fixed_points(at, wrt)
     directions = directions or 1
     spare: list[dict] = []
+    # the value kernel is judged against an independent evaluation of f (values.py)
+    reference = None if hessian else ValueReference(value, args)
+    faults: list[tuple[dict, str]] = []
     if fixed_list:
         chosen = []
         for fixed in fixed_list:
@@ -244,30 +316,76 @@ def run_check(f: Any, wrt: Any, claimed: Any, *, hessian: bool = False, at: Any 
     else:
         switches = _switch_kernels(value, wrt, args)
         chosen, spare = sample_domain(value_fn, args, wrt, rng, dtype, value, points or 6,
-                                      switches)
+                                      switches, reference=reference, faults=faults)
     if not isinstance(claimed, sp.Basic):
         want = np.shape(chosen[0][wrt.name])
         if fixed_value.shape != want:
             raise ShapeError(f"the claimed gradient has shape {fixed_value.shape}, but the "
                              f"point given for {wrt.name} has shape {want}")
-    results = []
+    results = [PointResult(values=v, problem=why, mode="value") for v, why in faults]
     methods: set[str] = set()
     for values in chosen:
         methods.add(METHOD)
         point = _directional_check(value_fn, claimed_fn, values, wrt.name, rng, directions,
-                                   dtype, rtol, atol, hessian, wrt)
-        while point.mode == "kink" and not fixed_list and spare:
-            # a random point on a kink is an accident of the draw: take another one
+                                   dtype, rtol, atol, hessian, wrt, reference)
+        while point.mode in ("kink", "outside") and not fixed_list and spare:
+            # a random point on a kink (or outside the domain: log 0 made a number) is an
+            # accident of the draw: take another one
             point = _directional_check(value_fn, claimed_fn, spare.pop(), wrt.name, rng,
-                                       directions, dtype, rtol, atol, hessian, wrt)
+                                       directions, dtype, rtol, atol, hessian, wrt, reference)
         if point.mode == "kink" and not hessian:
             methods.add(KINK_METHOD)
-            point = _kink_check(value_fn, claimed_fn, values, wrt.name, rng,
-                                directions, dtype, rtol, atol, subdifferential, f)
+            project = _tangent(wrt)
+            point = _kink_check(value_fn, claimed_fn, point.values, wrt.name, rng,
+                                directions, dtype, rtol, atol, subdifferential, f,
+                                tangent=None if project is None else
+                                (lambda x, d: _tangent_at(project, wrt, x, d)))
         results.append(point)
+    if not fixed_list and not hessian and all(p.ok for p in results):
+        results += _far_points(value_fn, claimed_fn, args, wrt, rng, dtype, value, reference)
     return CheckReport(expression=to_text(f), claimed=claimed_text, wrt=to_text(wrt),
                        method="; ".join(sorted(methods)), dtype=np.dtype(dtype).name,
                        rtol=rtol, atol=atol, points=results)
+
+
+#: scales of the variable at the far points of a random check (see _far_points)
+FAR_SCALES = (8.0, 32.0)
+
+
+def _far_points(value_fn: Any, claimed_fn: Any, args: list, wrt: Any,
+                rng: np.random.Generator, dtype: Any, value: Any,
+                reference: Any) -> list[PointResult]:
+    """Points far from the origin where the value kernel is finite: the claimed
+    derivative must not be NaN there (a ratio of exponentials computed as ``inf/inf``
+    is NaN exactly where the sampled points never reach), and the value kernel must
+    agree with ``f``. A failing point is returned; nothing when both hold."""
+    if "orthogonal" in structure_of(wrt):
+        return []  # a scaled orthogonal matrix is not one
+    for scale in FAR_SCALES:
+        values = random_values(args, rng, dtype, value, scales={wrt.name: scale})
+        f0 = _value_or_none(value_fn, values)
+        if f0 is None:
+            continue  # the kernel refuses this point (an order below its range, ...)
+        if reference is not None:
+            wrong = reference.judge(f0, values)
+            if wrong:
+                return [PointResult(values=values, problem=wrong, mode="value")]
+        if f0.size != 1 or not np.isfinite(f0).all():
+            continue  # outside the domain (or where f overflows): nothing to compare
+        try:
+            with np.errstate(all="ignore"):
+                g = np.asarray(claimed_fn(values), dtype=np.float64)
+        except Exception as exc:  # a kernel failing is a check failure, reported
+            return [PointResult(values=values, mode="nan",
+                                problem=f"evaluation failed: {type(exc).__name__}: {exc}")]
+        if np.isnan(g).any():
+            if reference is not None and reference.defined(values) is False:
+                continue  # f is undefined here (log 0 made a number): outside the domain
+            return [PointResult(values=values, mode="nan", problem=(
+                f"the claimed derivative is NaN at this point far from the origin, though "
+                f"the function is finite there ({format_value(f0)}): its kernel computes "
+                f"something like inf/inf or 0*inf"))]
+    return []
 
 
 def fixed_points(at: Any, wrt: Any) -> list[dict]:
@@ -299,9 +417,18 @@ def ensure(deriv: Any, **options: Any) -> Any:
     report = check_derivation(deriv, **options)
     deriv.report = report
     if not report.ok:
-        raise CheckFailedError(
-            f"the derived {deriv.kind} of {to_text(deriv.f)} disagrees with finite "
-            f"differences:\n{report.summary()}", report)
+        failing = {p.mode for p in report.points if not p.ok}
+        if failing == {"value"}:
+            headline = (f"the value kernel of {to_text(deriv.f)} is wrong (it disagrees "
+                        f"with an independent evaluation), so the derived {deriv.kind} "
+                        f"could not be checked")
+        elif "nan" in failing:
+            headline = (f"the kernel of the derived {deriv.kind} of {to_text(deriv.f)} "
+                        f"gives NaN where the function is finite")
+        else:
+            headline = (f"the derived {deriv.kind} of {to_text(deriv.f)} disagrees with "
+                        f"finite differences")
+        raise CheckFailedError(f"{headline}:\n{report.summary()}", report)
     return deriv
 
 

@@ -86,30 +86,50 @@ def check_set(subdifferential: Any, value: Any, numeric_set: Any, kink_point: An
 
 def _kink_check(value_fn: Any, claimed_fn: Any, values: dict, wrt_name: str,
                 rng: np.random.Generator, directions: int, dtype: Any, rtol: float,
-                atol: float, subdifferential: Any, f: Any) -> PointResult:
+                atol: float, subdifferential: Any, f: Any,
+                tangent: Any = None) -> PointResult:
     """Subgradient checks at a kink: <g, d> <= f'(x; d) for every d, the subgradient
     inequality f(y) >= f(x) + <g, y - x>, and (when the set is known) its support
-    function against one-sided differences."""
+    function against one-sided differences.
+
+    The variable may be a vector or a matrix: directions have its shape and ``<g, d>`` is
+    the sum of the entrywise products. ``tangent(x, d)`` projects a direction onto what
+    the variable's declared structure allows (a symmetric matrix moves symmetrically).
+    """
     point = PointResult(values=values, mode="kink")
     x = np.asarray(values[wrt_name], dtype=np.float64)
     try:
-        g = np.asarray(claimed_fn(values), dtype=np.float64).reshape(x.shape)
+        g = np.asarray(claimed_fn(values), dtype=np.float64)
     except Exception as exc:
         point.problem = f"evaluation failed: {type(exc).__name__}: {exc}"
         return point
+    if g.size != x.size:
+        point.problem = (f"the claimed subgradient has {g.size} entries, but the point has "
+                         f"{x.size} (shape {x.shape})")
+        return point
+    g = g.reshape(x.shape)
     if not np.all(np.isfinite(g)):
         point.problem = "the claimed subgradient is not finite here"
         return point
+
+    def along(d: np.ndarray) -> np.ndarray:
+        if tangent is not None:
+            d = tangent(x, d)
+        return d / (np.linalg.norm(d) or 1)
+
     f0 = float(value_fn(values))
     tol_fd = 1e2 * (atol + rtol * max(1.0, abs(f0)))
-    eye = np.eye(x.size)
-    special = [sign * eye[i] for i in range(min(x.size, 8)) for sign in (1, -1)]
+    basis = np.eye(x.size)
+    special = [sign * basis[i].reshape(x.shape) for i in range(min(x.size, 8))
+               for sign in (1, -1)]
     if np.any(x):
         special += [x, -x]  # along the point itself: where homogeneous functions are tight
     for d in special + [rng.standard_normal(x.shape) for _ in range(directions)]:
-        d = d / (np.linalg.norm(d) or 1)
+        d = along(d)
+        if not np.any(d):  # a coordinate direction the structure does not allow
+            continue
         fd = one_sided_derivative(value_fn, values, wrt_name, d, dtype)
-        gd = float(g @ d)
+        gd = float(np.vdot(g, d))
         # a subgradient never exceeds the directional derivative
         point.directions.append(DirectionResult(d, fd, gd, max(0.0, gd - fd), tol_fd,
                                                 "<g, d> <= f'(x; d)", "f'(x; d)", "<g, d>"))
@@ -120,10 +140,10 @@ def _kink_check(value_fn: Any, claimed_fn: Any, values: dict, wrt_name: str,
                                                     "f'(x; d)", "support function"))
     for radius in (1e-3, 1e-1, 1.0, 10.0):
         for _ in range(max(1, directions)):
-            d = rng.standard_normal(x.shape)
-            y = x + radius * d / (np.linalg.norm(d) or 1)
+            d = along(rng.standard_normal(x.shape))
+            y = x + radius * d
             fy = float(value_fn(dict(values, **{wrt_name: y.astype(dtype)})))
-            bound = f0 + float(g @ (y - x))
+            bound = f0 + float(np.vdot(g, y - x))
             tol = 1e2 * (atol + rtol * max(1.0, abs(fy), abs(bound)))
             point.directions.append(DirectionResult(y - x, fy, bound, max(0.0, bound - fy),
                                                     tol, "f(y) >= f(x) + <g, y - x>",

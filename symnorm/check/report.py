@@ -20,7 +20,8 @@ TOLERANCES: dict[type, tuple[float, float]] = {
 
 METHOD = ("central differences along random unit directions, one Richardson "
           "extrapolation step, step h = eps^(1/3) * max(1, |x|_inf); random points cover "
-          "the sign patterns of the pieces")
+          "the sign patterns of the pieces; the value kernel against an independent "
+          "evaluation of f")
 
 
 @dataclass
@@ -46,7 +47,11 @@ class PointResult:
     values: dict[str, Any]
     directions: list[DirectionResult] = field(default_factory=list)
     problem: str = ""
-    mode: str = "differentiable"    # or "kink": checked as a subgradient
+    # "differentiable"; "kink": checked as a subgradient; "value": the value kernel is
+    # wrong here (against an independent evaluation); "nan": the claimed derivative is
+    # NaN where the function is finite; "outside": f is undefined here though float64
+    # gives a number (log 0), a point outside the domain
+    mode: str = "differentiable"
 
     @property
     def ok(self) -> bool:

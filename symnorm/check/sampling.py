@@ -170,6 +170,16 @@ def _finite_value(value_fn: Any, values: dict) -> bool:
         return False
 
 
+def _value_or_none(value_fn: Any, values: dict) -> Any:
+    """The value kernel's value, or None where it refuses the point (an order below its
+    range, a matrix off its declared structure): a refusal is not a wrong value."""
+    try:
+        with np.errstate(all="ignore"):
+            return np.asarray(value_fn(values), dtype=np.float64)
+    except (ArithmeticError, ValueError, TypeError):
+        return None
+
+
 def _signs(fns: list, values: dict) -> tuple:
     out = []
     for fn in fns:
@@ -188,7 +198,8 @@ _SCALES = (1.0, 0.2, 4.0)
 
 def sample_domain(value_fn: Any, args: list, wrt: Any, rng: np.random.Generator,
                   dtype: Any, expr: Any, points: int, switches: list,
-                  fixed: dict | None = None, tries: int | None = None
+                  fixed: dict | None = None, tries: int | None = None,
+                  reference: Any = None, faults: list | None = None
                   ) -> tuple[list[dict], list[dict]]:
     """Points where ``value_fn`` is finite, chosen to cover both signs of every switch.
 
@@ -196,10 +207,16 @@ def sample_domain(value_fn: Any, args: list, wrt: Any, rng: np.random.Generator,
     finite (outside its domain) is drawn again, never reported. Raises
     :class:`NoDomainPointError` when no candidate is in the domain. Returns the chosen
     points and the spare candidates (to replace a point that turns out to be a kink).
+
+    With ``reference`` (a :class:`~symnorm.check.values.ValueReference`), a candidate
+    where the value kernel is not finite is judged: where ``f`` is finite after all
+    (evaluated independently) the kernel is wrong, and ``(point, message)`` is appended
+    to ``faults``.
     """
     tries = tries if tries is not None else 16 * points + 48
     want = max(points, 1) * (4 if switches else 1)
     candidates: list[tuple[dict, tuple]] = []
+    judged = 0
     for t in range(tries):
         style = t % (len(_SCALES) + 2)
         scale = _SCALES[style] if style < len(_SCALES) else 1.0
@@ -207,11 +224,28 @@ def sample_domain(value_fn: Any, args: list, wrt: Any, rng: np.random.Generator,
         if style >= len(_SCALES) and not (fixed and wrt.name in fixed):
             _align(values, args, wrt, rng, dtype, 1.0 if style == len(_SCALES) else -3.0)
         if not _finite_value(value_fn, values):
+            if reference is not None and faults is not None and not faults and judged < 8:
+                judged += 1
+                fk = _value_or_none(value_fn, values)
+                wrong = reference.judge(fk, values) if fk is not None else None
+                if wrong:
+                    faults.append((values, wrong))
             continue
         candidates.append((values, _signs(switches, values)))
         if len(candidates) >= want:
             break
+    if not candidates and not (fixed and wrt.name in fixed):
+        # nothing at the usual scales: search wider before refusing (log(a.T*x - 50)
+        # needs |x| ~ 10, sqrt(norm(x, 2) - 400) |x| ~ 300)
+        for values in _wide_candidates(args, wrt, rng, dtype, expr, fixed):
+            if _finite_value(value_fn, values):
+                candidates.append((values, _signs(switches, values)))
+                if len(candidates) >= want:
+                    break
+        tries += _WIDE_TRIES
     if not candidates:
+        if faults:  # the kernel is wrong where f is finite: that is the finding
+            return [], []
         raise NoDomainPointError(_no_domain_message(expr, args, tries))
     chosen: list[int] = []
     covered: set = set()
@@ -234,13 +268,39 @@ def sample_domain(value_fn: Any, args: list, wrt: Any, rng: np.random.Generator,
     return [candidates[i][0] for i in chosen], spare
 
 
+# the wide search: the variable at scales from 1e-3 to 1e4, and along other arguments
+# (or the identity, for a square matrix) times factors from 1/2 to 2048, both signs
+_WIDE_SCALES = (1e-3, 1e-2, 0.1, 10.0, 30.0, 100.0, 300.0, 1e3, 1e4)
+_WIDE_FACTORS = (0.5, 2.0, 8.0, 32.0, 128.0, 512.0, 2048.0)
+_WIDE_TRIES = 3 * len(_WIDE_SCALES) + 4 * len(_WIDE_FACTORS)
+
+
+def _wide_candidates(args: list, wrt: Any, rng: np.random.Generator, dtype: Any,
+                     expr: Any, fixed: dict | None) -> Any:
+    """Candidates far from the usual scales, for a domain the usual draws miss."""
+    for scale in _WIDE_SCALES:
+        for _ in range(3):
+            yield random_values(args, rng, dtype, expr, fixed, scales={wrt.name: scale})
+    structure = structure_of(wrt)
+    for factor in _WIDE_FACTORS:
+        for sign in (1.0, -1.0):
+            for _ in range(2):
+                values = random_values(args, rng, dtype, expr, fixed)
+                if not structure or structure <= {"symmetric", "positive_definite",
+                                                  "positive_semidefinite", "diagonal"}:
+                    _align(values, args, wrt, rng, dtype, sign * factor, identity=True)
+                yield values
+
+
 def _align(values: dict, args: list, wrt: Any, rng: np.random.Generator, dtype: Any,
-           factor: float) -> None:
+           factor: float, identity: bool = False) -> None:
     """Put ``wrt`` near ``factor`` times another argument of its shape (or a row or column
     of a matrix), where terms such as ``a.T*x - norm(x, 2)`` change sign."""
     x = values[wrt.name]
     same = [np.asarray(values[a.name]) for a in args if a != wrt and a.name in values
             and np.shape(values[a.name]) == np.shape(x)]
+    if identity and np.ndim(x) == 2 and np.shape(x)[0] == np.shape(x)[1]:
+        same.append(np.eye(np.shape(x)[0]))  # trace(X) - 50 needs X near a multiple of I
     for a in args:
         m = np.asarray(values.get(a.name, 0.0)) if a != wrt else np.asarray(0.0)
         if m.ndim == 2 and np.ndim(x) == 1:

@@ -7,6 +7,7 @@ fused norm gradients). Only code generated here is ever executed.
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Any
 
 import sympy as sp
@@ -24,7 +25,7 @@ from sympy import (
 from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
 from ..model.atoms import Elementwise, Norm, ScalarOf
-from ..model.errors import ShapeError, UnsupportedExpressionError
+from ..model.errors import DomainError, ShapeError, UnsupportedExpressionError
 from ..model.text import fraction, to_text
 from ..rules import ELEMENTWISE, norm_rule
 from .arguments import is_dimension, kind_of
@@ -62,10 +63,11 @@ class _Generator:
         return name
 
     def scalar_literal(self, e: sp.Expr) -> str | None:
-        if e.is_Integer:
-            return f"{int(e)}.0"
-        if e.is_Rational:
-            return repr(float(e))
+        if e.is_Rational:  # beyond the float range (norm(x, 2.5e400)): infinite order
+            v = float(e) if abs(e) < sp.Integer(2) ** 1024 else math.copysign(math.inf, e)
+            if math.isinf(v):
+                return "np.inf" if v > 0 else "-np.inf"
+            return f"{int(e)}.0" if e.is_Integer and abs(e) < 2 ** 53 else repr(v)
         if e == sp.oo:
             return "np.inf"
         if e.is_Float:
@@ -179,7 +181,23 @@ class _Generator:
         scalars = [a for a in e.args if not isinstance(a, MatrixExpr)]
         mats = [a for a in e.args if isinstance(a, MatrixExpr)]
         c = sp.Mul(*scalars)
-        num, den = fraction(_stable_logistic(c) or c)
+        hit = _lp_gradient_form(c, mats)
+        if hit is not None:  # sign(u) .* |u|^(p-1) / norm(u, p)^(p-1): the fused helper
+            u, p, rest = hit
+            helper = norm_rule(p).numpy_gradient
+            if helper:
+                o = ", out=out" if out else ""
+                grad = self.tmp(f"_nm.{helper}({self.emit(u)}, {self.emit_scalar(p)}"
+                                f"{o if rest == 1 else ''})")
+                if rest == 1:
+                    return grad
+                lit = self.scalar_literal(rest)
+                factor = lit if lit is not None else f"_nm.sv({self.emit_scalar(rest)})"
+                return self.tmp(f"np.multiply({factor}, {grad}{o})")
+        stable = _stable_logistic(c)
+        while stable is not None:  # one logistic denominator at a time, until none is left
+            c, stable = stable, _stable_logistic(stable)
+        num, den = fraction(c)
         items = [(self.emit(m), kind_of(m)) for m in mats]
         powers = _l2_powers(den)
         if powers:
@@ -270,13 +288,31 @@ class _Generator:
             return self.emit_scalar(stable)
         if isinstance(e, _Sigmoid):
             return self.tmp(f"_nm.sigmoid({self.emit_scalar(e.args[0])})")
+        if isinstance(e, _Softplus):
+            return self.tmp(f"_nm.softplus({self.emit_scalar(e.args[0])})")
         if isinstance(e, sp.log):  # log((1 + exp(a))**k) = k softplus(a): log(sigmoid) too
             arg = e.args[0]
             base, k = (arg.base, arg.exp) if isinstance(arg, sp.Pow) else (arg, sp.S.One)
-            a = _one_plus_exp(base)
-            if a is not None:
-                sp_code = self.tmp(f"_nm.softplus({self.emit_scalar(a)})")
+            hit = _c_plus_exp(base)
+            if hit is not None:  # log(c + e^a) = log(c) + softplus(a - log(c))
+                c, a = hit
+                sp_code = self.tmp(f"_nm.softplus({self.emit_scalar(a - sp.log(c))})")
+                if c != 1:
+                    sp_code = self.tmp(f"{self.emit_scalar(sp.log(c))} + {sp_code}")
                 return sp_code if k == 1 else self.tmp(f"{self.emit_scalar(k)} * {sp_code}")
+            rest = _one_plus(arg)
+            if rest is not None:  # log(1 + u) = log1p(u): exact where u is tiny
+                return self.tmp(f"np.log1p({self.emit_scalar(rest)})")
+        if isinstance(e, sp.Add):
+            split = _exp_minus_one(e)
+            if split is not None:  # s*(exp(u) - 1) = s*expm1(u): exact where u is tiny
+                s, u, others = split
+                code = self.tmp(f"np.expm1({self.emit_scalar(u)})")
+                if s == -1:
+                    code = self.tmp(f"-{code}")
+                if others == 0:
+                    return code
+                return self.tmp(f"{code} + {self.emit_scalar(others)}")
         if hasattr(e, "kernel_code"):
             parts = [self.emit(a) if isinstance(a, MatrixExpr) else self.emit_scalar(a)
                      for a in e.args]
@@ -342,6 +378,7 @@ def generate_source(expr: Any, args: list, fusions: dict | None = None,
     ``orders`` maps each symbolic norm order to ``(lowest value, norm text)``: the
     kernel refuses orders below it.
     """
+    _refuse_non_real(expr)
     gen = _Generator(args, fusions or {})
     for p, (low, where) in (orders or {}).items():
         gen.lines.append(f"_nm.check_order({gen.emit_scalar(p)}, {float(low)!r}, "
@@ -355,6 +392,21 @@ def generate_source(expr: Any, args: list, fusions: dict | None = None,
     else:
         body.append(f"    return _nm.assign(out, {result})")
     return "\n".join(body) + "\n"
+
+
+_NOT_REAL = ((sp.zoo, "a division by zero (SymPy's zoo, complex infinity, as in x/0)"),
+             (sp.nan, "an undefined number (SymPy's nan, as in 0/0)"),
+             (sp.I, "the imaginary unit I (as in sqrt(-1)): it is not real"))
+
+
+def _refuse_non_real(expr: Any) -> None:
+    """A clear error for an expression no kernel can compute: one holding ``zoo``,
+    ``nan`` or ``I`` (SymPy builds them from ``x/0``, ``0/0``, ``sqrt(-1)``)."""
+    if not isinstance(expr, sp.Basic):
+        return
+    for atom, what in _NOT_REAL:
+        if expr.has(atom):
+            raise DomainError(f"no kernel for {to_text(expr)}: it holds {what}")
 
 
 def order_ranges(*exprs: Any) -> dict:
@@ -404,38 +456,126 @@ def _scalar_norm(p: Any) -> bool:
     return isinstance(p, (sp.Expr, sp.core.symbol.Str)) and not hasattr(p, "numeric")
 
 
-def _one_plus_exp(b: Any) -> Any:
-    """``a`` when ``b`` is ``1 + exp(a)``, else None."""
-    if isinstance(b, sp.Add) and len(b.args) == 2 and sp.S.One in b.args:
-        other = b.args[0] if b.args[1] == 1 else b.args[1]
-        if isinstance(other, sp.exp):
-            return other.args[0]
+class _Softplus(sp.Function):
+    """``log(1 + exp(a))`` inside kernels (computed by ``numeric.softplus``)."""
+
+    nargs = 1
+
+
+def _c_plus_exp(b: Any) -> tuple[Any, Any] | None:
+    """``(c, a)`` when ``b`` is ``c + exp(a)`` with ``c`` a positive number, else None
+    (SymPy writes ``softplus(softplus(q))`` as ``log(exp(q) + 2)``)."""
+    if isinstance(b, sp.Add) and len(b.args) == 2:
+        c, other = b.as_coeff_Add()
+        if c.is_positive and isinstance(other, sp.exp):
+            return c, other.args[0]
     return None
 
 
+def _one_plus(arg: Any) -> Any:
+    """``u`` when ``arg`` is ``1 + u`` (a sum whose constant term is 1), else None."""
+    if isinstance(arg, sp.Add):
+        const, rest = arg.as_coeff_Add()
+        if const == 1 and rest != 0:
+            return rest
+    return None
+
+
+def _exp_minus_one(e: sp.Add) -> tuple | None:
+    """``(s, u, others)`` when the sum ``e`` is ``s*(exp(u) - 1) + others`` (``s = +-1``),
+    else None."""
+    const, rest = e.as_coeff_Add()
+    if const not in (1, -1):
+        return None
+    terms = sp.Add.make_args(rest)
+    for i, t in enumerate(terms):
+        coeff, body = t.as_coeff_Mul()
+        if isinstance(body, sp.exp) and coeff == -const:
+            return coeff, body.args[0], sp.Add(*terms[:i], *terms[i + 1:])
+    return None
+
+
+def _coefficient(exponent: Any, a: Any) -> tuple[Any, Any]:
+    """``(j, rest)`` with ``exponent = j*a + rest``, ``j`` a number taken so that the terms
+    of ``a`` cancel from ``rest`` (``j = 0``, ``rest = exponent`` when they do not)."""
+    lead = sp.Add.make_args(a)[0]
+    size = len(sp.Add.make_args(exponent))
+    for t in sp.Add.make_args(exponent):
+        j = t / lead
+        if j.is_number and j.is_real and j != 0:
+            rest = exponent - j * a
+            if len(sp.Add.make_args(rest)) < size or rest == 0:
+                return j, rest
+    return sp.S.Zero, exponent
+
+
 def _stable_logistic(e: Any) -> Any:
-    """``exp(a)**j/(1 + exp(a))**k`` rewritten as ``sigmoid(a)**j * sigmoid(-a)**(k-j)``.
+    """``exp(j*a + r)/(1 + exp(a))**k`` rewritten without ``inf/inf``: as
+    ``sigmoid(a)**j * sigmoid(-a)**(k-j)`` when ``r = 0`` (exact), else as one
+    exponential ``exp(r - j*softplus(-a) - (k - j)*softplus(a))`` (for ``0 <= j <= k``;
+    the same identity for other ``j``). A denominator ``c + exp(a)`` (``c > 0``) is
+    ``c*(1 + exp(a - log(c)))``.
 
     The textbook forms of the sigmoid and its derivative overflow to ``inf/inf`` for
-    large ``|a|``; the rewritten form is exact in the same arithmetic. None when ``e``
-    has no such factor.
+    large ``|a|``, and so do the ratios SymPy builds when it merges exponentials
+    (``exp(u)*exp(v)/(exp(u) + 1)`` becomes ``exp(u + v)/(exp(u) + 1)``); the rewritten
+    forms are finite wherever the ratio is. None when ``e`` has no such factor.
     """
     factors = list(sp.Mul.make_args(e)) if isinstance(e, (sp.Mul, sp.Pow)) else []
     for i, f in enumerate(factors):
         if not (isinstance(f, sp.Pow) and f.exp.is_number and f.exp.is_negative):
             continue
-        a = _one_plus_exp(f.base)
-        if a is None:
+        hit = _c_plus_exp(f.base)
+        if hit is None:
             continue
+        c, a0 = hit
         k = -f.exp
         rest = factors[:i] + factors[i + 1:]
+        # (c + e^a0)^-k = c^-k (1 + e^a)^-k with a = a0 - log(c); e^(j a0) = c^j e^(j a)
+        a = a0 - sp.log(c)
         for j_index, g in enumerate(rest):
-            if isinstance(g, sp.exp):
-                j = g.args[0] / a
-                if j.is_number and j.is_positive and (j <= k) is sp.true:
-                    others = rest[:j_index] + rest[j_index + 1:]
-                    return sp.Mul(*others, _Sigmoid(a) ** j, _Sigmoid(-a) ** (k - j))
-        return sp.Mul(*rest, _Sigmoid(-a) ** k)
+            if not isinstance(g, sp.exp):
+                continue
+            j, r = _coefficient(g.args[0], a0)
+            others = [*rest[:j_index], *rest[j_index + 1:], c ** (j - k)]
+            if r == 0 and (0 < j) is sp.true and (j <= k) is sp.true:
+                return sp.Mul(*others, _Sigmoid(a) ** j, _Sigmoid(-a) ** (k - j))
+            # one exponential of log-sigmoids, exp(r + j*log(sigmoid(a)) + (k - j)*
+            # log(sigmoid(-a))): never inf*0, whichever of exp(r) and the sigmoids
+            # overflows or underflows on its own (r = -a, a -> -oo: exp(r) sigmoid(a))
+            if (0 <= j) is sp.true and (j <= k) is sp.true:
+                power = r - j * _Softplus(-a) - (k - j) * _Softplus(a)
+            elif (j > k) is sp.true:
+                power = r + (j - k) * a - k * _Softplus(-a)
+            else:
+                power = r + j * a - k * _Softplus(a)
+            return sp.Mul(*others, sp.exp(power))
+        return sp.Mul(*rest, c ** -k, _Sigmoid(-a) ** k)
+    return None
+
+
+def _lp_gradient_form(c: Any, mats: list) -> tuple | None:
+    """``(u, p, rest)`` when ``c * mats`` is ``rest * norm(u, p)**(1 - p) * (sign(u) .*
+    abs(u).^(p - 1))``, the gradient of a p-norm written out (as the chain rule leaves it
+    when the order depends on the variable): computed as the ratio it is, it overflows
+    to ``inf/inf`` long before the gradient does. None otherwise."""
+    if len(mats) != 1 or not isinstance(mats[0], HadamardProduct) or \
+            len(mats[0].args) != 2:
+        return None
+    sign = next((a for a in mats[0].args if isinstance(a, Elementwise) and a.name == "sign"),
+                None)
+    power = next((a for a in mats[0].args if isinstance(a, HadamardPower)), None)
+    if sign is None or power is None or not (isinstance(power.base, Elementwise) and
+                                             power.base.name == "abs"):
+        return None
+    u = sign.arg
+    if power.base.arg != u or kind_of(u) != "v":
+        return None
+    for f in sp.Mul.make_args(c):
+        if isinstance(f, sp.Pow) and isinstance(f.base, Norm) and f.base.arg == u:
+            p = f.base.p
+            if sp.expand(f.exp - (1 - p)) == 0 and sp.expand(power.exp - (p - 1)) == 0:
+                return u, p, sp.Mul(*[g for g in sp.Mul.make_args(c) if g is not f])
     return None
 
 

@@ -39,7 +39,6 @@ first appearance (``m``, ``n``, ``k``, ... when no vector claims ``n``).
 
 from __future__ import annotations
 
-import math
 import re
 from itertools import chain, count
 
@@ -65,6 +64,14 @@ from .names import (
     _parse_spec,
     _Shape,
     _Spec,
+)
+from .numbers import (
+    _MAX_BITS,
+    _bits,
+    _total,
+    division_by_zero,
+    read_number,
+    real_number,
 )
 from .syntax import (
     _BINARY_OPS,
@@ -103,37 +110,7 @@ _SCALAR_FUNCS = {"exp": sp.exp, "abs": sp.Abs, "sign": sp.sign, "sigmoid": sigmo
 _SCALAR_FUNCS.update({"tanh": sp.tanh, "relu": lambda v: sp.Max(v, 0),
                       "softplus": lambda v: sp.log(1 + sp.exp(v))})
 
-_NUMBER_RE = re.compile(r"([0-9]*)(?:\.([0-9]+))?(?:[eE]([+-]?[0-9]+))?")
-
 _MAX_DEPTH = 100          # nesting levels; long + and * chains do not count
-_MAX_DIGITS = 1000        # digits in one number literal
-_MAX_EXPONENT = 1000      # |e| in 1e-3 style literals
-_MAX_BITS = 10_000        # size of an exact number built from the text (~3000 digits)
-
-
-
-
-def _total(terms: list[tuple[int, sp.Basic]]) -> sp.Basic:
-    """The sum of signed terms; equal terms are counted first (``x + x + x`` is ``3*x``),
-    so SymPy only sees the distinct ones."""
-    if len(terms) == 1:
-        sign, value = terms[0]
-        return value if sign > 0 else -value
-    counts: dict[sp.Basic, int] = {}
-    for sign, value in terms:
-        counts[value] = counts.get(value, 0) + sign
-    parts = [v if c == 1 else -v if c == -1 else c * v for v, c in counts.items() if c]
-    matrices = [v for v in counts if isinstance(v, MatrixExpr)]
-    if matrices:
-        if not parts:
-            return sp.ZeroMatrix(*matrices[0].shape)
-        return parts[0] if len(parts) == 1 else sp.MatAdd(*parts).doit()
-    return sp.Add(*parts)
-
-
-def _bits(value: sp.Rational) -> float:
-    big = max(abs(value.p), value.q)
-    return math.log2(big) if big > 1 else 0.0
 
 
 class _Reader:
@@ -466,21 +443,7 @@ class _Reader:
         return shape
 
     def number(self, token: Token) -> sp.Rational:
-        match = _NUMBER_RE.fullmatch(token)
-        if match is None:  # the grammar's NUMBER guarantees a match
-            raise self.error(token, f"malformed number '{token}'")
-        whole, frac, exp = match.group(1), match.group(2) or "", match.group(3)
-        digits = (whole + frac).lstrip("0") or "0"
-        if len(whole) + len(frac) > _MAX_DIGITS:  # leading zeros count: 0.000...1
-            raise self.error(token, f"number with more than {_MAX_DIGITS} digits")
-        shift = -len(frac)
-        if exp is not None:
-            if len(exp.lstrip("+-").lstrip("0")) > 6 or abs(int(exp)) > _MAX_EXPONENT:
-                raise self.error(token, f"exponent of '{token}' out of range",
-                                 f" (at most {_MAX_EXPONENT} in size)")
-            shift += int(exp)
-        n = int(digits)
-        return sp.Rational(n * 10**shift) if shift >= 0 else sp.Rational(n, 10**-shift)
+        return read_number(self.text, token)
 
     # ---- pass 2: SymPy objects
     def symbol(self, name: str) -> sp.Basic:
@@ -559,6 +522,8 @@ class _Reader:
         if op == "mul":
             return left * right
         if op == "div":
+            if getattr(right, "is_zero", False):
+                raise division_by_zero(self.text, node, node.children[1])
             return left / right
         if op == "hadamard":
             if id(node) not in self.hadamard:
@@ -583,7 +548,10 @@ class _Reader:
             if bits * abs(exp) > _MAX_BITS:
                 raise self.error(node, f"number too large in '{self.src(node)}'",
                                  f" (more than {_MAX_BITS} bits)")
-        return base ** exp
+        if getattr(base, "is_zero", False) and getattr(exp, "is_negative", False):
+            raise division_by_zero(self.text, node, node.children[0],
+                                   "0 raised to a negative power")
+        return real_number(self.text, node, base ** exp)
 
     def call(self, node: Tree) -> sp.Basic:
         token, *args = node.children
@@ -604,9 +572,13 @@ class _Reader:
         if name == "trace":
             return Trace(arg)
         if name == "sqrt":
-            return sp.sqrt(arg)
+            return real_number(self.text, node, sp.sqrt(arg))
         if name == "log":
-            return sp.log(arg)
+            if getattr(arg, "is_zero", False):
+                raise self.error(node, "log of 0",
+                                 f" in '{self.src(node)}': '{self.src(args[0])}' is 0, and "
+                                 f"log is finite for positive numbers only")
+            return real_number(self.text, node, sp.log(arg))
         if isinstance(arg, MatrixExpr):
             return ELEMENTWISE_BY_NAME[name](arg)
         return _SCALAR_FUNCS[name](arg)

@@ -120,6 +120,12 @@ class NumpyNames:
     def log(self, a: Any, out: Any = None) -> Any:
         return self._unary("log", a, out)
 
+    def log1p(self, a: Any, out: Any = None) -> Any:
+        return self._unary("log1p", a, out)
+
+    def expm1(self, a: Any, out: Any = None) -> Any:
+        return self._unary("expm1", a, out)
+
     def sqrt(self, a: Any, out: Any = None) -> Any:
         return self._unary("sqrt", a, out)
 
