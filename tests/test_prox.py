@@ -688,7 +688,7 @@ def test_sparse_group_lasso(rng):
                             + 0.5 * np.sum((z - v) ** 2))
         want = argmin_2d(F, float(np.abs(v).sum()) + 1)
         np.testing.assert_allclose(k(v, lam, mu), want, atol=1e-6, err_msg=f"v={v}")
-        # to a few ulps: the kernel takes short norms from math.hypot, the reference from np.linalg.norm
+        # to a few ulps: short norms come from math.hypot here, from np.linalg.norm there
         np.testing.assert_allclose(k(v, lam, mu), block_soft(soft(v, lam), mu), rtol=8e-15)
     report = P.check(points=12, seed=2)
     assert report.ok, report.summary()
