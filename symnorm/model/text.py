@@ -117,6 +117,11 @@ class TextPrinter(HandOrder, StrPrinter):
     def _print_Identity(self, expr: sp.Basic) -> str:
         return "I"
 
+    def _print_OneMatrix(self, expr: sp.Basic) -> str:
+        """``1`` (a column or a whole array of ones), ``1.T`` for a row of ones."""
+        rows, cols = expr.shape
+        return "1.T" if rows == 1 and cols != 1 else "1"
+
     def _print_Trace(self, expr: sp.Basic) -> str:
         return f"trace({self._print(expr.arg)})"
 
