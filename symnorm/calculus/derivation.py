@@ -29,7 +29,7 @@ class Differential:
 
     expr: Any
     wrt: Any
-    symbol: str = "grad"    # "grad", "hessian", "partial"
+    symbol: str = "grad"    # "grad", "hessian", "partial", "jacobian"
 
     def latex(self) -> str:
         inner = to_latex(self.expr)
@@ -41,10 +41,13 @@ class Differential:
             return rf"\nabla^2_{{{wrt}}} {inner}"
         if self.symbol == "partial":
             return rf"\frac{{\partial}}{{\partial {wrt}}} {inner}"
+        if self.symbol == "jacobian":
+            return rf"\mathrm{{J}}_{{{wrt}}} {inner}"
         return rf"\nabla_{{{wrt}}} {inner}"
 
     def text(self) -> str:
-        name = {"grad": "grad", "hessian": "hessian", "partial": "d/d"}[self.symbol]
+        name = {"grad": "grad", "hessian": "hessian", "partial": "d/d",
+                "jacobian": "jacobian"}[self.symbol]
         wrt = to_text(self.wrt)
         if not wrt.isidentifier():
             wrt = f"({wrt})"
@@ -119,12 +122,16 @@ class Derivation:
     gradient: "Derivation | None" = field(default=None, repr=False)  # for a Hessian
 
     # -- display -------------------------------------------------------------------
+    def _symbol(self) -> str:
+        """How the derivative is written: ``grad``, ``hessian`` or ``jacobian``."""
+        return {"hessian": "hessian", "jacobian": "jacobian"}.get(self.kind, "grad")
+
     def latex(self) -> str:
         """LaTeX source: an ``aligned`` block, one step a line, each numbered at the right;
         the rules, assumptions and kinks are written out under the block, so nothing runs
         off the page (it compiles under pdflatex with amsmath and renders in MathJax)."""
         rows = [(_latex(s.before), _latex(s.after), s.note or s.rule) for s in self.steps]
-        symbol = "hessian" if self.kind == "hessian" else "grad"
+        symbol = self._symbol()
         if not self._ends_with_result():
             rows.append((Differential(self.f, self.wrt, symbol).latex(),
                          to_latex(self.result), "result"))
@@ -149,7 +156,7 @@ class Derivation:
 
     def _document_section_(self, caption: str | None = None) -> list[str]:
         """This derivation as a section of :func:`symnorm.latex_document`."""
-        what = "Hessian" if self.kind == "hessian" else "Gradient"
+        what = {"hessian": "Hessian", "jacobian": "Jacobian"}.get(self.kind, "Gradient")
         out = [heading(caption or f"{what} of {inline(self.f)} with respect to "
                                   f"{inline(self.wrt)}"),
                display(self.latex())]
@@ -160,14 +167,14 @@ class Derivation:
 
     def _ends_with_result(self) -> bool:
         """Does the last step already state ``∇f = result``?"""
-        symbol = "hessian" if self.kind == "hessian" else "grad"
+        symbol = self._symbol()
         return bool(self.steps) and self.steps[-1].after == self.result and \
             self.steps[-1].before == Differential(self.f, self.wrt, symbol)
 
     def _kink_text(self, k: Kink) -> str:
-        if self.kind == "hessian":
-            return f"not valid where {k.where}: no Hessian there; kernels set its singular " \
-                   "terms to 0"
+        if self.kind == "hessian" or (self.kind == "jacobian" and self.gradient is None):
+            return f"not valid where {k.where}: no {self.kind.capitalize()} there; kernels " \
+                   "set its singular terms to 0"
         return f"not valid where {k.where}; kernels return {k.returns}"
 
     def _repr_latex_(self) -> str:
@@ -176,7 +183,7 @@ class Derivation:
     def text(self) -> str:
         """Plain-text derivation, one step a line."""
         lines = [f"{s.text()}    [{s.note or s.rule}]" for s in self.steps]
-        symbol = "hessian" if self.kind == "hessian" else "grad"
+        symbol = self._symbol()
         if not self._ends_with_result():
             lines.append(f"{Differential(self.f, self.wrt, symbol).text()} = "
                          f"{to_text(self.result)}    [result]")
@@ -193,7 +200,7 @@ class Derivation:
 
     def __repr__(self) -> str:
         """The result as a textbook line: ``grad_x norm(x, 2) = x/norm(x, 2)``."""
-        symbol = "hessian" if self.kind == "hessian" else "grad"
+        symbol = self._symbol()
         return f"{Differential(self.f, self.wrt, symbol).text()} = {to_text(self.result)}"
 
     # -- use -----------------------------------------------------------------------
