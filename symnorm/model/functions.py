@@ -21,7 +21,7 @@ from .errors import DomainError, ShapeError, UnsupportedExpressionError
 
 __all__ = ["DEFAULT_EPS", "Det", "LayerNorm", "LayerNormScale", "LogDet", "LogSumExp", "Mean",
            "RmsNorm", "RmsNormScale", "ScalarFunction", "Softmax", "Sum", "Var",
-           "VectorFunction", "eps_text"]
+           "VectorFunction", "eps_text", "eps_value"]
 
 #: the ``eps`` of ``layer_norm`` and ``rms_norm`` when none is given (PyTorch's default)
 DEFAULT_EPS = sp.Rational(1, 100000)
@@ -131,18 +131,22 @@ class LogSumExp(ScalarFunction):
         return sp.log(sp.Add(*[sp.exp(e) for e in entries]))
 
 
-def _eps(cls: type, eps: Any) -> sp.Expr:
-    """``eps`` of a normalisation layer as a SymPy number or scalar (floats made exact)."""
+def eps_value(eps: Any, who: str = "layer_norm") -> sp.Expr:
+    """``eps`` of a normalisation layer as a SymPy number or scalar (floats made exact).
+
+    >>> eps_value(1e-3), eps_value(sp.Symbol("eps"))
+    (1/1000, eps)
+    """
     try:
         eps = sp.nsimplify(sp.Float(repr(eps)), rational=True) if isinstance(eps, float) \
             else sp.sympify(eps, strict=True)
     except (sp.SympifyError, TypeError, ValueError):
-        raise ShapeError(f"{cls.name}(): eps must be a number >= 0 or a scalar symbol, "
+        raise ShapeError(f"{who}(): eps must be a number >= 0 or a scalar symbol, "
                          f"got {eps!r}") from None
     if isinstance(eps, MatrixExpr) or not isinstance(eps, sp.Expr):
-        raise ShapeError(f"{cls.name}(): eps must be a scalar, got {eps!r}")
+        raise ShapeError(f"{who}(): eps must be a scalar, got {eps!r}")
     if eps.is_number and (not eps.is_extended_real or eps.is_negative):
-        raise DomainError(f"{cls.name}(): eps must be >= 0, got {eps}")
+        raise DomainError(f"{who}(): eps must be >= 0, got {eps}")
     return eps
 
 
@@ -157,7 +161,7 @@ class _ScaleOf(ScalarFunction):
     def __new__(cls, arg: Any, eps: Any = DEFAULT_EPS) -> "_ScaleOf":
         if not isinstance(arg, MatrixExpr) or arg.shape[1] != 1:
             raise ShapeError(f"{cls.name}() takes a column vector expression, got {arg!r}")
-        return sp.Expr.__new__(cls, arg, _eps(cls, eps))
+        return sp.Expr.__new__(cls, arg, eps_value(eps, cls.name))
 
     @property
     def eps(self) -> sp.Expr:
@@ -293,7 +297,7 @@ class _Normalisation(VectorFunction):
     """A normalisation layer ``f(u, eps)`` with ``eps >= 0`` (default 1e-5)."""
 
     def __new__(cls, arg: Any, eps: Any = DEFAULT_EPS) -> "_Normalisation":
-        return super().__new__(cls, arg, _eps(cls, eps))  # type: ignore[return-value]
+        return super().__new__(cls, arg, eps_value(eps, cls.name))  # type: ignore[return-value]
 
     @property
     def eps(self) -> sp.Expr:

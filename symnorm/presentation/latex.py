@@ -54,6 +54,9 @@ class SymnormLatexPrinter(HandOrder, LatexPrinter):
         if match:
             name = _GREEK_ABBREV[match.group(1)]
             return super()._print_Symbol(sp.Symbol(name + match.group(2)))
+        match = re.fullmatch(r"delta([a-z])(\d+)", expr.name)  # deltaz1: δ^z_1 (backprop)
+        if match:
+            return rf"\delta^{{{match.group(1)}}}_{{{match.group(2)}}}"
         return super()._print_Symbol(expr, style=style)
 
     def _print_Transpose(self, expr: Transpose) -> str:
