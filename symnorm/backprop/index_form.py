@@ -27,7 +27,7 @@ from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
 from ..model.atoms import Elementwise
 from ..model.errors import UnsupportedExpressionError
-from ..model.functions import Mean, Sum
+from ..model.functions import Mean, SumOf
 from ..model.text import to_text
 from ..presentation.latex import latex
 
@@ -70,9 +70,9 @@ class Entries:
     def scalar(self, e: Any) -> Any:
         """A scalar factor with every ``mean(u)``/``sum(u)`` of a vector written as a sum
         over a fresh index: ``mean(g ⊙ â)`` is ``(1/n) Σ_k g_k â_k``."""
-        if not isinstance(e, sp.Basic) or not e.has(Mean, Sum):
+        if not isinstance(e, sp.Basic) or not e.has(Mean, SumOf):
             return e
-        return e.replace(lambda n: isinstance(n, (Mean, Sum)) and n.arg.shape[1] == 1,
+        return e.replace(lambda n: isinstance(n, (Mean, SumOf)) and n.arg.shape[1] == 1,
                          self._reduction)
 
     def _reduction(self, n: Any) -> sp.Expr:

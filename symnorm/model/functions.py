@@ -20,7 +20,7 @@ from .atoms import _Opaque, _symnorm_latex
 from .errors import DomainError, ShapeError, UnsupportedExpressionError
 
 __all__ = ["DEFAULT_EPS", "Det", "LayerNorm", "LayerNormScale", "LogDet", "LogSumExp", "Mean",
-           "RmsNorm", "RmsNormScale", "ScalarFunction", "Softmax", "Sum", "Var",
+           "RmsNorm", "RmsNormScale", "ScalarFunction", "Softmax", "SumOf", "Var",
            "VectorFunction", "eps_text", "eps_value"]
 
 #: the ``eps`` of ``layer_norm`` and ``rms_norm`` when none is given (PyTorch's default)
@@ -92,7 +92,7 @@ class ScalarFunction(_Opaque):
         return f"{self.name}({printer._print(self.arg)})"
 
 
-class Sum(ScalarFunction):
+class SumOf(ScalarFunction):
     """``sum(u)``: the sum of the entries of a vector or matrix."""
 
     name = "sum"

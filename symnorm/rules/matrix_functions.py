@@ -43,6 +43,17 @@ def inverse_transpose(m: MatrixExpr) -> MatrixExpr:
     return inverse_of(m).T
 
 
+def _chain(*factors: Any) -> MatrixExpr:
+    """The product of ``factors`` as one flat ``MatMul`` (nested products opened, scalar
+    coefficients combined in front)."""
+    args: list = []
+    for f in factors:
+        args.extend(f.args if isinstance(f, MatMul) else [f])
+    c = sp.Mul(*[a for a in args if not isinstance(a, MatrixExpr)])
+    mats = [a for a in args if isinstance(a, MatrixExpr)]
+    return MatMul(c, *mats) if c != 1 else MatMul(*mats)
+
+
 def _call(printer: Any, name: str, arg: Any) -> str:
     body = printer._print(arg)
     if isinstance(arg, MatrixSymbol):
@@ -67,8 +78,8 @@ def _det_kinks(e: Any) -> list[Kink]:
 FUNCTIONS.register(FunctionRule(
     key="inv", title="matrix inverse", node=Inverse, numpy_value="inv", kernel_args=_name,
     operands=lambda e: (e.arg,),
-    vjp=lambda e, g: MatMul(-1, inverse_transpose(e.arg), g, inverse_transpose(e.arg)),
-    jvp=lambda e, t: MatMul(-1, inverse_of(e.arg), t, inverse_of(e.arg)),
+    vjp=lambda e, g: _chain(-1, inverse_transpose(e.arg), g, inverse_transpose(e.arg)),
+    jvp=lambda e, t: _chain(-1, inverse_of(e.arg), t, inverse_of(e.arg)),
     latex=lambda p, e: p._print_Inverse(e),
     domain="square matrices with det(M) != 0 (kernels raise DomainError elsewhere)",
     description="inv(M) = M^-1; the VJP of G is -M^-T G M^-T"))

@@ -36,7 +36,7 @@ from ..model.functions import (
     RmsNorm,
     RmsNormScale,
     Softmax,
-    Sum,
+    SumOf,
     Var,
 )
 from ..model.shapes import check_shapes
@@ -153,7 +153,7 @@ def _eps_kinks(e: Any, where: str, latex: str) -> list[Kink]:
 # -- scalar functions ---------------------------------------------------------------------------
 
 FUNCTIONS.register(FunctionRule(
-    key="sum", title="sum of the entries", node=Sum, numpy_value="entries_sum",
+    key="sum", title="sum of the entries", node=SumOf, numpy_value="entries_sum",
     kernel_args=_core,
     gradient=lambda e: ones(e.arg),
     latex=lambda p, e: _call(p, r"\operatorname{sum}", e.arg),
@@ -354,7 +354,7 @@ def _vector_arg(expr: Any, who: str) -> MatrixExpr:
     return u
 
 
-def sum(expr: Any) -> Sum:  # noqa: A001 - the name users write
+def sum(expr: Any) -> SumOf:  # noqa: A001 - the name users write
     """``sum(u)``: the sum of the entries of a vector or matrix expression (a scalar).
 
     Parameters
@@ -363,7 +363,7 @@ def sum(expr: Any) -> Sum:  # noqa: A001 - the name users write
 
     Returns
     -------
-    Sum
+    SumOf
         A scalar node; its gradient with respect to ``u`` is the all-ones array.
 
     Raises
@@ -378,7 +378,7 @@ def sum(expr: Any) -> Sum:  # noqa: A001 - the name users write
     >>> print(sn.to_text(sn.grad(sn.sum(3*x), x).result))
     3*1
     """
-    return Sum(_matrix_arg(expr, "sum"))
+    return SumOf(_matrix_arg(expr, "sum"))
 
 
 def mean(expr: Any) -> Mean:
