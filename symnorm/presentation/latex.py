@@ -130,7 +130,9 @@ class SymnormLatexPrinter(HandOrder, LatexPrinter):
 
     def _print_OneMatrix(self, expr: sp.Basic) -> str:
         rows, cols = expr.shape
-        return r"1^\top" if rows == 1 and cols != 1 else "1"
+        if rows == 1 and cols != 1:
+            return r"1^\top"
+        return r"1 1^\top" if rows != 1 and cols != 1 else "1"
 
     def _print_Step(self, expr: Step) -> str:
         """``1[|v| > lam]`` for the step of ``|v| - lam 1`` (soft thresholding's
