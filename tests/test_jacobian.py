@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import symnorm as sn
+from symnorm.calculus.explicit import explicit
 from symnorm.calculus.jacobian import JacobianDerivation
 from symnorm.check import check_products
 from symnorm.model.errors import UnsupportedExpressionError
@@ -266,3 +267,17 @@ def test_jacobian_through_a_matrix_that_depends_on_x_points_to_the_vjp() -> None
     M, b = sn.matrix("M", "n", "n"), sn.vector("b")
     with pytest.raises(UnsupportedExpressionError, match="3-index tensor"):
         sn.jacobian(sn.inv(M + x * x.T) * b, x)
+
+
+@pytest.mark.parametrize("make", [lambda v: v / sn.norm(v, 2), sn.softmax,
+                                  lambda v: sn.layer_norm(v, 0),
+                                  lambda v: sn.rms_norm(v, sp.Rational(1, 10)),
+                                  lambda v: sn.parse("sigmoid(x)", x=v)],
+                         ids=["normalise", "softmax", "layer_norm", "rms_norm", "sigmoid"])
+def test_closed_forms_equal_sympys_componentwise_jacobian(make) -> None:
+    """For n = 3 the closed form, in components, is SymPy's Jacobian of the components."""
+    x3 = sn.vector("x", 3)
+    F = make(x3)
+    J = sn.jacobian(F, x3, check=False).components()
+    xs = [sp.Symbol(f"x_{i}", real=True) for i in (1, 2, 3)]
+    assert sp.simplify(J - explicit(F).jacobian(xs)) == sp.zeros(3, 3)

@@ -260,15 +260,42 @@ class JacobianDerivation(Derivation):
     products with a vector: :meth:`vjp_kernel` (``v^T J``, as a vector ``J^T v``) and
     :meth:`jvp_kernel` (``J u``), derived without forming ``J``.
 
-    ``result`` is the ``m x n`` Jacobian in closed form (``1 x n``, the transposed
-    gradient, for a scalar map; ``m x 1`` for a scalar ``wrt``); ``kernel()`` computes it
-    (batched over leading axes: ``(..., m, n)``); the other members are those of every
-    :class:`~symnorm.Derivation` (steps, kinks, LaTeX, the check).
+    Made by :func:`symnorm.jacobian`; the other members are those of every
+    :class:`~symnorm.Derivation` (steps, kinks, LaTeX, the check, ``kernel()`` for the
+    matrix, batched over leading axes: ``(..., m, n)``).
+
+    Parameters
+    ----------
+    f : column vector or scalar expression
+        The map ``F``.
+    wrt : vector or scalar symbol
+        The variable.
+    result : matrix expression
+        The ``m x n`` Jacobian in closed form (``1 x n``, the transposed gradient, for a
+        scalar map; ``m x 1`` for a scalar ``wrt``).
+    steps, assumptions, kinks, warnings, fusions, report
+        As for :class:`~symnorm.Derivation`.
+    kind : str
+        ``"jacobian"``.
+    gradient : Derivation or None
+        For a scalar map, the gradient the Jacobian is the transpose of.
+    check_products : bool
+        Check the VJP and JVP against central differences when they are first made.
+
+    Examples
+    --------
+    >>> import symnorm as sn
+    >>> x = sn.vector("x")
+    >>> d = sn.jacobian(sn.rms_norm(x, 0), x)
+    >>> d
+    jacobian_x(rms_norm(x, 0)) = (I - rms_norm(x, 0)*rms_norm(x, 0).T/n)/sqrt(mean(x .* x))
+    >>> print(sn.to_text(d.vjp().expr))
+    (v - mean(v .* rms_norm(x, 0))*rms_norm(x, 0))/sqrt(mean(x .* x))
     """
 
     kind: str = "jacobian"
     check_products: bool = field(default=True, repr=False)
-    _products: dict = field(default_factory=dict, repr=False)
+    _products: dict = field(default_factory=dict, init=False, repr=False)
 
     # -- the products -----------------------------------------------------------------
     def _taken(self) -> set:
