@@ -319,16 +319,18 @@ def _vjp(u: object, eps: object, g: object, out: Array | None, rms: bool) -> Arr
         r1 = r0 + x.shape[0]
         e = eps_one if eps_per_row is None else eps_per_row[r0:r1]
         d, total, ok = _stats(x, e, rms)
-        r = _recip(total)[:, None]
+        r = _recip(total)
         t = target[r0:r1]
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-            xhat = np.multiply(d, r, out=d if d is not x else None)   # x̂ (or ŷ)
-            c = np.einsum("ij,ij->i", g1, xhat) / n                   # mean(g ⊙ x̂)
-            np.multiply(xhat, c[:, None], out=t)
-            np.subtract(g1, t, out=t)
+            # r (g - mean(g) - x̂ mean(g ⊙ x̂)) with x̂ = r d, written with d itself:
+            # r g - r mean(g) - d (r³ sum(g ⊙ d)/n): no x̂ array, five passes over a block
+            coef = r * r * r * np.einsum("ij,ij->i", g1, d) / n
+            np.multiply(g1, r[:, None], out=t)
             if not rms:
-                t -= np.mean(g1, axis=-1, keepdims=True)
-            t *= r
+                t -= (r * np.mean(g1, axis=-1))[:, None]
+            t -= d * coef[:, None]
+            # r³ is a normal float for these scales; other rows are redone scaled
+            ok &= (total >= 2.0**-600) & (total <= 2.0**600) & np.isfinite(coef)
         for i in np.flatnonzero(~ok):
             ei = eps_one if eps_per_row is None else float(eps_per_row[r0 + i])
             ds, rs, k = _scaled_row(x[i], ei, rms)
