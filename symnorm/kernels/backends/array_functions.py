@@ -100,6 +100,19 @@ class FunctionHelpers:
         r = self.where(pos, 1.0 / xp.sqrt(self.where(pos, total, 1.0)), 0.0)
         if self.all_true(ok):
             return d, r, None
+        if self.lib == "jax" and not self.concrete(ok):
+            import jax  # under jit: the scaled path runs only when some row needs it
+
+            return jax.lax.cond(xp.all(ok), lambda: (d, r, 0.0 * r),
+                                lambda: self._scaled_stats(u, eps, rms, d, r, ok))
+        return self._scaled_stats(u, eps, rms, d, r, ok)
+
+    def _scaled_stats(self, u: Array, eps: Array, rms: bool, d: Array, r: Array,
+                      ok: Array) -> tuple[Array, Array, Array]:
+        """The rows that are not ``ok`` redone scaled by a power of two (see
+        :meth:`_norm_stats`); the ``ok`` rows as they are."""
+        xp = self.xp
+        n = u.shape[-1]
         # rows scaled so their largest entry is in [0.5, 1), centred, scaled again
         e1 = self.exponent(self.max_abs(xp.abs(u)))
         ds = self._centred(self.scale(u, e1), rms)
