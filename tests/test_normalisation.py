@@ -13,6 +13,7 @@ import pytest
 import symnorm as sn
 from symnorm.backprop import NetworkError
 from symnorm.backprop.train import init_params
+from symnorm.model.functions import Softmax
 
 EPS = 1e-5
 
@@ -245,3 +246,32 @@ def test_mlp_norm_options_and_errors() -> None:
         sn.mlp([3, 4, 2], norm="batch")
     with pytest.raises(NetworkError, match="2 layer\\(s\\) need 2 entries"):
         sn.mlp([3, 4, 2], norm=["layer"])
+
+
+@pytest.mark.parametrize("backend", [None, "numba"])
+@pytest.mark.parametrize("make", [lambda x: sn.layer_norm(x), lambda x: sn.rms_norm(x, 0),
+                                  lambda x: sn.softmax(x)], ids=["layer", "rms", "softmax"])
+def test_value_and_vjp_in_one_call(make, backend: str | None,
+                                   rng: np.random.Generator) -> None:
+    x = sn.vector("x")
+    F = make(x)
+    d = sn.jacobian(F, x)
+    k = d.value_and_vjp_kernel(backend=backend)
+    assert (k.fused is not None) == (not isinstance(F, Softmax))  # no one-pass helper
+    X, G = rng.standard_normal((5, 9)), rng.standard_normal((5, 9))
+    y, dx = k(X, G)
+    np.testing.assert_allclose(y, sn.kernel(F, [x])(X), rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(dx, d.vjp_kernel()(X, G), rtol=1e-12, atol=1e-14)
+    Y, D = np.empty_like(X), np.empty_like(X)
+    res = k(x=X, v=G, out=(Y, D))
+    assert res[0] is Y and res[1] is D
+    np.testing.assert_allclose(D, dx, rtol=1e-13)
+    # not plain float arrays of one shape: the two validated kernels, the same numbers
+    y1, dx1 = k(X[0].tolist(), G[0])
+    np.testing.assert_allclose(dx1, dx[0], rtol=1e-12)
+    with pytest.raises(sn.ArgumentError, match="unknown"):
+        k(X, w=G)
+    with pytest.raises(sn.ArgumentError, match="pair"):
+        k(X, G, out=Y)
+    with pytest.raises(sn.ShapeError):
+        k(X, G[:, :4])

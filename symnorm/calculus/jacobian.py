@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import sympy as sp
 from sympy import (
     DiagMatrix,
@@ -36,12 +37,14 @@ from sympy import (
 )
 from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
+from .. import numeric
 from ..check import check_products
 from ..kernels.arguments import free_arguments
+from ..kernels.backends.numba_kernels import NumbaNumeric
 from ..kernels.codegen import order_ranges
 from ..kernels.kernel import Kernel, kernel
 from ..model.atoms import Elementwise, ScalarOf
-from ..model.errors import CheckFailedError, UnsupportedExpressionError
+from ..model.errors import ArgumentError, CheckFailedError, UnsupportedExpressionError
 from ..model.shapes import check_shapes
 from ..model.text import to_text
 from ..rules import ELEMENTWISE, Fusion, function_rule
@@ -56,7 +59,7 @@ from .algebra import _product, _split, add, as_scalar, depends, factor_identity,
 from .derivation import Derivation, Differential, Step
 from .engine import Recorder, derive_gradient, fixed_parameters, grad_scalar, vjp
 
-__all__ = ["JacobianDerivation", "derive_jacobian", "jvp"]
+__all__ = ["JacobianDerivation", "ValueAndVJP", "derive_jacobian", "jvp"]
 
 Expr = Any
 
@@ -371,6 +374,24 @@ class JacobianDerivation(Derivation):
         """
         return self._product_kernel(self.vjp(), args, backend)
 
+    def value_and_vjp_kernel(self, args: list | None = None, *,
+                             backend: str | None = None) -> "ValueAndVJP":
+        """A callable ``k(x, v, ...) -> (F(x), v^T J)``: the forward value and the VJP in
+        one call (a layer's forward and backward pass), arguments as for
+        :meth:`vjp_kernel`. Where ``F`` is a function with a fused forward-and-backward
+        helper (``layer_norm``, ``rms_norm`` of ``wrt``) and the arguments are numpy arrays
+        of one shape, each row is read once for both (numpy, or ``backend="numba"``);
+        otherwise the value and the VJP kernels are called in turn.
+
+        >>> import numpy as np, symnorm as sn
+        >>> x = sn.vector("x")
+        >>> k = sn.jacobian(sn.layer_norm(x, 0), x).value_and_vjp_kernel()
+        >>> y, dx = k(np.array([1.0, 3.0]), np.array([1.0, 0.0]))
+        >>> y, np.round(dx, 12)
+        (array([-1.,  1.]), array([0., 0.]))
+        """
+        return ValueAndVJP(self, args, backend)
+
     def jvp_kernel(self, args: list | None = None, *, backend: str | None = None) -> Kernel:
         """A kernel ``k(x, u, ...)`` computing ``J u`` (of ``F``'s shape) without forming
         ``J``. Arguments: ``wrt``, the tangent ``u`` (of ``wrt``'s shape), then the other
@@ -383,6 +404,87 @@ class JacobianDerivation(Derivation):
         array([ 0.5, -0.5])
         """
         return self._product_kernel(self.jvp(), args, backend)
+
+
+class ValueAndVJP:
+    """``k(x, v, ...) -> (F(x), v^T J)``: see :meth:`JacobianDerivation.value_and_vjp_kernel`.
+
+    ``value`` and ``vjp`` are the two kernels; ``fused`` names the one-pass helper used
+    for plain numpy arrays (None where there is none).
+    """
+
+    def __init__(self, deriv: JacobianDerivation, args: list | None,
+                 backend: str | None) -> None:
+        product = deriv.vjp()
+        self.vjp = deriv.vjp_kernel(args, backend=backend)
+        self.backend = backend
+        self.arg_names = self.vjp.arg_names
+        value_args = [a for a in self.vjp.args if a != product.vector]
+        self.value = kernel(deriv.f, value_args, orders=order_ranges(deriv.f),
+                            backend=backend)
+        self._wrt, self._vector = deriv.wrt.name, product.vector.name
+        self._params: tuple = ()
+        self.fused = None
+        rule = function_rule(deriv.f)
+        fusion = product.fusions.get(product.expr)
+        if rule is not None and rule.numpy_value_vjp and deriv.f.args[0] == deriv.wrt and \
+                fusion == Fusion(rule.numpy_vjp, (*deriv.f.args, product.vector)) and \
+                backend in (None, "numba"):
+            self.fused = rule.numpy_value_vjp
+            self._params = tuple(deriv.f.args[1:])
+        self._nm: Any = None
+
+    def __repr__(self) -> str:
+        call = ", ".join([*self.arg_names, "*", "out=None"])
+        return (f"<symnorm value-and-VJP kernel k({call}) -> ({to_text(self.value.expr)}, "
+                f"{to_text(self.vjp.expr)})>")
+
+    def _helpers(self) -> Any:
+        if self._nm is None:
+            self._nm = NumbaNumeric() if self.backend == "numba" else numeric
+        return self._nm
+
+    def _fast(self, bound: dict) -> tuple | None:
+        """The arguments of the fused helper, or None when they need the kernels' checks
+        (other libraries, mixed shapes or dtypes, values that are not real arrays)."""
+        x, v = bound.get(self._wrt), bound.get(self._vector)
+        if type(x) is not np.ndarray or type(v) is not np.ndarray or x.shape != v.shape \
+                or x.ndim == 0 or x.dtype != v.dtype or x.dtype.kind != "f":
+            return None
+        params = []
+        for p in self._params:
+            if isinstance(p, sp.Symbol):
+                value = bound.get(p.name)
+                if value is None or np.ndim(value) != 0:
+                    return None
+                params.append(float(value))
+            else:
+                params.append(float(p))
+        return (x, *params, v)
+
+    def __call__(self, *values: Any, out: Any = None, **named: Any) -> tuple:
+        if len(values) > len(self.arg_names):
+            raise ArgumentError(f"{self!r} takes {len(self.arg_names)} arguments, got "
+                                f"{len(values)}")
+        bound = dict(zip(self.arg_names, values))
+        for key, value in named.items():
+            if key in bound or key not in self.arg_names:
+                why = "given twice" if key in bound else "unknown"
+                raise ArgumentError(f"argument {key!r} {why}; the arguments are "
+                                    f"{', '.join(self.arg_names)}")
+            bound[key] = value
+        missing = [n for n in self.arg_names if n not in bound]
+        if missing:
+            raise ArgumentError(f"missing argument(s): {', '.join(missing)}")
+        if out is not None and (not isinstance(out, tuple) or len(out) != 2):
+            raise ArgumentError("out= takes a pair of arrays: (value, vjp)")
+        fast = self._fast(bound) if self.fused else None
+        if fast is not None and (out is None or all(
+                type(o) is np.ndarray and o.shape == fast[0].shape for o in out)):
+            return getattr(self._helpers(), self.fused)(*fast, out=out)
+        want = out if out is not None else (None, None)
+        value_named = {k: bound[k] for k in self.value.arg_names}
+        return (self.value(out=want[0], **value_named), self.vjp(out=want[1], **bound))
 
 
 def _check_map(F: Any, wrt: Any) -> Any:

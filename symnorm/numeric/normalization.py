@@ -22,8 +22,8 @@ import numpy as np
 from .vectors import _float, _limits, _sum_squares, sdiv
 
 __all__ = ["entries_mean", "entries_sum", "entries_var", "layer_norm", "layer_norm_std",
-           "layer_norm_vjp", "logsumexp", "norm2_hvp", "rms", "rms_norm", "rms_norm_vjp",
-           "softmax", "softmax_vjp"]
+           "layer_norm_value_vjp", "layer_norm_vjp", "logsumexp", "norm2_hvp", "rms",
+           "rms_norm", "rms_norm_value_vjp", "rms_norm_vjp", "softmax", "softmax_vjp"]
 
 Array = np.ndarray
 
@@ -300,7 +300,8 @@ def rms(u: object, eps: object = 1e-5) -> Array:
     return _scale(u, eps, rms=True)
 
 
-def _vjp(u: object, eps: object, g: object, out: Array | None, rms: bool) -> Array:
+def _vjp(u: object, eps: object, g: object, out: Array | None, rms: bool,
+         value_out: Array | None = None) -> Array:
     """``J^T g`` of LayerNorm (``rms=False``) or RMSNorm, one block of rows at a time:
     ``r (g - mean(g) - x̂ mean(g ⊙ x̂))`` and ``r (g - ŷ mean(g ⊙ ŷ))``."""
     a, gg = _float(u), _float(g)
@@ -325,6 +326,8 @@ def _vjp(u: object, eps: object, g: object, out: Array | None, rms: bool) -> Arr
             # r (g - mean(g) - x̂ mean(g ⊙ x̂)) with x̂ = r d, written with d itself:
             # r g - r mean(g) - d (r³ sum(g ⊙ d)/n): no x̂ array, five passes over a block
             coef = r * r * r * np.einsum("ij,ij->i", g1, d) / n
+            if value_out is not None:  # the forward value too, from the same block
+                np.multiply(d, r[:, None], out=value_out[r0:r1])
             np.multiply(g1, r[:, None], out=t)
             if not rms:
                 t -= (r * np.mean(g1, axis=-1))[:, None]
@@ -340,7 +343,22 @@ def _vjp(u: object, eps: object, g: object, out: Array | None, rms: bool) -> Arr
                 if not rms:
                     row = row - np.mean(g1[i])
                 t[i] = np.ldexp(row * rs, -k) if k else row * rs
+                if value_out is not None:
+                    value_out[r0 + i] = xh
     return _finish(res, out)
+
+
+def _value_vjp(u: object, eps: object, g: object, out: tuple | None,
+               rms: bool) -> tuple[Array, Array]:
+    a, gg = _float(u), _float(g)
+    shape = np.broadcast_shapes(a.shape, gg.shape)
+    dtype = np.result_type(a, gg)
+    want = out if out is not None else (None, None)
+    value, values = _out(shape, dtype, want[0]) if shape and shape[-1] else (None, None)
+    grad = _vjp(a, eps, gg, want[1], rms, value_out=value)
+    if value is None:
+        values = np.empty(shape, dtype=dtype)
+    return _finish(values, want[0]), grad
 
 
 def layer_norm_vjp(u: object, eps: object, g: object, out: Array | None = None) -> Array:
@@ -363,6 +381,30 @@ def rms_norm_vjp(u: object, eps: object, g: object, out: Array | None = None) ->
     array([ 4., -3.])
     """
     return _vjp(u, eps, g, out, rms=True)
+
+
+def layer_norm_value_vjp(u: object, eps: object, g: object,
+                         out: tuple | None = None) -> tuple[Array, Array]:
+    """``(layer_norm(u, eps), J^T g)`` in one pass over ``u`` and ``g`` (forward and
+    backward of a LayerNorm layer: the statistics of each row computed once); ``out`` is
+    a pair of arrays to write into.
+
+    >>> y, dx = layer_norm_value_vjp([1.0, 3.0], 0.0, [1.0, 0.0])
+    >>> y, np.round(dx, 12)
+    (array([-1.,  1.]), array([0., 0.]))
+    """
+    return _value_vjp(u, eps, g, out, rms=False)
+
+
+def rms_norm_value_vjp(u: object, eps: object, g: object,
+                       out: tuple | None = None) -> tuple[Array, Array]:
+    """``(rms_norm(u, eps), J^T g)`` in one pass over ``u`` and ``g``; ``out`` is a pair.
+
+    >>> y, dx = rms_norm_value_vjp([3.0, 4.0], 0.0, [4.0, -3.0])
+    >>> np.round(y * math.sqrt(12.5), 12), np.round(dx * math.sqrt(12.5), 12)
+    (array([3., 4.]), array([ 4., -3.]))
+    """
+    return _value_vjp(u, eps, g, out, rms=True)
 
 
 def norm2_hvp(u: object, v: object, out: Array | None = None) -> Array:

@@ -188,6 +188,7 @@ class FunctionRule:
     numpy_gradient: str | None = None                     # fused ∇f(u, *params)
     numpy_vjp: str | None = None                          # fused J^T g: f(u, *params, g)
     symmetric: bool = False                               # J = J^T (the VJP helper gives J g)
+    numpy_value_vjp: str | None = None                    # (f(u), J^T g) in one pass
     kinks: Callable[[Any], list[Kink]] = lambda e: []
     operands: Callable[[Any], tuple] = lambda e: tuple(e.args)  # what value() is called with
     kernel_args: Callable[[Any], tuple[str, ...]] = lambda e: ()  # literals after the args

@@ -237,6 +237,7 @@ def _layer_norm_vjp(e: LayerNorm, g: MatrixExpr) -> MatrixExpr:
 FUNCTIONS.register(FunctionRule(
     key="layer_norm", title="LayerNorm", node=LayerNorm, numpy_value="layer_norm",
     jvp=_layer_norm_jvp, vjp=_layer_norm_vjp, numpy_vjp="layer_norm_vjp", symmetric=True,
+    numpy_value_vjp="layer_norm_value_vjp",
     latex=lambda p, e: _call(p, r"\operatorname{LayerNorm}", e.arg, _eps_suffix(p, e)),
     kinks=lambda e: _eps_kinks(e, "${u} is constant (and eps = 0)",
                                r"${u} \text{ is constant, } \epsilon = 0"),
@@ -256,6 +257,7 @@ def _rms_norm_jvp(e: RmsNorm, t: Any) -> MatrixExpr:
 FUNCTIONS.register(FunctionRule(
     key="rms_norm", title="RMSNorm", node=RmsNorm, numpy_value="rms_norm",
     jvp=_rms_norm_jvp, vjp=_rms_norm_jvp, numpy_vjp="rms_norm_vjp", symmetric=True,
+    numpy_value_vjp="rms_norm_value_vjp",
     latex=lambda p, e: _call(p, r"\operatorname{RMSNorm}", e.arg, _eps_suffix(p, e)),
     kinks=lambda e: _eps_kinks(e, "${u} = 0 (and eps = 0)", r"${u} = 0, \epsilon = 0"),
     definition=lambda e: MatMul(1 / RmsNormScale(e.arg, e.eps), e.arg),

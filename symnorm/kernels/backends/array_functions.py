@@ -173,6 +173,17 @@ class FunctionHelpers:
         """``(g - ŷ mean(g ⊙ ŷ))/r`` (the Jacobian is symmetric)."""
         return self.assign(out, self._vjp(u, eps, g, rms=True))
 
+    def layer_norm_value_vjp(self, u: Array, eps: Any, g: Array, out: Any = None) -> tuple:
+        """``(layer_norm(u), J^T g)`` (two calls here: the libraries fuse what they can)."""
+        want = out if out is not None else (None, None)
+        return (self.layer_norm(u, eps, out=want[0]),
+                self.layer_norm_vjp(u, eps, g, out=want[1]))
+
+    def rms_norm_value_vjp(self, u: Array, eps: Any, g: Array, out: Any = None) -> tuple:
+        """``(rms_norm(u), J^T g)``."""
+        want = out if out is not None else (None, None)
+        return (self.rms_norm(u, eps, out=want[0]), self.rms_norm_vjp(u, eps, g, out=want[1]))
+
     def norm2_hvp(self, u: Array, v: Array, out: Array | None = None) -> Array:
         """``(v - u (uᵀv)/‖u‖₂²)/‖u‖₂``, 0 at ``u = 0``; scaled where ``uᵀu`` over- or
         underflows."""

@@ -298,6 +298,35 @@ class NumbaNumeric:
                      out: np.ndarray | None = None) -> np.ndarray:
         return self._normalise_vjp(u, eps, g, out, False)
 
+    def _normalise_value_vjp(self, u: Any, eps: Any, g: Any, out: Any,
+                             centred: bool) -> tuple:
+        helper = np_numeric.layer_norm_value_vjp if centred else \
+            np_numeric.rms_norm_value_vjp
+        a, b = self._plain(u), self._plain(g)
+        per_row = None if a is None else self._rows_eps(a, eps)
+        if a is None or b is None or a.shape != b.shape or a.dtype != b.dtype \
+                or per_row is None:
+            return helper(u, eps, g, out=out)
+        rows, grows = _rows(a), _rows(b)
+        want = out if out is not None else (None, None)
+        wv, value = _target(a, want[0])
+        w, res = _target(a, want[1])
+        ok = np.empty(rows.shape[0], dtype=np.bool_)
+        low, high = self._limits(a)
+        _jit().normalise_rows_value_vjp(rows, per_row, grows, wv, w, ok, centred, low, high,
+                                        _stream(w))
+        for r in np.flatnonzero(~ok):
+            wv[r], w[r] = helper(rows[r], per_row[r], grows[r])
+        return _finish(value, want[0]), _finish(res, want[1])
+
+    @_one_at_a_time
+    def layer_norm_value_vjp(self, u: Any, eps: Any, g: Any, out: Any = None) -> tuple:
+        return self._normalise_value_vjp(u, eps, g, out, True)
+
+    @_one_at_a_time
+    def rms_norm_value_vjp(self, u: Any, eps: Any, g: Any, out: Any = None) -> tuple:
+        return self._normalise_value_vjp(u, eps, g, out, False)
+
     @_one_at_a_time
     def norm2_hvp(self, u: Any, v: Any, out: np.ndarray | None = None) -> np.ndarray:
         """Pass 1: block sums of ``u*u`` and ``u*v``; pass 2: ``a v - b u``, streamed."""

@@ -468,6 +468,54 @@ if numba is not None:
             if stream:
                 _store_fence()
 
+    @_parallel_sum
+    def normalise_rows_value_vjp(u, eps, g, val, out, ok, centred, low, high,
+                                 stream):  # pragma: no cover - compiled
+        # val[r] = x̂ and out[r] = rr (g - mean(g) - x̂ mean(g x̂)): forward and backward
+        # from one pass of sums over u and g and one write pass of both
+        rows, n = u.shape
+        for r in prange(rows):
+            s = 0.0
+            ss = 0.0
+            sg = 0.0
+            sgu = 0.0
+            for i in range(n):
+                a = np.float64(u[r, i])
+                b = np.float64(g[r, i])
+                s += a
+                ss += a * a
+                sg += b
+                sgu += b * a
+            mu, ss_c, sgd = _finish_stats(u, g, r, n, s, ss, sg, sgu, centred, True)
+            rr, good = _scale_of(ss_c, n, eps[r], low, high, ss)
+            ok[r] = good and math.isfinite(mu)
+            if not ok[r]:
+                continue
+            mg = sg / n if centred else 0.0
+            c = sgd * rr * rr / n
+            a, e = _aligned(out, r, 0, n, stream)
+            a2, e2 = _aligned(val, r, 0, n, stream)
+            if a2 != a or e2 != e:  # the two rows are not aligned alike: plain writes
+                a, e = n, n
+            for i in range(0, a):
+                d = u[r, i] - mu
+                val[r, i] = d * rr
+                out[r, i] = rr * (g[r, i] - mg - d * c)
+            o, v, ur, gr = out[r], val[r], u[r], g[r]
+            for i in range(a, e, 4):
+                x0, x1, x2, x3 = _load4(ur, i)
+                g0, g1, g2, g3 = _load4(gr, i)
+                d0, d1, d2, d3 = x0 - mu, x1 - mu, x2 - mu, x3 - mu
+                _stream4(v, i, d0 * rr, d1 * rr, d2 * rr, d3 * rr)
+                _stream4(o, i, rr * (g0 - mg - d0 * c), rr * (g1 - mg - d1 * c),
+                         rr * (g2 - mg - d2 * c), rr * (g3 - mg - d3 * c))
+            for i in range(e, n):
+                d = u[r, i] - mu
+                val[r, i] = d * rr
+                out[r, i] = rr * (g[r, i] - mg - d * c)
+            if stream:
+                _store_fence()
+
     # -- u/||u||_2: the VJP is the Hessian of the L2 norm times v, two passes -----------
 
     @_parallel_sum
