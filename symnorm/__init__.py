@@ -81,6 +81,18 @@ __all__ = [
     "sobolev_energy",
     "sobolev_norm",
     "trace",
+    "JacobianDerivation",
+    "det",
+    "inv",
+    "jacobian",
+    "layer_norm",
+    "logdet",
+    "logsumexp",
+    "mean",
+    "rms_norm",
+    "softmax",
+    "sum",
+    "var",
 ]
 
 

@@ -5,11 +5,12 @@ the first use of any public name imports this module, which loads the package (S
 included) once. This module is the top of the layers (see ARCHITECTURE.md).
 """
 
-from .api import check, grad, hessian
+from .api import check, grad, hessian, jacobian
 from .backprop import Backprop, BackpropKernel, Network, TrainResult, backprop, mlp, train
 from .calculus.axioms import AxiomReport, axioms
 from .calculus.derivation import Derivation, Step
 from .calculus.dual import DualNorm, dual
+from .calculus.jacobian import JacobianDerivation
 from .calculus.prox import Prox, prox
 from .calculus.regularization import optimality, proximal_gradient
 from .calculus.sobolev import first_variation, sobolev_energy, sobolev_norm
@@ -36,7 +37,9 @@ from .presentation.document import LatexError, compile_pdf, latex_document
 from .presentation.latex import latex
 from .rules.constructors import norm
 from .rules.group_norm import group_labels, group_norm
+from .rules.matrix_functions import det, inv, logdet
 from .rules.matrix_norms import trace
+from .rules.vector_functions import layer_norm, logsumexp, mean, rms_norm, softmax, sum, var
 from .verify import Counterexample, Verdict, verify
 
 __all__ = [
@@ -53,3 +56,6 @@ __all__ = [
 ]
 __all__ += ["Backprop", "BackpropKernel", "Network", "TrainResult", "backprop", "mlp", "train"]
 __all__ += ["first_variation", "sobolev_energy", "sobolev_norm", "trace"]
+# Jacobians of vector-valued maps, and the functions of a whole vector or matrix
+__all__ += ["JacobianDerivation", "det", "inv", "jacobian", "layer_norm", "logdet",
+            "logsumexp", "mean", "rms_norm", "softmax", "sum", "var"]

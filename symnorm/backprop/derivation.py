@@ -9,6 +9,11 @@ Everything here is derived by the engine over named intermediates:
   ``a_{l+1} = W_{l+1} f_l(a_l) + b_{l+1}`` with the symbol ``δ_{l+1}``;
 * ``∂L/∂W_l`` and ``∂L/∂b_l`` are the same product for ``a_l = W_l h_{l-1} + b_l``
   (``δ_l h_{l-1}ᵀ`` and ``δ_l``), plus the engine's gradient of the weight decay;
+* after a normalisation ``z_l = g_l ⊙ â_l + β_l``, ``δᶻ_l = ∂L/∂z_l`` is derived as
+  ``δ_l`` above, and ``δ_l`` is the engine's product ``J(a_l)ᵀ δᶻ_l`` through
+  ``g_l ⊙ layer_norm(a_l) + β_l`` (the LayerNorm rule's VJP), written back over the
+  named ``â_l``, ``σ_l`` and ``ĝ_l = g_l ⊙ δᶻ_l``: ``(ĝ − mean(ĝ) − â ⊙ mean(ĝ ⊙ â))/σ``,
+  as the papers write it; ``∂L/∂g_l = δᶻ_l ⊙ â_l`` and ``∂L/∂β_l = δᶻ_l``;
 * the index forms come from the closed forms by the definitions of the matrix
   operations (:mod:`symnorm.backprop.index_form`).
 
@@ -22,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import sympy as sp
-from sympy import MatAdd, MatMul
+from sympy import HadamardProduct, MatAdd, MatMul
 from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
 from ..calculus.algebra import as_scalar
@@ -254,6 +259,8 @@ class Backprop(Shown):
 
     ``forward`` is the forward pass over named intermediates; ``deltas[l]`` is
     ``δ_l = ∂L/∂a_l`` in closed matrix form over them (keyed by layer number);
+    ``backward`` lists every named quantity of the backward pass in the order it is
+    computed (the deltas, and after a normalisation ``δᶻ_l`` and ``ĝ_l`` before ``δ_l``);
     ``grads[param]`` (a symbol or its name) is ``∂L/∂param`` over the deltas;
     ``steps`` is the whole derivation, forward pass first, then the backward pass layer
     by layer; ``report`` is the finite-difference check run when it was made.
@@ -266,6 +273,7 @@ class Backprop(Shown):
     forward: list[tuple[MatrixSymbol, MatrixExpr]] = field(default_factory=list)
     deltas: dict[int, MatrixExpr] = field(default_factory=dict)
     delta_symbols: dict[int, MatrixSymbol] = field(default_factory=dict)
+    backward: list[tuple[MatrixSymbol, MatrixExpr]] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
     kinks: list[Kink] = field(default_factory=list)
     report: "BackpropReport | None" = field(default=None, repr=False)
@@ -297,6 +305,7 @@ class Backprop(Shown):
         """
         g = self.grads.expr(param)
         subs = {self.delta_symbols[k]: self.deltas.expr(k) for k in self.delta_symbols}
+        subs.update(dict(self.backward))
         for _ in range(len(subs)):
             g = g.xreplace(subs)
         return g
@@ -498,6 +507,10 @@ class Backprop(Shown):
             own = {layer.a.name, layer.h.name, f"delta{layer.index}"}
             if layer.b is not None:
                 own.add(layer.b.name)
+            if layer.norm is not None:
+                own |= {p.name for p in layer.norm.params} | {
+                    layer.norm.ahat.name, layer.norm.z.name, f"deltaz{layer.index}",
+                    f"ghat{layer.index}"}
             if layer.index == len(net.layers):
                 own.add(net.t.name)
             if names and names <= own:
@@ -510,10 +523,27 @@ class Backprop(Shown):
 # -- derivation ------------------------------------------------------------------------
 
 def _written_back(e: Any, layer: Any) -> Any:
-    """``f(a_l)`` -> ``h_l``: the activation's value under its name."""
-    if layer.h_expr == layer.a:  # identity: a_l and h_l are the same vector
-        return e.xreplace({layer.a: layer.h})
+    """``f(a_l)`` (or ``f(z_l)``) -> ``h_l``: the activation's value under its name."""
+    if layer.h_expr == layer.pre:  # identity: the input and h_l are the same vector
+        return e.xreplace({layer.pre: layer.h})
     return e.xreplace({layer.h_expr: layer.h})
+
+
+def _normalised_back(e: Any, layer: Any, dz: MatrixSymbol, ghat: MatrixSymbol) -> Any:
+    """The LayerNorm (RMSNorm) node and its scale of ``a_l`` written as the named ``â_l``
+    and ``σ_l``, and ``g_l ⊙ δᶻ_l`` as ``ĝ_l``."""
+    nl = layer.norm
+    e = e.xreplace({nl.node(layer.a): nl.ahat, nl.scale_node(layer.a): nl.sigma})
+    pair = {dz, nl.gain}
+
+    def named(h: HadamardProduct) -> Any:
+        rest = [a for a in h.args if a not in pair]
+        if not rest:
+            return ghat
+        return HadamardProduct(ghat, *rest)
+
+    return e.replace(lambda n: isinstance(n, HadamardProduct) and pair <= set(n.args),
+                     named)
 
 
 def _derive_network(net: Network) -> Backprop:
@@ -527,40 +557,63 @@ def _derive_network(net: Network) -> Backprop:
 
     deltas: dict[int, MatrixExpr] = {}
     symbols: dict[int, MatrixSymbol] = {}
+    backward: list[tuple[MatrixSymbol, MatrixExpr]] = []
     grads = ParamDict()
     for layer in net.layers:
         symbols[layer.index] = MatrixSymbol(f"delta{layer.index}", layer.a.shape[0], 1)
 
     top = net.layers[-1]
     out_loss = as_scalar(net.data_loss.xreplace({net.y: top.h_expr}))
-    d = grad_scalar(out_loss, top.a, rec)
+    d = grad_scalar(out_loss, top.pre, rec)
     if d is None:
         raise UnsupportedExpressionError(f"the loss {to_text(net.data_loss)} does not depend "
                                          "on the network output")
-    deltas[L] = tidy_ones(_written_back(d, top))
     for layer in reversed(net.layers):
         k = layer.index
         if k < L:
             above = net.layers[k]  # layer k + 1
-            d = vjp(above.a_expr.xreplace({layer.h: layer.h_expr}), layer.a, symbols[k + 1], rec)
-            deltas[k] = tidy_ones(_written_back(d, layer))
-        why = "output layer: its delta" if k == L else \
-            f"layer {k}: its delta, by the chain rule through $W_{{{k + 1}}}$"
-        steps.append(Step("delta", Named(symbols[k], Partial(layer.a)), deltas[k], why))
+            d = vjp(above.a_expr.xreplace({layer.h: layer.h_expr}), layer.pre, symbols[k + 1],
+                    rec)
+        d = tidy_ones(_written_back(d, layer))
+        through = "output layer" if k == L else \
+            f"layer {k}: by the chain rule through $W_{{{k + 1}}}$"
+        nl = layer.norm
+        if nl is None:
+            deltas[k] = d
+            steps.append(Step("delta", Named(symbols[k], Partial(layer.a)), d,
+                              "output layer: its delta" if k == L else f"{through}: its delta"))
+        else:
+            dz = MatrixSymbol(f"deltaz{k}", layer.a.shape[0], 1)
+            ghat = MatrixSymbol(f"ghat{k}", layer.a.shape[0], 1)
+            steps.append(Step("delta", Named(dz, Partial(nl.z)), d,
+                              f"{through}: delta of the normalised layer's output"))
+            ghat_expr = HadamardProduct(nl.gain, dz)
+            steps.append(Step("gain", ghat, ghat_expr, f"layer {k}: the gain times it"))
+            raw = vjp(nl.affine(nl.node(layer.a)), layer.a, dz, rec)
+            deltas[k] = tidy_ones(_normalised_back(raw, layer, dz, ghat))
+            steps.append(Step("delta", Named(symbols[k], Partial(layer.a)), deltas[k],
+                              f"layer {k}: delta through the {nl.kind} normalisation (the "
+                              f"rule's VJP, over the named quantities)"))
+            backward += [(dz, d), (ghat, ghat_expr)]
+        backward.append((symbols[k], deltas[k]))
         for p in layer.params:
-            g = vjp(layer.a_expr, p, symbols[k], rec)
+            if nl is not None and p in nl.params:
+                g = vjp(nl.z_expr, p, dz, rec)
+                what = "gain" if p == nl.gain else "shift"
+            else:
+                g = vjp(layer.a_expr, p, symbols[k], rec)
+                what = "weights" if p == layer.W else "bias"
             if p == layer.W and net.decay != 0:
                 g_decay = grad_scalar(net.decay, p, rec)
                 if g_decay is not None:
                     g = MatAdd(g, tidy_ones(g_decay)).doit(deep=False)
             grads[p] = g
-            what = "weights" if p == layer.W else "bias"
             steps.append(Step("gradient", Partial(p), g,
                               f"layer {k}: the gradient of the {what}"))
     kinks = list(rec.kinks)
     return Backprop(loss=net.loss, params=net.params, grads=grads, network=net,
-                    forward=net.forward(), deltas=deltas, delta_symbols=symbols, steps=steps,
-                    kinks=_named_kinks(kinks, net))
+                    forward=net.forward(), deltas=deltas, delta_symbols=symbols,
+                    backward=backward, steps=steps, kinks=_named_kinks(kinks, net))
 
 
 def _named_kinks(kinks: list[Kink], net: Network) -> list[Kink]:

@@ -23,8 +23,9 @@ from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
 from ..model.atoms import Elementwise, Norm, ScalarOf
 from ..model.errors import UnsupportedExpressionError
+from ..model.functions import ScalarFunction, VectorFunction
 from ..model.text import fraction, to_text
-from ..rules import ELEMENTWISE, norm_rule
+from ..rules import ELEMENTWISE, function_rule, norm_rule
 from .network import FrobeniusSquared
 
 # elementwise maps the generated code computes with a _bp helper instead of the rule's numpy
@@ -205,6 +206,8 @@ class Emitter:
             u = self.emit(e.arg)
             template = _ELEMENTWISE_FAST.get(e.name, ELEMENTWISE[e.name].numpy)
             return self.tmp(template.format(u=u.code), u.batched, kind)
+        if isinstance(e, VectorFunction):  # layer_norm(a), softmax(a): one row per sample
+            return self.function(e, kind)
         if isinstance(e, OneMatrix):
             return _Value("1.0", False, kind)
         if isinstance(e, ZeroMatrix):
@@ -302,6 +305,19 @@ class Emitter:
             return self.tmp(f"np.matmul({a.code}, {b.code})", batched, "mat")
         raise UnsupportedExpressionError(f"cannot multiply a {ka} by a {kb} in a kernel")
 
+    def function(self, e: Any, kind: str) -> _Value:
+        """A registered function of a whole vector, row by row: ``_nm.<helper>(u, ...)``
+        (the helpers reduce over the last axis, so a batch of rows is one call)."""
+        rule = function_rule(e)
+        if rule is None:
+            raise UnsupportedExpressionError(f"no fused-kernel rule for {type(e).__name__} "
+                                             f"in {to_text(e)}")
+        parts = [self.emit(a) if isinstance(a, MatrixExpr) else self.scalar(a)
+                 for a in rule.operands(e)]
+        code = ", ".join([*(p.code for p in parts), *rule.kernel_args(e)])
+        return self.tmp(f"_nm.{rule.numpy_value}({code})", any(p.batched for p in parts),
+                        kind)
+
     # -- scalars ---------------------------------------------------------------------
     def scalar(self, e: Any) -> _Value:
         key = ("scalar", e)
@@ -325,6 +341,8 @@ class Emitter:
         if isinstance(e, FrobeniusSquared):
             w = self.emit(e.matrix)
             return self.tmp(f"_bp.vdot({w.code}, {w.code})", False, "scalar")
+        if isinstance(e, ScalarFunction):  # mean(a), sqrt(var(a) + eps), ...: per sample
+            return self.function(e, "scalar")
         if isinstance(e, Norm):
             u = self.emit(e.arg)
             rule = norm_rule(e.p)

@@ -27,6 +27,7 @@ from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
 from ..model.atoms import Elementwise
 from ..model.errors import UnsupportedExpressionError
+from ..model.functions import Mean, SumOf
 from ..model.text import to_text
 from ..presentation.latex import latex
 
@@ -66,9 +67,23 @@ class Entries:
                 return index_symbol(letter)
         raise UnsupportedExpressionError("too many nested sums for index notation")
 
+    def scalar(self, e: Any) -> Any:
+        """A scalar factor with every ``mean(u)``/``sum(u)`` of a vector written as a sum
+        over a fresh index: ``mean(g ⊙ â)`` is ``(1/n) Σ_k g_k â_k``."""
+        if not isinstance(e, sp.Basic) or not e.has(Mean, SumOf):
+            return e
+        return e.replace(lambda n: isinstance(n, (Mean, SumOf)) and n.arg.shape[1] == 1,
+                         self._reduction)
+
+    def _reduction(self, n: Any) -> sp.Expr:
+        u = n.arg
+        k = self.fresh(self.letter_of(u))
+        total = sp.Sum(self.entry(u, k, sp.Integer(1)), (k, 1, u.shape[0]))
+        return total / u.shape[0] if isinstance(n, Mean) else total
+
     def entry(self, e: Any, r: sp.Expr, c: sp.Expr) -> sp.Expr:
         if not isinstance(e, MatrixExpr):
-            return e
+            return self.scalar(e)
         if isinstance(e, MatrixSymbol):
             return component(e, r, c, e in self.matrices)
         if isinstance(e, Transpose):
@@ -112,7 +127,7 @@ class Entries:
             for s, n in reversed(sums):
                 body = sp.Sum(body, (s, 1, n))
             parts = [body]
-        return [*scalars, *parts]
+        return [*(self.scalar(a) for a in scalars), *parts]
 
     def factors(self, e: Any, r: sp.Expr, c: sp.Expr) -> list[sp.Expr]:
         """The entry as the factors a person writes, in the order of the closed form."""
@@ -121,7 +136,7 @@ class Entries:
             if all(left.shape[1] == 1 for left in mats[:-1]):  # no sums: factor by factor
                 scalars = [a for a in e.args if not isinstance(a, MatrixExpr)]
                 idx = [r] + [sp.Integer(1)] * (len(mats) - 1) + [c]
-                out: list[sp.Expr] = list(scalars)
+                out: list[sp.Expr] = [self.scalar(a) for a in scalars]
                 for i, m in enumerate(mats):
                     out.extend(self.factors(m, idx[i], idx[i + 1]))
                 return out

@@ -260,8 +260,8 @@ def build_kernel(bp: "Backprop", reduce: str | None) -> BackpropKernel:
         net = bp.network
         for sym, expr in bp.forward:
             em.define(sym, expr, f"v_{sym.name}")
-        for k in sorted(bp.deltas, reverse=True):
-            em.define(bp.delta_symbols[k], bp.deltas.expr(k), f"v_delta{k}")
+        for sym, expr in bp.backward:
+            em.define(sym, expr, f"v_{sym.name}")
         for p in bp.params:
             outputs[p.name] = em.reduced(bp.grads.expr(p), reduce)
         loss_expr = net.data_loss + net.decay

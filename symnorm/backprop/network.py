@@ -3,8 +3,12 @@
 A network is plain symnorm expressions: parameters ``W1, W2, ...`` (``W_l`` has shape
 ``(n_l, n_{l-1})``) and, with ``bias=True``, ``b1, b2, ...``; input ``x`` and target
 ``t``. Each layer has a named pre-activation ``a_l = W_l h_{l-1} + b_l`` and activation
-``h_l = f_l(a_l)`` (``h_0 = x``; the last one is called ``y``). ``Network.loss`` is the
-nested expression (an ordinary symnorm expression, so ``sn.grad(net.loss, W1)`` works);
+``h_l = f_l(a_l)`` (``h_0 = x``; the last one is called ``y``). With a normalisation
+(``norm="layer"`` or ``"rms"``) the activation takes ``z_l = g_l ⊙ â_l + β_l`` instead,
+where ``â_l = (a_l - mean(a_l))/σ_l`` and ``σ_l = sqrt(var(a_l) + eps)`` (LayerNorm), or
+``â_l = a_l/σ_l`` and ``σ_l = sqrt(mean(a_l ⊙ a_l) + eps)`` (RMSNorm, no shift ``β``);
+the gain ``g_l`` and the shift ``β_l`` are parameters. ``Network.loss`` is the nested
+expression (an ordinary symnorm expression, so ``sn.grad(net.loss, W1)`` works);
 ``Network.forward`` lists the same computation over the named intermediates, which is
 what :func:`symnorm.backprop` derives the deltas over.
 """
@@ -21,6 +25,15 @@ from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
 from ..model.atoms import IdentityMap, Relu, ScalarOf, Sigmoid, Softplus, Tanh
 from ..model.errors import ShapeError, SymnormError
+from ..model.functions import (
+    DEFAULT_EPS,
+    LayerNorm,
+    LayerNormScale,
+    Mean,
+    RmsNorm,
+    RmsNormScale,
+    eps_value,
+)
 from ..model.text import to_text
 from ..presentation.latex import latex
 from ..rules.constructors import norm
@@ -104,9 +117,49 @@ def tidy_ones(e: Any) -> Any:
     return out.doit(deep=False) if isinstance(out, sp.MatAdd) else out
 
 
+NORMALISATIONS: dict[str, tuple[type, type]] = {
+    "layer": (LayerNorm, LayerNormScale), "rms": (RmsNorm, RmsNormScale),
+}
+"""Normalisation names accepted by :func:`mlp`: the layer and the scale it divides by."""
+
+
+@dataclass
+class Normalisation:
+    """A layer's normalisation: ``σ = scale(a)``, ``â = (a - mean(a))/σ`` (LayerNorm) or
+    ``a/σ`` (RMSNorm), ``z = g ⊙ â + β``; the activation then takes ``z``."""
+
+    kind: str                       # "layer" or "rms"
+    eps: sp.Expr
+    gain: MatrixSymbol              # g_l
+    shift: MatrixSymbol | None      # beta_l (LayerNorm only)
+    sigma: sp.Symbol                # named scale (one number per sample)
+    ahat: MatrixSymbol              # named normalised pre-activation
+    z: MatrixSymbol                 # named input of the activation
+    sigma_expr: sp.Expr             # sqrt(var(a) + eps) over the named a
+    ahat_expr: MatrixExpr           # (a - mean(a))/sigma over the named a and sigma
+    z_expr: MatrixExpr              # g .* ahat + beta over the named ahat
+
+    def node(self, a: MatrixExpr) -> MatrixExpr:
+        """The normalisation as one node of ``a``: ``layer_norm(a, eps)``."""
+        return NORMALISATIONS[self.kind][0](a, self.eps)
+
+    def scale_node(self, a: MatrixExpr) -> sp.Expr:
+        return NORMALISATIONS[self.kind][1](a, self.eps)
+
+    def affine(self, ahat: MatrixExpr) -> MatrixExpr:
+        """``g ⊙ ahat + β``."""
+        scaled = HadamardProduct(self.gain, ahat)
+        return scaled + self.shift if self.shift is not None else scaled
+
+    @property
+    def params(self) -> list[MatrixSymbol]:
+        return [self.gain] + ([self.shift] if self.shift is not None else [])
+
+
 @dataclass
 class Layer:
-    """One layer: ``a = W h_prev + b`` and ``h = f(a)``, named and nested."""
+    """One layer: ``a = W h_prev + b`` and ``h = f(a)`` (or ``f(z)`` after a
+    normalisation), named and nested."""
 
     index: int
     W: MatrixSymbol
@@ -115,11 +168,18 @@ class Layer:
     a: MatrixSymbol            # named pre-activation
     h: MatrixSymbol            # named activation (``y`` for the last layer)
     a_expr: MatrixExpr         # W h_prev + b over the named previous activation
-    h_expr: MatrixExpr         # f(a) over the named pre-activation (a itself for identity)
+    h_expr: MatrixExpr         # f(a) (or f(z)) over the named input of the activation
+    norm: Normalisation | None = None
+
+    @property
+    def pre(self) -> MatrixSymbol:
+        """The named input of the activation: ``z`` after a normalisation, else ``a``."""
+        return self.norm.z if self.norm is not None else self.a
 
     @property
     def params(self) -> list[MatrixSymbol]:
-        return [self.W] + ([self.b] if self.b is not None else [])
+        out = [self.W] + ([self.b] if self.b is not None else [])
+        return out + (self.norm.params if self.norm is not None else [])
 
 
 @dataclass
@@ -156,10 +216,15 @@ class Network:
         return out
 
     def forward(self) -> list[tuple[MatrixSymbol, MatrixExpr]]:
-        """``[(a1, W1 x + b1), (h1, f(a1)), ..., (y, f(aL))]`` over named intermediates."""
+        """``[(a1, W1 x + b1), (h1, f(a1)), ..., (y, f(aL))]`` over named intermediates
+        (with a normalisation ``σ1``, ``â1`` and ``z1`` between ``a1`` and ``h1``)."""
         eqs: list[tuple[MatrixSymbol, MatrixExpr]] = []
         for layer in self.layers:
             eqs.append((layer.a, layer.a_expr))
+            if layer.norm is not None:
+                eqs.append((layer.norm.sigma, layer.norm.sigma_expr))
+                eqs.append((layer.norm.ahat, layer.norm.ahat_expr))
+                eqs.append((layer.norm.z, layer.norm.z_expr))
             eqs.append((layer.h, layer.h_expr))
         return eqs
 
@@ -168,6 +233,9 @@ class Network:
         extra = (", bias" if self.layers[0].b is not None else "") + (
             f", weight decay {to_text(self.weight_decay)}" if self.weight_decay is not None
             else "")
+        norms = [la.norm.kind for la in self.layers if la.norm is not None]
+        if norms:
+            extra += f", {'/'.join(sorted(set(norms)))} norm"
         return (f"<symnorm MLP {'-'.join(map(str, self.sizes))} ({acts}{extra}); "
                 f"loss {to_text(self.data_loss)}>")
 
@@ -189,6 +257,40 @@ def _activation_list(activation: str | Sequence[str], depth: int) -> list[str]:
             raise NetworkError(f"unknown activation {name!r}; choose from "
                                f"{', '.join(ACTIVATIONS)}")
     return names
+
+
+def _norm_list(norm: Any, depth: int) -> list[str | None]:
+    """One normalisation (or None) per layer: a name normalises every hidden layer."""
+    if norm is None:
+        return [None] * depth
+    if isinstance(norm, str):
+        names: list[str | None] = [norm] * (depth - 1) + [None]
+    else:
+        names = list(norm)
+        if len(names) != depth:
+            raise NetworkError(f"norm: {depth} layer(s) need {depth} entries (a name or "
+                               f"None each), got {len(names)}: {names}")
+    for name in names:
+        if name is not None and name not in NORMALISATIONS:
+            raise NetworkError(f"unknown normalisation {name!r}; choose from "
+                               f"{', '.join(NORMALISATIONS)} (or None)")
+    return names
+
+
+def _normalisation(kind: str, i: int, width: int, a: MatrixSymbol, eps: sp.Expr
+                   ) -> Normalisation:
+    gain = MatrixSymbol(f"g{i}", width, 1)
+    shift = MatrixSymbol(f"beta{i}", width, 1) if kind == "layer" else None
+    sigma = sp.Symbol(f"sigma{i}", positive=True)
+    ahat = MatrixSymbol(f"ahat{i}", width, 1)
+    z = MatrixSymbol(f"z{i}", width, 1)
+    scale_node = NORMALISATIONS[kind][1](a, eps)
+    centred = a - MatMul(Mean(a), OneMatrix(width, 1)) if kind == "layer" else a
+    ahat_expr = MatMul(1 / sigma, centred)
+    scaled = HadamardProduct(gain, ahat)
+    z_expr = scaled + shift if shift is not None else scaled
+    return Normalisation(kind, eps, gain, shift, sigma, ahat, z, scale_node, ahat_expr,
+                         z_expr)
 
 
 def _decay_coefficient(weight_decay: Any) -> sp.Expr | None:
@@ -249,7 +351,7 @@ def _loss_function(loss: Any) -> Callable[[Any, Any], Any]:
 
 def mlp(sizes: Sequence[int], activation: str | Sequence[str] = "sigmoid",
         loss: str | Callable[[Any, Any], Any] | None = None, bias: bool = False,
-        weight_decay: Any = None) -> Network:
+        weight_decay: Any = None, norm: Any = None, eps: Any = DEFAULT_EPS) -> Network:
     r"""A symbolic multilayer perceptron with named layers.
 
     ``sizes`` are the layer widths from input to output (``[2, 3, 2]``: two inputs, three
@@ -280,6 +382,11 @@ def mlp(sizes: Sequence[int], activation: str | Sequence[str] = "sigmoid",
     Traceback (most recent call last):
     ...
     symnorm.backprop.network.NetworkError: unknown loss 'l3'; choose from 'l2sq', 'l2', 'l1', ...
+    >>> net = sn.mlp([3, 4, 2], "tanh", norm="layer")
+    >>> [str(p) for p in net.params]
+    ['W1', 'g1', 'beta1', 'W2']
+    >>> print(sn.to_text(net.output))
+    tanh(W2*tanh(layer_norm(W1*x) .* g1 + beta1))
     """
     try:
         widths = tuple(int(s) for s in sizes)
@@ -291,6 +398,7 @@ def mlp(sizes: Sequence[int], activation: str | Sequence[str] = "sigmoid",
                            f"output), got {list(sizes)!r}")
     depth = len(widths) - 1
     acts = _activation_list(activation, depth)
+    norms = _norm_list(norm, depth)
     lam = _decay_coefficient(weight_decay)
     x = MatrixSymbol("x", widths[0], 1)
     t = MatrixSymbol("t", widths[-1], 1)
@@ -304,10 +412,15 @@ def mlp(sizes: Sequence[int], activation: str | Sequence[str] = "sigmoid",
         h = MatrixSymbol("y" if i == depth else f"h{i}", widths[i], 1)
         act = ACTIVATIONS[acts[i - 1]]
         a_expr = W * prev + b if b is not None else W * prev
-        h_expr = a if act is IdentityMap else act(a)
         a_nested = W * prev_nested + b if b is not None else W * prev_nested
-        nested = a_nested if act is IdentityMap else act(a_nested)
-        layers.append(Layer(i, W, b, acts[i - 1], a, h, a_expr, h_expr))
+        nl = None if norms[i - 1] is None else _normalisation(norms[i - 1], i, widths[i], a,
+                                                             eps_value(eps, "mlp"))
+        pre, pre_nested = a, a_nested
+        if nl is not None:
+            pre, pre_nested = nl.z, nl.affine(nl.node(a_nested))
+        h_expr = pre if act is IdentityMap else act(pre)
+        nested = pre_nested if act is IdentityMap else act(pre_nested)
+        layers.append(Layer(i, W, b, acts[i - 1], a, h, a_expr, h_expr, nl))
         prev, prev_nested = h, nested
     loss_fn = _loss_function(loss)
     data_loss = _scalar_loss(loss_fn, layers[-1].h, t)

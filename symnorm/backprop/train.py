@@ -59,7 +59,8 @@ class TrainResult:
 
 
 def init_params(net: Network, seed: int = 0) -> dict[str, np.ndarray]:
-    """Glorot-uniform weights, zero biases (a reproducible start for :func:`train`).
+    """Glorot-uniform weights, zero biases, unit gains and zero shifts of the
+    normalisations (a reproducible start for :func:`train`).
 
     >>> import symnorm as sn
     >>> p = init_params(sn.mlp([2, 3, 2], bias=True))
@@ -74,6 +75,10 @@ def init_params(net: Network, seed: int = 0) -> dict[str, np.ndarray]:
         out[layer.W.name] = rng.uniform(-bound, bound, size=(n_out, n_in))
         if layer.b is not None:
             out[layer.b.name] = np.zeros(n_out)
+        if layer.norm is not None:
+            out[layer.norm.gain.name] = np.ones(n_out)
+            if layer.norm.shift is not None:
+                out[layer.norm.shift.name] = np.zeros(n_out)
     return out
 
 

@@ -30,7 +30,7 @@ class Differential:
 
     expr: Any
     wrt: Any
-    symbol: str = "grad"    # "grad", "hessian", "partial"
+    symbol: str = "grad"    # "grad", "hessian", "partial", "jacobian"
 
     def latex(self) -> str:
         inner = to_latex(self.expr)
@@ -40,7 +40,7 @@ class Differential:
         wrt = to_latex(self.wrt)
         if self.symbol == "hessian":
             return rf"\nabla^2_{{{wrt}}} {inner}"
-        if self.symbol in ("partial", "jacobian"):
+        if self.symbol in ("partial", "jacobian"):  # a Jacobian is written dF/dx
             return rf"\frac{{\partial}}{{\partial {wrt}}} {inner}"
         return rf"\nabla_{{{wrt}}} {inner}"
 
@@ -189,9 +189,9 @@ class Derivation(Shown):
 
     def _kink_note(self, k: Kink) -> Note:
         where = Math(k.where_latex(to_latex), k.where)
-        if self.kind == "hessian":
-            return note("not valid where ", where, ": no Hessian there; kernels set its "
-                        "singular terms to ", Math("0", "0"))
+        if self.kind == "hessian" or (self.kind == "jacobian" and self.gradient is None):
+            return note("not valid where ", where, f": no {self.kind.capitalize()} there; "
+                        "kernels set its singular terms to ", Math("0", "0"))
         return note("not valid where ", where, "; kernels return ",
                     Note(k.returns_latex, k.returns) if k.returns_latex else Note.of(k.returns))
 

@@ -35,10 +35,17 @@ from ..model.atoms import (
     Trace,
 )
 from ..model.errors import ShapeError, SymnormError, UnsupportedExpressionError
+from ..model.functions import ScalarFunction
 from ..model.shapes import check_shapes
 from ..model.text import to_text
 from ..presentation.latex import latex
-from ..rules import ELEMENTWISE, Kink, kink, norm_rule
+from ..rules import ELEMENTWISE, Fusion, Kink, function_rule, kink, norm_rule
+from ..rules.vector_functions import (
+    NORMALISED_HELPER,
+    normalised,
+    normalised_jvp,
+    normalised_kinks,
+)
 from .algebra import (
     Expr,
     _product,
@@ -114,6 +121,8 @@ def grad_scalar(f: sp.Expr, wrt: Expr, rec: Recorder) -> Expr | None:
         return g
     if isinstance(f, (sp.Max, sp.Min)):
         return grad_extremum(f, wrt, rec)
+    if isinstance(f, ScalarFunction):
+        return grad_function(f, wrt, rec)
     if isinstance(f, NormOrderDerivative):
         raise UnsupportedExpressionError(
             f"second derivatives through the order of a norm ({to_text(f)}) are not "
@@ -223,8 +232,8 @@ def _dependent_atoms(f: sp.Expr, wrt: Expr) -> list[Expr]:
     found: list[Expr] = []
 
     def walk(e: sp.Basic) -> None:
-        if isinstance(e, (Norm, ScalarOf, sp.Trace, NormOrderDerivative, sp.Max, sp.Min)) \
-                or e == wrt:
+        if isinstance(e, (Norm, ScalarOf, sp.Trace, NormOrderDerivative, sp.Max, sp.Min,
+                          ScalarFunction)) or e == wrt:
             if depends(e, wrt) and e not in found:
                 found.append(e)
             return
@@ -277,6 +286,75 @@ def grad_extremum(f: sp.Max | sp.Min, wrt: Expr, rec: Recorder) -> Expr | None:
     rec.kink([kink(text, latex, "the minimum-norm element of the convex hull of the tied "
                                 "pieces' gradients", **names)], source=f)
     return g
+
+
+def fixed_parameters(e: Any, wrt: Expr) -> None:
+    """Refuse a function node whose parameters (``eps``, a threshold) depend on ``wrt``:
+    its rule differentiates with respect to its first argument only."""
+    for a in e.args[1:]:
+        if isinstance(a, sp.Basic) and depends(a, wrt):
+            raise UnsupportedExpressionError(
+                f"cannot differentiate {to_text(e)} with respect to {to_text(wrt)}: its "
+                f"parameter {to_text(a)} depends on {to_text(wrt)} (only its first argument "
+                "may)")
+
+
+def grad_function(f: ScalarFunction, wrt: Expr, rec: Recorder) -> Expr | None:
+    """``f(u)`` for a registered function of a whole vector or matrix (``det``, ``mean``,
+    ``logsumexp``, ...): the rule's gradient with respect to ``u``, then the chain rule."""
+    rule = function_rule(f)
+    if rule is None or rule.gradient is None:
+        raise UnsupportedExpressionError(f"no derivative rule for {type(f).__name__} in "
+                                         f"{to_text(f)}")
+    fixed_parameters(f, wrt)
+    u = f.arg
+    g_u = rule.gradient(f)
+    rec.kink(rule.kinks(f))
+    if rule.numpy_gradient:
+        rec.fusions[g_u] = Fusion(rule.numpy_gradient, tuple(f.args))
+    rec.step(rule.key, Differential(f, u), g_u, rule.title)
+    if u == wrt:
+        return g_u
+    g = vjp(u, wrt, g_u, rec)
+    if g is not None:
+        rec.step("chain rule", Differential(f, wrt), g,
+                 "chain rule: multiply by the transposed Jacobian of the inner map")
+    return g
+
+
+def vjp_function(e: MatrixExpr, wrt: Expr, cot: Expr, rec: Recorder) -> Expr | None:
+    """``J_e^T cot`` through a registered vector- or matrix-valued function
+    (``softmax``, ``layer_norm``, ``inv``, soft thresholding), then the chain rule."""
+    rule = function_rule(e)
+    if rule is None or rule.vjp is None:
+        raise UnsupportedExpressionError(f"no derivative rule for {type(e).__name__} in "
+                                         f"{to_text(e)}")
+    fixed_parameters(e, wrt)
+    u = e.args[0]
+    rec.kink(rule.kinks(e))
+    if rule.jvp is not None and u.shape[1] == 1:  # the Jacobian itself, for the record
+        rec.step(rule.key, Differential(e, u, "jacobian"),
+                 rule.jvp(e, Identity(u.shape[0])), rule.title)
+    c, g = _split(cot) if isinstance(cot, MatMul) else (sp.Integer(1), cot)
+    cot_u = rule.vjp(e, g)  # linear in the cotangent: its scalar factor stays outside
+    if rule.numpy_vjp and isinstance(g, MatrixExpr) and g.shape == e.shape:
+        rec.fusions[cot_u] = Fusion(rule.numpy_vjp, (*e.args, g))
+    return vjp(u, wrt, scale(c, cot_u), rec)
+
+
+def vjp_normalised(e: MatrixExpr, wrt: Expr, cot: MatrixExpr, rec: Recorder) -> Expr | None:
+    """``J^T g`` through ``u/‖u‖₂``: its Jacobian is the Hessian of ``‖u‖₂``,
+    ``(I - u u^T/‖u‖₂²)/‖u‖₂`` (symmetric), applied to ``g`` in O(n) by a fused helper."""
+    u = normalised(e)
+    rec.kink(normalised_kinks(u))
+    rec.step("normalisation", Differential(e, u, "jacobian"),
+             normalised_jvp(u, Identity(u.shape[0])),
+             "the Jacobian of u/‖u‖₂ is the Hessian of ‖u‖₂: the projection onto the tangent "
+             "plane of the sphere, divided by ‖u‖₂")
+    c, g = _split(cot) if isinstance(cot, MatMul) else (sp.Integer(1), cot)
+    cot_u = normalised_jvp(u, g)
+    rec.fusions[cot_u] = Fusion(NORMALISED_HELPER, (u, g))
+    return vjp(u, wrt, scale(c, cot_u), rec)
 
 
 def grad_norm(n: Norm, wrt: Expr, rec: Recorder, smooth_at_zero: bool = False,
@@ -344,6 +422,9 @@ def vjp(e: Expr, wrt: Expr, cot: Expr, rec: Recorder) -> Expr | None:
         return None
     if isinstance(e, MatAdd):
         return add([vjp(t, wrt, cot, rec) for t in e.args])
+    if isinstance(e, MatMul) and normalised(e) is not None and isinstance(cot, MatrixExpr) \
+            and cot.shape == e.shape:
+        return vjp_normalised(e, wrt, cot, rec)
     if isinstance(e, MatMul):
         scalars = [a for a in e.args if not isinstance(a, MatrixExpr)]
         mats = [a for a in e.args if isinstance(a, MatrixExpr)]
@@ -403,6 +484,8 @@ def vjp(e: Expr, wrt: Expr, cot: Expr, rec: Recorder) -> Expr | None:
         if d is None:  # piecewise constant: zero derivative almost everywhere
             return None
         return vjp(e.arg, wrt, _hadamard([cot, d]), rec)
+    if function_rule(e) is not None:
+        return vjp_function(e, wrt, cot, rec)
     raise UnsupportedExpressionError(
         f"no derivative rule for {type(e).__name__} in {to_text(e)}")
 

@@ -13,6 +13,7 @@ from sympy.matrices.expressions import MatrixExpr
 
 from ..model.atoms import MaxAbsSelector, Norm, ScalarOf
 from ..model.errors import ShapeError, UnsupportedExpressionError
+from ..model.functions import ScalarFunction
 from ..rules import norm_rule
 
 
@@ -74,16 +75,19 @@ def explicit(expr: Any) -> Any:
                                  f"shape {expr.shape}")
         if isinstance(expr, MaxAbsSelector):
             return sp.Matrix(expr.as_explicit())
-        mapped = expr.replace(lambda e: isinstance(e, (Norm, ScalarOf)),
+        mapped = expr.replace(lambda e: isinstance(e, (Norm, ScalarOf, ScalarFunction)),
                               lambda e: _explicit_scalar_atom(e))
         return _real_entries(sp.Matrix(mapped.as_explicit()))
     if isinstance(expr, sp.Basic):
-        return _real_entries(expr.replace(lambda e: isinstance(e, (Norm, ScalarOf)),
-                                          lambda e: _explicit_scalar_atom(e)))
+        return _real_entries(expr.replace(
+            lambda e: isinstance(e, (Norm, ScalarOf, ScalarFunction)),
+            lambda e: _explicit_scalar_atom(e)))
     return expr
 
 
 def _explicit_scalar_atom(e: sp.Expr) -> sp.Expr:
     if isinstance(e, Norm):
         return explicit_norm(e)
+    if isinstance(e, ScalarFunction):  # sum(x), var(x), det(M), ... over the entries
+        return e.explicit_value(sp.Matrix(explicit(e.arg)))
     return explicit(e.mat)[0, 0]

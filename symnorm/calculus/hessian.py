@@ -17,9 +17,10 @@ from ..model.atoms import ActiveGradient, Elementwise
 from ..model.errors import UnsupportedExpressionError
 from ..model.text import to_text
 from ..rules import ELEMENTWISE
+from ..rules.registry import function_rule
 from .algebra import Expr, _product, add, as_scalar, depends, factor_identity, scale
 from .derivation import Derivation, Differential
-from .engine import Recorder, _hadamard, derive_gradient, grad_scalar
+from .engine import Recorder, _hadamard, derive_gradient, fixed_parameters, grad_scalar
 
 __all__ = ["derive_hessian", "jacobian"]
 
@@ -77,6 +78,12 @@ def jacobian(e: Expr, wrt: MatrixExpr, rec: Recorder) -> MatrixExpr | None:
         if d is None or j is None:
             return None
         return _product([DiagMatrix(d), j])
+    rule = function_rule(e)
+    if rule is not None and rule.jvp is not None:  # softmax(u), layer_norm(u), ...
+        rec.kink(rule.kinks(e), source=e)
+        fixed_parameters(e, wrt)
+        j = jacobian(e.args[0], wrt, rec)
+        return None if j is None else rule.jvp(e, j)
     if isinstance(e, ActiveGradient):  # the active piece's Hessian; hull at a tie
         js = [jacobian(g, wrt, rec) for g in e.gradients]
         n = wrt.shape[0]

@@ -5,6 +5,7 @@ Uses the kernels and everything below them; it never derives anything itself.
 """
 
 from .gradient import CheckOptionError, check_derivation, ensure, fixed_points, run_check
+from .jacobian import PRODUCT_METHOD, check_products
 from .kinks import KINK_METHOD, check_set, ensure_set, one_sided_derivative
 from .report import (
     METHOD,
@@ -17,7 +18,8 @@ from .report import (
 )
 from .sampling import NoDomainPointError, random_values, sample_domain, switch_points
 
-__all__ = ["KINK_METHOD", "METHOD", "TOLERANCES", "CheckOptionError", "CheckReport",
+__all__ = ["KINK_METHOD", "METHOD", "PRODUCT_METHOD", "TOLERANCES", "CheckOptionError",
+           "CheckReport", "check_products",
            "DirectionResult", "NoDomainPointError", "PointResult", "check_derivation",
            "check_set", "ensure", "ensure_set", "fixed_points", "format_value",
            "one_sided_derivative", "random_values", "run_check", "sample_domain",

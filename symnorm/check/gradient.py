@@ -29,7 +29,7 @@ import sympy as sp
 
 from ..kernels.arguments import free_arguments
 from ..kernels.kernel import kernel
-from ..model.errors import CheckFailedError, ShapeError, SymnormError
+from ..model.errors import CheckFailedError, DomainError, ShapeError, SymnormError
 from ..model.symbols import structure_of
 from ..model.text import to_text
 from .kinks import KINK_METHOD, _kink_check
@@ -158,8 +158,11 @@ def _directional_check(value_fn: Any, deriv_fn: Any, values: dict, wrt_name: str
                     (np.add if k > 0 else np.subtract)(moved, step, out=moved)
                 point = moved
             with np.errstate(all="ignore"):
-                return project(np.asarray(value_fn({**values, wrt_name: point}),
-                                          dtype=np.float64))
+                try:
+                    return project(np.asarray(value_fn({**values, wrt_name: point}),
+                                              dtype=np.float64))
+                except DomainError:  # a kernel that refuses the point (logdet, det <= 0)
+                    return float("nan")
 
         fp1, fm1, fp2, fm2 = at(2), at(-2), at(1), at(-1)
         if not all(np.isfinite(v) for v in (fp1, fm1, fp2, fm2)):
@@ -409,6 +412,13 @@ def check_derivation(deriv: Any, **options: Any) -> CheckReport:
         first = deriv.gradient  # the gradient the Hessian was derived from
         return run_check(deriv.f, deriv.wrt, deriv.result, hessian=True,
                          value=first.result, value_fusions=first.fusions, **options)
+    if deriv.kind == "jacobian":
+        if deriv.gradient is not None:  # a scalar map: its gradient, transposed
+            return run_check(deriv.f, deriv.wrt, deriv.gradient.result,
+                             fusions=deriv.gradient.fusions, **options)
+        # <c, J t> against central differences of c^T F: the Hessian check's identity
+        return run_check(deriv.f, deriv.wrt, deriv.result, hessian=True, value=deriv.f,
+                         fusions=deriv.fusions, **options)
     return run_check(deriv.f, deriv.wrt, deriv.result, fusions=deriv.fusions, **options)
 
 

@@ -26,8 +26,9 @@ from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
 from ..model.atoms import Elementwise, Norm, ScalarOf
 from ..model.errors import DomainError, ShapeError, UnsupportedExpressionError
+from ..model.functions import ScalarFunction, VectorFunction
 from ..model.text import fraction, to_text
-from ..rules import ELEMENTWISE, norm_rule
+from ..rules import ELEMENTWISE, Fusion, function_rule, norm_rule
 from .arguments import is_dimension, kind_of
 
 
@@ -88,6 +89,8 @@ class _Generator:
         if e in self.names:
             return self.names[e]
         if e in self.fusions:
+            if isinstance(self.fusions[e], Fusion):  # a derivative with a helper of its own
+                return self.tmp(self.fused(self.fusions[e], o))
             rule, u, p = self.fusions[e]
             if _contracted(u) and _scalar_norm(p):  # ∇|u| of a 1x1 u: sign(u)
                 return self.tmp(f"np.sign({self.emit(u)}{o})")
@@ -98,6 +101,10 @@ class _Generator:
             return self.emit_scalar(e)
         if isinstance(e, MatrixSymbol):
             raise UnsupportedExpressionError(f"{e.name} is not a kernel argument")
+        rule = function_rule(e)
+        if rule is not None and not hasattr(e, "kernel_code"):  # softmax(u), inv(M), ...
+            o = o if isinstance(e, VectorFunction) else ""  # (those helpers take out=)
+            return self.tmp(self.function_code(e, rule) [:-1] + f"{o})")
         if hasattr(e, "kernel_code"):  # nodes that say how they are computed
             parts = [self.emit(a) if isinstance(a, MatrixExpr) else self.emit_scalar(a)
                      for a in e.args]
@@ -151,6 +158,19 @@ class _Generator:
             return self.tmp(f"np.{fill}({self.shape(e)})")
         raise UnsupportedExpressionError(
             f"no kernel rule for {type(e).__name__} in {to_text(e)}")
+
+    def function_code(self, e: Any, rule: Any) -> str:
+        """``_nm.<value helper>(args..., literals...)`` of a registered function node."""
+        parts = [self.emit(a) if isinstance(a, MatrixExpr) else self.emit_scalar(a)
+                 for a in rule.operands(e)]
+        return f"_nm.{rule.numpy_value}({', '.join([*parts, *rule.kernel_args(e)])})"
+
+    def fused(self, fusion: Fusion, o: str = "") -> str:
+        """The call of a fused derivative helper recorded by the engine."""
+        parts = [self.emit(a) if isinstance(a, MatrixExpr) else self.emit_scalar(a)
+                 for a in fusion.args]
+        code = fusion.kernel_code(parts)
+        return code[:-1] + f"{o})" if o else code
 
     def sum_code(self, terms: Any) -> str:
         """``a + b - c``: a term ``-c`` is subtracted, not first multiplied by -1 into a
@@ -324,6 +344,12 @@ class _Generator:
             if e.p == 0:
                 return self.tmp(f"np.not_equal({u}, 0).astype(float)")
             return self.tmp(f"np.abs({u})")
+        if isinstance(e, ScalarFunction):  # sum(u), det(M), logsumexp(u), ...
+            rule = function_rule(e)
+            if rule is None:
+                raise UnsupportedExpressionError(f"no kernel rule for {type(e).__name__} in "
+                                                 f"{to_text(e)}")
+            return self.tmp(self.function_code(e, rule))
         if isinstance(e, Norm):
             rule = norm_rule(e.p)
             return self.tmp(f"_nm.{rule.numpy_value}({self.emit(e.arg)}, "

@@ -18,7 +18,11 @@ Operators, loosest first (all binary ones left-associative except the powers)::
 
 Functions: ``norm(u)``, ``norm(u, p)``, ``sqrt``, ``log``, ``max(a, b, ...)`` (scalars)
 and ``exp``, ``abs``, ``sign``, ``sigmoid``, ``tanh``, ``relu``, ``softplus`` (scalars, or
-elementwise on vectors and matrices); ``trace(M)`` of a square matrix. Matrix norm orders:
+elementwise on vectors and matrices); ``trace(M)`` of a square matrix. Of a whole vector or
+matrix: ``sum(u)``, ``mean(u)``, ``var(u)`` (scalars, over every entry); of a column vector:
+``logsumexp(u)`` (a scalar), ``softmax(u)``, ``layer_norm(u)``, ``layer_norm(u, eps)``,
+``rms_norm(u)``, ``rms_norm(u, eps)`` (vectors; eps 1e-5 by default); of a square matrix:
+``inv(M)``, ``det(M)``, ``logdet(M)``. Matrix norm orders:
 ``norm(X, fro)`` (or ``'fro'``), ``norm(X, nuc)`` (or ``'nuc'``), ``norm(X, 2)``,
 ``norm(X, 1)``, ``norm(X, oo)``.
 
@@ -49,6 +53,7 @@ from sympy.matrices.expressions import MatrixExpr
 from ..model.atoms import ELEMENTWISE_BY_NAME, ScalarOf, Trace, sigmoid_scalar
 from ..model.errors import ParseError, ShapeError, UnknownNormError
 from ..model.symbols import dim, matrix, scalar, vector
+from ..rules import matrix_functions, vector_functions
 from ..rules.constructors import norm
 from .names import (
     _DIM_NAMES,
@@ -90,7 +95,19 @@ from .syntax import (
 __all__ = ["KNOWN_FUNCTIONS", "parse"]
 
 KNOWN_FUNCTIONS: tuple[str, ...] = ("norm", "sqrt", "log", "exp", "abs", "sign", "sigmoid",
-                                    "max", "tanh", "relu", "softplus", "trace")
+                                    "max", "tanh", "relu", "softplus", "trace", "sum", "mean",
+                                    "var", "logsumexp", "softmax", "layer_norm", "rms_norm",
+                                    "inv", "det", "logdet")
+
+# functions of a whole vector or matrix: what each takes, and the constructor that builds it
+_ENTRIES = ("sum", "mean", "var")              # any vector or matrix -> a scalar
+_OF_VECTOR = ("logsumexp", "softmax", "layer_norm", "rms_norm")   # a column vector
+_OF_SQUARE = ("inv", "det", "logdet")          # a square matrix
+_BUILD = {"sum": vector_functions.sum, "mean": vector_functions.mean,
+          "var": vector_functions.var, "logsumexp": vector_functions.logsumexp,
+          "softmax": vector_functions.softmax, "layer_norm": vector_functions.layer_norm,
+          "rms_norm": vector_functions.rms_norm, "inv": matrix_functions.inv,
+          "det": matrix_functions.det, "logdet": matrix_functions.logdet}
 
 # names of Sobolev spaces (H1, H2, W12): not norm orders; see symnorm.sobolev_norm
 _SOBOLEV_RE = re.compile(r"[HW][0-9]+(?:_?[0-9p]+)?")
@@ -99,6 +116,10 @@ _SOBOLEV_RE = re.compile(r"[HW][0-9]+(?:_?[0-9p]+)?")
 _ARITY: dict[str, tuple[int, int, str]] = {
     "norm": (1, 2, "1 or 2 (norm(u) or norm(u, p))"),
     **{f: (1, 1, f"1 ({f}(s))") for f in ("sqrt", "log")},
+    **{f: (1, 1, f"1 ({f}(u) of a vector or matrix u)") for f in _ENTRIES},
+    **{f: (1, 1, f"1 ({f}(u) of a column vector u)") for f in ("logsumexp", "softmax")},
+    **{f: (1, 2, f"1 or 2 ({f}(u) or {f}(u, eps))") for f in ("layer_norm", "rms_norm")},
+    **{f: (1, 1, f"1 ({f}(M) of a square matrix M)") for f in _OF_SQUARE},
     "max": (2, 64, "2 or more scalars (max(a, b, ...))"),
     "trace": (1, 1, "1 (trace(M) of a square matrix M)"),
     **{f: (1, 1, f"1 ({f}(u))") for f in ("exp", "abs", "sign", "sigmoid")},
@@ -428,6 +449,8 @@ class _Reader:
                 raise ShapeError(f"trace() takes a square matrix, but '{self.src(args[0])}' "
                                  f"in '{call}' is {self.describe(shape)}")
             return None
+        if name in _ENTRIES or name in _OF_VECTOR or name in _OF_SQUARE:
+            return self.function_shape(name, args, shape, call)
         if name in ("sqrt", "log"):
             self.scalar_use(args[0], shape, f"{name}() takes a scalar, but '{{arg}}' in "
                                             f"'{call}' is {{shape}}")
@@ -441,6 +464,32 @@ class _Reader:
             self.scalar_use(args[0], shape, "")
             return None
         return shape
+
+    def function_shape(self, name: str, args: list, shape: _Shape, call: str) -> _Shape:
+        """Shapes of the functions of a whole vector or matrix (``sum``, ``softmax``,
+        ``inv``, ...): a square matrix is made square by unification."""
+        arg = self.src(args[0])
+        if name in _OF_SQUARE:
+            if shape is None or self.is_1x1(shape) and not self.dims.is_one(shape[0]) or \
+                    not self.dims.unify([(shape[0], shape[1])]):
+                raise ShapeError(f"{name}() takes a square matrix, but '{arg}' in '{call}' is "
+                                 f"{self.describe(shape)}")
+            return shape if name == "inv" else None
+        if shape is None:
+            what = "a vector or matrix" if name in _ENTRIES else "a column vector"
+            raise ShapeError(f"{name}() takes {what}, but '{arg}' in '{call}' is a scalar")
+        if name in _ENTRIES:
+            return None
+        if not self.dims.is_one(shape[1]):
+            hint = (f"; write {name}(({arg}).T)" if self.dims.is_one(shape[0]) else
+                    "; a batch of vectors is the leading axes of a kernel's argument")
+            raise ShapeError(f"{name}() takes a column vector, but '{arg}' in '{call}' is "
+                             f"{self.describe(shape)}{hint}")
+        if len(args) == 2:
+            self.scalar_use(args[1], self.shape_of(args[1]),
+                            f"the eps of {name}() must be a scalar, but '{{arg}}' in "
+                            f"'{call}' is {{shape}}")
+        return None if name == "logsumexp" else shape
 
     def number(self, token: Token) -> sp.Rational:
         return read_number(self.text, token)
@@ -571,6 +620,12 @@ class _Reader:
             return sp.Max(arg, *[self.build(a) for a in args[1:]])
         if name == "trace":
             return Trace(arg)
+        if name in _BUILD:
+            extra = [self.build(a) for a in args[1:]]
+            try:
+                return _BUILD[name](arg, *extra)
+            except (ShapeError, ValueError) as err:
+                raise type(err)(f"in '{self.src(node)}': {err}") from err
         if name == "sqrt":
             return real_number(self.text, node, sp.sqrt(arg))
         if name == "log":

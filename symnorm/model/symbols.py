@@ -133,8 +133,8 @@ class StructuredMatrix(MatrixSymbol):
     def _eval_transpose(self) -> MatrixExpr | None:
         return self if "symmetric" in self.structure else None
 
-    def _eval_inverse(self) -> MatrixExpr | None:
-        return self.T if "orthogonal" in self.structure else None
+    def _eval_inverse(self) -> MatrixExpr:
+        return self.T if "orthogonal" in self.structure else super()._eval_inverse()
 
     def check_value(self, value: Any, rtol: float = 1e-10) -> None:
         """Raise :class:`~symnorm.model.errors.ArgumentError` if the array ``value`` (a matrix,

@@ -117,6 +117,13 @@ class TextPrinter(HandOrder, StrPrinter):
     def _print_Identity(self, expr: sp.Basic) -> str:
         return "I"
 
+    def _print_OneMatrix(self, expr: sp.Basic) -> str:
+        """``1`` (a column of ones), ``1.T`` (a row), ``1*1.T`` (a matrix of ones)."""
+        rows, cols = expr.shape
+        if rows == 1 and cols != 1:
+            return "1.T"
+        return "1*1.T" if rows != 1 and cols != 1 else "1"
+
     def _print_Trace(self, expr: sp.Basic) -> str:
         return f"trace({self._print(expr.arg)})"
 

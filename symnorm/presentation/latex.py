@@ -26,9 +26,11 @@ from ..model.atoms import (
     ScalarActiveGradient,
     ScalarOf,
     Sign,
+    Step,
 )
+from ..model.functions import ScalarFunction, VectorFunction
 from ..model.text import HandOrder, signed_join, split_coeff
-from ..rules import ELEMENTWISE, norm_rule
+from ..rules import ELEMENTWISE, function_rule, norm_rule
 
 _GREEK_ABBREV = {"lam": "lambda", "eps": "epsilon"}
 
@@ -96,6 +98,9 @@ class SymnormLatexPrinter(HandOrder, LatexPrinter):
         if match:
             name = _GREEK_ABBREV[match.group(1)]
             return super()._print_Symbol(sp.Symbol(name + match.group(2)))
+        match = re.fullmatch(r"delta([a-z])(\d+)", expr.name)  # deltaz1: δ^z_1 (backprop)
+        if match:
+            return rf"\delta^{{{match.group(1)}}}_{{{match.group(2)}}}"
         return super()._print_Symbol(expr, style=style)
 
     def _print_Transpose(self, expr: Transpose) -> str:
@@ -134,6 +139,14 @@ class SymnormLatexPrinter(HandOrder, LatexPrinter):
 
     def _print_Elementwise(self, expr: Elementwise) -> str:
         return ELEMENTWISE[expr.name].latex.format(u=self._print(expr.arg))
+
+    def _print_ScalarFunction(self, expr: ScalarFunction | VectorFunction) -> str:
+        rule = function_rule(expr)
+        if rule is None:  # a node type without a rule: its text
+            return rf"\operatorname{{{expr.name}}}\left({self._print(expr.args[0])}\right)"
+        return rule.latex(self, expr)
+
+    _print_VectorFunction = _print_ScalarFunction
 
     def _print_NormOrderDerivative(self, expr: NormOrderDerivative) -> str:
         u, p = self._print(expr.arg), self._print(expr.p)
@@ -176,6 +189,27 @@ class SymnormLatexPrinter(HandOrder, LatexPrinter):
 
     def _print_Identity(self, expr: sp.Basic) -> str:
         return "I"
+
+    def _print_OneMatrix(self, expr: sp.Basic) -> str:
+        rows, cols = expr.shape
+        if rows == 1 and cols != 1:
+            return r"1^\top"
+        return r"1 1^\top" if rows != 1 and cols != 1 else "1"
+
+    def _print_Step(self, expr: Step) -> str:
+        """``1[|v| > lam]`` for the step of ``|v| - lam 1`` (soft thresholding's
+        derivative), else the rule's ``1[u > 0]``."""
+        u = expr.arg
+        if isinstance(u, MatAdd) and len(u.args) == 2:
+            ones = [t for t in u.args if isinstance(t, MatMul) and any(
+                isinstance(a, sp.OneMatrix) for a in t.args)]
+            if len(ones) == 1:
+                other = next(t for t in u.args if t is not ones[0])
+                c, _, mats = split_coeff(ones[0])
+                if len(mats) == 1 and c.could_extract_minus_sign():
+                    return (rf"\mathbb{{1}}\left[{self._print(other)} > "
+                            rf"{self._print(-c)}\right]")
+        return self._print_Elementwise(expr)
 
     def _print_DiagMatrix(self, expr: sp.Basic) -> str:
         return rf"\operatorname{{diag}}\left({self._print(expr.args[0])}\right)"

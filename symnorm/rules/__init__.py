@@ -9,19 +9,24 @@ list the norms in: vector norms first.
 from . import vector_norms  # noqa: F401  (registration side effects)
 
 # isort: split
-from . import elementwise, group_norm, matrix_norms  # noqa: F401  (registration side effects)
+from . import elementwise, group_norm, matrix_functions, matrix_norms, vector_functions  # noqa: F401  (registration side effects)  # noqa: F401  (registration side effects)
 from .registry import (
     ELEMENTWISE,
+    FUNCTIONS,
     NORMS,
     ElementwiseRule,
+    FunctionRule,
+    Fusion,
     IndexForm,
     Kink,
     NormRule,
     SubdiffRule,
+    function_rule,
     kink,
     norm_rule,
     numeric_order,
 )
 
-__all__ = ["ELEMENTWISE", "NORMS", "ElementwiseRule", "IndexForm", "Kink", "NormRule", "kink",
-           "SubdiffRule", "norm_rule", "numeric_order"]
+__all__ = ["ELEMENTWISE", "FUNCTIONS", "NORMS", "ElementwiseRule", "FunctionRule", "Fusion",
+           "IndexForm", "Kink", "NormRule", "SubdiffRule", "function_rule", "kink",
+           "norm_rule", "numeric_order"]

@@ -167,8 +167,73 @@ class Registry(Generic[R]):
         return list(self._rules)
 
 
+@dataclass(frozen=True)
+class FunctionRule:
+    """Everything about a function of a whole vector or matrix (``softmax``, ``det``, ...).
+
+    ``node`` is its node type. A scalar function states its ``gradient`` with respect to
+    its argument; a vector- or matrix-valued one states ``vjp(e, g)`` (``J^T g`` for a
+    cotangent ``g`` of ``e``'s shape) and ``jvp(e, t)`` (``J t`` for a tangent ``t`` of the
+    argument: a vector, or ``I`` for the Jacobian itself), in closed form. The kernel
+    computes the value with the helper ``numpy_value(u, *params)`` of
+    :mod:`symnorm.numeric`, and a derivative with a fused helper where one is named
+    (``numpy_gradient(u, *params)``, ``numpy_vjp(u, *params, g)``), which the engine
+    records as a :class:`Fusion`. ``domain`` says where it is defined; ``kinks`` where
+    it is not differentiable.
+    """
+
+    key: str                                              # "softmax": the node's name
+    title: str                                            # "softmax"
+    node: type                                            # the node class it covers
+    numpy_value: str                                      # helper: value(u, *params)
+    latex: Callable[[Any, Any], str]                      # latex(printer, e)
+    gradient: Callable[[Any], Any] | None = None          # scalar f: ∇_u f(u)
+    vjp: Callable[[Any, Any], Any] | None = None          # array f: J^T g
+    jvp: Callable[[Any, Any], Any] | None = None          # array f: J t (t = I: J)
+    numpy_gradient: str | None = None                     # fused ∇f(u, *params)
+    numpy_vjp: str | None = None                          # fused J^T g: f(u, *params, g)
+    symmetric: bool = False                               # J = J^T (the VJP helper gives J g)
+    numpy_value_vjp: str | None = None                    # (f(u), J^T g) in one pass
+    kinks: Callable[[Any], list[Kink]] = lambda e: []
+    operands: Callable[[Any], tuple] = lambda e: tuple(e.args)  # what value() is called with
+    kernel_args: Callable[[Any], tuple[str, ...]] = lambda e: ()  # literals after the args
+    domain: str = ""                                      # where it is defined, in words
+    definition: Callable[[Any], Any] | None = None        # f written with other functions
+    description: str = ""
+    extras: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """A derivative computed by one fused helper of :mod:`symnorm.numeric`: the kernel
+    generators emit ``_nm.<helper>(args...)`` for the expression it is recorded for
+    (``Recorder.fusions``), instead of the expression's own operations."""
+
+    helper: str
+    args: tuple
+
+    def kernel_code(self, parts: list[str]) -> str:
+        return f"_nm.{self.helper}({', '.join(parts)})"
+
+
 NORMS: Registry[NormRule] = Registry("norm")
 ELEMENTWISE: Registry[ElementwiseRule] = Registry("elementwise")
+FUNCTIONS: Registry[FunctionRule] = Registry("function")
+
+
+def function_rule(e: Any) -> FunctionRule | None:
+    """The rule of the function node ``e`` (``softmax(x)``, ``inv(M)``), or None.
+
+    >>> import symnorm as sn
+    >>> function_rule(sn.softmax(sn.vector("x"))).key
+    'softmax'
+    >>> function_rule(sn.vector("x")) is None
+    True
+    """
+    for rule in FUNCTIONS:
+        if type(e) is rule.node:
+            return rule
+    return None
 
 
 def numeric_order(p: sp.Basic, values: dict) -> Any:

@@ -39,11 +39,12 @@ import numpy as np
 
 from ... import numeric as np_numeric
 from . import dask_reduce
+from .array_functions import FunctionHelpers
 
 Array = Any
 
 
-class XPNumeric:
+class XPNumeric(FunctionHelpers):
     """Kernel helpers for one array namespace, dtype and device.
 
     >>> import numpy as np

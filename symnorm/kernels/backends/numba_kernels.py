@@ -3,8 +3,11 @@
 ``kernel(..., backend="numba")`` executes the kernel's generated source unchanged, with
 ``_nm`` bound to :class:`NumbaNumeric`: the helpers a rule names for its fused gradient
 (``NormRule.numpy_gradient``: ``norm2_grad``, ``norm1_grad``, ``norminf_grad``,
-``normp_grad``) and the soft-thresholding prox run as compiled loops, every other helper
-is the numpy one (:mod:`symnorm.numeric`). Same semantics as numpy:
+``normp_grad``), the soft-thresholding prox, the normalisation layers and their VJPs
+(``layer_norm``, ``rms_norm``, ``layer_norm_vjp``, ``rms_norm_vjp``: one task per row,
+whose later passes read the row from the cache) and the VJP of ``u/‖u‖₂``
+(``norm2_hvp``: two passes) run as compiled loops, every other helper is the numpy one
+(:mod:`symnorm.numeric`). Same semantics as numpy:
 
 * elementwise chains (``sign``, soft thresholding) are one pass;
 * norm-then-scale is two passes: per-block partial sums (in parallel over blocks of
@@ -234,6 +237,123 @@ class NumbaNumeric:
             return np_numeric.soft_threshold(v, lam, out=out)
         w, res = _target(a, out)
         _jit().soft_threshold(rows, per_row, w, _stream(w))
+        return _finish(res, out)
+
+
+    # -- normalisation layers and the VJP of u/||u||_2 -----------------------------------
+    def _rows_eps(self, a: np.ndarray, eps: Any) -> np.ndarray | None:
+        e = np.asarray(eps, dtype=np.float64)
+        if np.any(e < 0) or np.any(np.isnan(e)):
+            raise ValueError(f"eps must be >= 0, got {eps!r}")
+        try:
+            return np.ascontiguousarray(np.broadcast_to(e, a.shape[:-1]).reshape(-1))
+        except ValueError:  # eps that broadcasts against the batch the other way
+            return None
+
+    def _limits(self, a: np.ndarray) -> tuple[float, float]:
+        if a.dtype == np.float32:  # float64 sums of float32 squares: only 0 is special
+            return float(np.finfo(np.float64).tiny), math.inf
+        return _LOW, _HIGH
+
+    def _normalise(self, u: Any, eps: Any, out: Any, centred: bool) -> np.ndarray:
+        helper = np_numeric.layer_norm if centred else np_numeric.rms_norm
+        a = self._plain(u)
+        per_row = None if a is None else self._rows_eps(a, eps)
+        if per_row is None:
+            return helper(u, eps, out=out)
+        rows = _rows(a)
+        w, res = _target(a, out)
+        ok = np.empty(rows.shape[0], dtype=np.bool_)
+        low, high = self._limits(a)
+        _jit().normalise_rows(rows, per_row, w, ok, centred, low, high, _stream(w))
+        for r in np.flatnonzero(~ok):  # rare: a variance that over/underflowed
+            w[r] = helper(rows[r], per_row[r])
+        return _finish(res, out)
+
+    def _normalise_vjp(self, u: Any, eps: Any, g: Any, out: Any, centred: bool) -> np.ndarray:
+        helper = np_numeric.layer_norm_vjp if centred else np_numeric.rms_norm_vjp
+        a, b = self._plain(u), self._plain(g)
+        per_row = None if a is None else self._rows_eps(a, eps)
+        if a is None or b is None or a.shape != b.shape or a.dtype != b.dtype \
+                or per_row is None:
+            return helper(u, eps, g, out=out)
+        rows, grows = _rows(a), _rows(b)
+        w, res = _target(a, out)
+        ok = np.empty(rows.shape[0], dtype=np.bool_)
+        low, high = self._limits(a)
+        _jit().normalise_rows_vjp(rows, per_row, grows, w, ok, centred, low, high,
+                                  _stream(w))
+        for r in np.flatnonzero(~ok):
+            w[r] = helper(rows[r], per_row[r], grows[r])
+        return _finish(res, out)
+
+    @_one_at_a_time
+    def layer_norm(self, u: Any, eps: Any = 1e-5, out: np.ndarray | None = None) -> np.ndarray:
+        return self._normalise(u, eps, out, True)
+
+    @_one_at_a_time
+    def rms_norm(self, u: Any, eps: Any = 1e-5, out: np.ndarray | None = None) -> np.ndarray:
+        return self._normalise(u, eps, out, False)
+
+    @_one_at_a_time
+    def layer_norm_vjp(self, u: Any, eps: Any, g: Any,
+                       out: np.ndarray | None = None) -> np.ndarray:
+        return self._normalise_vjp(u, eps, g, out, True)
+
+    @_one_at_a_time
+    def rms_norm_vjp(self, u: Any, eps: Any, g: Any,
+                     out: np.ndarray | None = None) -> np.ndarray:
+        return self._normalise_vjp(u, eps, g, out, False)
+
+    def _normalise_value_vjp(self, u: Any, eps: Any, g: Any, out: Any,
+                             centred: bool) -> tuple:
+        helper = np_numeric.layer_norm_value_vjp if centred else \
+            np_numeric.rms_norm_value_vjp
+        a, b = self._plain(u), self._plain(g)
+        per_row = None if a is None else self._rows_eps(a, eps)
+        if a is None or b is None or a.shape != b.shape or a.dtype != b.dtype \
+                or per_row is None:
+            return helper(u, eps, g, out=out)
+        rows, grows = _rows(a), _rows(b)
+        want = out if out is not None else (None, None)
+        wv, value = _target(a, want[0])
+        w, res = _target(a, want[1])
+        ok = np.empty(rows.shape[0], dtype=np.bool_)
+        low, high = self._limits(a)
+        _jit().normalise_rows_value_vjp(rows, per_row, grows, wv, w, ok, centred, low, high,
+                                        _stream(w))
+        for r in np.flatnonzero(~ok):
+            wv[r], w[r] = helper(rows[r], per_row[r], grows[r])
+        return _finish(value, want[0]), _finish(res, want[1])
+
+    @_one_at_a_time
+    def layer_norm_value_vjp(self, u: Any, eps: Any, g: Any, out: Any = None) -> tuple:
+        return self._normalise_value_vjp(u, eps, g, out, True)
+
+    @_one_at_a_time
+    def rms_norm_value_vjp(self, u: Any, eps: Any, g: Any, out: Any = None) -> tuple:
+        return self._normalise_value_vjp(u, eps, g, out, False)
+
+    @_one_at_a_time
+    def norm2_hvp(self, u: Any, v: Any, out: np.ndarray | None = None) -> np.ndarray:
+        """Pass 1: block sums of ``u*u`` and ``u*v``; pass 2: ``a v - b u``, streamed."""
+        a, b = self._plain(u), self._plain(v)
+        if a is None or b is None or a.shape != b.shape or a.dtype != b.dtype:
+            return np_numeric.norm2_hvp(u, v, out=out)
+        rows, vrows = _rows(a), _rows(b)
+        part = np.empty((rows.shape[0], _blocks(rows.shape[1]), 2))
+        loops = _jit()
+        loops.partial_dots(rows, vrows, part)
+        uu, uv = part[..., 0].sum(axis=1), part[..., 1].sum(axis=1)
+        low, high = self._limits(a)
+        fast = (uu >= low) & (uu <= high)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inv = np.where(fast, 1.0 / np.sqrt(np.where(fast, uu, 1.0)), 0.0)
+            beta = np.where(fast, uv * inv / np.where(fast, uu, 1.0), 0.0)
+        w, res = _target(a, out)
+        loops.write_axpby(rows, vrows, w, inv, beta, fast, _stream(w))
+        for r in np.flatnonzero(~fast):  # rare: u = 0, or a sum that over/underflowed
+            w[r] = np_numeric.norm2_hvp(rows[r], vrows[r])
         return _finish(res, out)
 
 

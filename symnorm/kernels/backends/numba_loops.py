@@ -383,3 +383,195 @@ if numba is not None:
                 out[r, i] = -g
             else:
                 out[r, i] = 0.0
+
+    # -- normalisation layers: one task per row, the row's later passes read the cache --
+    # One pass gives sum(u) and sum(u*u) (and sum(g), sum(g*u) for the VJP); where
+    # sum(u*u) - n mean**2 cancels more than 6 digits (|mean| >> the spread) the centred
+    # sums are redone in a second pass over the row, which is in the cache by then.
+
+    @_inline
+    def _finish_stats(u, g, r, n, s, ss, sg, sgu, centred, with_g):  # pragma: no cover
+        # (mean, sum (u - mean)**2, sum g (u - mean)) from the raw sums of row r
+        if not centred:
+            return 0.0, ss, sgu
+        mu = s / n
+        var_n = ss - s * mu
+        if var_n >= 1e-6 * ss:
+            return mu, var_n, sgu - mu * sg
+        d2 = 0.0
+        gd = 0.0
+        for i in range(n):
+            d = np.float64(u[r, i]) - mu
+            d2 += d * d
+            if with_g:
+                gd += np.float64(g[r, i]) * d
+        return mu, d2, gd
+
+    @_inline
+    def _scale_of(ss_c, n, eps, low, high, raw):  # pragma: no cover - compiled
+        # (1/sqrt(ss_c/n + eps), ok): ok is false where a sum over/underflowed
+        ok = raw <= high and (ss_c >= low or eps > 0.0) and math.isfinite(ss_c)
+        total = ss_c / n + eps
+        return (1.0 / math.sqrt(total) if total > 0.0 else 0.0), ok
+
+    @_parallel_sum
+    def normalise_rows(u, eps, out, ok, centred, low, high, stream):  # pragma: no cover
+        # out[r] = (u[r] - mean) / sqrt(mean(d*d) + eps[r]) (mean 0 for RMSNorm); ok[r] =
+        # 0 marks a row whose sums over/underflowed (redone scaled by the caller)
+        rows, n = u.shape
+        for r in prange(rows):
+            s = 0.0
+            ss = 0.0
+            for i in range(n):
+                a = np.float64(u[r, i])
+                s += a
+                ss += a * a
+            mu, ss_c, _ = _finish_stats(u, u, r, n, s, ss, 0.0, 0.0, centred, False)
+            rr, good = _scale_of(ss_c, n, eps[r], low, high, ss)
+            ok[r] = good and math.isfinite(mu)
+            if not ok[r]:
+                continue
+            a, e = _aligned(out, r, 0, n, stream)
+            for i in range(0, a):
+                out[r, i] = (u[r, i] - mu) * rr
+            o, ur = out[r], u[r]
+            for i in range(a, e, 4):
+                x0, x1, x2, x3 = _load4(ur, i)
+                _stream4(o, i, (x0 - mu) * rr, (x1 - mu) * rr, (x2 - mu) * rr,
+                         (x3 - mu) * rr)
+            for i in range(e, n):
+                out[r, i] = (u[r, i] - mu) * rr
+            if stream:
+                _store_fence()
+
+    @_parallel_sum
+    def normalise_rows_vjp(u, eps, g, out, ok, centred, low, high, stream):  # pragma: no cover
+        # out[r] = rr (g - mean(g) - x̂ mean(g x̂)) (LayerNorm; RMSNorm without mean(g)),
+        # x̂ = (u - mean) rr; ok[r] = 0 marks a row to redo scaled
+        rows, n = u.shape
+        for r in prange(rows):
+            s = 0.0
+            ss = 0.0
+            sg = 0.0
+            sgu = 0.0
+            for i in range(n):
+                a = np.float64(u[r, i])
+                b = np.float64(g[r, i])
+                s += a
+                ss += a * a
+                sg += b
+                sgu += b * a
+            mu, ss_c, sgd = _finish_stats(u, g, r, n, s, ss, sg, sgu, centred, True)
+            rr, good = _scale_of(ss_c, n, eps[r], low, high, ss)
+            ok[r] = good and math.isfinite(mu)
+            if not ok[r]:
+                continue
+            mg = sg / n if centred else 0.0
+            c = sgd * rr * rr / n          # mean(g x̂) rr
+            a, e = _aligned(out, r, 0, n, stream)
+            for i in range(0, a):
+                out[r, i] = rr * (g[r, i] - mg - (u[r, i] - mu) * c)
+            o, ur, gr = out[r], u[r], g[r]
+            for i in range(a, e, 4):
+                x0, x1, x2, x3 = _load4(ur, i)
+                g0, g1, g2, g3 = _load4(gr, i)
+                _stream4(o, i, rr * (g0 - mg - (x0 - mu) * c), rr * (g1 - mg - (x1 - mu) * c),
+                         rr * (g2 - mg - (x2 - mu) * c), rr * (g3 - mg - (x3 - mu) * c))
+            for i in range(e, n):
+                out[r, i] = rr * (g[r, i] - mg - (u[r, i] - mu) * c)
+            if stream:
+                _store_fence()
+
+    @_parallel_sum
+    def normalise_rows_value_vjp(u, eps, g, val, out, ok, centred, low, high,
+                                 stream):  # pragma: no cover - compiled
+        # val[r] = x̂ and out[r] = rr (g - mean(g) - x̂ mean(g x̂)): forward and backward
+        # from one pass of sums over u and g and one write pass of both
+        rows, n = u.shape
+        for r in prange(rows):
+            s = 0.0
+            ss = 0.0
+            sg = 0.0
+            sgu = 0.0
+            for i in range(n):
+                a = np.float64(u[r, i])
+                b = np.float64(g[r, i])
+                s += a
+                ss += a * a
+                sg += b
+                sgu += b * a
+            mu, ss_c, sgd = _finish_stats(u, g, r, n, s, ss, sg, sgu, centred, True)
+            rr, good = _scale_of(ss_c, n, eps[r], low, high, ss)
+            ok[r] = good and math.isfinite(mu)
+            if not ok[r]:
+                continue
+            mg = sg / n if centred else 0.0
+            c = sgd * rr * rr / n
+            a, e = _aligned(out, r, 0, n, stream)
+            a2, e2 = _aligned(val, r, 0, n, stream)
+            if a2 != a or e2 != e:  # the two rows are not aligned alike: plain writes
+                a, e = n, n
+            for i in range(0, a):
+                d = u[r, i] - mu
+                val[r, i] = d * rr
+                out[r, i] = rr * (g[r, i] - mg - d * c)
+            o, v, ur, gr = out[r], val[r], u[r], g[r]
+            for i in range(a, e, 4):
+                x0, x1, x2, x3 = _load4(ur, i)
+                g0, g1, g2, g3 = _load4(gr, i)
+                d0, d1, d2, d3 = x0 - mu, x1 - mu, x2 - mu, x3 - mu
+                _stream4(v, i, d0 * rr, d1 * rr, d2 * rr, d3 * rr)
+                _stream4(o, i, rr * (g0 - mg - d0 * c), rr * (g1 - mg - d1 * c),
+                         rr * (g2 - mg - d2 * c), rr * (g3 - mg - d3 * c))
+            for i in range(e, n):
+                d = u[r, i] - mu
+                val[r, i] = d * rr
+                out[r, i] = rr * (g[r, i] - mg - d * c)
+            if stream:
+                _store_fence()
+
+    # -- u/||u||_2: the VJP is the Hessian of the L2 norm times v, two passes -----------
+
+    @_parallel_sum
+    def partial_dots(u, v, part):  # pragma: no cover - compiled
+        # part[r, b] = (sum u*u, sum u*v) over block b of row r
+        rows, n = u.shape
+        nb = part.shape[1]
+        for t in prange(rows * nb):
+            r = t // nb
+            b = t % nb
+            s = 0.0
+            w = 0.0
+            for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
+                a = np.float64(u[r, i])
+                s += a * a
+                w += a * np.float64(v[r, i])
+            part[r, b, 0] = s
+            part[r, b, 1] = w
+
+    @_parallel
+    def write_axpby(u, v, out, alpha, beta, fast, stream):  # pragma: no cover - compiled
+        # out[r] = alpha[r] v[r] - beta[r] u[r] on the rows of the fast path
+        rows, n = u.shape
+        nb = _tasks(u)
+        for k in prange(rows * nb):
+            t = rows * nb - 1 - k
+            r = t // nb
+            if not fast[r]:
+                continue
+            al = alpha[r]
+            be = beta[r]
+            lo, hi = t % nb * BLOCK, min(n, (t % nb + 1) * BLOCK)
+            a, e = _aligned(out, r, lo, hi, stream)
+            for i in range(lo, a):
+                out[r, i] = al * v[r, i] - be * u[r, i]
+            o, ur, vr = out[r], u[r], v[r]
+            for i in range(a, e, 4):
+                x0, x1, x2, x3 = _load4(ur, i)
+                y0, y1, y2, y3 = _load4(vr, i)
+                _stream4(o, i, al * y0 - be * x0, al * y1 - be * x1, al * y2 - be * x2,
+                         al * y3 - be * x3)
+            for i in range(e, hi):
+                out[r, i] = al * v[r, i] - be * u[r, i]
+            if stream:
+                _store_fence()
