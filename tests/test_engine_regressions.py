@@ -337,7 +337,7 @@ def test_explicit_components_of_a_max_gradient() -> None:
 @settings(max_examples=40, deadline=None)
 def test_min_norm_hull_point_is_in_the_hull_and_optimal(k: int, d: int, seed: int) -> None:
     """p = argmin |g| over conv{g_i} iff p is in the hull and <p, g_i> >= |p|^2 for all i."""
-    from symnorm.numeric.vectors import active_gradient
+    from symnorm.numeric import active_gradient
 
     gen = np.random.default_rng(seed)
     grads = [gen.standard_normal(d) for _ in range(k)]

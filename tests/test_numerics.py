@@ -281,7 +281,7 @@ def test_in_place_lp_gradient_matches_mpmath_rows_zero_rows_and_out(p: float) ->
     subnormals), float32 kept, ``out=`` filled and returned."""
     import mpmath
 
-    from symnorm.numeric.vectors import normp_grad
+    from symnorm.numeric import normp_grad
 
     rng = np.random.default_rng(5)
     rows = np.array([rng.standard_normal(5), np.zeros(5), 1e300 * rng.standard_normal(5),

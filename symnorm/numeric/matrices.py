@@ -43,27 +43,14 @@ import math
 
 import numpy as np
 
-from .vectors import (
-    _float,
-    _nonnegative,
-    norm1_grad,
-    norm2,
-    norm2_grad,
-    norminf_grad,
-    normp,
-    normp_grad,
-    sdiv,
-)
+from .lp import normp, normp_grad
+from .prox import _nonnegative
+from .vectors import _float, norm1_grad, norm2, norm2_grad, norminf_grad, sdiv
 
 Array = np.ndarray
 
-SV_RTOL = 1e-10
-"""A loose relative tolerance for equal (or zero) singular values, relative to the
-largest, kept for the subdifferential sets of :mod:`symnorm.matrix_sets`; the kernel
-helpers here use :func:`sv_tolerance`, derived from the SVD's error bound."""
-
 __all__ = [
-    "SV_RTOL", "sv_tolerance", "DifferenceOperator", "difference_matrix", "induced1",
+    "sv_tolerance", "DifferenceOperator", "difference_matrix", "induced1",
     "induced1_grad", "inducedinf", "inducedinf_grad", "mat_col_shrink", "mat_fro", "mat_fro_grad",
     "mat_fro_shrink", "mat_nuc", "mat_nuc_grad", "mat_proj_nuc_ball", "mat_spectral",
     "mat_spectral_grad", "mat_svt", "mixed", "mixed_grad", "trace",

@@ -14,8 +14,8 @@ estimated, and membership is decided by it:
 * Frobenius: ``{X/‖X‖_F}``, the Frobenius unit ball at 0;
 * mixed L_{2,1}: ``x_j/‖x_j‖_2`` on nonzero columns, the unit ball on zero columns.
 
-Singular values are equal (or zero) within ``SV_RTOL`` relative to the largest
-(:mod:`symnorm.numeric.matrices`).
+Singular values are equal (or zero) within the SVD's error bound ``max(m, n) eps s_1``
+(:func:`symnorm.numeric.matrices.sv_tolerance`), as the kernels decide them.
 
 :func:`matrix_subdiff` (reached through
 :func:`symnorm.subdiff` when ``wrt`` is a matrix)
@@ -37,7 +37,7 @@ from ...kernels.kernel import kernel
 from ...model.atoms import Norm
 from ...model.errors import ShapeError, UnsupportedExpressionError
 from ...model.text import to_text
-from ...numeric.matrices import SV_RTOL, _project_l1_ball_sorted
+from ...numeric.matrices import _project_l1_ball_sorted, sv_tolerance
 from ...presentation.blocks import Block, Equations, Row, Shown, render_mathjax
 from ...presentation.latex import latex
 from ...presentation.prose import Math, Note, note, plain_math
@@ -53,8 +53,8 @@ def _svd(x: Array) -> tuple[Array, Array, Array]:
     return np.linalg.svd(x, full_matrices=False)
 
 
-def _rank(s: Array) -> int:
-    return int(np.sum(s > SV_RTOL * s[0])) if s.size and s[0] > 0 else 0
+def _rank(s: Array, shape: tuple[int, int]) -> int:
+    return int(np.sum(s > sv_tolerance(s, shape)[0])) if s.size and s[0] > 0 else 0
 
 
 class MatrixSet:
@@ -129,7 +129,7 @@ class NuclearSet(MatrixSet):
     def __post_init__(self) -> None:
         self.shape = self.x.shape
         u, s, vt = _svd(self.x)
-        r = _rank(s)
+        r = _rank(s, self.x.shape)
         self.rank = r
         self.u, self.v = u[:, :r], vt[:r].T
         self.base = self.u @ self.v.T
@@ -153,7 +153,8 @@ class NuclearSet(MatrixSet):
     def support_point(self, d: Array) -> Array:
         w = self._perp(d)
         u, s, vt = _svd(w)
-        keep = (s > SV_RTOL * s[0]) if s.size and s[0] > 0 else np.zeros_like(s, bool)
+        keep = (s > sv_tolerance(s, w.shape)[0]) if s.size and s[0] > 0 else \
+            np.zeros_like(s, bool)
         return self.base + (u * keep) @ vt
 
 
@@ -181,7 +182,7 @@ class SpectralSet(MatrixSet):
         self.shape = self.x.shape
         u, s, vt = _svd(self.x)
         self.zero = not (s.size and s[0] > 0)
-        k = 0 if self.zero else int(np.sum(s >= s[0] * (1 - SV_RTOL)))
+        k = 0 if self.zero else int(np.sum(s >= s[0] - sv_tolerance(s, self.x.shape)[0]))
         self.multiplicity = k
         self.u, self.v = u[:, :k], vt[:k].T
 
