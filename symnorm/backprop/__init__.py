@@ -10,9 +10,10 @@ Uses the calculus (the engine derives every delta) and every layer below it.
 delta2*h1.T
 """
 
-from .derivation import Backprop, Component, UpdateRule, backprop
+from .derivation import backprop
 from .kernel import BackpropKernel, KernelArgumentError
 from .network import ACTIVATIONS, Network, NetworkError, frobenius_squared, mlp
+from .result import Backprop, Component, UpdateRule
 from .train import TrainResult, init_params, train
 
 __all__ = ["ACTIVATIONS", "Backprop", "BackpropKernel", "Component", "KernelArgumentError",

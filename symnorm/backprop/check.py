@@ -24,7 +24,7 @@ from ..presentation.prose import Math, Note
 from .kernel import build_loss_function
 
 if TYPE_CHECKING:
-    from .derivation import Backprop
+    from .result import Backprop
 
 
 @dataclass(repr=False)

@@ -32,7 +32,7 @@ from ..presentation.prose import Math, Note, note
 from .backends import call, check_backend
 
 if TYPE_CHECKING:
-    from .derivation import Backprop
+    from .result import Backprop
 
 from . import helpers
 from .emitter import Emitter, kind_of, orientation, release_dead

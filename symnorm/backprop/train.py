@@ -15,9 +15,10 @@ import numpy as np
 from ..kernels.backends.array_api import to_numpy
 from ..kernels.backends.registry import library_of, namespace
 from ..model.errors import ShapeError
-from .derivation import Backprop, backprop
+from .derivation import backprop
 from .kernel import KernelArgumentError, build_forward
 from .network import Network, NetworkError
+from .result import Backprop
 
 
 @dataclass(repr=False)
