@@ -343,3 +343,23 @@ def test_non_finite_input_and_large_orders_on_every_library(lib, p):
             want = k(x=ROWS, **extra)
             got = back(call(k)(x=to(ROWS), **{n: to(v) for n, v in extra.items()}))
             np.testing.assert_allclose(got, want, rtol=1e-13, atol=0)
+
+
+@pytest.mark.parametrize("p", [2000, 10**100])
+def test_large_orders_of_an_affine_map_through_the_chain_rule(p):
+    """exp(-norm(B*x - a, p)): the chain rule leaves B.T (sign(r) .* |r|^(p-1)) times
+    norm(r, p)^(1-p), which overflows to inf/inf when computed as written; the kernel takes
+    the fused gradient of the p-norm and multiplies by B.T. At these orders the p-norm is
+    the max norm to rounding: the gradient is -exp(-max|r|) sign(r_k) B.T e_k."""
+    import sympy as sp
+
+    x, a, B = sn.vector("x"), sn.vector("a"), sn.matrix("B", "n", "n")
+    d = sn.grad(sp.exp(-sn.norm(B * x - a, p)), x)
+    assert d.report.ok
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        xv, Bv, av = rng.normal(size=4), rng.normal(size=(4, 4)), rng.normal(size=4)
+        r = Bv @ xv - av
+        k = int(np.argmax(np.abs(r)))
+        want = -np.exp(-np.abs(r[k])) * np.sign(r[k]) * Bv[k]
+        np.testing.assert_allclose(d.kernel()(x=xv, B=Bv, a=av), want, rtol=1e-12)

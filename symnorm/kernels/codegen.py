@@ -203,14 +203,17 @@ class _Generator:
         c = sp.Mul(*scalars)
         hit = _lp_gradient_form(c, mats)
         if hit is not None:  # sign(u) .* |u|^(p-1) / norm(u, p)^(p-1): the fused helper
-            u, p, rest = hit
+            u, p, rest, lead = hit
             helper = norm_rule(p).numpy_gradient
             if helper:
                 o = ", out=out" if out else ""
+                alone = rest == 1 and not lead
                 grad = self.tmp(f"_nm.{helper}({self.emit(u)}, {self.emit_scalar(p)}"
-                                f"{o if rest == 1 else ''})")
+                                f"{o if alone else ''})")
+                for m in reversed(lead):  # M u_p-gradient (the chain rule's A.T g)
+                    grad = self.tmp(f"_nm.mv({self.emit(m)}, {grad})")
                 if rest == 1:
-                    return grad
+                    return self.tmp(f"_nm.assign(out, {grad})") if lead and out else grad
                 lit = self.scalar_literal(rest)
                 factor = lit if lit is not None else f"_nm.sv({self.emit_scalar(rest)})"
                 return self.tmp(f"np.multiply({factor}, {grad}{o})")
@@ -581,16 +584,20 @@ def _stable_logistic(e: Any) -> Any:
 
 
 def _lp_gradient_form(c: Any, mats: list) -> tuple | None:
-    """``(u, p, rest)`` when ``c * mats`` is ``rest * norm(u, p)**(1 - p) * (sign(u) .*
-    abs(u).^(p - 1))``, the gradient of a p-norm written out (as the chain rule leaves it
-    when the order depends on the variable): computed as the ratio it is, it overflows
-    to ``inf/inf`` long before the gradient does. None otherwise."""
-    if len(mats) != 1 or not isinstance(mats[0], HadamardProduct) or \
-            len(mats[0].args) != 2:
+    """``(u, p, rest, lead)`` when ``c * mats`` is ``rest * lead * norm(u, p)**(1 - p) *
+    (sign(u) .* abs(u).^(p - 1))`` (``lead`` the matrices in front, ``A.T`` of
+    ``‖A x − b‖_p``), the gradient of a p-norm written out (as the chain rule leaves it
+    when the order depends on the variable, or for an order of 1e100): computed as the
+    ratio it is, it overflows to ``inf/inf`` long before the gradient does. None
+    otherwise."""
+    if not mats or not isinstance(mats[-1], HadamardProduct) or len(mats[-1].args) != 2:
         return None
-    sign = next((a for a in mats[0].args if isinstance(a, Elementwise) and a.name == "sign"),
+    lead = mats[:-1]
+    if any(kind_of(m) != "m" for m in lead):
+        return None
+    sign = next((a for a in mats[-1].args if isinstance(a, Elementwise) and a.name == "sign"),
                 None)
-    power = next((a for a in mats[0].args if isinstance(a, HadamardPower)), None)
+    power = next((a for a in mats[-1].args if isinstance(a, HadamardPower)), None)
     if sign is None or power is None or not (isinstance(power.base, Elementwise) and
                                              power.base.name == "abs"):
         return None
@@ -601,7 +608,7 @@ def _lp_gradient_form(c: Any, mats: list) -> tuple | None:
         if isinstance(f, sp.Pow) and isinstance(f.base, Norm) and f.base.arg == u:
             p = f.base.p
             if sp.expand(f.exp - (1 - p)) == 0 and sp.expand(power.exp - (p - 1)) == 0:
-                return u, p, sp.Mul(*[g for g in sp.Mul.make_args(c) if g is not f])
+                return u, p, sp.Mul(*[g for g in sp.Mul.make_args(c) if g is not f]), lead
     return None
 
 
