@@ -126,3 +126,18 @@ def test_trace_survives_scalar_rewriting() -> None:
     np.testing.assert_allclose(d.kernel()(M), 2 * np.eye(2))
     M = np.array([[0.1, 3.0], [-2.0, 0.1]])  # ||M||_F > tr(2M)
     np.testing.assert_allclose(d.kernel()(M), M / np.linalg.norm(M), rtol=1e-14)
+
+
+def test_abs_of_a_trace_beside_another_factor():
+    """abs(trace(B*(X - A)))*sigmoid(trace(X)): SymPy's Trace.doit expanded the trace
+    inside abs into sp.Trace terms, and a product rebuilt around them failed ('noncommutative
+    scalars in MatMul'; found by the fuzzer). The trace stays one atom."""
+    X, A, B = (sn.matrix(n, "n", "n") for n in "XAB")
+    f = sn.parse("abs(trace(B*(X - A)))*sigmoid(trace(X))", X=X, A=A, B=B)
+    d = sn.grad(f, X)
+    assert d.report.ok
+    rng = np.random.default_rng(4)
+    Xv, Av, Bv = (rng.normal(size=(3, 3)) for _ in range(3))
+    t, s = np.trace(Bv @ (Xv - Av)), 1 / (1 + np.exp(-np.trace(Xv)))
+    want = np.sign(t) * Bv.T * s + abs(t) * s * (1 - s) * np.eye(3)
+    np.testing.assert_allclose(d.kernel()(X=Xv, A=Av, B=Bv), want, rtol=1e-12)

@@ -175,6 +175,14 @@ class Trace(_Opaque, sp.Trace):
     is_real = True
     is_extended_real = True
 
+    def doit(self, **hints: object) -> "Trace":
+        # SymPy's Trace.doit expands tr(B (X - A)) into sp.Trace terms, which SymPy's own
+        # Abs or sign cannot take (a MatMul rebuilt around them fails): a trace stays one
+        # atom, its argument evaluated, as a norm does
+        if hints.get("deep", True):
+            return Trace(self.arg.doit(**hints))
+        return self
+
 
 class NormOrderDerivative(_Opaque):
     """``∂‖u‖_p/∂p``: the derivative of a p-norm with respect to its order, a scalar.
