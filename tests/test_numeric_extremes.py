@@ -363,3 +363,31 @@ def test_large_orders_of_an_affine_map_through_the_chain_rule(p):
         k = int(np.argmax(np.abs(r)))
         want = -np.exp(-np.abs(r[k])) * np.sign(r[k]) * Bv[k]
         np.testing.assert_allclose(d.kernel()(x=xv, B=Bv, a=av), want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("make, outer", [
+    (lambda n: n ** sp.Rational(1, 2), lambda m: 1 / (2 * np.sqrt(m))),
+    (lambda n: 1 / n, lambda m: -1 / m ** 2),
+    (lambda n: n ** 2 / 10, lambda m: 2 * m / 10),
+])
+@pytest.mark.parametrize("p", [2000, 10**100])
+def test_large_orders_under_a_power_of_the_norm(make, outer, p):
+    """SymPy merges the gradient's norm(u, p)**(1 - p) with the norm's other powers
+    (1/norm**(p + 1) in the gradient of 1/norm): the kernel still takes the fused
+    gradient. Reference: the p-norm's gradient from the ratios r_i/max|r| (written out
+    here with Python floats), times the outer derivative at the norm."""
+    x, a = sn.vector("x"), sn.vector("a")
+    d = sn.grad(make(sn.norm(x - a, p)), x)
+    assert d.report.ok
+    rng = np.random.default_rng(5)
+    pf = float(p)
+    for _ in range(4):
+        xv, av = rng.normal(size=5), rng.normal(size=5)
+        r = xv - av
+        m = float(np.max(np.abs(r)))
+        ratios = [abs(v) / m for v in r]
+        s = sum(q ** pf for q in ratios)
+        norm = m * s ** (1 / pf)
+        want = [outer(norm) * float(np.sign(v)) * q ** (pf - 1) / s ** ((pf - 1) / pf)
+                for v, q in zip(r, ratios)]
+        np.testing.assert_allclose(d.kernel()(x=xv, a=av), want, rtol=1e-12, atol=1e-300)

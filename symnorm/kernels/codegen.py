@@ -607,8 +607,16 @@ def _lp_gradient_form(c: Any, mats: list) -> tuple | None:
     for f in sp.Mul.make_args(c):
         if isinstance(f, sp.Pow) and isinstance(f.base, Norm) and f.base.arg == u:
             p = f.base.p
-            if sp.expand(f.exp - (1 - p)) == 0 and sp.expand(power.exp - (p - 1)) == 0:
-                return u, p, sp.Mul(*[g for g in sp.Mul.make_args(c) if g is not f]), lead
+            if sp.expand(power.exp - (p - 1)) != 0:
+                continue
+            # norm(u, p)**e = norm(u, p)**(1 - p) * norm(u, p)**(e - (1 - p)): SymPy merges
+            # the gradient's power with the norm's other factors (1/norm(x, p)**(p + 1) in
+            # the gradient of 1/norm(x, p), norm**(2 - p) in that of norm**2)
+            extra = sp.expand(f.exp - (1 - p))
+            others = [g for g in sp.Mul.make_args(c) if g is not f]
+            if extra != 0:
+                others.append(sp.Pow(f.base, extra))
+            return u, p, sp.Mul(*others), lead
     return None
 
 
