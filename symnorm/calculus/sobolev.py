@@ -652,7 +652,7 @@ def first_variation(J: Any, u: Any, *, check: bool = True) -> FirstVariation:
     >>> sn.first_variation(pendulum, t)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    symnorm.UnsupportedExpressionError: u must be an unknown function applied to ..., got t
+    symnorm.UnsupportedExpressionError: u must be an unknown function applied to its ...; got t
     """
     if not (isinstance(u, sp.Function) or isinstance(u, sp.core.function.AppliedUndef)):
         raise UnsupportedExpressionError(f"u must be an unknown function applied to its "
