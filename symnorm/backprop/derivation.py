@@ -264,6 +264,57 @@ class Backprop(Shown):
     ``grads[param]`` (a symbol or its name) is ``∂L/∂param`` over the deltas;
     ``steps`` is the whole derivation, forward pass first, then the backward pass layer
     by layer; ``report`` is the finite-difference check run when it was made.
+
+    ``kernel()`` is one fused numpy function (the forward pass once, every gradient
+    from it), ``components(param)`` the index form of a gradient, ``update_rules(eta)``
+    the gradient-descent updates, ``check()`` the check again; ``latex()`` and the
+    Jupyter display show the whole derivation.
+
+    Made by :func:`symnorm.backprop`; not built by hand.
+
+    Parameters
+    ----------
+    loss : sympy.Expr
+        The scalar loss.
+    params : list of sympy.MatrixSymbol
+        The parameters differentiated.
+    grads : dict
+        ``∂L/∂param`` for each parameter (looked up by symbol or name).
+    network : Network, optional
+        The network, when the loss is one.
+    forward : list of (symbol, expression), optional
+        The forward pass over named intermediates.
+    deltas : dict of int to sympy.MatrixExpr, optional
+        ``δ_l = ∂L/∂a_l`` by layer number.
+    delta_symbols : dict of int to sympy.MatrixSymbol, optional
+        The names of the deltas (``delta1``, ``delta2``, ...).
+    backward : list of (symbol, expression), optional
+        The backward pass, in the order it is computed.
+    steps : list of Step, optional
+        The whole derivation.
+    kinks : list, optional
+        Where a gradient does not exist (``relu`` at 0, an L1 loss at ``y = t``) and
+        what the kernel returns there.
+    report : BackpropReport, optional
+        The check run when it was made.
+
+    Examples
+    --------
+    >>> import symnorm as sn
+    >>> bp = sn.backprop(sn.mlp([2, 3, 2]))
+    >>> bp  # doctest: +NORMALIZE_WHITESPACE
+    <backprop of <symnorm MLP 2-3-2 (sigmoid, sigmoid); loss norm(y - t, 2)**2/2>:
+     dL/dW1 = delta1*x.T, dL/dW2 = delta2*h1.T>
+    >>> bp.forward
+    [(a1, W1*x), (h1, sigmoid(a1)), (a2, W2*h1), (y, sigmoid(a2))]
+    >>> print(sn.to_text(bp.deltas[1]))
+    (W2.T*delta2) .* h1 .* (1 - h1)
+    >>> print(sn.to_text(bp.grads["W2"]))
+    delta2*h1.T
+    >>> print(bp.components("W2").text())
+    dL/dW2[k, j] = (y[k] - t[k])*y[k]*(1 - y[k])*h1[j]
+    >>> bp.report.ok
+    True
     """
 
     loss: sp.Expr
@@ -653,12 +704,42 @@ def backprop(net: Any, params: list | None = None, *, check: bool = True,
     and takes matrices and scalars that are not parameters as constants.
 
     The deltas, gradients and index forms are derived by the engine over the named
-    intermediates (see the module docstring), then every gradient is checked against
+    intermediates (``a_l``, ``h_l``, ``δ_l``), then every gradient is checked against
     central differences of the loss at random points (``check=False`` switches that
-    off); a disagreement raises :class:`~symnorm.model.errors.CheckFailedError` naming the
-    parameter and the point.
+    off).
 
-    >>> import symnorm as sn
+    Parameters
+    ----------
+    net : Network or sympy.Expr
+        A network made by :func:`mlp`, or a scalar loss.
+    params : list of sympy.MatrixSymbol, optional
+        For a loss, the parameters to differentiate (required); for a network, leave it
+        out (the network's parameters are used).
+    check : bool, optional
+        Check every gradient against central differences (default True).
+    **check_options
+        Passed to the check (:meth:`Backprop.check`): ``points`` (default 3), ``seed``
+        (default 0), ``rtol`` (default 1e-5), ``step`` (default 1e-6).
+
+    Returns
+    -------
+    Backprop
+        ``forward``, ``deltas``, ``grads``, ``steps``, ``report``; ``kernel()``,
+        ``components(param)``, ``update_rules(eta)``.
+
+    Raises
+    ------
+    TypeError
+        If ``params`` is given with a network, or missing with a loss.
+    UnsupportedExpressionError
+        If the loss has a node without a derivative rule.
+    CheckFailedError
+        If a derived gradient disagrees with central differences (naming the
+        parameter and the point).
+
+    Examples
+    --------
+    >>> import numpy as np, symnorm as sn
     >>> bp = sn.backprop(sn.mlp([2, 3, 2]))
     >>> print(sn.to_text(bp.deltas[2]))
     (y - t) .* y .* (1 - y)
@@ -668,6 +749,20 @@ def backprop(net: Any, params: list | None = None, *, check: bool = True,
     delta1*x.T
     >>> bp.report.ok
     True
+
+    Any scalar loss, with the parameters named:
+
+    >>> W, x, t = sn.matrix("W", "m", "n"), sn.vector("x"), sn.vector("t", "m")
+    >>> bp = sn.backprop(sn.norm(W*x - t, 2)**2/2, [W])
+    >>> print(sn.to_text(bp.grads["W"]))
+    (W*x - t)*x.T
+    >>> bp.kernel()(x=np.array([[1.0, 2.0]]), t=np.array([[0.0, 0.0]]), W=np.eye(2))["W"]
+    array([[1., 2.],
+           [2., 4.]])
+    >>> sn.backprop(sn.norm(W*x - t, 2))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    TypeError: backprop(loss, params): name the parameters to differentiate, e.g. ...
     """
     if isinstance(net, Network):
         if params is not None:
