@@ -756,7 +756,8 @@ def backprop(net: Any, params: list | None = None, *, check: bool = True,
     >>> bp = sn.backprop(sn.norm(W*x - t, 2)**2/2, [W])
     >>> print(sn.to_text(bp.grads["W"]))
     (W*x - t)*x.T
-    >>> bp.kernel()(x=np.array([[1.0, 2.0]]), t=np.array([[0.0, 0.0]]), W=np.eye(2))["W"]
+    >>> k = bp.kernel()
+    >>> k(x=np.array([[1.0, 2.0]]), t=np.array([[0.0, 0.0]]), W=np.eye(2))["W"]
     array([[1., 2.],
            [2., 4.]])
     >>> sn.backprop(sn.norm(W*x - t, 2))  # doctest: +ELLIPSIS

@@ -87,7 +87,8 @@ class BackpropKernel(Shown):
     <symnorm backprop kernel (x, t, W1, W2) -> {W1, W2, loss}, reduce='mean'>
     >>> k.batched, k.shapes["W1"]
     (['x', 't'], (3, 2))
-    >>> out = k(x=np.ones((4, 2)), t=np.zeros((4, 1)), W1=np.zeros((3, 2)), W2=np.zeros((1, 3)))
+    >>> batch = {"x": np.ones((4, 2)), "t": np.zeros((4, 1))}
+    >>> out = k(**batch, W1=np.zeros((3, 2)), W2=np.zeros((1, 3)))
     >>> sorted(out), out["W1"].shape, round(float(out["loss"]), 12)
     (['W1', 'W2', 'loss'], (3, 2), 0.125)
     >>> k(np.ones(2))  # doctest: +ELLIPSIS

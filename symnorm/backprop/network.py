@@ -258,7 +258,7 @@ class Network:
 
     @property
     def inputs(self) -> list[sp.Basic]:
-        """Kernel arguments that are not parameters: ``x``, ``t`` and a decay symbol."""
+        """The kernel arguments that are not parameters (``x``, ``t`` and a decay symbol)."""
         out: list[sp.Basic] = [self.x, self.t]
         if isinstance(self.weight_decay, sp.Symbol):
             out.append(self.weight_decay)

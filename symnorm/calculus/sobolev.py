@@ -395,7 +395,8 @@ def sobolev_norm(f: Any, t: Any = None, domain: Any = None, k: int = 1, p: Any =
     >>> E = sn.sobolev_norm(u, k=1, h=h)**2
     >>> print(sn.to_text(sn.grad(E, u).result))
     2*h*u + 2*h*diff_matrix(n, 1, h).T*diff_matrix(n, 1, h)*u
-    >>> sn.kernel(sn.sobolev_norm(u, k=1, h=0.5))(np.array([0.0, 1.0, 0.0]))  # sqrt(0.5*(1 + 8))
+    >>> k = sn.kernel(sn.sobolev_norm(u, k=1, h=0.5))    # sqrt(h*(|u|^2 + |D_h u|^2))
+    >>> k(np.array([0.0, 1.0, 0.0]))                      # sqrt(0.5*(1 + 8))
     array(2.12132034)
     >>> sn.sobolev_norm(t, t, (0, 1), k=-1)
     Traceback (most recent call last):

@@ -113,16 +113,10 @@ class Kernel(Shown):
 
     Attributes
     ----------
-    expr : sympy.Basic
-        The expression computed.
-    args : list
-        The argument symbols, in positional order.
     arg_names : list of str
-        Their names.
-    source : str
-        The generated source (one numpy statement per distinct subexpression).
-    backend : str or None
-        The array library it is fixed to.
+        The names of the arguments, in positional order. ``expr``, ``args``, ``source``
+        (one numpy statement per distinct subexpression) and ``backend`` are kept as
+        given.
 
     Examples
     --------
@@ -135,8 +129,9 @@ class Kernel(Shown):
     ['x', 'A', 'b']
     >>> k(b=np.ones(2), A=np.eye(2), x=np.array([3.0, 4.0]))
     array([2., 3.])
+    >>> X = np.array([[3.0, 4.0], [1.0, 1.0]])        # a batch of two vectors x
     >>> out = np.empty((2, 2))
-    >>> _ = k(np.array([[3.0, 4.0], [1.0, 1.0]]), np.eye(2), np.ones(2), out=out)  # a batch
+    >>> _ = k(X, np.eye(2), np.ones(2), out=out)
     >>> out
     array([[2., 3.],
            [0., 0.]])

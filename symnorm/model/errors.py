@@ -22,8 +22,8 @@ class SymnormError(Exception):
     ... except sn.SymnormError as e:
     ...     print(type(e).__name__)
     ParseError
-    >>> issubclass(sn.ShapeError, sn.SymnormError), issubclass(sn.ShapeError, ValueError)
-    (True, True)
+    >>> issubclass(sn.ShapeError, sn.SymnormError) and issubclass(sn.ShapeError, ValueError)
+    True
     """
 
 
@@ -175,16 +175,18 @@ class ParseError(SymnormError, ValueError):
         The text that was read.
     position : int or None
         The 0-based character offset of the problem.
-    line, column : int or None
-        The 1-based line and column of the problem.
+    line : int or None
+        The 1-based line of the problem.
+    column : int or None
+        The 1-based column of the problem.
 
     Examples
     --------
     >>> import symnorm as sn
-    >>> sn.parse("x +* y")
+    >>> sn.parse("x +* y")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    symnorm.ParseError: unexpected '*' at line 1, column 4; expected '+', '-', '(', a name, a number
+    symnorm.ParseError: unexpected '*' at line 1, column 4; expected '+', '-', '(', ...
         x +* y
            ^
     >>> try:
@@ -227,15 +229,15 @@ class CheckFailedError(SymnormError, AssertionError):
 
     Examples
     --------
-    ``-‖x‖₁`` is concave: at 0 it has no subgradient, so no value of the derived
-    gradient ``-sign(x)`` there passes the check.
+    The function ``-norm(x, 1)`` is concave: at 0 it has no subgradient, so no value of
+    its derived gradient ``-sign(x)`` there passes the check.
 
     >>> import symnorm as sn
     >>> x = sn.vector("x")
     >>> sn.grad(-sn.norm(x, 1), x, at=[0.0, 0.0])  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    symnorm.CheckFailedError: the derived gradient of -norm(x, 1) disagrees with finite differences:
+    symnorm.CheckFailedError: the derived gradient of -norm(x, 1) disagrees with ...
     FAIL: derivative -sign(x) of -norm(x, 1) with respect to x
     ...
     >>> try:

@@ -220,7 +220,7 @@ def to_text(expr: object) -> str:
     >>> f = sn.norm(A*x - b, 2)**2/2 + lam*sn.norm(x, 1)
     >>> sn.to_text(f)
     'lam*norm(x, 1) + norm(A*x - b, 2)**2/2'
-    >>> sn.parse(sn.to_text(f), lam=lam) == f   # the text reads back as the same expression
+    >>> sn.parse(sn.to_text(f), lam=lam) == f     # it reads back as the same expression
     True
     >>> sn.to_text(sn.parse("x .* y + sigmoid(W*x)"))
     'x .* y + sigmoid(W*x)'

@@ -71,7 +71,8 @@ class LatexError(SymnormError):
     --------
     >>> import pathlib, tempfile, symnorm as sn
     >>> bad = pathlib.Path(tempfile.mkdtemp()) / "bad.tex"
-    >>> _ = bad.write_text(r"\documentclass{article}\begin{document}\nocommand\end{document}")
+    >>> tex = r"\documentclass{article}\begin{document}\nocommand\end{document}"
+    >>> _ = bad.write_text(tex)
     >>> try:
     ...     sn.compile_pdf(bad)
     ... except sn.LatexError as e:

@@ -268,8 +268,8 @@ class Verdict:
 
     @property
     def ok(self) -> bool:
-        """True when the claim holds: proved, equal at random points, equal up to layout,
-        or equal almost everywhere."""
+        """True when the claim holds (proved, equal at random points, equal up to layout,
+        or equal almost everywhere)."""
         return self.status in HOLDS
 
     def __repr__(self) -> str:
