@@ -440,10 +440,10 @@ def mlp(sizes: Sequence[int], activation: str | Sequence[str] = "sigmoid",
     Raises
     ------
     NetworkError
-        (from ``symnorm.backprop.network``, a :class:`SymnormError` and ``ValueError``)
         For sizes, activations, normalisations, a weight decay or a loss it cannot
         build (an unknown name lists the valid ones), or a loss function that fails on
-        the symbolic output.
+        the symbolic output. It is a :class:`SymnormError` and a ``ValueError``
+        (defined in ``symnorm.backprop.network``).
     ShapeError
         If ``loss(y, t)`` is not a scalar.
     DomainError

@@ -184,8 +184,8 @@ def train(net: Network | Backprop, X: Any, T: Any, *, eta: float = 0.5, epochs: 
     ValueError
         If ``epochs`` or ``batch_size`` is not a valid count.
     TypeError
-        (a ``KernelArgumentError``, also a :class:`SymnormError`) If a constant of the
-        loss is missing or unknown, or ``init`` misses a parameter.
+        If a constant of the loss is missing or unknown, or ``init`` misses a
+        parameter: a ``KernelArgumentError``, also a :class:`SymnormError`.
     CheckFailedError
         If ``net`` is a network whose backprop fails its check.
 
