@@ -43,6 +43,51 @@ def grad(f: Any, wrt: Any, *, check: bool = True, index_notation: bool | None = 
     expression and the point. ``index_notation`` adds the component-wise steps
     (default: on when ``wrt`` has an integer size).
 
+    Parameters
+    ----------
+    f : sympy.Expr
+        A scalar expression: norms and their powers, sums, products, elementwise maps,
+        ``x.T*M*x`` (as :class:`ScalarOf`), the functions of :mod:`symnorm` (``logsumexp``,
+        ``logdet``, ...). Make it with the constructors or read it with :func:`parse`.
+    wrt : sympy.Symbol or sympy.MatrixSymbol
+        The variable, made by :func:`scalar`, :func:`vector` or :func:`matrix`. For a
+        matrix declared symmetric (diagonal) the gradient is taken in that space:
+        ``sym(G) = (G + G^T)/2`` (``diag(G)``).
+    check : bool, optional
+        Check the result against finite differences before returning it (default True).
+    index_notation : bool, optional
+        Add the component-wise (index notation) steps of the norms (default: when
+        ``wrt`` has an integer size).
+    **check_options
+        Passed to the check (see :func:`check`): ``points`` (random points, default 6),
+        ``directions`` (per point, default 1), ``dtype`` (``float64`` or ``float32``),
+        ``seed`` (default 0), ``at`` (the points to check at, instead of random ones).
+
+    Returns
+    -------
+    Derivation
+        ``result`` (the gradient, with the shape of ``wrt``), ``steps``, ``kinks``
+        (where it does not hold and what kernels return there), ``report`` (the check),
+        ``kernel()``, ``latex()`` and the Jupyter display.
+
+    Raises
+    ------
+    ShapeError
+        If ``f`` is not a scalar, or shapes inside it do not fit.
+    UnsupportedExpressionError
+        If ``f`` is not an expression, ``wrt`` is not a symbol, or a node of ``f`` has no
+        derivative or kernel rule.
+    CheckFailedError
+        If the derived gradient disagrees with finite differences (or ``at=`` is a
+        point outside the domain of ``f``, or a kink where it is no subgradient).
+    DomainError
+        If the check finds no point where ``f`` is finite (give points with ``at=``).
+    ValueError
+        For a check option without meaning (``points=0``, ``dtype=int``); an option of
+        another name is a ``TypeError``.
+
+    Examples
+    --------
     >>> import symnorm as sn
     >>> A, x, b = sn.matrix("A"), sn.vector("x"), sn.vector("b", "m")
     >>> d = sn.grad(sn.norm(A*x - b, 2), x)
@@ -54,6 +99,16 @@ def grad(f: Any, wrt: Any, *, check: bool = True, index_notation: bool | None = 
     A.T*(A*x - b)/norm(A*x - b, 2)
     >>> d.report.ok
     True
+    >>> import numpy as np
+    >>> d.kernel()(np.array([3.0, 4.0]), np.eye(2), np.zeros(2))   # k(x, A, b)
+    array([0.6, 0.8])
+    >>> M = sn.matrix("M", "n", "n", symmetric=True)
+    >>> print(sn.to_text(sn.grad(sn.ScalarOf(x.T*M*x), M).result))
+    x*x.T
+    >>> sn.grad(A*x, x)
+    Traceback (most recent call last):
+    ...
+    symnorm.ShapeError: can only differentiate a scalar; A*x is a mx1 matrix expression
     """
     if index_notation is None:
         index_notation = _index_default(wrt)
@@ -66,10 +121,64 @@ def grad(f: Any, wrt: Any, *, check: bool = True, index_notation: bool | None = 
 def hessian(f: Any, wrt: Any, *, check: bool = True, **check_options: Any) -> Derivation:
     """Derive the Hessian of the scalar ``f`` with respect to the vector ``wrt``.
 
-    >>> import symnorm as sn
+    The gradient is derived first (its steps come first), then differentiated once
+    more by forward mode; the result is a symmetric ``n x n`` matrix in closed form,
+    valid for every ``n``. It is checked before it is returned: central differences
+    of the gradient along random directions ``t`` against ``H t``, at random points
+    (``check=False`` switches that off). At a kink of a norm the Hessian does not exist; kernels set
+    its singular terms to 0 there.
+
+    Parameters
+    ----------
+    f : sympy.Expr
+        A scalar expression, twice differentiable away from its kinks.
+    wrt : sympy.MatrixSymbol
+        A column vector made by :func:`vector` (a matrix variable is refused: its
+        Hessian has four indices).
+    check : bool, optional
+        Check the result against finite differences before returning it (default True).
+    **check_options
+        Passed to the check, as for :func:`grad`: ``points``, ``directions``, ``dtype``,
+        ``seed``, ``at``.
+
+    Returns
+    -------
+    Derivation
+        ``kind == "hessian"``; ``result`` is the ``n x n`` Hessian, ``gradient`` the
+        gradient derivation it was derived from.
+
+    Raises
+    ------
+    ShapeError
+        If ``f`` is not a scalar, or shapes inside it do not fit.
+    UnsupportedExpressionError
+        If ``wrt`` is not a column vector symbol, or a node of ``f`` has no derivative
+        rule.
+    CheckFailedError
+        If the derived Hessian disagrees with finite differences (for instance at a
+        point ``at=`` where it does not exist).
+
+    Examples
+    --------
+    >>> import numpy as np, symnorm as sn
     >>> x = sn.vector("x")
     >>> print(sn.to_text(sn.hessian(sn.norm(x, 2), x).result))
     (I - x*x.T/norm(x, 2)**2)/norm(x, 2)
+    >>> A, b = sn.matrix("A"), sn.vector("b", "m")
+    >>> d = sn.hessian(sn.norm(A*x - b, 2)**2/2, x)
+    >>> d
+    hessian_x(norm(A*x - b, 2)**2/2) = A.T*A
+    >>> print(sn.to_text(d.gradient.result))
+    A.T*(A*x - b)
+    >>> print(sn.to_text(sn.hessian(sn.logsumexp(x), x).result))
+    diag(softmax(x)) - softmax(x)*softmax(x).T
+    >>> sn.hessian(sn.norm(x, 2), x).kernel()(np.array([3.0, 4.0]))
+    array([[ 0.128, -0.096],
+           [-0.096,  0.072]])
+    >>> sn.hessian(sn.norm(A, "fro")**2, A)
+    Traceback (most recent call last):
+    ...
+    symnorm.UnsupportedExpressionError: hessian() needs a column vector wrt, got A
     """
     deriv = _derive(derive_hessian, f, wrt)
     if check:
@@ -146,15 +255,11 @@ def check(f: Any, wrt: Any, grad: Any = None, at: Any = None, *, subdiff: Any = 
           **options: Any) -> CheckReport:
     """Check a gradient (derived, or the one you supply) against finite differences.
 
-    ``at`` is a value for ``wrt``, a dict of values by name, or a list of such dicts;
-    anything not given is drawn at random (sizes 2..5) inside the domain: a draw where
-    ``f`` is not finite is drawn again, and if no draw is finite a
-    :class:`NoDomainPointError` says so (declare the structure of a matrix that must be
-    positive definite, or give points with ``at=``). Options: ``points`` (random points,
-    default 6, more when needed to see both signs of every piece), ``directions`` (per
-    point, default 1: a check at one given point costs five evaluations of ``f`` and one
-    of the gradient), ``dtype`` (float64 or float32), ``seed``. ``grad`` may also be an
-    array: the claimed (sub)gradient at the single point ``at``.
+    At each point the claimed gradient ``g`` is compared with central differences of
+    ``f`` along random unit directions ``d`` (``<g, d>`` against ``f'(x; d)``, one
+    Richardson step). Points not given are drawn at random (sizes 2..5) inside the
+    domain: a draw where ``f`` is not finite is drawn again, and the draws cover the
+    sign patterns of the pieces of ``f``.
 
     At every point the value kernel of ``f`` is also compared with an independent
     evaluation (float64, and mpmath at 50 digits or more where they disagree): a value
@@ -169,20 +274,80 @@ def check(f: Any, wrt: Any, grad: Any = None, at: Any = None, *, subdiff: Any = 
     ``subdiff=`` (a :class:`~symnorm.Subdifferential`) its support function is also
     compared with ``f'(x; d)``.
 
-    >>> import symnorm as sn
+    Parameters
+    ----------
+    f : sympy.Expr
+        The scalar function (a 1x1 matrix expression is taken as its scalar).
+    wrt : sympy.Symbol or sympy.MatrixSymbol
+        The variable, made by :func:`scalar`, :func:`vector` or :func:`matrix`.
+    grad : sympy.Expr or array_like, optional
+        The claimed gradient: an expression with the shape of ``wrt`` in the symbols
+        of ``f``, or an array, the claimed (sub)gradient at the single point ``at``.
+        Default: the gradient symnorm derives.
+    at : array_like, dict or list of dict, optional
+        The points: a value for ``wrt``, a dict of values by name (``{"x": ..., "A":
+        ...}``), or a list of such dicts. Anything not given is drawn at random inside
+        the domain. Default: random points.
+    subdiff : Subdifferential, optional
+        A subdifferential of ``f`` whose support function is compared with ``f'(x; d)``
+        at kinks.
+    **options
+        ``points`` (random points, default 6, more when needed to see both signs of
+        every piece), ``directions`` (per point, default 1: a check at one given point
+        costs five evaluations of ``f`` and one of the gradient), ``dtype``
+        (``float64``, or ``float32`` with looser tolerances), ``seed`` (default 0).
+
+    Returns
+    -------
+    CheckReport
+        ``ok``, the largest error at each point (``errors``), the method used; ``str``
+        of it is the plain-text report with the numbers of any failing point. A failed
+        check is reported, not raised.
+
+    Raises
+    ------
+    ShapeError
+        If the claimed gradient does not have the shape of ``wrt``, uses symbols ``f``
+        does not, is an array without ``at``, or ``at`` is empty or of the wrong shape.
+    DomainError
+        If no random draw makes ``f`` finite (declare the structure of a matrix that
+        must be positive definite, or give points with ``at=``).
+    UnsupportedExpressionError
+        If ``wrt`` is not a symbol or ``f`` has a node without a rule.
+    ValueError
+        For an option without meaning (``points=0``, ``dtype=int``); an option of
+        another name is a ``TypeError``.
+
+    Examples
+    --------
+    >>> import numpy as np, sympy as sp, symnorm as sn
     >>> x = sn.vector("x")
     >>> sn.check(sn.norm(x, 2)**2, x, grad=2*x).ok
     True
-    >>> sn.check(sn.norm(x, 2)**2, x, grad=x).ok
+    >>> r = sn.check(sn.norm(x, 2)**2, x, grad=x)
+    >>> r.ok
     False
+    >>> print(str(r).splitlines()[0])
+    FAIL: derivative x of norm(x, 2)**2 with respect to x
+    >>> r = sn.check(sn.norm(x, 2), x, at=[{"x": [3.0, 4.0]}, {"x": [1.0, 0.0]}])
+    >>> r.ok, len(r.points), max(r.errors) < 1e-9
+    (True, 2, True)
     >>> M = sn.matrix("M", "n", "n", positive_definite=True)
     >>> q = sn.ScalarOf(x.T*M*x)  # Mahalanobis: sampled with M positive definite
     >>> sn.check(sp.sqrt(q), x, grad=M*x/sp.sqrt(q)).ok
     True
-    >>> import numpy as np
+
+    At a kink a claimed gradient is checked as a subgradient:
+
+    >>> sn.check(sn.norm(x, 1), x, grad=[0.5, 1.0], at=[0.0, 2.0]).ok
+    True
     >>> X = sn.matrix("X", 2, 2)  # at a kink of the spectral norm: I/2 is a subgradient
     >>> sn.check(sn.norm(X, 2), X, grad=np.eye(2) / 2, at=np.eye(2)).ok
     True
+    >>> sn.check(sn.norm(x, 2), x, grad=sn.matrix("A"))
+    Traceback (most recent call last):
+    ...
+    symnorm.ShapeError: the claimed gradient A has shape (m, n), but x has shape (n, 1)
     """
     f = as_scalar(f)
     if grad is None:

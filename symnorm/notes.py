@@ -141,7 +141,7 @@ class DocumentReport:
 
     @property
     def strict_ok(self) -> bool:
-        """True when every claim holds: none wrong, undecided or skipped."""
+        """True when every claim holds (none wrong, undecided or skipped)."""
         return all(f.status not in (WRONG, UNDECIDED, SKIPPED) for f in self.findings)
 
     @property

@@ -16,6 +16,8 @@ What each kind of public name (``symnorm.__all__``) must have:
 * a class: ``Parameters`` naming every parameter of its constructor (or
   ``Attributes`` when it has none) and ``Examples`` with ``>>>``; its methods are not
   checked here;
+* a parameter whose name starts with an underscore (a dataclass's private cache,
+  ``_kernels``) is private: it need not be documented;
 * an exception: ``Examples`` with ``>>>`` showing a call that raises it.
 
 ``>>>`` lines outside an ``Examples`` section are reported as "no Examples section"
@@ -89,14 +91,20 @@ def documented_parameters(lines: Iterable[str]) -> set[str]:
 
 
 def signature_parameters(obj: Callable) -> list[str]:
-    """Parameter names as the docstring must write them (``*args``, ``**kwargs``)."""
+    """Parameter names as the docstring must write them (``*args``, ``**kwargs``);
+    ``self``, ``cls`` and private names (``_cache``) are left out.
+
+    >>> def f(a, *args, _cache=None, **kwargs): pass
+    >>> signature_parameters(f)
+    ['a', '*args', '**kwargs']
+    """
     try:
         sig = inspect.signature(obj)
     except (TypeError, ValueError):
         return []
     out = []
     for p in sig.parameters.values():
-        if p.name in ("self", "cls"):
+        if p.name in ("self", "cls") or p.name.startswith("_"):
             continue
         prefix = {inspect.Parameter.VAR_POSITIONAL: "*",
                   inspect.Parameter.VAR_KEYWORD: "**"}.get(p.kind, "")

@@ -174,12 +174,42 @@ def backprop(net: Any, params: list | None = None, *, check: bool = True,
     and takes matrices and scalars that are not parameters as constants.
 
     The deltas, gradients and index forms are derived by the engine over the named
-    intermediates (see the module docstring), then every gradient is checked against
+    intermediates (``a_l``, ``h_l``, ``δ_l``), then every gradient is checked against
     central differences of the loss at random points (``check=False`` switches that
-    off); a disagreement raises :class:`~symnorm.model.errors.CheckFailedError` naming the
-    parameter and the point.
+    off).
 
-    >>> import symnorm as sn
+    Parameters
+    ----------
+    net : Network or sympy.Expr
+        A network made by :func:`mlp`, or a scalar loss.
+    params : list of sympy.MatrixSymbol, optional
+        For a loss, the parameters to differentiate (required); for a network, leave it
+        out (the network's parameters are used).
+    check : bool, optional
+        Check every gradient against central differences (default True).
+    **check_options
+        Passed to the check (:meth:`Backprop.check`): ``points`` (default 3), ``seed``
+        (default 0), ``rtol`` (default 1e-5), ``step`` (default 1e-6).
+
+    Returns
+    -------
+    Backprop
+        ``forward``, ``deltas``, ``grads``, ``steps``, ``report``; ``kernel()``,
+        ``components(param)``, ``update_rules(eta)``.
+
+    Raises
+    ------
+    TypeError
+        If ``params`` is given with a network, or missing with a loss.
+    UnsupportedExpressionError
+        If the loss has a node without a derivative rule.
+    CheckFailedError
+        If a derived gradient disagrees with central differences (naming the
+        parameter and the point).
+
+    Examples
+    --------
+    >>> import numpy as np, symnorm as sn
     >>> bp = sn.backprop(sn.mlp([2, 3, 2]))
     >>> print(sn.to_text(bp.deltas[2]))
     (y - t) .* y .* (1 - y)
@@ -189,6 +219,21 @@ def backprop(net: Any, params: list | None = None, *, check: bool = True,
     delta1*x.T
     >>> bp.report.ok
     True
+
+    Any scalar loss, with the parameters named:
+
+    >>> W, x, t = sn.matrix("W", "m", "n"), sn.vector("x"), sn.vector("t", "m")
+    >>> bp = sn.backprop(sn.norm(W*x - t, 2)**2/2, [W])
+    >>> print(sn.to_text(bp.grads["W"]))
+    (W*x - t)*x.T
+    >>> k = bp.kernel()
+    >>> k(x=np.array([[1.0, 2.0]]), t=np.array([[0.0, 0.0]]), W=np.eye(2))["W"]
+    array([[1., 2.],
+           [2., 4.]])
+    >>> sn.backprop(sn.norm(W*x - t, 2))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    TypeError: backprop(loss, params): name the parameters to differentiate, e.g. ...
     """
     if isinstance(net, Network):
         if params is not None:

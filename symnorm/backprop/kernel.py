@@ -48,6 +48,53 @@ class BackpropKernel(Shown):
 
     ``arg_names`` are its arguments (data first, then parameters, then scalars);
     ``batched`` the ones that take a leading batch axis; ``source`` the generated code.
+    A call returns a dict: the gradient of every parameter by name, and ``"loss"``;
+    over a batch, of the mean loss (``reduce="mean"``), the sum (``"sum"``), or per
+    sample (``None``: a leading batch axis on every output). Keyword arguments only, so
+    an order can never be mixed up: a positional, unknown or missing argument raises a
+    ``KernelArgumentError`` (a :class:`SymnormError` and ``TypeError``) that lists the
+    arguments. At kinks it returns the minimum-norm subgradient, never NaN. Called on
+    JAX, PyTorch, CuPy or Dask arrays it computes with that library;
+    :meth:`with_backend` fixes one.
+
+    Made by :meth:`Backprop.kernel`; not built by hand.
+
+    Parameters
+    ----------
+    source : str
+        The generated Python source.
+    func : callable
+        That source compiled.
+    arg_names : list of str
+        The argument names.
+    shapes : dict
+        Each argument's shape, with ``None`` for the batch axis and dimension symbols
+        for sizes fixed at call time.
+    batched : list of str
+        The arguments that take a leading batch axis.
+    outputs : list of str
+        The keys of the dict a call returns.
+    reduce : str or None
+        ``"mean"``, ``"sum"`` or ``None`` (per sample).
+    backend : str, optional
+        The array library it is fixed to (``None``: follow the arguments).
+
+    Examples
+    --------
+    >>> import numpy as np, symnorm as sn
+    >>> k = sn.backprop(sn.mlp([2, 3, 1]), check=False).kernel()
+    >>> k
+    <symnorm backprop kernel (x, t, W1, W2) -> {W1, W2, loss}, reduce='mean'>
+    >>> k.batched, k.shapes["W1"]
+    (['x', 't'], (3, 2))
+    >>> batch = {"x": np.ones((4, 2)), "t": np.zeros((4, 1))}
+    >>> out = k(**batch, W1=np.zeros((3, 2)), W2=np.zeros((1, 3)))
+    >>> sorted(out), out["W1"].shape, round(float(out["loss"]), 12)
+    (['W1', 'W2', 'loss'], (3, 2), 0.125)
+    >>> k(np.ones(2))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    symnorm.backprop.helpers.KernelArgumentError: this kernel takes keyword arguments only, ...
     """
 
     def __init__(self, source: str, func: Any, arg_names: list[str], shapes: dict,

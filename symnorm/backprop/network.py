@@ -184,7 +184,56 @@ class Layer:
 
 @dataclass
 class Network:
-    """A symbolic MLP built by :func:`mlp`; see the module docstring for the names."""
+    """A symbolic MLP built by :func:`mlp`; see the module docstring for the names.
+
+    Parameters ``W1, W2, ...`` (``W_l`` of shape ``(n_l, n_{l-1})``), with ``bias`` also
+    ``b1, b2, ...``, with a normalisation the gains ``g_l`` and shifts ``beta_l``; input
+    ``x``, target ``t``. Each layer has a named pre-activation ``a_l = W_l h_{l-1} + b_l``
+    and activation ``h_l = f_l(a_l)`` (``h_0 = x``; the last one is ``y``). ``loss`` is
+    the whole nested expression, an ordinary symnorm expression (``sn.grad(net.loss,
+    W1)`` works); :meth:`forward` lists the same computation over the named
+    intermediates, which :func:`backprop` derives the deltas over. ``params`` lists the
+    parameters in layer order, ``inputs`` the other kernel arguments (``x``, ``t``, a
+    decay symbol).
+
+    Made by :func:`symnorm.mlp`; not built by hand.
+
+    Parameters
+    ----------
+    sizes : tuple of int
+        The layer widths, input first.
+    layers : list of Layer
+        One record a layer: ``W``, ``b``, ``activation``, the named ``a`` and ``h``,
+        their expressions ``a_expr`` and ``h_expr``, the normalisation.
+    x, t, y : sympy.MatrixSymbol
+        The input, the target and the named output.
+    data_loss : sympy.Expr
+        The loss over the named output ``y`` (``norm(y - t, 2)**2/2`` by default).
+    decay : sympy.Expr
+        ``lam*Σ_l ‖W_l‖_F²``, or 0 without weight decay.
+    loss : sympy.Expr
+        The whole loss over the parameters, ``x`` and ``t``: the data loss of the
+        nested output plus the decay.
+    output : sympy.MatrixExpr
+        The nested network output.
+    weight_decay : sympy.Expr or None
+        The decay coefficient (a number or a symbol).
+    loss_fn : callable, optional
+        The function ``loss(y, t)`` the data loss was built with.
+
+    Examples
+    --------
+    >>> import symnorm as sn
+    >>> net = sn.mlp([2, 3, 1], "tanh", bias=True, weight_decay=True)
+    >>> net
+    <symnorm MLP 2-3-1 (tanh, tanh, bias, weight decay lam); loss norm(y - t, 2)**2/2>
+    >>> net.sizes, net.params, net.inputs
+    ((2, 3, 1), [W1, b1, W2, b2], [x, t, lam])
+    >>> net.forward()
+    [(a1, W1*x + b1), (h1, tanh(a1)), (a2, W2*h1 + b2), (y, tanh(a2))]
+    >>> print(sn.to_text(net.loss))
+    lam*(norm(W1, fro)**2 + norm(W2, fro)**2) + norm(tanh(W2*tanh(W1*x + b1) + b2) - t, 2)**2/2
+    """
 
     sizes: tuple[int, ...]
     layers: list[Layer]
@@ -209,7 +258,7 @@ class Network:
 
     @property
     def inputs(self) -> list[sp.Basic]:
-        """Kernel arguments that are not parameters: ``x``, ``t`` and a decay symbol."""
+        """The kernel arguments that are not parameters (``x``, ``t`` and a decay symbol)."""
         out: list[sp.Basic] = [self.x, self.t]
         if isinstance(self.weight_decay, sp.Symbol):
             out.append(self.weight_decay)
@@ -354,18 +403,54 @@ def mlp(sizes: Sequence[int], activation: str | Sequence[str] = "sigmoid",
         weight_decay: Any = None, norm: Any = None, eps: Any = DEFAULT_EPS) -> Network:
     r"""A symbolic multilayer perceptron with named layers.
 
-    ``sizes`` are the layer widths from input to output (``[2, 3, 2]``: two inputs, three
-    hidden units, two outputs). ``activation`` is one of ``sigmoid``, ``tanh``, ``relu``
-    (its derivative at 0 is taken as 0, the minimum-norm subgradient), ``softplus`` and
-    ``identity``, or a list with one name per layer. ``loss`` is a name, as for
-    ``symnorm backprop --loss`` (:data:`LOSSES`: ``"l2sq"`` for ``½‖y − t‖₂²``, the
-    default, ``"l2"`` for ``‖y − t‖₂``, ``"l1"`` for ``‖y − t‖₁``), or a function
-    ``loss(y, t)`` that returns a scalar symnorm expression. ``weight_decay`` adds
-    ``λ Σ_l ‖W_l‖_F²``: a number, a symbol name, or ``True`` for the symbol ``lam``.
+    The network is plain symnorm expressions (see :class:`Network`): its ``loss`` can
+    be differentiated by :func:`grad`, and :func:`backprop` derives its deltas and
+    gradients layer by layer over the named intermediates.
 
-    Raises :class:`NetworkError` for sizes, activations or a loss it cannot build (an
-    unknown name lists the valid ones).
+    Parameters
+    ----------
+    sizes : sequence of int
+        The layer widths from input to output (``[2, 3, 2]``: two inputs, three hidden
+        units, two outputs); at least two positive integers.
+    activation : str or sequence of str, optional
+        ``"sigmoid"`` (default), ``"tanh"``, ``"relu"`` (its derivative at 0 is taken
+        as 0, the minimum-norm subgradient), ``"softplus"`` or ``"identity"``, or a list
+        with one name per layer.
+    loss : str or callable, optional
+        A name, as for ``symnorm backprop --loss``: ``"l2sq"`` for ``½‖y − t‖₂²`` (the
+        default), ``"l2"`` for ``‖y − t‖₂``, ``"l1"`` for ``‖y − t‖₁``; or a function
+        ``loss(y, t)`` that returns a scalar symnorm expression.
+    bias : bool, optional
+        Add a bias vector ``b_l`` to every layer (default False).
+    weight_decay : number, str, sympy.Symbol or bool, optional
+        Add ``λ Σ_l ‖W_l‖_F²``: a number ``>= 0``, a symbol name, a symbol, or ``True``
+        for the symbol ``lam`` (default None: no decay).
+    norm : str or sequence, optional
+        Normalise the pre-activations: ``"layer"`` (LayerNorm, with a gain ``g_l`` and a
+        shift ``beta_l``) or ``"rms"`` (RMSNorm, a gain only) for every hidden layer, or
+        a list with a name or None per layer (default None).
+    eps : number, optional
+        The ``eps`` of the normalisations (default ``1/100000``).
 
+    Returns
+    -------
+    Network
+        The network: ``params``, ``output``, ``loss``, ``forward()``.
+
+    Raises
+    ------
+    NetworkError
+        For sizes, activations, normalisations, a weight decay or a loss it cannot
+        build (an unknown name lists the valid ones), or a loss function that fails on
+        the symbolic output. It is a :class:`SymnormError` and a ``ValueError``
+        (defined in ``symnorm.backprop.network``).
+    ShapeError
+        If ``loss(y, t)`` is not a scalar.
+    DomainError
+        If ``eps`` is negative (with a normalisation).
+
+    Examples
+    --------
     >>> import symnorm as sn
     >>> net = sn.mlp([2, 3, 2])
     >>> net
@@ -378,15 +463,19 @@ def mlp(sizes: Sequence[int], activation: str | Sequence[str] = "sigmoid",
     [W1, b1]
     >>> sn.mlp([2, 3, 2], loss="l1")
     <symnorm MLP 2-3-2 (sigmoid, sigmoid); loss norm(y - t, 1)>
-    >>> sn.mlp([2, 2], loss="l3")  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    symnorm.backprop.network.NetworkError: unknown loss 'l3'; choose from 'l2sq', 'l2', 'l1', ...
     >>> net = sn.mlp([3, 4, 2], "tanh", norm="layer")
     >>> [str(p) for p in net.params]
     ['W1', 'g1', 'beta1', 'W2']
     >>> print(sn.to_text(net.output))
     tanh(W2*tanh(layer_norm(W1*x) .* g1 + beta1))
+    >>> sn.mlp([2, 2], loss="l3")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    symnorm.backprop.network.NetworkError: unknown loss 'l3'; choose from 'l2sq', 'l2', 'l1', ...
+    >>> sn.mlp([2, 3], "gelu")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    symnorm.backprop.network.NetworkError: unknown activation 'gelu'; choose from sigmoid, ...
     """
     try:
         widths = tuple(int(s) for s in sizes)

@@ -241,6 +241,57 @@ class Backprop(Shown):
     ``grads[param]`` (a symbol or its name) is ``∂L/∂param`` over the deltas;
     ``steps`` is the whole derivation, forward pass first, then the backward pass layer
     by layer; ``report`` is the finite-difference check run when it was made.
+
+    ``kernel()`` is one fused numpy function (the forward pass once, every gradient
+    from it), ``components(param)`` the index form of a gradient, ``update_rules(eta)``
+    the gradient-descent updates, ``check()`` the check again; ``latex()`` and the
+    Jupyter display show the whole derivation.
+
+    Made by :func:`symnorm.backprop`; not built by hand.
+
+    Parameters
+    ----------
+    loss : sympy.Expr
+        The scalar loss.
+    params : list of sympy.MatrixSymbol
+        The parameters differentiated.
+    grads : dict
+        ``∂L/∂param`` for each parameter (looked up by symbol or name).
+    network : Network, optional
+        The network, when the loss is one.
+    forward : list of (symbol, expression), optional
+        The forward pass over named intermediates.
+    deltas : dict of int to sympy.MatrixExpr, optional
+        ``δ_l = ∂L/∂a_l`` by layer number.
+    delta_symbols : dict of int to sympy.MatrixSymbol, optional
+        The names of the deltas (``delta1``, ``delta2``, ...).
+    backward : list of (symbol, expression), optional
+        The backward pass, in the order it is computed.
+    steps : list of Step, optional
+        The whole derivation.
+    kinks : list, optional
+        Where a gradient does not exist (``relu`` at 0, an L1 loss at ``y = t``) and
+        what the kernel returns there.
+    report : BackpropReport, optional
+        The check run when it was made.
+
+    Examples
+    --------
+    >>> import symnorm as sn
+    >>> bp = sn.backprop(sn.mlp([2, 3, 2]))
+    >>> bp  # doctest: +NORMALIZE_WHITESPACE
+    <backprop of <symnorm MLP 2-3-2 (sigmoid, sigmoid); loss norm(y - t, 2)**2/2>:
+     dL/dW1 = delta1*x.T, dL/dW2 = delta2*h1.T>
+    >>> bp.forward
+    [(a1, W1*x), (h1, sigmoid(a1)), (a2, W2*h1), (y, sigmoid(a2))]
+    >>> print(sn.to_text(bp.deltas[1]))
+    (W2.T*delta2) .* h1 .* (1 - h1)
+    >>> print(sn.to_text(bp.grads["W2"]))
+    delta2*h1.T
+    >>> print(bp.components("W2").text())
+    dL/dW2[k, j] = (y[k] - t[k])*y[k]*(1 - y[k])*h1[j]
+    >>> bp.report.ok
+    True
     """
 
     loss: sp.Expr

@@ -24,7 +24,39 @@ from .result import Backprop
 @dataclass(repr=False)
 class TrainResult:
     """Trained parameters (``params``, by name), the mean training loss of every epoch
-    (``losses``), and ``predict(X)`` for the trained network."""
+    (``losses``), and ``predict(X)`` for the trained network.
+
+    Made by :func:`symnorm.train`; not built by hand.
+
+    Parameters
+    ----------
+    network : Network
+        The network trained.
+    params : dict of str to array
+        The trained parameters by name (arrays of the library the data came in).
+    losses : list of float
+        The mean training loss of every epoch.
+    eta : float
+        The step size used.
+    epochs : int
+        The number of epochs run.
+    batch_size : int
+        The mini-batch size used.
+    constants : dict of str to float, optional
+        The values given to scalar symbols of the loss (``lam``).
+
+    Examples
+    --------
+    >>> import numpy as np, symnorm as sn
+    >>> X, T = np.array([[1.0], [2.0]]), np.array([[2.0], [4.0]])
+    >>> r = sn.train(sn.mlp([1, 1], "identity"), X, T, eta=0.1, epochs=200)
+    >>> r.epochs, r.batch_size, len(r.losses)
+    (200, 2, 200)
+    >>> np.round(r.params["W1"], 6)
+    array([[2.]])
+    >>> np.round(r.predict(np.array([[3.0]])), 6)
+    array([[6.]])
+    """
 
     network: Network
     params: dict[str, Any]
@@ -101,24 +133,79 @@ def train(net: Network | Backprop, X: Any, T: Any, *, eta: float = 0.5, epochs: 
           **constants: float) -> TrainResult:
     """Train ``net`` on the rows of ``X`` (inputs) and ``T`` (targets) by gradient descent.
 
+    Each step calls the fused backprop kernel once (the forward pass and every
+    gradient) on a mini-batch and applies the update rules ``P ← P − η ∂L/∂P`` the
+    derivation shows. The loss of each step is the mean over its mini-batch;
+    ``losses`` holds each epoch's mean.
+
     ``X`` and ``T`` may be PyTorch, JAX or CuPy arrays: each step then computes with that
     library and the trained parameters are its arrays. With Dask arrays each step's
     gradient is reduced chunk by chunk (the batch never whole in memory) and computed,
     and the parameters are numpy arrays.
 
-    ``eta`` is the step size, ``batch_size`` the mini-batch size (default: the whole data
-    set), ``init`` starting parameters by name (default :func:`init_params`), and
-    ``constants`` the values of scalar symbols in the loss (``lam=0.01`` for a symbolic
-    weight decay). The loss of each step is the mean over its mini-batch; ``losses``
-    holds each epoch's mean. A progress bar (tqdm, when installed) is shown when the run
-    is long (``progress=True`` forces it, ``False`` hides it).
+    Parameters
+    ----------
+    net : Network or Backprop
+        A network from :func:`mlp`, or its :func:`backprop` (derived once, reused).
+    X : array_like
+        The inputs, one sample a row: shape ``(samples, n_in)``.
+    T : array_like
+        The targets: shape ``(samples, n_out)`` (a 1-D array when ``n_out`` is 1).
+    eta : float, optional
+        The step size (default 0.5).
+    epochs : int, optional
+        Passes over the data (default 100).
+    batch_size : int, optional
+        The mini-batch size (default: the whole data set).
+    init : dict of str to array_like, optional
+        Starting parameters by name, every one of them (default: Glorot-uniform
+        weights, zero biases, unit gains, seeded by ``seed``).
+    seed : int, optional
+        Seed of the initial parameters and the shuffling (default 0).
+    shuffle : bool, optional
+        Shuffle the samples every epoch when mini-batches are used (default True).
+    progress : bool, optional
+        Show a progress bar (tqdm, when installed): by default when the run is long;
+        ``True`` forces it, ``False`` hides it.
+    **constants : float
+        The values of scalar symbols in the loss (``lam=0.01`` for a symbolic weight
+        decay).
 
+    Returns
+    -------
+    TrainResult
+        ``params``, ``losses``, ``predict(X)``.
+
+    Raises
+    ------
+    ShapeError
+        If ``X`` or ``T`` does not have the shape the network needs.
+    NetworkError
+        If ``net`` is a backprop of a loss that is not a network.
+    ValueError
+        If ``epochs`` or ``batch_size`` is not a valid count.
+    TypeError
+        If a constant of the loss is missing or unknown, or ``init`` misses a
+        parameter: a ``KernelArgumentError``, also a :class:`SymnormError`.
+    CheckFailedError
+        If ``net`` is a network whose backprop fails its check.
+
+    Examples
+    --------
     >>> import numpy as np, symnorm as sn
     >>> rng = np.random.default_rng(0)
     >>> X = rng.standard_normal((40, 2)); T = (X[:, :1] > 0).astype(float)
     >>> r = sn.train(sn.mlp([2, 3, 1], bias=True), X, T, eta=2.0, epochs=300)
     >>> r.losses[-1] < r.losses[0]
     True
+    >>> net = sn.mlp([1, 1], "identity", weight_decay="lam")
+    >>> X1, T1 = np.array([[1.0], [2.0]]), np.array([[2.0], [4.0]])
+    >>> sn.train(net, X1, T1, eta=0.1, epochs=200, lam=0.01).constants
+    {'lam': 0.01}
+    >>> sn.train(net, X1, T1)
+    Traceback (most recent call last):
+    ...
+    symnorm.backprop.helpers.KernelArgumentError: train(): give the value of lam (e.g. lam=0.01)
     """
     bp = net if isinstance(net, Backprop) else backprop(net)
     if bp.network is None:

@@ -55,10 +55,41 @@ class Differential:
 
 @dataclass(frozen=True)
 class Step:
-    """One step: ``before = after`` by ``rule``.
+    r"""One step: ``before = after`` by ``rule``.
 
     ``before`` and ``after`` are SymPy expressions or :class:`Differential`s; ``rule``
     names the registered rule or the calculus rule applied, ``note`` explains it.
+    The steps of a derivation (``Derivation.steps``, ``Prox.steps``, ...) are in the
+    order a person would write them; each shows itself as one line of text
+    (:meth:`text`) or one ``&=`` row of an ``aligned`` block (:meth:`latex`).
+
+    Parameters
+    ----------
+    rule : str
+        The rule applied: a registered rule's name (``"L1"``, ``"L2"``) or a calculus
+        rule (``"chain rule"``, ``"definition"``, ``"result"``).
+    before : sympy.Basic or Differential
+        The left side.
+    after : sympy.Basic or Differential
+        The right side, equal to ``before`` by ``rule``.
+    note : str, optional
+        Why, in words (formulas between ``$...$``); shown beside the step.
+
+    Examples
+    --------
+    >>> import symnorm as sn
+    >>> x = sn.vector("x")
+    >>> step = sn.grad(sn.norm(x, 1), x).steps[0]
+    >>> step.rule, step.after
+    ('L1', sign(x))
+    >>> step.note
+    'gradient of the L1 norm (sum of absolute values)'
+    >>> print(step.text())
+    grad_x(norm(x, 1)) = sign(x)
+    >>> print(step.latex())
+    \nabla_{x} \left\lVert x \right\rVert_{1} &= \operatorname{sign}(x)
+    >>> sn.Step("definition", sn.norm(x, 2)**2, sn.ScalarOf(x.T*x)).text()
+    'norm(x, 2)**2 = x.T*x'
     """
 
     rule: str
@@ -117,6 +148,65 @@ class Derivation(Shown):
     order a person would write them; ``kinks`` name where the result does not hold and
     what kernels return there; ``report`` is the finite-difference check run when the
     derivation was made (``None`` if checking was switched off).
+
+    Made by :func:`~symnorm.grad` and :func:`~symnorm.hessian` (and, as
+    :class:`~symnorm.JacobianDerivation`, by :func:`~symnorm.jacobian`). ``repr`` is
+    the result as one line of the expression language; ``text()``, ``latex()`` and the
+    Jupyter display show every step with its note, then the assumptions, the kinks,
+    the warnings and the check; :meth:`kernel` compiles the result, :meth:`check`
+    checks it again (at other points), :meth:`to_latex_document` writes a standalone
+    ``.tex``.
+
+    Parameters
+    ----------
+    f : sympy.Expr
+        The function differentiated.
+    wrt : sympy.Symbol or sympy.MatrixSymbol
+        The variable.
+    result : sympy.Basic
+        The derivative in closed form.
+    steps : list of Step, optional
+        The derivation, one :class:`~symnorm.Step` a line.
+    assumptions : list of sympy.Basic, optional
+        Conditions the result was derived under (``p >= 1`` for a symbolic order).
+    kinks : list, optional
+        Where the result does not hold (``x = 0`` for ``‖x‖₂``), each with what kernels
+        return there (the minimum-norm subgradient).
+    kind : str, optional
+        ``"gradient"`` (default), ``"hessian"`` or ``"jacobian"``.
+    warnings : list of str, optional
+        Notes a reader must see (``norm(x, 1/2) is not a norm: ...``).
+    fusions : dict, optional
+        Fused derivative nodes for the kernel generator (internal).
+    report : CheckReport, optional
+        The check run when the derivation was made.
+    gradient : Derivation, optional
+        For a Hessian, the gradient it was derived from.
+    convention : str, optional
+        For a declared symmetric or diagonal ``wrt``: the space the gradient lives in,
+        in words.
+
+    Examples
+    --------
+    >>> import numpy as np, symnorm as sn
+    >>> x = sn.vector("x")
+    >>> d = sn.grad(sn.norm(x, 1), x)
+    >>> d
+    grad_x(norm(x, 1)) = sign(x)
+    >>> print(d.text())  # doctest: +NORMALIZE_WHITESPACE
+    grad_x(norm(x, 1)) = sign(x)    [gradient of the L1 norm (sum of absolute values)]
+    not valid where an entry of x is 0; kernels return sign with 0 in those entries,
+    the minimum-norm subgradient
+    >>> d.kind, d.report.ok
+    ('gradient', True)
+    >>> d.kernel()(np.array([-2.0, 0.0, 3.0]))
+    array([-1.,  0.,  1.])
+    >>> d.to_dict()["kinks"][0]["where"]
+    'an entry of x is 0'
+    >>> sn.grad(sn.norm(x, sn.scalar("p")), x).assumptions
+    [p >= 1]
+    >>> sn.grad(sn.norm(x, 0.5), x).warnings
+    ['norm(x, 1/2) is not a norm: it breaks the triangle inequality (a quasi-norm for 0 < p < 1)']
     """
 
     f: Any

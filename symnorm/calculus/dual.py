@@ -87,7 +87,47 @@ class HolderReport:
 
 @dataclass(repr=False)
 class DualNorm(Shown):
-    """The derived dual norm: ``result`` is ``‖·‖_*`` of ``y``; ``steps`` say why."""
+    """The derived dual norm: ``result`` is ``‖·‖_*`` of ``y``; ``steps`` say why.
+
+    ``‖y‖_* = sup_{‖x‖ <= 1} <y, x>`` (for matrices in the trace pairing
+    ``<X, Y> = tr(X^T Y)``). ``repr`` is the result in one line; ``latex()`` and the
+    Jupyter display show the steps (the definition, a substitution for ``norm(W*x,
+    p)``, Hölder's inequality) and the check. :meth:`check` tests Hölder's inequality
+    and its equality case at random pairs.
+
+    Made by :func:`symnorm.dual`; not built by hand.
+
+    Parameters
+    ----------
+    norm : Norm
+        The norm whose dual this is.
+    x : sympy.MatrixSymbol
+        Its variable.
+    y : sympy.MatrixSymbol
+        The dual variable (``y``, or ``Y`` for a matrix norm, unless named otherwise).
+    result : Norm
+        The dual norm of ``y`` (``norm(y, q)``, or ``norm(inv(W.T)*y, q)``).
+    q : sympy.Basic
+        The dual order (``oo`` for ``p = 1``, ``p/(p - 1)`` for a symbolic ``p``).
+    steps : list of Step
+        The derivation.
+    report : HolderReport, optional
+        The check of Hölder's inequality run when it was derived.
+
+    Examples
+    --------
+    >>> import symnorm as sn
+    >>> x = sn.vector("x")
+    >>> d = sn.dual(sn.norm(x, 1))
+    >>> d
+    dual of norm(x, 1): norm(y, oo)
+    >>> d.q, d.report.ok
+    (oo, True)
+    >>> [s.rule for s in sn.dual(sn.norm(sn.matrix("W", "n", "n")*x, 2)).steps]
+    ['definition', 'substitution', 'Hölder']
+    >>> d.check(points=5, seed=1).ok
+    True
+    """
 
     norm: Norm
     x: Any
@@ -160,6 +200,43 @@ def _split_weight(u: MatrixExpr, x: Any) -> MatrixExpr | None:
 def dual(n: Any, *, check: bool = True, name: str = "y") -> DualNorm:
     """The dual norm of ``norm(x, p)`` or ``norm(W*x, p)``, derived and checked.
 
+    ``‖y‖_* = sup_{‖x‖ <= 1} <y, x>``: for a p-norm the q-norm with ``1/p + 1/q = 1``
+    (Hölder), for ``norm(W*x, p)`` with ``W`` square and invertible
+    ``norm(inv(W.T)*y, q)``; for matrix norms the dual in the trace pairing (nuclear and
+    spectral, Frobenius and itself, the induced 1- and oo-norms, mixed norms). The
+    result is checked before it is returned (``check=False`` switches that off):
+    Hölder's inequality ``|<x, y>| <= ‖x‖ ‖y‖_*`` at random pairs, and its equality
+    case.
+
+    Parameters
+    ----------
+    n : Norm
+        A norm of a vector ``x`` or ``W*x`` (``W`` square), or of a matrix symbol ``X``;
+        its order must make it a norm (not ``p < 1``, not ``p = 0``).
+    check : bool, optional
+        Check Hölder's inequality and its equality case before returning (default
+        True).
+    name : str, optional
+        The name of the dual variable (default ``"y"``; ``"Y"`` for a matrix norm).
+
+    Returns
+    -------
+    DualNorm
+        ``result`` (the dual norm of the dual variable), ``q`` (the dual order),
+        ``steps`` and ``report``.
+
+    Raises
+    ------
+    UnsupportedExpressionError
+        If ``n`` is not a norm, is a quasi-norm or the counting "norm" (the message
+        names the axiom it breaks), or its argument is not ``x`` or ``W*x``.
+    ShapeError
+        If ``W`` is not square, or the dual variable's name is already used in ``n``.
+    CheckFailedError
+        If the derived dual norm fails Hölder's inequality or its equality case.
+
+    Examples
+    --------
     >>> import symnorm as sn
     >>> x = sn.vector("x")
     >>> sn.dual(sn.norm(x, 1)).result
@@ -167,6 +244,17 @@ def dual(n: Any, *, check: bool = True, name: str = "y") -> DualNorm:
     >>> p = sn.scalar("p")
     >>> print(sn.to_text(sn.dual(sn.norm(x, p)).result))
     norm(y, p/(p - 1))
+    >>> W = sn.matrix("W", "n", "n")
+    >>> sn.dual(sn.norm(W*x, 2))
+    dual of norm(W*x, 2): norm(inv(W.T)*y, 2)
+    >>> sn.dual(sn.norm(sn.matrix("X"), "nuc"))
+    dual of norm(X, nuc): norm(Y, 2)
+    >>> sn.dual(sn.norm(x, 1), name="z").result
+    norm(z, oo)
+    >>> sn.dual(sn.norm(x, 0.5))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    symnorm.UnsupportedExpressionError: norm(x, 1/2) is not a norm: triangle inequality ...
     """
     if not isinstance(n, Norm):
         raise UnsupportedExpressionError(f"dual() takes a norm, got {to_text(n)}")

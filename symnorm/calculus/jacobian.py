@@ -282,6 +282,9 @@ class JacobianDerivation(Derivation):
         ``"jacobian"``.
     gradient : Derivation or None
         For a scalar map, the gradient the Jacobian is the transpose of.
+    convention : str or None
+        Unused for Jacobians (their variable is a vector or a scalar, never a declared
+        symmetric matrix); kept as every :class:`~symnorm.Derivation` has it.
     check_products : bool
         Check the VJP and JVP against central differences when they are first made.
 

@@ -130,13 +130,48 @@ class Optimality(Shown):
 def optimality(f: Any, wrt: Any) -> Optimality:
     """The optimality condition ``0 ∈ ∂f(x)`` of a convex ``f``.
 
-    >>> import symnorm as sn
+    ``x`` minimises a convex ``f`` if and only if ``0 ∈ ∂f(x)``; the subdifferential is
+    derived (and checked) by :func:`subdiff`. For the lasso the condition is
+    ``0 ∈ Aᵀ(Ax − b) + λ∂‖x‖₁``, also written coordinatewise with the closed form of
+    ``∂‖x‖₁``. ``certify`` then decides whether a given point is a minimiser.
+
+    Parameters
+    ----------
+    f : sympy.Expr
+        A convex scalar function of ``wrt`` in the forms :func:`subdiff` supports.
+    wrt : sympy.MatrixSymbol
+        The vector variable.
+
+    Returns
+    -------
+    Optimality
+        The condition: ``latex()``, the Jupyter display, and ``certify(at=..., tol=1e-8,
+        **values)``, a certificate (``ok``, ``distance``, a ``lower_bound`` that meets
+        it, the ``min_norm_subgradient``) of whether ``0 ∈ ∂f(x)`` within ``tol``.
+
+    Raises
+    ------
+    UnsupportedExpressionError
+        If ``f`` has a term without a subdifferential rule, or is not convex in a way
+        the rules see (a negative multiple of a norm).
+    ShapeError
+        If ``f`` is not a scalar, or shapes inside it do not fit.
+    CheckFailedError
+        If the subdifferential fails its check.
+
+    Examples
+    --------
+    >>> import numpy as np, symnorm as sn
     >>> A, x, b = sn.matrix("A"), sn.vector("x"), sn.vector("b", "m")
     >>> lam = sn.scalar("lam", positive=True)
     >>> cond = sn.optimality(sn.norm(A*x - b, 2)**2/2 + lam*sn.norm(x, 1), x)
-    >>> import numpy as np
+    >>> cond
+    0 in {A.T*(A*x - b)} + lam*subdiff(norm(x, 1))
     >>> cond.certify(at=[2.0, 0.0], A=np.eye(2), b=[3.0, 0.5], lam=1.0).ok
     True
+    >>> c = cond.certify(at=[1.0, 0.0], A=np.eye(2), b=[3.0, 0.5], lam=1.0)
+    >>> c.ok, c.distance, c.min_norm_subgradient
+    (False, 1.0, array([-1.,  0.]))
     """
     return Optimality(f, wrt, subdiff(f, wrt))
 
@@ -205,8 +240,48 @@ def proximal_gradient(f: Any, wrt: Any, *, x0: Any = None, accelerated: bool = F
     """Minimise ``f = smooth + c·‖·‖`` by proximal gradient with backtracking.
 
     The smooth gradient and the prox are symnorm kernels derived from ``f``; the step
-    size comes from a backtracking line search (no Lipschitz constant needed).
+    size comes from a backtracking line search (no Lipschitz constant needed). ISTA by
+    default, FISTA with adaptive restart when ``accelerated``. The iteration stops when
+    the gradient mapping vanishes to ``tol``; the point is then certified optimal (or
+    not) by :func:`optimality`.
 
+    Parameters
+    ----------
+    f : sympy.Expr
+        The objective: a differentiable part plus at most one nonsmooth term
+        ``c*norm(...)`` with a closed-form prox (see :func:`prox`).
+    wrt : sympy.MatrixSymbol
+        The vector variable.
+    x0 : array_like, optional
+        The starting point (default: zeros).
+    accelerated : bool, optional
+        FISTA with adaptive restart instead of ISTA (default False).
+    max_iter : int, optional
+        The most iterations (default 5000).
+    tol : float, optional
+        Stop when ``L‖x⁺ − y‖ <= tol·max(1, ‖x⁺‖)`` (default 1e-10).
+    certify : bool, optional
+        Certify the final point with :func:`optimality` (default True; tolerance
+        ``max(1e3 tol, 1e-8)``).
+    **values
+        The values of every other symbol of ``f`` by name (``A=..., b=..., lam=...``);
+        they also fix the size of ``wrt`` when ``x0`` does not.
+
+    Returns
+    -------
+    Solution
+        ``x`` (the minimiser found), ``iterations``, ``converged``, ``objective`` (its
+        value at every iterate) and ``certificate``.
+
+    Raises
+    ------
+    UnsupportedExpressionError
+        If ``f`` has more than one nonsmooth term, the nonsmooth term is not a multiple
+        of a norm with a prox, a value is missing, or the size of ``wrt`` cannot be
+        told (pass ``x0``).
+
+    Examples
+    --------
     >>> import numpy as np, symnorm as sn
     >>> A, x, b = sn.matrix("A"), sn.vector("x"), sn.vector("b", "m")
     >>> lam = sn.scalar("lam", positive=True)
@@ -214,8 +289,16 @@ def proximal_gradient(f: Any, wrt: Any, *, x0: Any = None, accelerated: bool = F
     >>> sol = sn.proximal_gradient(f, x, A=np.eye(2), b=np.array([3.0, 0.5]), lam=1.0)
     >>> np.round(sol.x, 8) + 0.0
     array([2., 0.])
-    >>> sol.certificate.ok
-    True
+    >>> sol.converged, sol.certificate.ok
+    (True, True)
+    >>> fast = sn.proximal_gradient(f, x, A=np.eye(2), b=np.array([3.0, 0.5]), lam=1.0,
+    ...                             accelerated=True)
+    >>> np.round(fast.x, 8) + 0.0
+    array([2., 0.])
+    >>> sn.proximal_gradient(f, x, A=np.eye(2), lam=1.0)
+    Traceback (most recent call last):
+    ...
+    symnorm.UnsupportedExpressionError: values needed for b
     """
     smooth, rough = split_objective(f, wrt)
     args = free_arguments(as_scalar(f), first=wrt)

@@ -266,11 +266,46 @@ def sobolev_energy(f: Any, t: Any, domain: Any, k: int = 1, *, seminorm: bool = 
     r"""``∫ Σ_{|α|<=k} (∂^α f)^2`` as an unevaluated integral: ``‖f‖²_{H^k}`` written out,
     the functional :func:`first_variation` differentiates.
 
-    >>> import sympy as sp
+    Parameters
+    ----------
+    f : sympy.Expr
+        The function, usually an unknown one applied to its variables (``u(t)``,
+        ``u(x, y)``), or any expression in them.
+    t : sympy.Symbol or tuple of sympy.Symbol
+        The variable(s).
+    domain : tuple
+        ``(a, b)`` for one variable, or a box ``((a1, b1), (a2, b2), ...)``, one
+        interval per variable.
+    k : int, optional
+        The highest order of derivatives (default 1).
+    seminorm : bool, optional
+        Only the derivatives of order exactly ``k`` (the seminorm ``|f|²_{H^k}``;
+        default False).
+
+    Returns
+    -------
+    sympy.Integral
+        The unevaluated integral over the domain of the sum of the squared partial
+        derivatives ``(∂^α f)²``, ``|α| <= k``.
+
+    Raises
+    ------
+    ShapeError
+        If the domain is missing, does not give one interval per variable, or has an
+        empty interval.
+
+    Examples
+    --------
+    >>> import sympy as sp, symnorm as sn
     >>> t = sp.Symbol("t", real=True)
     >>> u = sp.Function("u")
-    >>> print(sobolev_energy(u(t), t, (0, 1), k=1))
+    >>> print(sn.sobolev_energy(u(t), t, (0, 1), k=1))
     Integral(u(t)**2 + Derivative(u(t), t)**2, (t, 0, 1))
+    >>> print(sn.sobolev_energy(u(t), t, (0, 1), k=2, seminorm=True))
+    Integral(Derivative(u(t), (t, 2))**2, (t, 0, 1))
+    >>> x, y = sp.symbols("x y", real=True)
+    >>> print(sn.sobolev_energy(u(x, y), (x, y), ((0, 1), (0, 1))))  # doctest: +ELLIPSIS
+    Integral(u(x, y)**2 + Derivative(u(x, y), x)**2 + ..., (x, 0, 1), (y, 0, 1))
     """
     variables = tuple(t) if isinstance(t, (tuple, list)) else (t,)
     box = _as_domain(variables, domain)
@@ -286,29 +321,87 @@ def sobolev_norm(f: Any, t: Any = None, domain: Any = None, k: int = 1, p: Any =
 
     Functions (``f`` a SymPy expression in ``t``; ``t`` a symbol or a tuple of symbols,
     ``domain`` ``(a, b)`` or a box): returns a :class:`SobolevNorm` with the exact value,
-    the steps and LaTeX. ``p`` is a number >= 1 or ``oo``. Every exact integral (sup) with
-    numeric limits is compared with quadrature (a fine grid) before it is returned
-    (``check=False`` switches that off); a mismatch raises
-    :class:`~symnorm.model.errors.CheckFailedError`. The comparisons are in ``.checked``.
-
-    >>> import sympy as sp
-    >>> t = sp.Symbol("t", real=True)
-    >>> N = sobolev_norm(sp.sin(sp.pi*t), t, (0, 1), k=1)
-    >>> N.value
-    sqrt(2 + 2*pi**2)/2
-    >>> sobolev_norm(t*(1 - t), t, (0, 1), k=1, seminorm=True).value
-    sqrt(3)/3
-    >>> sobolev_norm(t**2, t, (0, 1), k=2, p=sp.oo).value
-    2
+    the steps and LaTeX: ``(Σ_{|α|<=k} ∫ |∂^α f|^p)^{1/p}``, or the largest
+    ``sup |∂^α f|`` for ``p = oo``. Every exact integral (sup) with numeric limits is
+    compared with quadrature (a fine grid) before it is returned (``check=False``
+    switches that off). The comparisons are in ``.checked``; an integral SymPy cannot
+    do is computed by quadrature (``exact`` is then False and ``notes`` say which).
 
     Grid vectors (``f`` made by ``sn.vector``, spacing ``h``): returns a symnorm
-    expression, differentiable by :func:`symnorm.grad` and compiled by kernels.
+    expression, ``(h Σ_{j<=k} ‖D_h^j u‖_p^p)^{1/p}`` with ``D_h^j`` the ``j``-th forward
+    difference matrix divided by ``h^j``, differentiable by :func:`symnorm.grad` and
+    compiled by kernels for any number of grid points.
 
-    >>> import symnorm as sn
+    Parameters
+    ----------
+    f : sympy.Expr or sympy.MatrixSymbol
+        A function of ``t`` (other free symbols must be declared real), or a grid
+        vector made by :func:`vector`.
+    t : sympy.Symbol or tuple of sympy.Symbol, optional
+        The variable(s) of a function (not used for a grid vector).
+    domain : tuple, optional
+        ``(a, b)`` with ``a < b``, or a box ``((a1, b1), (a2, b2), ...)`` (functions).
+    k : int, optional
+        The highest order of derivatives (default 1).
+    p : number, str or sympy.Basic, optional
+        The exponent, a number ``>= 1`` or ``oo`` (``"oo"``, ``float("inf")``);
+        default 2 (the space ``H^k``).
+    seminorm : bool, optional
+        Only the derivatives (differences) of order exactly ``k`` (default False).
+    h : number or sympy.Symbol, optional
+        The grid spacing of a vector, positive (a number or ``sn.scalar("h",
+        positive=True)``).
+    check : bool, optional
+        Compare every exact integral with quadrature (functions; default True).
+
+    Returns
+    -------
+    SobolevNorm or sympy.Expr
+        For a function, a :class:`SobolevNorm`: ``value``, ``exact``, ``terms`` (each
+        multi-index to its integral or sup), ``steps``, ``checked``, ``latex()``. For a
+        grid vector, a scalar symnorm expression.
+
+    Raises
+    ------
+    DomainError
+        If ``k`` is not an integer ``>= 0`` or ``p`` is not ``>= 1`` or ``oo``.
+    ShapeError
+        If the variables or the domain are missing or malformed (an empty interval),
+        ``f`` has free symbols not declared real, or a grid vector has no positive
+        spacing ``h``.
+    UnsupportedExpressionError
+        If ``f`` is neither a SymPy expression nor a vector.
+    CheckFailedError
+        If an exact integral (sup) disagrees with quadrature.
+
+    Examples
+    --------
+    >>> import sympy as sp, symnorm as sn
+    >>> t = sp.Symbol("t", real=True)
+    >>> N = sn.sobolev_norm(sp.sin(sp.pi*t), t, (0, 1), k=1)
+    >>> N.value
+    sqrt(2 + 2*pi**2)/2
+    >>> N
+    ||sin(pi*t)||_H^1(0, 1) = sqrt(2 + 2*pi**2)/2  [exact]
+    >>> sn.sobolev_norm(t*(1 - t), t, (0, 1), k=1, seminorm=True).value
+    sqrt(3)/3
+    >>> sn.sobolev_norm(t**2, t, (0, 1), k=2, p=sp.oo).value
+    2
+
+    Grid vectors:
+
+    >>> import numpy as np
     >>> u, h = sn.vector("u"), sn.scalar("h", positive=True)
-    >>> E = sobolev_norm(u, k=1, h=h)**2
+    >>> E = sn.sobolev_norm(u, k=1, h=h)**2
     >>> print(sn.to_text(sn.grad(E, u).result))
     2*h*u + 2*h*diff_matrix(n, 1, h).T*diff_matrix(n, 1, h)*u
+    >>> k = sn.kernel(sn.sobolev_norm(u, k=1, h=0.5))    # sqrt(h*(|u|^2 + |D_h u|^2))
+    >>> k(np.array([0.0, 1.0, 0.0]))                      # sqrt(0.5*(1 + 8))
+    array(2.12132034)
+    >>> sn.sobolev_norm(t, t, (0, 1), k=-1)
+    Traceback (most recent call last):
+    ...
+    symnorm.DomainError: k must be an integer >= 0, got -1
     """
     if isinstance(f, MatrixExpr):
         return _discrete(f, k, p, h, seminorm)
@@ -512,19 +605,55 @@ class FirstVariation(Shown):
 def first_variation(J: Any, u: Any, *, check: bool = True) -> FirstVariation:
     r"""The first variation (Euler–Lagrange expression) of ``J = ∫ L(t, u, u', ...)``.
 
-    ``J`` is an integral (``sp.Integral`` or :func:`sobolev_energy`) or a Lagrangian;
-    ``u`` the unknown function applied to its variables, ``u(t)`` or ``u(x, y)``. The
-    result is checked before it is returned (``check=False`` switches that off): for a
-    polynomial ``u`` and a bump ``v`` that vanishes on the boundary, ``d/dε J(u + εv)``
-    at 0 must equal ``∫ (δJ/δu) v`` by quadrature (``.report``).
+    ``δJ/δu = Σ_α (-1)^{|α|} ∂^α (∂L/∂(∂^α u))``, one partial derivative of the
+    Lagrangian per derivative of ``u`` it holds (the steps); ``δJ/δu = 0`` is the
+    Euler–Lagrange equation. The result is checked before it is returned
+    (``check=False`` switches that off): for a polynomial ``u`` and a bump ``v`` that
+    vanishes on the boundary, ``d/dε J(u + εv)`` at 0 must equal ``∫ (δJ/δu) v`` by
+    quadrature (``.report``).
 
-    >>> import sympy as sp
+    Parameters
+    ----------
+    J : sympy.Integral or sympy.Expr
+        The functional: an integral (``sp.Integral``, a sum of them, or
+        :func:`sobolev_energy`), or the Lagrangian ``L`` itself.
+    u : sympy function application
+        The unknown function applied to its variables, ``u(t)`` or ``u(x, y)``.
+    check : bool, optional
+        Check the defining identity numerically (default True).
+
+    Returns
+    -------
+    FirstVariation
+        ``result`` (``δJ/δu``), ``equation`` (``Eq(result, 0)``), ``lagrangian``,
+        ``steps``, ``report`` (the check, in words) and ``latex()``.
+
+    Raises
+    ------
+    UnsupportedExpressionError
+        If ``u`` is not an unknown function applied to its variables, or ``J`` does
+        not depend on it.
+    ShapeError
+        If the integral runs over a symbol that is not a variable of ``u``.
+    CheckFailedError
+        If the result fails the defining identity.
+
+    Examples
+    --------
+    >>> import sympy as sp, symnorm as sn
     >>> t = sp.Symbol("t", real=True)
     >>> u = sp.Function("u")(t)
-    >>> first_variation(sobolev_energy(u, t, (0, 1), k=1), u).result
+    >>> sn.first_variation(sn.sobolev_energy(u, t, (0, 1), k=1), u).result
     2*u(t) - 2*Derivative(u(t), (t, 2))
-    >>> first_variation(sobolev_energy(u, t, (0, 1), k=2), u).result
+    >>> sn.first_variation(sn.sobolev_energy(u, t, (0, 1), k=2), u).result
     2*u(t) - 2*Derivative(u(t), (t, 2)) + 2*Derivative(u(t), (t, 4))
+    >>> pendulum = sp.Derivative(u, t)**2/2 - sp.cos(u)     # a Lagrangian
+    >>> sn.first_variation(pendulum, u)
+    dJ/du(t) = sin(u(t)) - u''(t)
+    >>> sn.first_variation(pendulum, t)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    symnorm.UnsupportedExpressionError: u must be an unknown function applied to its ...; got t
     """
     if not (isinstance(u, sp.Function) or isinstance(u, sp.core.function.AppliedUndef)):
         raise UnsupportedExpressionError(f"u must be an unknown function applied to its "

@@ -67,7 +67,51 @@ class CheckReport(Shown):
     """Result of :func:`check`: ``ok``, errors per point, the method used.
 
     It reads as a small table, one row a point (``str``, Jupyter, documents); ``summary()``
-    is the plain-text report with the failing point's numbers.
+    is the plain-text report with the failing point's numbers. ``ok`` (also its truth
+    value) is true when every point passes; ``errors`` is the largest error at each
+    point, ``worst`` the first failing point (or the one with the largest error);
+    ``to_dict()`` is a JSON-ready summary.
+
+    Made by :func:`symnorm.check` and by the check every result runs (``report`` of a
+    :class:`~symnorm.Derivation`); not built by hand.
+
+    Parameters
+    ----------
+    expression : str
+        The function checked, in the expression language.
+    claimed : str
+        The claimed derivative (an expression's text, or an array's).
+    wrt : str
+        The variable.
+    method : str
+        The method used, in words (central differences along random unit directions,
+        the subgradient checks at a kink, ...).
+    dtype : str
+        ``"float64"`` or ``"float32"``.
+    rtol, atol : float
+        The relative and absolute tolerances of that dtype.
+    points : list of PointResult
+        The check at each point: ``values`` (the arguments by name), ``directions``
+        (each with the two numbers compared, the error and the tolerance), ``problem``
+        (why it failed, in words), ``mode`` (``"differentiable"``, ``"kink"``,
+        ``"value"``, ``"nan"`` or ``"outside"``), ``ok`` and ``max_error``.
+
+    Examples
+    --------
+    >>> import symnorm as sn
+    >>> x = sn.vector("x")
+    >>> r = sn.check(sn.norm(x, 1), x, at=[3.0, -4.0])
+    >>> r.ok, bool(r), r.claimed, r.dtype, r.rtol
+    (True, True, 'sign(x)', 'float64', 1e-06)
+    >>> r.points[0].mode, r.points[0].values
+    ('differentiable', {'x': array([ 3., -4.])})
+    >>> bad = sn.check(sn.norm(x, 2)**2, x, grad=x, at=[3.0, 4.0])
+    >>> print(bad)  # doctest: +ELLIPSIS
+    FAIL: derivative x of norm(x, 2)**2 with respect to x
+      1 point(s), float64, rtol=1e-06, atol=1e-12; method: central differences ...
+      point 0: FAILED, max error ...
+        x = [3. 4.]
+        directional derivative fails along d = [...]: finite difference ..., claimed ...
     """
 
     expression: str

@@ -77,16 +77,75 @@ class Kernel(Shown):
 
     Call it by name (``k(x=..., A=...)``) or positionally in the order of
     :attr:`arg_names` (shown by ``repr(k)`` and ``inspect.signature(k)``), with
-    ``out=`` optionally. Leading axes are a batch. See the module docstring for the
-    checks every call makes.
+    ``out=`` optionally. Leading axes are a batch: a vector is an array whose last axis
+    is the vector axis, a matrix uses the last two axes, and a ``(k, 1)`` array is one
+    column vector (its vector result comes back as a column). Dimensions are bound
+    consistently across the arguments. Real arrays only: float32 stays float32,
+    integers and booleans become float64, complex, text and object arrays are refused.
+    ``out=`` must be a float array of exactly the result's shape. Called on JAX,
+    PyTorch, CuPy or Dask arrays it computes with that library. At a kink it returns
+    the minimum-norm subgradient, never NaN for finite input (its ``__doc__`` says
+    which). A call that breaks a rule raises
+    :class:`~symnorm.ArgumentError`, :class:`~symnorm.ShapeError` or (an argument
+    outside the range the kernel was derived for) :class:`~symnorm.DomainError`.
 
+    Made by :func:`symnorm.kernel` and by the ``kernel()`` methods of results; not
+    built by hand.
+
+    Parameters
+    ----------
+    expr : sympy.Basic
+        The expression computed.
+    args : list of sympy symbols
+        The arguments, in positional order.
+    source : str
+        The generated Python source of the function.
+    func : callable
+        That source compiled: ``func(*arrays, out=None)`` on validated arrays.
+    checks : tuple of str, optional
+        What the kernel refuses, in words (orders below a symbolic norm order's range).
+    by_name : int, optional
+        The index from which the arguments were ordered by name rather than by the
+        caller: a positional call passing two of those of the same kind is refused.
+    backend : str, optional
+        The array library it is fixed to (``None``: numpy, or the library of the
+        arrays it is called with).
+
+    Attributes
+    ----------
+    arg_names : list of str
+        The names of the arguments, in positional order. ``expr``, ``args``, ``source``
+        (one numpy statement per distinct subexpression) and ``backend`` are kept as
+        given.
+
+    Examples
+    --------
     >>> import numpy as np, symnorm as sn
     >>> A, x, b = sn.matrix("A"), sn.vector("x"), sn.vector("b", "m")
     >>> k = sn.kernel(A * x - b, [x, A, b])
     >>> k
     <symnorm kernel k(x, A, b, *, out=None) -> A*x - b>
+    >>> k.arg_names
+    ['x', 'A', 'b']
     >>> k(b=np.ones(2), A=np.eye(2), x=np.array([3.0, 4.0]))
     array([2., 3.])
+    >>> X = np.array([[3.0, 4.0], [1.0, 1.0]])        # a batch of two vectors x
+    >>> out = np.empty((2, 2))
+    >>> _ = k(X, np.eye(2), np.ones(2), out=out)
+    >>> out
+    array([[2., 3.],
+           [0., 0.]])
+    >>> print(sn.kernel(sn.norm(A*x - b, 2), [x, A, b]).source)
+    def kernel(a_x, a_A, a_b, out=None):
+        t0 = _nm.mv(a_A, a_x)
+        t1 = t0 - a_b
+        t2 = _nm.norm2(t1, 2.0)
+        return _nm.assign(out, t2)
+    <BLANKLINE>
+    >>> k(np.ones(3), np.eye(2), np.ones(2))
+    Traceback (most recent call last):
+    ...
+    symnorm.ShapeError: A has shape (2, 2) but x has length 3, so A must be (m, 3)
     """
 
     def __init__(self, expr: Any, args: list, source: str, func: Any,
@@ -418,17 +477,58 @@ def kernel(expr: Any, args: list | None = None, *, fusions: dict | None = None,
            backend: str | None = None) -> Kernel:
     """A numpy function computing ``expr``; works for any dimension, batched, ``out=``.
 
-    ``args`` lists the symbols in positional call order (default: the free symbols
-    sorted by name); every argument can also be passed by name. ``repr(k)`` and
-    ``inspect.signature(k)`` show the order. Where the order is by name (no ``args``;
-    ``ordered_by_name_from=i`` says ``args[i:]`` were sorted by name), a positional
-    call that passes two arguments of the same kind (two scalars, two vectors) is
-    refused: a swap of them would go unnoticed. A kernel of a symbolic norm order refuses
-    orders below the declared range (``p >= 1`` unless ``norm(x, p, p_min=...)``).
-    Called on JAX, PyTorch, CuPy or Dask arrays it computes with that library;
-    ``backend=`` (``"jax"``, ``"torch"``, ``"numba"``, ... see :mod:`symnorm.kernels.backends`)
-    fixes one library (``"jax"`` compiles with ``jax.jit``).
+    The expression is compiled once into numpy source (one statement per distinct
+    subexpression; only code generated here is ever run) that calls numpy and
+    symnorm's numeric helpers: norms that neither overflow nor underflow, the
+    minimum-norm subgradient at kinks. The kernel then works for every size the
+    symbolic dimensions allow. See :class:`Kernel` for the calling convention and the
+    checks every call makes.
 
+    Parameters
+    ----------
+    expr : sympy.Basic
+        The scalar, vector or matrix expression to compute.
+    args : list of sympy symbols, optional
+        The symbols in positional call order (default: the free symbols sorted by
+        name); every argument can also be passed by name. ``repr(k)`` and
+        ``inspect.signature(k)`` show the order. Where the order is by name, a
+        positional call that passes two arguments of the same kind (two scalars, two
+        vectors) is refused: a swap of them would go unnoticed.
+    fusions : dict, optional
+        Fused derivative nodes recorded by a derivation (``Derivation.fusions``), so
+        the kernel computes them with their fused helpers; the ``kernel()`` methods of
+        results pass them.
+    orders : dict, optional
+        ``{p: (lowest value, text of its norm)}`` for symbolic norm orders, added to
+        those read from ``expr``: the kernel refuses orders below them (default: ``p >=
+        1``, or the ``p_min`` given to :func:`norm`).
+    ordered_by_name_from : int, optional
+        Says that ``args[i:]`` were sorted by name rather than chosen by the caller
+        (the positional call that could swap two of them is then refused).
+    backend : str, optional
+        Fix the array library: ``"numpy"``, ``"array_api"``, ``"jax"`` (compiled with
+        ``jax.jit``), ``"torch"``, ``"torch.compile"``, ``"cupy"``, ``"dask"``,
+        ``"numba"``. Default: numpy, or the library of the arrays a call gets.
+
+    Returns
+    -------
+    Kernel
+        The compiled function, with its ``source``, ``arg_names`` and a ``__doc__``
+        that lists its arguments and kink policy.
+
+    Raises
+    ------
+    UnsupportedExpressionError
+        If an argument is not a symbol, two arguments share a name (or one is named
+        ``out``), ``args`` misses a symbol of ``expr``, a node has no kernel rule, or
+        the backend is unknown or not installed.
+    ShapeError
+        If shapes inside ``expr`` do not fit, or a dimension is fixed by no argument.
+    DomainError
+        If ``expr`` holds a value that is not real (it has no real kernel).
+
+    Examples
+    --------
     >>> import numpy as np, symnorm as sn
     >>> x = sn.vector("x")
     >>> k = sn.kernel(x/sn.norm(x, 2), [x])
@@ -441,6 +541,22 @@ def kernel(expr: Any, args: list | None = None, *, fusions: dict | None = None,
            [0. , 1. ]])
     >>> sn.kernel(sn.norm(x, 1), [x])(np.array([[1.0], [-2.0]]))  # one column vector
     array(3.)
+    >>> sn.kernel(sn.norm(x, 2), [x])(np.array([3e200, 4e200]))   # no overflow
+    array(5.e+200)
+    >>> kp = sn.kernel(sn.norm(x, sn.scalar("p")))     # arguments sorted by name
+    >>> kp
+    <symnorm kernel k(p, x, *, out=None) -> norm(x, p)>
+    >>> round(float(kp(3.0, np.array([3.0, 4.0]))), 6)   # (3**3 + 4**3)**(1/3)
+    4.497941
+    >>> kp(0.5, np.array([3.0, 4.0]))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    symnorm.DomainError: the order p = 0.5 of norm(x, p) is outside the range p >= 1 ...
+    >>> A = sn.matrix("A")
+    >>> sn.kernel(sn.norm(A*x, 2), [x])
+    Traceback (most recent call last):
+    ...
+    symnorm.UnsupportedExpressionError: norm(A*x, 2) needs the argument(s) A
     """
 
     if backend is not None:

@@ -659,33 +659,84 @@ class _Reader:
 def parse(text: str, **shapes: object) -> sp.Basic:
     """Read ``text`` in symnorm's expression language into a SymPy expression.
 
-    ``shapes`` overrides what a name stands for: ``'scalar'``, ``'vector'``,
-    ``'matrix'``, an int ``k`` (a vector of length ``k``), a dimension name (a vector of
-    that dimension), an ``(m, n)`` tuple of ints or names (a matrix), or a ready SymPy
-    ``Symbol``/``MatrixSymbol`` used as is. A 1x1 matrix used as a scalar, or as the
-    result, is wrapped in :class:`~symnorm.model.atoms.ScalarOf`.
+    The text is read by a real grammar and the SymPy objects are built node by node:
+    nothing is handed to ``eval``, ``exec`` or ``sympify``, so any text is safe to read.
+    Shapes are inferred from the names and checked while reading.
 
-    Raises :class:`~symnorm.model.errors.ParseError` (with ``position``, ``line`` and
-    ``column``) for text outside the language, :class:`~symnorm.model.errors.ShapeError` for
-    shapes that do not fit, and :class:`~symnorm.model.errors.UnknownNormError` for a norm
-    order without a rule.
+    Parameters
+    ----------
+    text : str
+        The expression, e.g. ``"norm(A*x - b, 2)**2/2 + lam*norm(x, 1)"``; Unicode as
+        typed in a notebook (``‖x‖₂``, ``λ``, ``ᵀ``, ``⊙``) reads as its ASCII spelling.
+    **shapes : str, int, tuple or sympy symbol
+        What a name stands for, overriding the naming convention (see Notes):
+        ``'scalar'``, ``'vector'``, ``'matrix'``, an int ``k`` (a vector of length
+        ``k``), a dimension name (a vector of that dimension), an ``(m, n)`` tuple of
+        ints or names (a matrix), or a ready SymPy ``Symbol``/``MatrixSymbol`` used as
+        is (to share a symbol declared with structure or a sign).
 
-    >>> from symnorm.language.expression import parse
-    >>> parse("norm(A*x - b, 2)")
+    Returns
+    -------
+    sympy.Basic
+        A scalar expression (a 1x1 matrix used as a scalar, or as the result, is
+        wrapped in :class:`~symnorm.ScalarOf`), or a vector or matrix expression.
+
+    Raises
+    ------
+    ParseError
+        For text outside the language (an unknown function, an unbalanced bracket, a
+        division by zero, ``sqrt(-1)``), with ``position``, ``line`` and ``column`` and
+        a caret under the place in the message.
+    ShapeError
+        For operands whose shapes do not fit (``x*y`` of two column vectors).
+    UnknownNormError
+        For a norm order without a rule.
+    TypeError
+        If ``text`` is not a ``str``.
+
+    Notes
+    -----
+    Operators, loosest first: ``+ -``; ``*`` (scalar or matrix product), ``/`` (by a
+    scalar), ``.*`` (elementwise); unary ``- +``; ``**``, ``^`` (scalar powers) and
+    ``.^`` (elementwise); the postfix transpose ``.T``. Functions: ``norm(u, p)``,
+    ``sqrt``, ``log``, ``exp``, ``abs``, ``sign``, ``sigmoid``, ``tanh``, ``relu``,
+    ``softplus`` (elementwise on vectors), ``max(a, b, ...)``, ``trace``, ``sum``,
+    ``mean``, ``var``, ``logsumexp``, ``softmax``, ``layer_norm(u, eps)``,
+    ``rms_norm(u, eps)``, ``inv``, ``det``, ``logdet``; ``oo`` is infinity.
+
+    Names: one capital letter or capital Greek name with optional digits (``A``,
+    ``W1``, ``Sigma``) is a matrix; a Greek letter name (``lam``, ``alpha2``) or a name
+    used as a norm order is a real scalar; any other name is a column vector.
+    Dimensions are found by unification: the first vector's is ``n``, the others
+    ``m``, ``k``, ... in order of appearance.
+
+    Examples
+    --------
+    >>> import symnorm as sn
+    >>> sn.parse("norm(A*x - b, 2)")
     norm(A*x - b, 2)
-    >>> parse("norm(A*x - b, 2)").arg.shape
+    >>> sn.parse("norm(A*x - b, 2)").arg.shape
     (m, 1)
-    >>> parse("x.T*M*x + lam*norm(x, 1)")
+    >>> sn.parse("x.T*M*x + lam*norm(x, 1)")
     lam*norm(x, 1) + x.T*M*x
-    >>> A, x = parse("A*x", x=3).args
+    >>> A, x = sn.parse("A*x", x=3).args
     >>> A.shape, x.shape
     ((m, 3), (3, 1))
-    >>> parse("x .* y")
+    >>> sn.parse("x .* y")
     HadamardProduct(x, y)
-    >>> parse("x*y")  # doctest: +ELLIPSIS
+    >>> lam = sn.scalar("lam", positive=True)
+    >>> sn.parse("λ*‖x‖₁", lam=lam) == lam*sn.norm(sn.vector("x"), 1)
+    True
+    >>> sn.parse("x*y")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
         ...
     symnorm.ShapeError: shape mismatch in 'x*y': ... write x.T*y; for the ...
+    >>> sn.parse("norm(x, 2) + foo(x)")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    symnorm.ParseError: unknown function 'foo' at line 1, column 14; known functions: ...
+        norm(x, 2) + foo(x)
+                     ^
     """
     if not isinstance(text, str):
         raise TypeError(f"parse() needs a str, got {type(text).__name__}")

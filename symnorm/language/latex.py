@@ -394,13 +394,60 @@ def _strip_math(text: str) -> str:
 
 
 def parse_latex(text: str, **shapes: object) -> sp.Basic:
-    r"""Read hand-written LaTeX into a symnorm expression (see the module docstring).
+    r"""Read hand-written LaTeX into a symnorm expression.
 
-    ``shapes`` works as in :func:`symnorm.parse`: ``'scalar'``, ``'vector'``,
-    ``'matrix'``, a length, an ``(m, n)`` tuple, or a ready symbol. Errors are
-    :class:`~symnorm.model.errors.ParseError` (with a caret under the position),
-    :class:`~symnorm.model.errors.ShapeError` or :class:`~symnorm.model.errors.UnknownNormError`.
+    The LaTeX people write in papers and notebooks is read by a lexer and a grammar,
+    and the SymPy objects are built node by node: nothing is handed to ``eval``,
+    ``sympify`` or SymPy's own ``parse_latex``. Shapes are inferred and checked as in
+    :func:`symnorm.parse`.
 
+    Parameters
+    ----------
+    text : str
+        The LaTeX, with or without ``$...$`` or ``\[...\]`` around it; Unicode as typed
+        in a notebook (``‖x‖₂``, ``λ``, ``x₁``, ``ᵀ``, ``⊙``) reads as the LaTeX it stands
+        for.
+    **shapes : str, int, tuple or sympy symbol
+        What a name stands for, as in :func:`symnorm.parse`: ``'scalar'``, ``'vector'``,
+        ``'matrix'``, a length, an ``(m, n)`` tuple, or a ready symbol.
+
+    Returns
+    -------
+    sympy.Basic
+        The expression, as :func:`symnorm.parse` would build it from the same
+        mathematics in the expression language.
+
+    Raises
+    ------
+    ParseError
+        For LaTeX it cannot read (an unknown command, an unbalanced brace or norm bar),
+        with ``position``, ``line`` and ``column`` and a caret under the place in the
+        message.
+    ShapeError
+        For operands whose shapes do not fit.
+    UnknownNormError
+        For a norm order without a rule.
+    TypeError
+        If ``text`` is not a ``str``.
+
+    Notes
+    -----
+    What is read: numbers, ``+ - \cdot \times *``, ``\frac``, ``\sqrt``, ``^``, implicit
+    multiplication (``2x``, ``A x``; matrices never commute); norms ``\|u\|``,
+    ``\lVert u \rVert``, ``\left\| u \right\|`` with ``_2``, ``_1``, ``_\infty``, ``_p``,
+    ``_F``, ``_*`` (alone, the 2-norm) and powers ``\|u\|_2^2``; absolute values
+    ``|a|`` (elementwise on vectors); ``\operatorname{sign}``, ``\sigma(\dots)`` (the
+    logistic sigmoid), ``\exp``, ``\log``, ``\ln``, ``\tanh``; transposes ``x^\top``,
+    ``x^T``, ``x^\intercal``; ``\odot`` and ``\circ`` (elementwise product); components
+    ``x_1``, ``A_{i,j}`` (1-based) and ``\sum_{i=1}^{n}`` over them; Greek letters as
+    scalars (capitals such as ``\Sigma`` are matrices), bold or plain vector names,
+    ``I`` the identity and ``\mathbf{1}`` the vector of ones.
+
+    Names follow the expression language: one capital letter is a matrix, Greek
+    letters are scalars, other letters are column vectors.
+
+    Examples
+    --------
     >>> import symnorm as sn
     >>> sn.parse_latex(r"\frac{1}{2}\|Ax - b\|_2^2")
     norm(A*x - b, 2)**2/2
@@ -408,8 +455,14 @@ def parse_latex(text: str, **shapes: object) -> sp.Basic:
     2*A.T*(A*x - b)
     >>> sn.parse_latex(r"\operatorname{sign}(x) + \lambda x")
     lam*x + sign(x)
+    >>> sn.parse_latex(r"\sigma(Wx) \odot (1 - \sigma(Wx))")
+    HadamardProduct(sigmoid(W*x), 1 - sigmoid(W*x))
+    >>> sn.parse_latex("‖x‖₂²")
+    norm(x, 2)**2
     >>> sn.parse_latex(r"\sum_{i=1}^{n} x_i^2")
     Sum(x[i - 1, 0]**2, (i, 1, n))
+    >>> sn.parse_latex(r"y^2", y="scalar")
+    y**2
     >>> sn.parse_latex(r"\lVert x \rVert_\infty + \foo")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
         ...

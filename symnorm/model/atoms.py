@@ -110,7 +110,44 @@ class _Opaque(sp.Expr):
 class Norm(_Opaque):
     """``Norm(u, p)``: the p-norm of the vector (or matrix) expression ``u``; a scalar.
 
-    Build it with :func:`symnorm.norm`, which checks ``p`` against the rule registry.
+    Build it with :func:`symnorm.norm`, which checks ``u``'s shape and ``p`` against the
+    rule registry; the constructor itself checks neither. A norm is a real,
+    nonnegative, finite SymPy scalar that SymPy treats as an atom: it is differentiated
+    by :func:`symnorm.grad` (``sympy.diff`` refuses it), printed as ``norm(u, p)`` in the
+    expression language and as ``\\lVert u \\rVert_p`` in LaTeX.
+
+    Parameters
+    ----------
+    arg : sympy.MatrixExpr
+        The vector (``n x 1``) or matrix expression ``u``.
+    p : int, str, sympy.Basic, optional
+        The order, in the canonical form :func:`symnorm.norm` gives it (default 2):
+        ``1``, ``2``, ``oo``, ``0``, a positive rational, a symbol, ``'fro'``/``'nuc'``
+        or a pair ``(p, q)`` for matrices, a group order for :func:`symnorm.group_norm`.
+    p_min : number, optional
+        The lowest value a symbolic ``p`` may take (default: 1); kept only for a
+        symbolic order.
+
+    Attributes
+    ----------
+    arg : sympy.MatrixExpr
+        The normed expression ``u``.
+    p : sympy.Basic
+        The order.
+    p_min : sympy.Basic
+        The lowest value assumed for a symbolic order (1 unless declared).
+
+    Examples
+    --------
+    >>> import symnorm as sn, sympy as sp
+    >>> A, x, b = sn.matrix("A"), sn.vector("x"), sn.vector("b", "m")
+    >>> r = sn.norm(A*x - b, 1)
+    >>> isinstance(r, sn.Norm), r.arg, r.p
+    (True, A*x - b, 1)
+    >>> r.is_nonnegative, r.shape
+    (True, ())
+    >>> sn.norm(x, sn.scalar("p"), p_min=sp.Rational(1, 2)).p_min
+    1/2
     """
 
     is_commutative = True
@@ -218,7 +255,38 @@ class NormOrderDerivative(_Opaque):
 
 
 class ScalarOf(_Opaque):
-    """A 1x1 matrix expression (``x.T*M*x``) used as a scalar."""
+    """A 1x1 matrix expression (``x.T*M*x``) used as a scalar.
+
+    SymPy keeps ``x.T*M*x`` a ``1 x 1`` matrix, which cannot be added to a number or
+    passed to ``sqrt``; wrapped, it is a real scalar that symnorm differentiates,
+    compiles and prints as the product it holds. :func:`symnorm.parse` wraps such
+    products itself. A Gram form (``x.T*x``, ``x.T*A.T*A*x``, ``x.T*M*x`` with ``M``
+    declared positive semidefinite) is known to be nonnegative.
+
+    Parameters
+    ----------
+    mat : sympy.MatrixExpr
+        The ``1 x 1`` matrix expression (not checked here: give it a product whose
+        shape is ``(1, 1)``).
+
+    Attributes
+    ----------
+    mat : sympy.MatrixExpr
+        The wrapped ``1 x 1`` expression.
+
+    Examples
+    --------
+    >>> import sympy as sp, symnorm as sn
+    >>> x = sn.vector("x")
+    >>> M = sn.matrix("M", "n", "n", positive_definite=True)
+    >>> q = sn.ScalarOf(x.T*M*x)
+    >>> q, q.is_nonnegative
+    (x.T*M*x, True)
+    >>> print(sn.to_text(sn.grad(sp.sqrt(q), x).result))
+    M*x/sqrt(x.T*M*x)
+    >>> sn.parse("x.T*M*x + 1", M=M) == q + 1
+    True
+    """
 
     # between Add and Mul: bracketed as a factor, bare as a term of a sum
     precedence = 45

@@ -56,11 +56,39 @@ def _as_dim(value: object, default: str) -> sp.Expr:
 
 
 def scalar(name: str, *, positive: bool = False, nonnegative: bool = False) -> sp.Symbol:
-    """A real scalar symbol.
+    r"""A real scalar symbol.
 
-    >>> lam = scalar("lam", positive=True)
+    Parameters
+    ----------
+    name : str
+        The symbol's name, a Python identifier (``"lam"``, ``"mu1"``); a Greek name is
+        printed as the letter in LaTeX (``\lambda``).
+    positive : bool, optional
+        Declare the scalar ``> 0`` (default False): a regularisation weight of
+        :func:`~symnorm.prox` must be positive, and simplification uses the sign.
+    nonnegative : bool, optional
+        Declare the scalar ``>= 0`` (default False; ignored when ``positive`` is set).
+
+    Returns
+    -------
+    sympy.Symbol
+        A SymPy symbol with ``real=True`` (and the sign declared).
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not a Python identifier.
+
+    Examples
+    --------
+    >>> import symnorm as sn
+    >>> lam = sn.scalar("lam", positive=True)
     >>> lam.is_real, lam.is_positive
     (True, True)
+    >>> sn.scalar("t").is_positive is None
+    True
+    >>> print(sn.latex(lam * sn.norm(sn.vector("x"), 1)))
+    \lambda \left\lVert x \right\rVert_{1}
     """
     _check_name(name)
     kwargs: dict[str, bool] = {"real": True}
@@ -74,13 +102,46 @@ def scalar(name: str, *, positive: bool = False, nonnegative: bool = False) -> s
 def vector(name: str, n: object = None) -> MatrixSymbol:
     """A real column vector of dimension ``n`` (symbolic ``n`` when ``None``).
 
-    >>> x = vector("x")
+    Vectors that do not say otherwise share the dimension symbol ``n``, so ``x - a``
+    just works; give a vector of another space its own name (``vector("b", "m")`` for
+    the right-hand side of ``A*x - b``).
+
+    Parameters
+    ----------
+    name : str
+        The vector's name, a Python identifier.
+    n : int, str or sympy.Symbol, optional
+        The dimension: a positive integer (explicit components, ``x[0]`` .. ``x[n-1]``),
+        a name (``"m"``: a positive integer symbol) or a SymPy symbol. Default: the
+        symbol ``n``.
+
+    Returns
+    -------
+    sympy.MatrixSymbol
+        A real ``n x 1`` matrix symbol.
+
+    Raises
+    ------
+    ShapeError
+        If ``n`` is not a positive integer, an identifier or a symbol (``0``, ``2.5``,
+        ``"n m"``).
+    ValueError
+        If ``name`` is not a Python identifier.
+
+    Examples
+    --------
+    >>> import symnorm as sn
+    >>> x = sn.vector("x")
     >>> x.shape
     (n, 1)
-    >>> vector("b", "m").shape
+    >>> sn.vector("b", "m").shape
     (m, 1)
-    >>> vector("y", 3).shape
+    >>> sn.vector("y", 3).shape
     (3, 1)
+    >>> sn.vector("z", 0)
+    Traceback (most recent call last):
+    ...
+    symnorm.ShapeError: dimension must be a positive integer, got 0
     """
     _check_name(name)
     return MatrixSymbol(name, _as_dim(n, "n"), 1)
@@ -193,17 +254,63 @@ def matrix(name: str, m: object = None, n: object = None, *, symmetric: bool = F
     ``diagonal``, ``orthogonal``) needs a square matrix: without sizes it is ``n x n``,
     with one size ``m x m``. The structure is used in simplification (``M.T`` is ``M``
     for a symmetric ``M``; ``x.T*M*x`` is known to be ``>= 0`` for a semidefinite one)
-    and in the numerical check's sampling; :func:`structure_of` reads it back.
+    and in the numerical check's sampling; :func:`structure_of` reads it back. A kernel
+    refuses a value that breaks the declared symmetry, diagonality or orthogonality.
 
-    >>> matrix("A").shape
+    Parameters
+    ----------
+    name : str
+        The matrix's name, a Python identifier.
+    m, n : int, str or sympy.Symbol, optional
+        The numbers of rows and columns: positive integers, names or SymPy symbols.
+        Default: the symbols ``m`` and ``n`` (``n x n`` for a declared structure, and
+        ``m x m`` when only ``m`` is given with one).
+    symmetric : bool, optional
+        ``M.T == M``; gradients with respect to it are symmetrised (default False).
+    positive_definite : bool, optional
+        Symmetric with positive eigenvalues (implies ``positive_semidefinite`` and
+        ``symmetric``); the check samples such matrices (default False).
+    positive_semidefinite : bool, optional
+        Symmetric with nonnegative eigenvalues (implies ``symmetric``; default False).
+    diagonal : bool, optional
+        Zero off the diagonal (implies ``symmetric``); gradients keep only the
+        diagonal (default False).
+    orthogonal : bool, optional
+        ``M.T*M == I``: its inverse is its transpose (default False).
+
+    Returns
+    -------
+    sympy.MatrixSymbol
+        A real ``m x n`` matrix symbol; with a declared structure, a subclass that
+        carries it (it survives substitution and pickling).
+
+    Raises
+    ------
+    ShapeError
+        If a size is not a positive integer or a name, or if a structure is declared
+        for a matrix that is not square.
+    ValueError
+        If ``name`` is not a Python identifier.
+
+    Examples
+    --------
+    >>> import symnorm as sn
+    >>> sn.matrix("A").shape
     (m, n)
-    >>> matrix("M", "n", "n").shape
+    >>> sn.matrix("M", "n", "n").shape
     (n, n)
-    >>> M = matrix("M", symmetric=True, positive_definite=True)
+    >>> M = sn.matrix("M", symmetric=True, positive_definite=True)
     >>> M.shape, M.T == M
     ((n, n), True)
     >>> sorted(structure_of(M))
     ['positive_definite', 'positive_semidefinite', 'symmetric']
+    >>> x = sn.vector("x")
+    >>> print(sn.to_text(sn.grad(sn.ScalarOf(x.T*M*x), x).result))
+    2*M*x
+    >>> sn.matrix("S", 2, 3, symmetric=True)
+    Traceback (most recent call last):
+    ...
+    symnorm.ShapeError: matrix S is declared symmetric but its shape 2x3 is not square
     """
     _check_name(name)
     declared = {f for f, on in (("symmetric", symmetric),

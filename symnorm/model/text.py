@@ -189,9 +189,40 @@ class TextPrinter(HandOrder, StrPrinter):
 def to_text(expr: object) -> str:
     """Expression-language text of ``expr``.
 
+    The text is what :func:`symnorm.parse` reads back (``norm(x, 2)``, ``A.T``, ``.*``
+    for the elementwise product, ``x.T*y`` for an inner product), in the textbook
+    order SymPy's ``str`` does not keep (``A.T*(A*x - b)/norm(A*x - b, 2)`` rather
+    than ``1/norm(A*x - b, 2)*A.T*(A*x - b)``). Every message of symnorm names
+    expressions this way.
+
+    Parameters
+    ----------
+    expr : sympy.Basic or object
+        A SymPy or symnorm expression; any other object is written with ``str``.
+
+    Returns
+    -------
+    str
+        One line of the expression language.
+
+    Raises
+    ------
+    None
+        Every object has a text.
+
+    Examples
+    --------
     >>> import symnorm as sn
     >>> A, x, b = sn.matrix("A"), sn.vector("x"), sn.vector("b", "m")
-    >>> to_text(A.T*(A*x - b)/sn.norm(A*x - b, 2))
+    >>> sn.to_text(A.T*(A*x - b)/sn.norm(A*x - b, 2))
     'A.T*(A*x - b)/norm(A*x - b, 2)'
+    >>> lam = sn.scalar("lam", positive=True)
+    >>> f = sn.norm(A*x - b, 2)**2/2 + lam*sn.norm(x, 1)
+    >>> sn.to_text(f)
+    'lam*norm(x, 1) + norm(A*x - b, 2)**2/2'
+    >>> sn.parse(sn.to_text(f), lam=lam) == f     # it reads back as the same expression
+    True
+    >>> sn.to_text(sn.parse("x .* y + sigmoid(W*x)"))
+    'x .* y + sigmoid(W*x)'
     """
     return TextPrinter().doprint(expr)

@@ -48,7 +48,39 @@ _ASCII = {"‖": "||", "∇": "grad ", "∂": "d", "⊙": ".*", "≤": "<=", "�
 
 
 class LatexError(SymnormError):
-    """pdflatex failed on a document; ``log`` holds its error lines."""
+    r"""pdflatex failed on a document; ``log`` holds its error lines.
+
+    Raised by :func:`compile_pdf` (and :func:`latex_document` with ``pdf=True``) when
+    pdflatex reports an error, produces no PDF, or runs past its time limit. The
+    message names the file and quotes pdflatex's error lines (those starting with
+    ``!``).
+
+    Parameters
+    ----------
+    message : str
+        The file and pdflatex's error lines.
+    log : str, optional
+        pdflatex's whole output (empty for a time-out).
+
+    Attributes
+    ----------
+    log : str
+        pdflatex's whole output.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile, symnorm as sn
+    >>> bad = pathlib.Path(tempfile.mkdtemp()) / "bad.tex"
+    >>> tex = r"\documentclass{article}\begin{document}\nocommand\end{document}"
+    >>> _ = bad.write_text(tex)
+    >>> try:
+    ...     sn.compile_pdf(bad)
+    ... except sn.LatexError as e:
+    ...     print(str(e).splitlines()[:2])
+    ... except sn.SymnormError:       # pdflatex is not installed here
+    ...     print(['pdflatex failed on bad.tex:', '! Undefined control sequence.'])
+    ['pdflatex failed on bad.tex:', '! Undefined control sequence.']
+    """
 
     def __init__(self, message: str, log: str = "") -> None:
         super().__init__(message)
@@ -133,15 +165,54 @@ def latex_document(items: Any, title: str | None = None, *, author: str | None =
     ``items`` is one object or a list of them: derivations (``sn.grad``, ``sn.hessian``),
     verdicts (``sn.verify``), dual norms, prox operators, subdifferentials, check and
     axiom reports, SymPy expressions, or text (a paragraph); a ``(caption, item)`` pair
-    sets a heading. With ``pdf=True`` (and a ``path``) the PDF is made with pdflatex
-    (:class:`LatexError` if it fails, :class:`~symnorm.model.errors.SymnormError` if pdflatex is
-    not installed).
+    sets a heading. The document compiles under pdflatex (amsmath, booktabs, one
+    sequence of equation numbers); text is escaped, its mathematical Unicode typeset
+    as mathematics.
 
+    Parameters
+    ----------
+    items : object or list
+        What the document holds, in order: results (anything with a
+        ``_document_section_``, ``latex()`` or ``summary()`` method), SymPy expressions,
+        strings (paragraphs), or ``(caption, item)`` pairs.
+    title : str, optional
+        The title (with ``\maketitle``); none by default.
+    author : str, optional
+        The author under the title.
+    path : str or pathlib.Path, optional
+        Where to write the ``.tex``.
+    pdf : bool, optional
+        Also make the PDF beside ``path`` with pdflatex (default False; needs
+        ``path``).
+
+    Returns
+    -------
+    str
+        The LaTeX source, from ``\documentclass`` to ``\end{document}``.
+
+    Raises
+    ------
+    SymnormError
+        If an item cannot be put in a document, ``pdf=True`` comes without a ``path``,
+        or pdflatex is not installed.
+    LatexError
+        If pdflatex fails on the document.
+
+    Examples
+    --------
     >>> import symnorm as sn
     >>> x = sn.vector("x")
     >>> tex = sn.latex_document([sn.grad(sn.norm(x, 2), x)], title="Norms")
     >>> tex.startswith(r"\documentclass") and tex.rstrip().endswith(r"\end{document}")
     True
+    >>> tex = sn.latex_document([("The gradient", sn.grad(sn.norm(x, 1), x)),
+    ...                          "A paragraph about ‖x‖₁ & its 50% zeros."])
+    >>> [line for line in tex.splitlines() if "section" in line]
+    ['\\subsection*{The gradient}']
+    >>> sn.latex_document([object()])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    symnorm.SymnormError: cannot put a object in a document; give a derivation, a verdict, ...
     """
     if not isinstance(items, (list, tuple)) or (
             len(items) == 2 and isinstance(items[0], str) and not isinstance(items[1], str)):
@@ -185,12 +256,36 @@ def pdflatex_available() -> bool:
 def compile_pdf(tex_path: str | Path, timeout: float = 120) -> Path:
     """Run pdflatex on ``tex_path`` (in a scratch directory); put the PDF and the log beside it.
 
-    Raises :class:`LatexError` with pdflatex's error lines on any LaTeX error.
+    pdflatex runs once, in non-stop mode, halting on the first error, without shell
+    escape, in a temporary directory; the PDF and the log are copied beside the
+    ``.tex``.
 
+    Parameters
+    ----------
+    tex_path : str or pathlib.Path
+        The ``.tex`` file.
+    timeout : float, optional
+        Seconds pdflatex may run (default 120).
+
+    Returns
+    -------
+    pathlib.Path
+        The PDF, ``tex_path`` with the suffix ``.pdf``.
+
+    Raises
+    ------
+    LatexError
+        With pdflatex's error lines, on any LaTeX error, a missing PDF, or a time-out.
+    SymnormError
+        If pdflatex is not installed.
+
+    Examples
+    --------
     >>> import pathlib, tempfile, symnorm as sn
+    >>> from symnorm.presentation.document import pdflatex_available
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "note.tex"
     >>> _ = sn.latex_document(["A note."], path=path)
-    >>> compile_pdf(path).name if pdflatex_available() else "note.pdf"
+    >>> sn.compile_pdf(path).name if pdflatex_available() else "note.pdf"
     'note.pdf'
     """
     exe = shutil.which("pdflatex")

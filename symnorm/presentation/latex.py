@@ -259,10 +259,42 @@ class SymnormLatexPrinter(HandOrder, LatexPrinter):
 def latex(expr: object) -> str:
     r"""LaTeX of ``expr`` in textbook notation.
 
+    The notation of the Matrix Cookbook: ``\lVert x \rVert_2`` for norms,
+    ``A^\top`` for transposes, ``\odot`` for elementwise products,
+    ``\operatorname{sign}``, Greek letters for Greek names (``lam`` is ``\lambda``),
+    vectors not in bold. It renders in MathJax and compiles under pdflatex with
+    amsmath. SymPy's own ``sympy.latex`` also uses it for symnorm's nodes.
+
+    Parameters
+    ----------
+    expr : sympy.Basic or object
+        A SymPy or symnorm expression; a number prints as itself, any other object as
+        its ``str`` in monospace text.
+
+    Returns
+    -------
+    str
+        LaTeX source, without surrounding ``$`` (math mode is the caller's).
+
+    Raises
+    ------
+    None
+        Every object has a LaTeX form.
+
+    Examples
+    --------
     >>> import symnorm as sn
     >>> x = sn.vector("x")
-    >>> latex(x/sn.norm(x, 2))
+    >>> sn.latex(x/sn.norm(x, 2))
     '\\frac{x}{\\left\\lVert x \\right\\rVert_{2}}'
+    >>> A, b = sn.matrix("A"), sn.vector("b", "m")
+    >>> lam = sn.scalar("lam", positive=True)
+    >>> print(sn.latex(sn.norm(A*x - b, 2)**2/2 + lam*sn.norm(x, 1)))
+    \lambda \left\lVert x \right\rVert_{1} + \frac{\left\lVert A x - b \right\rVert_{2}^{2}}{2}
+    >>> print(sn.latex(sn.parse("x .* y + sigmoid(W*x)")))
+    x \odot y + \sigma(W x)
+    >>> print(sn.latex(sn.grad(sn.norm(x, 1), x).result))
+    \operatorname{sign}(x)
     """
     return SymnormLatexPrinter().doprint(expr)
 

@@ -77,13 +77,46 @@ class GroupLabels(sp.Symbol):
 def group_labels(name: str = "G", n: object = None) -> GroupLabels:
     """The group-label symbol ``name`` for vectors of dimension ``n`` (default ``n``).
 
-    >>> G = group_labels("G")
+    The labels say which block each entry of a vector belongs to (equal labels, one
+    block) for :func:`group_norm`. They stay symbolic: a kernel takes them as an
+    integer array argument at run time, so one derivation serves every partition.
+
+    Parameters
+    ----------
+    name : str, optional
+        The symbol's name, a Python identifier (default ``"G"``); the kernels' argument
+        of that name takes the label array.
+    n : int, str or sympy.Symbol, optional
+        The length of the labels, the dimension of the vector they partition (default:
+        the symbol ``n``).
+
+    Returns
+    -------
+    GroupLabels
+        A SymPy symbol with a ``dim`` attribute; neither integer nor positive, so it is
+        never taken for a dimension.
+
+    Raises
+    ------
+    ShapeError
+        If ``n`` is not a positive integer or a name.
+    ValueError
+        If ``name`` is not a Python identifier.
+
+    Examples
+    --------
+    >>> import numpy as np, symnorm as sn
+    >>> G = sn.group_labels("G")
     >>> G, G.dim
     (G, n)
-    >>> group_labels("H", 3).dim
+    >>> sn.group_labels("H", 3).dim
     3
     >>> G.is_integer, G.is_positive
     (None, None)
+    >>> x = sn.vector("x")
+    >>> k = sn.kernel(sn.group_norm(x, G), [x, G])
+    >>> k(np.array([3.0, 4.0, 1.0]), np.array([0, 0, 1]))   # ||(3, 4)||_2 + ||(1)||_2
+    array(6.)
     """
     return GroupLabels(name, n)
 
@@ -128,16 +161,55 @@ class GroupOrder(sp.Basic):
 
 
 def group_norm(x: MatrixExpr, G: object = "G") -> Norm:
-    """``Σ_g ||x_g||_2`` over the blocks of ``x`` given by the labels ``G``.
+    r"""``Σ_g ||x_g||_2`` over the blocks of ``x`` given by the labels ``G``.
 
-    ``G`` is a :func:`group_labels` symbol, or a name (labels of ``x``'s dimension).
+    The group-lasso norm: the sum of the Euclidean norms of the blocks, which
+    partition the entries of ``x``. It is an ordinary :class:`~symnorm.Norm` whose
+    order holds the labels, so :func:`~symnorm.grad`, :func:`~symnorm.prox`,
+    :func:`~symnorm.subdiff` and kernels handle it like any other norm; its dual is
+    ``max_g ||y_g||_2``.
 
-    >>> import symnorm as sn
+    Parameters
+    ----------
+    x : sympy.MatrixExpr
+        A column vector expression.
+    G : GroupLabels or str, optional
+        The labels: a :func:`group_labels` symbol of ``x``'s dimension, or a name
+        (default ``"G"``) for labels of that dimension.
+
+    Returns
+    -------
+    Norm
+        ``norm(x, group(G))``, printed as ``\sum_{g} \lVert x_{g} \rVert_{2}`` in LaTeX.
+
+    Raises
+    ------
+    ShapeError
+        If ``x`` is not a column vector expression, or the labels' length differs from
+        its dimension.
+    TypeError
+        If ``G`` is neither group labels nor a name.
+
+    Examples
+    --------
+    >>> import numpy as np, symnorm as sn
     >>> x = sn.vector("x")
-    >>> group_norm(x, group_labels("G"))
+    >>> G = sn.group_labels("G")
+    >>> sn.group_norm(x, G)
     norm(x, group(G))
-    >>> group_norm(sn.vector("y", 3), "H").p.labels.dim
+    >>> sn.group_norm(sn.vector("y", 3), "H").p.labels.dim
     3
+    >>> print(sn.latex(sn.group_norm(x, G)))
+    \sum_{g} \left\lVert x_{g} \right\rVert_{2}
+    >>> d = sn.grad(sn.group_norm(x, G), x)
+    >>> print(sn.to_text(d.result))
+    group_normalize(x, G)
+    >>> d.kernel()(np.array([3.0, 1.0, 4.0, 0.0]), np.array([0, 1, 0, 2]))
+    array([0.6, 1. , 0.8, 0. ])
+    >>> sn.group_norm(x, sn.group_labels("G", 3))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    symnorm.ShapeError: the labels G have length 3 but x has dimension n; make them with ...
     """
 
     if not isinstance(x, MatrixExpr) or x.shape[1] != 1:

@@ -99,12 +99,37 @@ def trace(expr: object) -> sp.Expr:
     r"""The trace ``tr(X)`` of a square matrix expression, a scalar the engine can
     differentiate (``∇_X tr(A X) = A^T``).
 
+    Parameters
+    ----------
+    expr : sympy.MatrixExpr
+        A square matrix expression (``n x n``, or a product such as ``A*X`` whose shape
+        is square).
+
+    Returns
+    -------
+    sympy.Expr
+        A real scalar node, ``trace(...)`` in the expression language and
+        ``\operatorname{tr}(...)`` in LaTeX.
+
+    Raises
+    ------
+    ShapeError
+        If ``expr`` is not a matrix expression, or is not square.
+
+    Examples
+    --------
     >>> import symnorm as sn
     >>> A, X = sn.matrix("A", "n", "n"), sn.matrix("X", "n", "n")
-    >>> print(sn.to_text(sn.grad(trace(A*X), X).result))
+    >>> print(sn.to_text(sn.grad(sn.trace(A*X), X).result))
     A.T
-    >>> print(sn.latex(trace(A*X)))
+    >>> print(sn.latex(sn.trace(A*X)))
     \operatorname{tr}\left(A X \right)
+    >>> print(sn.to_text(sn.grad(sn.trace(X.T*A*X), X).result))
+    (A + A.T)*X
+    >>> sn.trace(sn.matrix("B"))
+    Traceback (most recent call last):
+    ...
+    symnorm.ShapeError: trace() needs a square matrix; B is mxn
     """
     if not isinstance(expr, MatrixExpr):
         raise ShapeError(f"trace() takes a square matrix expression, got {expr!r}")

@@ -36,9 +36,40 @@ HOLDS = frozenset({PROVED, SAMPLED, LAYOUT, ALMOST})
 
 @dataclass
 class Counterexample:
-    """A point where the claim and the derived result differ: every symbol's value,
+    r"""A point where the claim and the derived result differ: every symbol's value,
     the dimensions used, the free index of a claim about ``x_i`` (1-based, as written),
-    and both sides' numbers."""
+    and both sides' numbers.
+
+    ``text()`` says it in one sentence, naming the first component that differs;
+    ``differing()`` lists those components (1-based); ``to_dict()`` is JSON-ready.
+    Found by :func:`symnorm.verify` (``Verdict.counterexample``); not built by hand.
+
+    Parameters
+    ----------
+    values : dict of str to array_like
+        Every symbol's value at the point, by name.
+    dims : dict of str to int
+        The sizes given to the dimension symbols (``{"n": 2}``).
+    hand : array_like
+        The claim's value there.
+    reference : array_like
+        The derived result's value there.
+    index : dict of str to int, optional
+        The free index of a claim about one component (``{"i": 2}``), 1-based.
+
+    Examples
+    --------
+    >>> import symnorm as sn
+    >>> v = sn.verify(r"\nabla_x \|x\|_2 = \frac{2x}{\|x\|_2}")
+    >>> c = v.counterexample
+    >>> c.dims, c.values
+    ({'n': 2}, {'x': [0.13, -0.13]})
+    >>> print(c.text())  # doctest: +NORMALIZE_WHITESPACE
+    at n = 2, x = (0.13, -0.13): the claim is (1.41421, -1.41421), the derived result
+    is (0.707107, -0.707107); component 1 differs (1.41421 against 0.707107), and 1 more
+    >>> c.differing()
+    [(1,), (2,)]
+    """
 
     values: dict[str, Any]
     dims: dict[str, int]
@@ -121,7 +152,7 @@ def _digits(hand: Any, reference: Any) -> int:
 
 @dataclass
 class Verdict:
-    """The verdict on a claimed derivative, and how sure it is.
+    r"""The verdict on a claimed derivative, and how sure it is.
 
     ``status`` is one of
 
@@ -138,7 +169,80 @@ class Verdict:
 
     ``ok`` is true for the first four. ``symbolic`` and ``numeric`` are the evidence. For
     a derivation of several lines, ``lines`` holds one verdict a line and ``first_wrong``
-    the index of the first one that does not hold (None when all do).
+    the index of the first one that does not hold (None when all do). ``summary()``
+    is one line, ``str`` the full report; ``latex()`` and the Jupyter display show the
+    claim beside the derived result.
+
+    Made by :func:`symnorm.verify` (and, for each claim of a ``.tex`` file, by
+    :func:`symnorm.verify_document`); not built by hand.
+
+    Parameters
+    ----------
+    status : str
+        One of the statuses above.
+    hand : sympy.Basic
+        The claim as read (None for a derivation of several lines).
+    reference : sympy.Basic
+        The derived result it was compared with.
+    f : sympy.Expr
+        The function differentiated.
+    wrt : sympy.Basic
+        The variable (or the component) the derivative is taken with respect to.
+    kind : str, optional
+        ``"gradient"`` (default), ``"hessian"``, or ``"step"`` (a line judged against
+        the line before it).
+    symbolic : str, optional
+        The symbolic evidence, in words.
+    difference : sympy.Basic, optional
+        The claim minus the derived result, as simplified.
+    numeric : list of dict, optional
+        The numeric evidence: per set of dimensions, ``dims``, ``points`` and
+        ``max_abs_error``.
+    counterexample : Counterexample, optional
+        A point where the two sides differ (a wrong claim).
+    where : str, optional
+        The null set where an almost-everywhere equality fails.
+    shape_mismatch : str, optional
+        How the shapes differ, for a claim of the wrong shape.
+    layout : str, optional
+        ``"numerator"`` for a claim that is the transposed gradient.
+    reason : str, optional
+        Why no decision could be made.
+    lines : list of Verdict, optional
+        One verdict per line of a derivation.
+    first_wrong : int, optional
+        The index in ``lines`` of the first line that does not hold.
+    line : int, optional
+        This verdict's index among the lines of its derivation.
+    source : str, optional
+        The claim's text as written.
+    convention : str, optional
+        For a declared symmetric or diagonal variable: the space its gradient lives in.
+    convention_note : str, optional
+        How a wrong claim stands to that convention (the Matrix Cookbook's form, say).
+
+    Examples
+    --------
+    >>> import symnorm as sn
+    >>> v = sn.verify(r"\nabla_x \|x\|_2 = \frac{x}{\|x\|_2}")
+    >>> v  # doctest: +NORMALIZE_WHITESPACE
+    <Verdict proved: the claim is the gradient of norm(x, 2) with respect to x
+    (the difference simplifies to 0)>
+    >>> v.ok, v.status, v.symbolic
+    (True, 'proved', 'the claim is the derived result, term for term')
+    >>> w = sn.verify(r"\nabla_x \|x\|_2 = \frac{2x}{\|x\|_2}")
+    >>> print(w)  # doctest: +ELLIPSIS
+    wrong: the claim is not the gradient of norm(x, 2) with respect to x
+      claim:   2*x/norm(x, 2)
+      derived: x/norm(x, 2)
+      symbolic: SymPy does not reduce the difference x/norm(x, 2) to 0
+      numeric: 1 random point (n = 2)
+      counterexample at n = 2, x = (0.13, -0.13): the claim is (1.41421, -1.41421), ...
+    >>> d = sn.verify(r"\nabla_x \|x\|_2^2 &= 2\|x\|_2 \frac{x}{\|x\|_2} \\ &= x")
+    >>> [line.status for line in d.lines], d.first_wrong
+    (['proved', 'wrong'], 1)
+    >>> d.summary()
+    'wrong: line 2 (x) is not the gradient of norm(x, 2)**2 with respect to x'
     """
 
     status: str
@@ -164,8 +268,8 @@ class Verdict:
 
     @property
     def ok(self) -> bool:
-        """True when the claim holds: proved, equal at random points, equal up to layout,
-        or equal almost everywhere."""
+        """True when the claim holds (proved, equal at random points, equal up to layout,
+        or equal almost everywhere)."""
         return self.status in HOLDS
 
     def __repr__(self) -> str:

@@ -83,21 +83,55 @@ def axioms(f: Any, wrt: Any, *, trials: int = DEFAULT_TRIALS, seed: int = 0) -> 
     ``"quasi-norm"`` (only the triangle inequality fails; it holds with a constant) or
     ``"not a norm"``.
 
+    Parameters
+    ----------
+    f : sympy.Expr
+        A scalar function of ``wrt``.
+    wrt : sympy.MatrixSymbol
+        A column vector made by :func:`vector`.
+    trials : int, optional
+        Tries per axiom of the numeric search for a counterexample (default 400): unit
+        vectors, their sums and differences, null vectors of the matrices, random
+        vectors at scales 1e-3 to 1e3.
+    seed : int, optional
+        Seed of the numeric search (default 0).
+
+    Returns
+    -------
+    AxiomReport
+        ``classification``, the verdict on each axiom (``axioms``), ``failing``,
+        ``conditions`` on symbolic parameters; ``str`` gives the summary.
+
+    Raises
+    ------
+    UnsupportedExpressionError
+        If ``f`` is not a SymPy scalar expression, does not depend on ``wrt``, or
+        ``wrt`` is not a symbol.
+    ShapeError
+        If ``wrt`` is not a column vector.
+    ValueError
+        If ``trials`` is not a positive integer.
+
+    Examples
+    --------
     >>> import symnorm as sn, sympy as sp
-    >>> from symnorm.calculus.axioms import axioms
     >>> x = sn.vector("x")
-    >>> axioms(sn.norm(x, 1), x).classification
+    >>> sn.axioms(sn.norm(x, 1), x).classification
     'norm'
-    >>> r = axioms(sn.norm(x, sp.Rational(1, 2)), x)
+    >>> r = sn.axioms(sn.norm(x, sp.Rational(1, 2)), x)
     >>> r.classification
     'quasi-norm'
     >>> print(r.axioms["triangle inequality"].reason)  # doctest: +ELLIPSIS
     fails at x = [1, 0, 0], y = [0, 1, 0]: f(x + y) = 4 > f(x) + f(y) = 2; ...
-    >>> axioms(sn.norm(x, 2)**2, x).failing
+    >>> sn.axioms(sn.norm(x, 2)**2, x).failing
     ['absolute homogeneity', 'triangle inequality']
     >>> W = sn.matrix("W", "n", "n")
-    >>> axioms(sn.norm(W*x, 2), x).conditions
+    >>> sn.axioms(sn.norm(W*x, 2), x).conditions
     ['W has full column rank (W x = 0 only for x = 0)']
+    >>> sn.axioms(sn.norm(x, 1), sn.matrix("A"))
+    Traceback (most recent call last):
+    ...
+    symnorm.ShapeError: wrt must be a column vector symbol (sn.vector); A is mxn
     """
     if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
         raise ValueError(f"trials must be a positive integer, got {trials!r}")

@@ -79,7 +79,48 @@ class AxiomResult:
 class AxiomReport(Shown):
     """Result of :func:`axioms`: the classification and the verdict on each axiom.
 
-    It reads as a small table, one row an axiom (``str`` gives :meth:`summary`)."""
+    It reads as a small table, one row an axiom (``str`` gives :meth:`summary`).
+    ``failing`` lists the axioms that fail, ``is_norm`` says whether all hold; each
+    axiom's result says how it was decided (``"symbolic"`` or ``"numeric search"``),
+    why, and gives a counterexample (re-checked exactly) when it fails.
+
+    Made by :func:`symnorm.axioms`; not built by hand.
+
+    Parameters
+    ----------
+    classification : str
+        ``"norm"``, ``"seminorm"``, ``"quasi-norm"`` or ``"not a norm"``.
+    axioms : dict of str to AxiomResult
+        The verdict on ``"positive definiteness"``, ``"absolute homogeneity"`` and
+        ``"triangle inequality"``: ``holds``, ``method``, ``reason``,
+        ``counterexample`` (a dict of arrays, or None), ``trials``.
+    conditions : list of str, optional
+        What the verdict assumes of symbolic parameters (``W has full column rank``).
+    expression : str, optional
+        ``f`` in the expression language.
+    wrt : str, optional
+        The variable's name.
+    notes : list of str, optional
+        Further notes (the size used by a numeric search, a quasi-norm's constant).
+
+    Examples
+    --------
+    >>> import symnorm as sn
+    >>> x = sn.vector("x")
+    >>> r = sn.axioms(sn.norm(x, 2)**2, x)
+    >>> r
+    <AxiomReport norm(x, 2)**2: not a norm (fails: absolute homogeneity, triangle inequality)>
+    >>> r.is_norm, r.failing
+    (False, ['absolute homogeneity', 'triangle inequality'])
+    >>> h = r.axioms["absolute homogeneity"]
+    >>> h.holds, h.method, h.reason
+    (False, 'numeric search', 'fails at x = [1, 0, 0], c = 2: f(c x) = 4 != |c| f(x) = 2')
+    >>> print(sn.axioms(sn.norm(x, 1) + sn.norm(x, 2), x))  # doctest: +ELLIPSIS
+    norm(x, 1) + norm(x, 2) (as a function of x): norm
+      positive definiteness: holds [symbolic]: every term is a positive multiple of a norm, ...
+      absolute homogeneity: holds [symbolic]: ...
+      triangle inequality: holds [symbolic]: Minkowski's inequality for each term ...
+    """
 
     classification: str
     axioms: dict[str, AxiomResult]

@@ -30,26 +30,58 @@ def derive_prox(f: Any, wrt: Any) -> Prox:
 def prox(f: Any, wrt: Any, *, check: bool = True, **check_options: Any) -> Prox:
     r"""The proximal operator ``prox_f(v) = argmin_x f(x) + ||x - v||_2**2/2`` of ``f``.
 
-    ``f`` (a function of the vector ``wrt``) is one of: ``lam*norm(x, 1)`` (soft
-    thresholding), ``lam*norm(x, 2)`` (block soft thresholding), ``lam*norm(x, oo)``
-    (``v`` minus the projection onto the L1 ball of radius ``lam``), ``lam*group_norm(x,
-    G)`` (blockwise shrinkage), ``mu/2*norm(x, 2)**2``, or one of the norms plus
-    ``mu/2*norm(x, 2)**2`` (elastic net); any of the norms of ``c*x - a`` (translation,
-    Beck Thm 6.11: ``a + prox(v - a)``; scaling of the argument by a nonzero constant
-    ``c``, Thm 6.12); the sparse group lasso ``lam*norm(x, 1) + mu*norm(x, 2)``
-    (``block_soft(soft(v, lam), mu)``, also with ``group_norm``). ``lam`` and ``mu`` are
-    positive numbers or scalars made with ``sn.scalar(name, positive=True)``. Anything
-    else raises :class:`~symnorm.model.errors.UnsupportedExpressionError` listing these
-    forms. Each rule applied is a step of the derivation (:attr:`Prox.steps`).
+    The prox is derived in closed form from the rules of the norms and the calculus of
+    proximal maps (Beck, *First-Order Methods in Optimization*, ch. 6); each rule
+    applied is a step of the derivation (:attr:`Prox.steps`). The result is checked
+    before it is returned (``check=False`` switches that off): the optimality
+    condition ``v - prox(v) ∈ ∂f(prox(v))`` at random points (:meth:`Prox.check`).
 
-    The result is checked before it is returned (``check=False`` switches that off;
-    options ``points``, ``seed``, ``at`` go to :meth:`Prox.check`): a failure raises
-    :class:`~symnorm.model.errors.CheckFailedError` with the report.
+    Parameters
+    ----------
+    f : sympy.Expr
+        A function of ``wrt`` of one of these forms (``lam`` and ``mu`` positive
+        numbers or scalars made with ``sn.scalar(name, positive=True)``):
+        ``lam*norm(x, 1)`` (soft thresholding), ``lam*norm(x, 2)`` (block soft
+        thresholding), ``lam*norm(x, oo)`` (``v`` minus the projection onto the L1 ball
+        of radius ``lam``), ``lam*group_norm(x, G)`` (blockwise shrinkage),
+        ``mu/2*norm(x, 2)**2``, or one of the norms plus ``mu/2*norm(x, 2)**2``
+        (elastic net); any of the norms of ``c*x - a`` (translation, Beck Thm 6.11:
+        ``a + prox(v - a)``; scaling of the argument by a nonzero constant ``c``, Thm
+        6.12); the sparse group lasso ``lam*norm(x, 1) + mu*norm(x, 2)``
+        (``block_soft(soft(v, lam), mu)``, also with ``group_norm``). For a matrix
+        ``X``: ``lam*norm(X, 'fro')``, ``lam*norm(X, 'nuc')`` (singular value
+        thresholding), ``lam*norm(X, 2)`` and ``lam*norm(X, (2, 1))``.
+    wrt : sympy.MatrixSymbol
+        The variable: a column vector (the prox is a function of ``v``) or a matrix
+        (of ``V``).
+    check : bool, optional
+        Check the optimality condition before returning the result (default True).
+    **check_options
+        Passed to :meth:`Prox.check`: ``points`` (default 3), ``seed`` (default 0),
+        ``at`` (a value of ``v``, a dict of values by name, or a list of them).
 
-    >>> import symnorm as sn
+    Returns
+    -------
+    Prox
+        ``result`` (the prox as an expression in ``v`` and the parameters), ``steps``,
+        ``kernel()`` (``k(v, lam, ...)``, batched), ``check()``, ``latex()`` and the
+        Jupyter display; ``report`` is the check.
+
+    Raises
+    ------
+    UnsupportedExpressionError
+        If ``f`` is not one of the forms above (the message lists them), a
+        coefficient is not known to be positive, or ``wrt`` is not a vector or matrix
+        symbol.
+    CheckFailedError
+        If the derived prox fails its optimality condition (the report is attached).
+
+    Examples
+    --------
+    >>> import numpy as np, symnorm as sn
     >>> x = sn.vector("x")
     >>> lam1, lam2 = sn.scalar("lam1", positive=True), sn.scalar("lam2", positive=True)
-    >>> P = prox(lam1*sn.norm(x, 1) + lam2/2*sn.norm(x, 2)**2, x)
+    >>> P = sn.prox(lam1*sn.norm(x, 1) + lam2/2*sn.norm(x, 2)**2, x)
     >>> print(sn.to_text(P.result))
     soft(v, lam1)/(lam2 + 1)
     >>> [s.rule for s in P.steps]
@@ -59,16 +91,20 @@ def prox(f: Any, wrt: Any, *, check: bool = True, **check_options: Any) -> Prox:
     True
     >>> print(sn.latex(P.result))
     \frac{\operatorname{sign}(v) \odot \max(\lvert v \rvert - \lambda_{1}, 0)}{\lambda_{2} + 1}
-    >>> print(sn.to_text(prox(sn.norm(x, 2), x).result))
+    >>> P.kernel()(np.array([3.0, -0.5, 1.0]), 1.0, 1.0)   # k(v, lam1, lam2)
+    array([1., 0., 0.])
+    >>> print(sn.to_text(sn.prox(sn.norm(x, 2), x).result))
     max(0, 1 - 1/norm(v, 2))*v
     >>> a = sn.vector("a")
-    >>> print(sn.to_text(prox(lam1*sn.norm(x - a, 1), x).result))
+    >>> print(sn.to_text(sn.prox(lam1*sn.norm(x - a, 1), x).result))
     a + soft(v - a, lam1)
-    >>> print(sn.to_text(prox(sn.norm(2*x, 1), x).result))
+    >>> print(sn.to_text(sn.prox(sn.norm(2*x, 1), x).result))
     soft(v, 2)
-    >>> print(sn.to_text(prox(lam1*sn.norm(x, 1) + lam2*sn.norm(x, 2), x).result))
+    >>> print(sn.to_text(sn.prox(lam1*sn.norm(x, 1) + lam2*sn.norm(x, 2), x).result))
     max(0, 1 - lam2/norm(soft(v, lam1), 2))*soft(v, lam1)
-    >>> prox(sn.norm(x, 3), x)  # doctest: +ELLIPSIS
+    >>> sn.prox(lam1*sn.norm(sn.matrix("X"), "nuc"), sn.matrix("X"))
+    prox_{lam1*norm(., nuc)}(V) = svt(V, lam1)
+    >>> sn.prox(sn.norm(x, 3), x)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     symnorm.UnsupportedExpressionError: no closed-form prox for norm(x, 3): ...

@@ -224,13 +224,49 @@ class Prox(Shown):
     ``f = lam*||x|| + mu/2*||x||_2**2`` was matched with ``lam`` the coefficient of the
     norm (``None`` when there is none) and ``mu`` that of the quadratic (0 when none).
     ``result`` is an expression in ``v`` and ``params`` (and group labels, if any).
+    ``repr`` is the result as one line; ``latex()`` and the Jupyter display show every
+    step with its rule, then the check.
 
+    Made by :func:`symnorm.prox`; not built by hand.
+
+    Parameters
+    ----------
+    f : sympy.Expr
+        The function whose prox this is.
+    wrt : sympy.MatrixSymbol
+        Its variable.
+    v : sympy.MatrixSymbol
+        The prox's argument (``v``, or ``V`` for a matrix), of the shape of ``wrt``.
+    params : list of sympy.Symbol
+        The scalar parameters of ``f`` (``lam``, ``mu``), the kernel's arguments after
+        ``v``.
+    result : sympy.Basic
+        ``prox_f(v)`` in closed form.
+    steps : list of Step, optional
+        The derivation, one rule a line.
+    lam : sympy.Expr, optional
+        The coefficient of the norm (``None`` when there is none).
+    mu : sympy.Expr, optional
+        The coefficient of ``||x||_2**2/2`` (default 0).
+    rule : NormRule, optional
+        The registered rule of the norm matched.
+    p : sympy.Basic, optional
+        The order of that norm.
+    form : object, optional
+        The matched form (vectors; internal).
+    report : ProxCheckReport, optional
+        The check of the optimality condition run when it was derived.
+
+    Examples
+    --------
     >>> import numpy as np
     >>> import symnorm as sn
     >>> x, lam = sn.vector("x"), sn.scalar("lam", positive=True)
     >>> P = sn.prox(lam*sn.norm(x, "oo"), x)
-    >>> print(sn.to_text(P.result))
-    v - proj_l1ball(v, lam)
+    >>> P
+    prox_{lam*norm(., oo)}(v) = v - proj_l1ball(v, lam)
+    >>> P.v, P.params, P.lam, P.mu
+    (v, [lam], lam, 0)
     >>> P.kernel()(np.array([[3.0, -3.0, 1.0], [0.1, 0.0, -0.2]]), 2.0)
     array([[ 2., -2.,  1.],
            [ 0.,  0.,  0.]])

@@ -288,10 +288,49 @@ class Evaluator:
 
 @dataclass(repr=False)
 class Subdifferential(Shown):
-    """``∂f(x)`` as a set: LaTeX, membership, minimum-norm element, support function.
+    r"""``∂f(x)`` as a set: LaTeX, membership, minimum-norm element, support function.
 
     Points are given as ``at=`` an array for ``wrt`` or a dict of values by name
     (with ``wrt`` among them); other arguments may also be passed as keywords.
+    Every numeric answer is exact for the set at that point (membership is certified
+    either way by a distance with matching upper and lower bounds).
+
+    Made by :func:`symnorm.subdiff`; not built by hand.
+
+    Parameters
+    ----------
+    f : sympy.Expr
+        The convex function.
+    wrt : sympy.MatrixSymbol
+        The vector variable.
+    root : SetNode
+        The set as a tree of set operations (sums, images under linear maps, scalings,
+        a norm's subdifferential, a point), built by the rules of convex calculus.
+    arguments : list, optional
+        The symbols a point needs values for, ``wrt`` first.
+    report : CheckReport, optional
+        The check run when the set was derived (its support function against
+        one-sided differences of ``f``).
+
+    Examples
+    --------
+    >>> import numpy as np, symnorm as sn
+    >>> x = sn.vector("x")
+    >>> S = sn.subdiff(sn.norm(x, 1), x)
+    >>> S
+    subdiff(norm(x, 1)) = {g : g_i = sign(x_i) if x_i ≠ 0, g_i ∈ [-1, 1] if x_i = 0}
+    >>> print(S.characterization())  # doctest: +ELLIPSIS
+    \left\{ g : \lVert g \rVert_{\infty} \le 1,\ \langle g, x \rangle = ... \right\}
+    >>> S.contains([0.3, 1.0], at=[0.0, 2.0]), S.min_norm(at=[0.0, 2.0])
+    (True, array([0., 1.]))
+    >>> round(S.distance([1.3, 1.0], at=[0.0, 2.0]), 12)
+    0.3
+    >>> A, b = sn.matrix("A"), sn.vector("b", "m")
+    >>> T = sn.subdiff(sn.norm(A*x - b, 1), x)
+    >>> T
+    subdiff(norm(A*x - b, 1)) = A.T*subdiff(norm(A*x - b, 1))
+    >>> T.min_norm(at=[1.0, 1.0], A=np.eye(2), b=[1.0, 0.0])
+    array([0., 1.])
     """
 
     f: Any
@@ -552,11 +591,49 @@ def _monotone_of_norm(f: sp.Expr, wrt: Any) -> SetNode | None:
 def subdiff(f: Any, wrt: Any, *, check: bool = True, **check_options: Any) -> Subdifferential:
     """The subdifferential ``∂f`` with respect to ``wrt``, as a set object.
 
-    Like every result, it is checked before it is returned (``check=False`` switches
-    that off): its support function must match one-sided differences of ``f`` at random
-    points, kinks included (:meth:`Subdifferential.check`); a mismatch raises
-    :class:`~symnorm.model.errors.CheckFailedError`.
+    The set is built by the rules of convex calculus: the subdifferential of each
+    norm from its rule (``‖·‖₁``, ``‖·‖₂``, ``‖·‖∞``, ``‖·‖_p`` for ``p > 1``, of an
+    affine map ``Ax − b``), sums, images under linear maps, nonnegative multiples,
+    ``max`` of convex terms, nondecreasing functions of a norm, and the gradient of
+    differentiable terms. Like every result, it is checked before it is returned
+    (``check=False`` switches that off): its support function must match one-sided
+    differences of ``f`` at random points, kinks included
+    (:meth:`Subdifferential.check`).
 
+    Parameters
+    ----------
+    f : sympy.Expr
+        A convex scalar function of ``wrt`` in the forms above.
+    wrt : sympy.MatrixSymbol
+        A column vector, or a matrix (then the matrix norms' sets: Frobenius, nuclear,
+        spectral, sums of column 2-norms).
+    check : bool, optional
+        Check the set against one-sided differences before returning it (default
+        True).
+    **check_options
+        Passed to :meth:`Subdifferential.check`: ``points`` (default 3),
+        ``directions`` (default 4), ``seed`` (default 0).
+
+    Returns
+    -------
+    Subdifferential
+        The set: ``latex()``, ``contains(g, at=...)``, ``distance``, ``min_norm``
+        (the element kernels return at kinks), ``support(d, at=...)`` (the directional
+        derivative ``f'(x; d)``), ``at(...)`` (the numeric set). For a matrix ``wrt``,
+        an object with the same methods for matrices.
+
+    Raises
+    ------
+    UnsupportedExpressionError
+        If ``f`` has a term without a subdifferential rule (the message lists the
+        supported forms), or ``wrt`` is not a vector or matrix symbol.
+    ShapeError
+        If ``f`` is not a scalar, or shapes inside it do not fit.
+    CheckFailedError
+        If the set's support function disagrees with one-sided differences of ``f``.
+
+    Examples
+    --------
     >>> import numpy as np, symnorm as sn
     >>> x = sn.vector("x")
     >>> S = sn.subdiff(sn.norm(x, 1), x)
@@ -568,6 +645,17 @@ def subdiff(f: Any, wrt: Any, *, check: bool = True, **check_options: Any) -> Su
     array([0., 1.])
     >>> S.support([1.0, -1.0], at=[0.0, 2.0])   # f'(x; d) = |d_1| + sign(x_2) d_2
     0.0
+    >>> A, b = sn.matrix("A"), sn.vector("b", "m")
+    >>> lam = sn.scalar("lam", positive=True)
+    >>> sn.subdiff(sn.norm(A*x - b, 2)**2/2 + lam*sn.norm(x, 1), x)
+    subdiff(lam*norm(x, 1) + norm(A*x - b, 2)**2/2) = {A.T*(A*x - b)} + lam*subdiff(norm(x, 1))
+    >>> X = sn.matrix("X")
+    >>> sn.subdiff(sn.norm(X, "nuc"), X)
+    subdiff(norm(X, nuc)) = {U_r V_rᵀ + Z : U_rᵀ Z = 0, Z V_r = 0, ‖Z‖₂ ≤ 1}
+    >>> sn.subdiff(-sn.norm(x, 2), x)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    symnorm.UnsupportedExpressionError: -norm(x, 2): a negative multiple of a nonsmooth ...
     """
     f = as_scalar(f)
     check_shapes(f)
