@@ -237,6 +237,19 @@ CLAIMS: list[tuple[str, str, str, dict]] = [  # (claim, right side, wrong side, 
      r"e^{x}", {}),
     ("logsumexp by its sum", r"\nabla_x \log\sum_i e^{x_i} = {}",
      r"\frac{e^{x}}{\sum_j e^{x_j}}", r"\frac{e^{x}}{\sum_j x_j}", {}),
+    ("softmax", r"J_x \operatorname{softmax}(x) = {}",
+     r"\operatorname{diag}(\operatorname{softmax}(x)) - \operatorname{softmax}(x)"
+     r"\operatorname{softmax}(x)^\top", r"\operatorname{diag}(\operatorname{softmax}(x))", {}),
+    ("layer_norm", r"J_x \operatorname{LayerNorm}(x) = {}",
+     r"\frac{1}{\sqrt{\operatorname{var}(x) + 10^{-5}}}\left(I - \frac{\mathbf{1}"
+     r"\mathbf{1}^\top}{n} - \frac{\operatorname{LayerNorm}(x)\operatorname{LayerNorm}(x)"
+     r"^\top}{n}\right)",
+     r"\frac{1}{\sqrt{\operatorname{var}(x) + 10^{-5}}}\left(I - \frac{\operatorname"
+     r"{LayerNorm}(x)\operatorname{LayerNorm}(x)^\top}{n}\right)", {}),
+    ("rms_norm", r"J_x \operatorname{RMSNorm}(x) = {}",
+     r"\frac{1}{\sqrt{\operatorname{mean}(x \odot x) + 10^{-5}}}\left(I - \frac{\operatorname"
+     r"{RMSNorm}(x)\operatorname{RMSNorm}(x)^\top}{n}\right)",
+     r"\frac{1}{\sqrt{\operatorname{mean}(x \odot x) + 10^{-5}}} I", {}),
     ("det", r"\nabla_M \det(M) = {}", r"\det(M) M^{-\top}", r"M^{-\top}", {"M": M}),
     ("logdet", r"\nabla_M \log\det M = {}", r"M^{-\top}", r"2 M^{-\top}", {"M": M}),
     ("logdet of an SPD matrix", r"\nabla_S \log\det(S) = {}", r"S^{-1}", r"S", {"S": S}),
@@ -244,6 +257,8 @@ CLAIMS: list[tuple[str, str, str, dict]] = [  # (claim, right side, wrong side, 
      r"-M^{-1} a c^\top M^{-1}", {"M": M}),
     ("trace", r"\nabla_X \operatorname{tr}(A X) = {}", r"A^\top", r"2 A^\top",
      {"X": sn.matrix("X", "n", "m")}),
+    ("sigmoid", r"J_x \sigma(x) = {}", r"\operatorname{diag}(\sigma(x) \odot (1 - \sigma(x)))",
+     r"\operatorname{diag}(\sigma(x))", {}),
 ]
 
 
@@ -255,6 +270,22 @@ def test_a_hand_claim_about_each_function(name: str, claim: str, right: str, wro
     bad = sn.verify(claim.replace("{}", wrong), shapes=shapes)
     assert bad.status == "wrong", bad.text()
     assert bad.counterexample is not None and bad.counterexample.differing()
+
+
+def _softmax(u: np.ndarray) -> np.ndarray:
+    e = np.exp(u - u.max())
+    return e / e.sum()
+
+
+def test_a_wrong_softmax_claim_shows_numbers_a_numpy_reference_agrees_with() -> None:
+    v = sn.verify(r"J_x \operatorname{softmax}(x) = \operatorname{diag}(\operatorname"
+                  r"{softmax}(x))")
+    ce = v.counterexample
+    u = np.asarray(ce.values["x"], dtype=float).ravel()
+    s = _softmax(u)
+    np.testing.assert_allclose(np.asarray(ce.reference, dtype=float),
+                               np.diag(s) - np.outer(s, s), rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(ce.hand, dtype=float), np.diag(s), rtol=1e-12)
 
 
 @pytest.mark.parametrize("claim", [r"\nabla_M \log\det M = M^{-1}",

@@ -1,14 +1,17 @@
-r"""Verify a hand derivation: is the claimed gradient (or Hessian) the right one, and how
-sure is the answer?
+r"""Verify a hand derivation: is the claimed gradient (Hessian, Jacobian) the right one,
+and how sure is the answer?
 
 ``verify(claim)`` reads a claim as people write it, in one line with the derivative on
 the left (``\nabla f = \frac{x}{\|x\|_2}``, ``\frac{\partial \|x\|_1}{\partial x_i} =
 \operatorname{sign}(x_i)``, ``∇ₓ‖x‖₂ = x/‖x‖₂``; :mod:`symnorm.language.claims` lists the
 forms), or the right side alone with ``f`` and ``wrt`` given. It derives the gradient
-with :func:`symnorm.grad` and compares the two with :func:`symnorm.check.compare.compare`:
-symbolically (a proof for every ``n`` when the difference simplifies to 0), numerically at
-random points in several dimensions (and at every ``i`` for a claim about ``x_i``), at the
-kinks, and transposed (numerator layout). The verdict says how sure it is: ``proved``,
+with :func:`symnorm.grad` (the Jacobian with :func:`symnorm.jacobian` when ``f`` is
+vector-valued, or the left side is ``J_x F``) and compares the two with
+:func:`symnorm.check.compare.compare`: symbolically (a proof for every ``n`` when the
+difference simplifies to 0), numerically at random points in several dimensions (and at
+every ``i`` for a claim about ``x_i``), at the kinks, and transposed (a gradient written
+as a row is in numerator layout, a Jacobian written with a column for each output in
+denominator layout). The verdict says how sure it is: ``proved``,
 ``equal at random points``, ``equal up to layout``, ``equal almost everywhere``,
 ``wrong`` (with a counterexample) or ``could not decide``; never a false "equal".
 """
@@ -58,7 +61,7 @@ def verdict_from(c: Comparison, hand: Any, target: Target, reference: Any,
 def _convention(target: Target) -> str | None:
     """The space the gradient lives in, for a gradient with respect to a whole declared
     symmetric or diagonal matrix (see :data:`symnorm.calculus.engine.CONVENTIONS`)."""
-    if target.order != 1 or target.component:
+    if target.kind != "gradient" or target.component:
         return None
     space = structured_space(target.var)
     return None if space is None else CONVENTIONS[space].format(X=target.var.name)
@@ -114,7 +117,7 @@ def judge(claim: Any, target: Target, reference: Any, full: Any, *, bindings: di
                    wrt=target.wrt_shown, kind=target.kind)._what()
     c = compare(expr, reference, full=full, component=target.component,
                 indices=target.indices, kinks=(target.f,),
-                layout=target.order == 1 and not target.component, what=what,
+                layout=target.transposed_layout or False, what=what,
                 min_size=target.min_size, seed=seed, settings=settings, points=points)
     verdict = verdict_from(c, expr, target, reference, source)
     verdict.convention = _convention(target)
