@@ -129,7 +129,12 @@ def judge(claim: Any, target: Target, reference: Any, full: Any, *, bindings: di
 def verify(hand: Any, f: Any = None, wrt: Any = None, *, hessian: bool = False,
            latex: bool | None = None, shapes: dict[str, object] | None = None,
            seed: int = 0, settings: int = 3, points: int = 3) -> Verdict:
-    r"""Check a claimed gradient (or Hessian) and say how sure the answer is.
+    r"""Check a claimed gradient (Hessian, Jacobian) and say how sure the answer is.
+
+    A claim about a vector-valued ``f`` (or written ``J_x F = ...``) is about its Jacobian,
+    in numerator layout (a row for each output) as :func:`symnorm.jacobian` derives it;
+    its transpose is ``"equal up to layout"`` with ``layout`` ``"denominator"``. A gradient
+    written as a row is ``"equal up to layout"`` with ``layout`` ``"numerator"``.
 
     Parameters
     ----------
@@ -138,11 +143,12 @@ def verify(hand: Any, f: Any = None, wrt: Any = None, *, hessian: bool = False,
         (``\nabla f = ...``, ``\nabla_x \|x\|_2 = ...``, ``\nabla^2 f = ...``,
         ``\frac{\partial f}{\partial x} = ...``, ``\partial f/\partial X = ...``,
         ``\frac{\partial f}{\partial x_i} = ...`` for every ``i``, ``df/dx = ...``,
-        Unicode ``∇ₓ‖x‖₂ = x/‖x‖₂``); or only its right side: an expression, text in the
+        ``J_x F = ...``, Unicode ``∇ₓ‖x‖₂ = x/‖x‖₂``); or only its right side: an expression, text in the
         expression language or LaTeX; or a derivation of several lines (a list, or LaTeX
         with ``&=`` and ``\\``), each line checked.
     f : expression or str, optional
-        The function: an expression, its text, or a definition ``"f(x) = ..."`` (then a
+        The function (scalar or vector-valued): an expression, its text, or a definition
+        ``"f(x) = ..."`` (then a
         left side naming another function is an error). Left out when the claim writes
         it on the left.
     wrt : symbol, component or str, optional
@@ -175,6 +181,9 @@ def verify(hand: Any, f: Any = None, wrt: Any = None, *, hessian: bool = False,
         than the one given (at its position in the text).
     symnorm.ShapeError
         A variable that does not occur in ``f``, or a component it does not have.
+    symnorm.UnsupportedExpressionError
+        A claim symnorm does not judge: the Hessian or one column of the Jacobian of a
+        vector-valued ``f``, a Jacobian with respect to a matrix.
 
     Examples
     --------
@@ -193,6 +202,12 @@ def verify(hand: Any, f: Any = None, wrt: Any = None, *, hessian: bool = False,
     >>> v = sn.verify(r"2(Ax - b)A^\top", sn.norm(A*x - b, 2)**2, x)
     >>> v.status, v.shape_mismatch.startswith("shape mismatch")
     ('wrong', True)
+    >>> sn.verify(r"J_x \operatorname{softmax}(x) = \operatorname{diag}(\operatorname{softmax}"
+    ...           r"(x)) - \operatorname{softmax}(x) \operatorname{softmax}(x)^\top").status
+    'proved'
+    >>> v = sn.verify(r"\frac{\partial F}{\partial x} = A^\top", A*x + b)
+    >>> v.status, v.kind, v.layout
+    ('equal up to layout', 'jacobian', 'denominator')
     """
     shapes = dict(shapes or {})
     name: str | None = None
