@@ -16,7 +16,14 @@ What is read:
   ``_\infty``, ``_p``, ``_F``, ``_*`` (``\|u\|`` alone is the 2-norm), ``\|u\|_2^2`` and
   ``\|u\|^2_2``; absolute values ``|a|``, ``\lvert a \rvert`` (elementwise on vectors);
 * ``\operatorname{sign}``, ``\mathrm{sign}``, ``\text{sign}``, ``\sigma(\dots)`` (the
-  logistic sigmoid), ``\exp``, ``\log``, ``\ln``, ``\tanh``, ``e^{\dots}``;
+  logistic sigmoid), ``\exp``, ``\log``, ``\ln``, ``\tanh``, ``e^{\dots}``,
+  ``\operatorname{ReLU}``, ``\operatorname{softplus}``;
+* the functions of a whole vector or matrix, by name (``\operatorname{softmax}``,
+  ``logsumexp``, ``LSE``, ``sum``, ``mean``, ``var``, ``LayerNorm``, ``layer\_norm``,
+  ``RMSNorm``, ``inv``, ``det``, ``logdet``, ``tr``, ``trace``, ``diag``; ``\det``,
+  ``\tr``, ``\diag``) and in the notations of
+  :mod:`~symnorm.language.latex_functions` (``M^{-1}``, ``M^{-\top}``, ``\log\det M``,
+  ``\sum_i x_i``, ``\mathbf{1}^\top x``, ``\log\sum_i e^{x_i}``);
 * transposes ``x^\top``, ``x^T``, ``x^{\mathsf T}``, ``x^\intercal``; ``\odot`` and ``\circ``
   (elementwise product), ``u^{\circ p}`` (elementwise power);
 * components ``x_1``, ``x_{12}``, ``A_{12}``, ``A_{i,j}`` (1-based, as people write them)

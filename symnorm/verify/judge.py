@@ -143,9 +143,9 @@ def verify(hand: Any, f: Any = None, wrt: Any = None, *, hessian: bool = False,
         (``\nabla f = ...``, ``\nabla_x \|x\|_2 = ...``, ``\nabla^2 f = ...``,
         ``\frac{\partial f}{\partial x} = ...``, ``\partial f/\partial X = ...``,
         ``\frac{\partial f}{\partial x_i} = ...`` for every ``i``, ``df/dx = ...``,
-        ``J_x F = ...``, Unicode ``∇ₓ‖x‖₂ = x/‖x‖₂``); or only its right side: an expression, text in the
-        expression language or LaTeX; or a derivation of several lines (a list, or LaTeX
-        with ``&=`` and ``\\``), each line checked.
+        ``J_x F = ...``, Unicode ``∇ₓ‖x‖₂ = x/‖x‖₂``); or only its right side: an
+        expression, text in the expression language or LaTeX; or a derivation of several
+        lines (a list, or LaTeX with ``&=`` and ``\\``), each line checked.
     f : expression or str, optional
         The function (scalar or vector-valued): an expression, its text, or a definition
         ``"f(x) = ..."`` (then a
