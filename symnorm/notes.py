@@ -8,7 +8,9 @@ file and line it stands on.
   inline math) name a function for the claims after it;
 * derivative claims in ``equation``, ``align``, ``gather``, ``multline``, ``$$...$$`` and
   ``\[...\]``: ``\nabla f = ...`` and the other notations of
-  :mod:`symnorm.language.claims`, the function named or written out on the left;
+  :mod:`symnorm.language.claims`, the function named or written out on the left; of a
+  vector-valued function, its Jacobian (``\frac{\partial F}{\partial x} = ...``,
+  ``J_x F = ...``, and ``J_F(x) = ...`` once ``F`` is defined);
 * chains ``\nabla f &= a \\ &= b``: ``a`` is judged against the derived result, and every
   later step against the step before it, so a mistake is reported on the line where it
   was made. After a definition, ``f(x) &= a \\ &= b`` checks ``b`` against ``a``.
@@ -29,6 +31,7 @@ from typing import Any
 from .check.compare import LAYOUT, SAMPLED, STATUSES, UNDECIDED, WRONG, compare, symbols_of
 from .language.claims import (
     ClaimHead,
+    jacobian_name,
     read_definition,
     read_head,
     relation_pieces,
@@ -75,7 +78,7 @@ class Finding:
         if self.status == SAMPLED:
             return f"equal at {v.sampled()}"
         if self.status == LAYOUT:
-            return "equal up to layout (numerator layout: the transpose)"
+            return f"equal up to layout ({v.layout or 'numerator'} layout: the transpose)"
         if v.where and v.ok:
             return f"{self.status} (not where {v.where})"
         return self.status
@@ -361,10 +364,15 @@ class _Judge:
                       err)
             return
         if head is None:
-            if read_definition(clean, *chain.lhs) is not None and \
-                    chain.steps[0].relation in ("=", ":="):
+            definition = read_definition(clean, *chain.lhs)
+            if definition is None or chain.steps[0].relation not in ("=", ":="):
+                return
+            of = jacobian_name(definition, self.functions)
+            if of is None:
                 self.define(clean, chain)
-            return
+                return
+            head = ClaimHead(1, (), of, definition.arguments, None, definition.start,
+                             definition.start, definition.end, jacobian=True)  # J_F(x) = ...
         self.derivative(clean, head, chain)
 
     def target(self, clean: str, head: ClaimHead, claim: str) -> Target | None:
@@ -451,7 +459,7 @@ class _Judge:
                            wrt=target.wrt_shown, kind=target.kind)._what()
             c = compare(expr, against, full=full, component=target.component,
                         indices=target.indices, kinks=(target.f,),
-                        layout=target.order == 1 and not target.component, what=what,
+                        layout=target.transposed_layout or False, what=what,
                         min_size=target.min_size, **self.options)
             return verdict_from(c, expr, target, against, None)
         c = compare(expr, against, indices=target.indices, kinks=(target.f,),

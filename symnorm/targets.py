@@ -3,7 +3,9 @@ and the left side resolved against what was given.
 
 ``\nabla_x \|x\|_2 = \frac{x}{\|x\|_2}`` is about the gradient of ``\|x\|_2`` with
 respect to ``x``; ``\frac{\partial f}{\partial x_i} = ...`` with ``f`` given is about the
-``i``-th component of its gradient, for every ``i``. A left side that names another
+``i``-th component of its gradient, for every ``i``; ``\frac{\partial F}{\partial x} = ...``
+with a vector-valued ``F`` (or ``J_x F = ...``) is about its Jacobian, in numerator layout
+(a row for each output), as :func:`symnorm.jacobian` derives it. A left side that names another
 function or variable than the one given is a :class:`~symnorm.model.errors.ParseError` at
 its place in the text. Used by :func:`symnorm.verify` and :func:`symnorm.verify_document`.
 """
@@ -15,11 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sympy as sp
-from sympy.matrices.expressions import MatrixSymbol
+from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from .api import grad as derive_grad
 from .api import hessian as derive_hessian
+from .api import jacobian as derive_jacobian
 from .check.compare import ALMOST, PROVED, SAMPLED, compare, symbols_of
 from .language import parse_latex
 from .language.claims import (
@@ -135,8 +138,11 @@ def _error_at(text: str, pos: int, what: str, detail: str = "") -> ParseError:
 
 @dataclass
 class Target:
-    """What a claim is about: the function, the variable, a component of the result
-    (0-based, possibly with a free index), and the derived result."""
+    r"""What a claim is about: the function, the variable, a component of the result
+    (0-based, possibly with a free index), and ``kind``: ``"gradient"``, ``"hessian"``
+    (``order`` 2) or ``"jacobian"`` (of a vector-valued map, or written ``J_x F``).
+    ``layout`` is the layout the left side declares (``"numerator"`` for ``\partial f /
+    \partial x^\top``, ``"denominator"`` for ``\partial F^\top / \partial x``)."""
 
     f: Any
     var: Any
@@ -146,14 +152,24 @@ class Target:
     index_names: dict = field(default_factory=dict)   # 'i' -> that symbol, for the reader
     min_size: int = 2
     layout: str | None = None
+    kind: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.kind:
+            self.kind = "hessian" if self.order == 2 else "gradient"
 
     @property
     def wrt_shown(self) -> Any:
         return self.var[self.component] if self.component else self.var
 
     @property
-    def kind(self) -> str:
-        return "hessian" if self.order == 2 else "gradient"
+    def transposed_layout(self) -> str | None:
+        """The layout a claim that is the transpose of the derived result is in: a whole
+        gradient's transpose is ``"numerator"`` layout (a row), a Jacobian's ``"denominator"``
+        layout (a column for each output); None where a transpose is not a layout."""
+        if self.component:
+            return None
+        return {"gradient": "numerator", "jacobian": "denominator"}.get(self.kind)
 
 
 def function_text(f: str, shapes: dict) -> tuple[Any, str | None, tuple[str, ...]]:
@@ -280,6 +296,7 @@ def resolve(head: ClaimHead | None, f: Any, wrt: Any, *, hessian: bool = False,
     arguments)`` (a document's definitions). A left side that disagrees with what was
     given is a :class:`~symnorm.model.errors.ParseError` at its place in ``text``."""
     shapes = dict(shapes or {})
+    declared = None if head is None else head.layout
     if head is not None and head.function is not None:
         bindings = {s.name: s for s in symbols_of(f)} if f is not None else {}
         bindings.update(shapes)
@@ -287,6 +304,8 @@ def resolve(head: ClaimHead | None, f: Any, wrt: Any, *, hessian: bool = False,
             written = _read_function(head, bindings)
         except ParseError as err:
             raise relocated(err, text, head.function_start) from None
+        if isinstance(written, MatrixExpr) and written.shape[0] == 1 != written.shape[1]:
+            written, declared = written.T, "denominator"  # \partial F^\top / \partial x
         if f is not None and not _same_function(written, f):
             raise _error_at(text, head.function_start,
                             f"the left side differentiates {to_text(written)}, but the "
@@ -319,9 +338,16 @@ def resolve(head: ClaimHead | None, f: Any, wrt: Any, *, hessian: bool = False,
     if hessian and head is not None and head.order == 1:
         raise _error_at(text, head.start, "hessian=True, but the left side is a first "
                                           "derivative")
+    jacobian = _map_valued(f) or (head is not None and head.jacobian)
+    if jacobian and order == 2:
+        raise _refused(text, head, head.start if head is not None else 0,
+                       f"the Hessian of {to_text(f)}, a map with {_shape_text(f)} values, "
+                       "has three indices, which symnorm does not form",
+                       r"; claim its Jacobian (\frac{\partial F}{\partial x} = ...) or the "
+                       r"Hessian of a scalar of it")
     given_var, given_component = (None, ()) if wrt is None else _wrt_from_argument(wrt, f)
-    target = Target(f, given_var, order, component=given_component,
-                     layout=None if head is None else head.layout)
+    target = Target(f, given_var, order, component=given_component, layout=declared,
+                    kind="jacobian" if jacobian else "")
     if given_component:
         target.min_size = int(given_component[0]) + 1
     if head is not None and head.wrt is not None:
@@ -343,15 +369,41 @@ def resolve(head: ClaimHead | None, f: Any, wrt: Any, *, hessian: bool = False,
                                 f"the left side is taken with respect to {variable.name}_"
                                 f"{','.join(index)}, but wrt is "
                                 f"{_component_text(target.var, given_component)}")
-    elif head is not None and head.index and target.var is None:  # (\nabla f)_i
-        target.var = _argument_variable(f, arguments)
+    elif head is not None and head.index:  # (\nabla f)_i
+        if target.var is None:
+            target.var = _argument_variable(f, arguments)
         _component(target, head.index, f"in '{text[head.start:head.end]}'")
     if target.var is None:
         target.var = _argument_variable(f, arguments)
     if target.component and order == 2:
         raise UnsupportedExpressionError("a Hessian is taken with respect to a vector, not "
                                          "one component")
+    if target.component and jacobian:
+        where = head.variables[0].start if head is not None and head.variables else 0
+        raise _refused(text, head, where, f"one column of the Jacobian of {to_text(f)} (the "
+                                          "derivatives with respect to one component) is "
+                                          "not verified",
+                       r"; claim the whole Jacobian (\frac{\partial F}{\partial x} = ...)")
     return target
+
+
+def _refused(text: str, head: ClaimHead | None, pos: int, what: str, detail: str
+             ) -> Exception:
+    """A claim symnorm does not judge: at its place in the left side written, else an
+    :class:`~symnorm.model.errors.UnsupportedExpressionError`."""
+    if head is not None and text:
+        return _error_at(text, pos, what, detail)
+    return UnsupportedExpressionError(what + detail)
+
+
+def _map_valued(f: Any) -> bool:
+    """Whether ``f`` has vector (or matrix) values: its derivative is a Jacobian."""
+    return isinstance(f, MatrixExpr) and tuple(f.shape) != (1, 1)
+
+
+def _shape_text(f: Any) -> str:
+    rows, cols = f.shape
+    return "column-vector" if cols == 1 else "row-vector" if rows == 1 else "matrix"
 
 
 def _component_text(var: Any, component: tuple) -> str:
@@ -370,13 +422,15 @@ def _argument_variable(f: Any, arguments: tuple[str, ...]) -> Any:
 
 
 def derive(target: Target, cache: dict | None = None) -> tuple[Any, Any]:
-    """The derived result (the whole gradient or Hessian) and the part a claim is about."""
-    key = (target.f, target.var, target.order)
+    """The derived result (the whole gradient, Hessian or Jacobian) and the part a claim is
+    about."""
+    key = (target.f, target.var, target.kind)
     if cache is not None and key in cache:
         full = cache[key]
     else:
-        derivation = derive_hessian(target.f, target.var) if target.order == 2 else \
-            derive_grad(target.f, target.var)
+        how = {"hessian": derive_hessian, "jacobian": derive_jacobian}.get(target.kind,
+                                                                          derive_grad)
+        derivation = how(target.f, target.var)
         full = derivation.result
         if cache is not None:
             cache[key] = full

@@ -18,6 +18,7 @@ import sympy as sp
 from sympy import Inverse
 
 import symnorm as sn
+from symnorm.kernels.evaluate import evaluate
 from symnorm.model.errors import (
     DomainError,
     ParseError,
@@ -212,6 +213,43 @@ def test_logsumexp_and_softmax_do_not_overflow() -> None:
                                [0.0, 1.0])
 
 
+@pytest.mark.parametrize("digits", [None, 40])
+def test_the_reference_evaluator_knows_every_function(digits: int | None) -> None:
+    """kernels.evaluate (what sn.verify compares claims with) computes each function from
+    its definition, in float64 and in mpmath, and agrees with the definitions here."""
+    x4, M3, eps = sn.vector("x", 4), sn.matrix("M", 3, 3), sn.scalar("eps")
+    u = np.array([0.3, -1.2, 2.5, 0.7])
+    r = np.random.default_rng(5).standard_normal((3, 3))
+    m = r @ r.T + np.eye(3)
+    values = {x4: u, M3: m, eps: 0.01}
+    v = mp_vec(u)
+    cases = [
+        (sn.sum(x4), mpmath.fsum(v)), (sn.mean(x4), mp_mean(v)), (sn.var(x4), mp_var(v)),
+        (sn.logsumexp(x4), mpmath.log(mpmath.fsum(mpmath.exp(e) for e in v))),
+        (LayerNormScale(x4, eps), mpmath.sqrt(mp_var(v) + mpmath.mpf(0.01))),
+        (RmsNormScale(x4, 0), mpmath.sqrt(mpmath.fsum(e * e for e in v) / 4)),
+        (sn.det(M3), mpmath.det(mp_matrix(m))),
+        (sn.logdet(M3), mpmath.log(mpmath.det(mp_matrix(m)))),
+        (sn.softmax(x4), mp_softmax(v)), (sn.layer_norm(x4, eps), mp_layer_norm(v, 0.01)),
+        (sn.rms_norm(x4), mp_rms_norm(v, 1e-5)),
+    ]
+    for expr, ref in cases:
+        got = np.asarray(evaluate(expr, values, digits=digits), dtype=float).ravel()
+        want = np.array([float(e) for e in (ref if isinstance(ref, list) else [ref])])
+        np.testing.assert_allclose(got, want, rtol=1e-13, err_msg=sn.to_text(expr))
+
+
+def test_the_reference_evaluator_outside_float64_and_the_domain() -> None:
+    x2, M2 = sn.vector("x", 2), sn.matrix("M", 2, 2)
+    big = {x2: [1000.0, 1000.0]}
+    assert evaluate(sn.logsumexp(x2), big) == pytest.approx(1000 + math.log(2), rel=1e-15)
+    np.testing.assert_array_equal(evaluate(sn.softmax(x2), big).ravel(), [0.5, 0.5])
+    negative = {M2: [[0.0, 1.0], [1.0, 0.0]]}  # det = -1: logdet is not defined
+    assert evaluate(sn.det(M2), negative) == pytest.approx(-1.0)
+    assert math.isnan(evaluate(sn.logdet(M2), negative))
+    assert mpmath.isnan(evaluate(sn.logdet(M2), negative, digits=30))
+
+
 def test_batched_values(rng: np.random.Generator) -> None:
     X = rng.standard_normal((3, 4, 6))
     np.testing.assert_allclose(sn.kernel(sn.var(x), [x])(X), X.var(axis=-1))
@@ -318,7 +356,7 @@ def test_a_parameter_that_depends_on_wrt_is_refused() -> None:
 @pytest.mark.parametrize("text", [
     "sum(x)", "mean(A)", "var(x)", "logsumexp(x)", "softmax(W*x)", "layer_norm(x)",
     "rms_norm(x, 1e-6)", "layer_norm(x, eps)", "det(M)", "logdet(M)", "inv(M)*x",
-    "norm(layer_norm(W*x) - t, 2)**2"])
+    "norm(layer_norm(W*x) - t, 2)**2", "diag(softmax(x)) - softmax(x)*softmax(x).T"])
 def test_parse_round_trips(text: str) -> None:
     e = sn.parse(text)
     assert sn.to_text(e) == text

@@ -196,7 +196,7 @@ def test_unknown_command_names_itself_and_the_known_ones() -> None:
 
 
 @pytest.mark.parametrize("text,message", [
-    (r"\mathrm{relu}(x)", "unknown name 'relu'"),
+    (r"\mathrm{hardtanh}(x)", "unknown name 'hardtanh'"),
     (r"x_i", r"index 'i' is not bound by a \sum"),
     (r"x_0", "components are numbered from 1"),
     (r"\infty", "may only be a norm order"),

@@ -96,3 +96,17 @@ def test_readme_one_line_claims_and_documents_are_as_commented(
     lines = report.text().splitlines()
     assert shown[0] == lines[0] and shown[2] == lines[2]
     assert lines[1].startswith(shown[1].removesuffix(" ..."))
+
+
+def test_readme_function_and_jacobian_claims_are_as_commented() -> None:
+    block = next(b for b in _blocks() if "J_x" in b)
+    ns: dict = {}
+    exec(block, ns)
+    sn, x, S, s = ns["sn"], ns["x"], ns["S"], ns["s"]
+    assert sn.verify(r"\nabla_x \log\sum_i e^{x_i} = \operatorname{softmax}(x)").status == \
+        "proved"
+    assert sn.verify(r"\nabla_S \log\det S = S^{-1}", shapes={"S": S}).status == "proved"
+    assert sn.verify(rf"J_x {s} = \operatorname{{diag}}({s}) - {s} {s}^\top").status == "proved"
+    assert sn.verify(r"\partial (x/\|x\|_2)/\partial x = I - x x^\top").status == "wrong"
+    assert (ns["v"].status, ns["v"].layout) == ("equal up to layout", "denominator")
+    assert ns["v"].f == ns["A"] * x + ns["b"]

@@ -45,6 +45,14 @@ def test_correct_claims_are_equal(hand, f, wrt, status) -> None:
     assert len(dims) == 3 and all(r["max_abs_error"] < 1e-9 for r in v.numeric)
 
 
+def test_a_component_written_after_the_gradient_with_wrt_given() -> None:
+    """(∇f)_1 with wrt given is the first component, not the whole gradient."""
+    v = sn.verify(r"(\nabla f)_1 = \frac{x_1}{\|x\|_2}", sn.norm(x, 2), x)
+    assert v.status == "proved" and v.wrt == x[0, 0]
+    v = sn.verify(r"(\nabla f)_2 = \frac{x_1}{\|x\|_2}", sn.norm(x, 2), x)
+    assert v.status == "wrong"
+
+
 def test_symbolic_evidence() -> None:
     v = sn.verify(r"\frac{x}{\|x\|_2}", sn.norm(x, 2), x)
     assert v.symbolic == "the claim is the derived result, term for term"

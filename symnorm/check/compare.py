@@ -9,7 +9,8 @@ the kinks (where a norm's or an absolute value's argument vanishes). The statuse
 
 * ``proved``: the difference simplifies to 0, for every ``n``;
 * ``equal at random points``: equal at every sampled point, not reduced symbolically;
-* ``equal up to layout``: the transpose of the reference (numerator layout);
+* ``equal up to layout``: the transpose of the reference (a gradient in numerator layout,
+  a Jacobian in denominator layout);
 * ``equal almost everywhere``: equal except on a null set (``where`` says which);
 * ``wrong``: a point where they differ (every symbol's value, both sides' numbers);
 * ``could not decide``: neither a proof nor a counterexample (``reason`` says why): the
@@ -398,7 +399,7 @@ class _Numbers:
 
 
 def compare(hand: Any, reference: Any, *, full: Any = None, component: tuple = (),
-            indices: dict | None = None, kinks: tuple = (), layout: bool = False,
+            indices: dict | None = None, kinks: tuple = (), layout: bool | str = False,
             what: str = "the derived result", min_size: int = 2,
             sizes: dict | None = None, seed: int = 0, settings: int = 3,
             points: int = 3) -> Comparison:
@@ -407,7 +408,9 @@ def compare(hand: Any, reference: Any, *, full: Any = None, component: tuple = (
     ``full`` is the whole result a ``component`` (0-based entries, possibly holding a free
     index symbol of ``indices``, which maps it to its range) is taken from; ``kinks`` more
     expressions whose kinks to visit (the function differentiated); ``layout`` allows
-    "equal up to layout" (the claim is the transpose); ``what`` names the reference in
+    "equal up to layout" (the claim is the transpose), and names the layout the transpose
+    is in (``True`` is ``"numerator"``: a gradient written as a row; a Jacobian's transpose
+    is ``"denominator"``); ``what`` names the reference in
     messages; ``min_size`` the smallest dimension to sample (a claim about ``x_3`` needs
     ``n >= 3``).
 
@@ -417,7 +420,11 @@ def compare(hand: Any, reference: Any, *, full: Any = None, component: tuple = (
     'proved'
     >>> compare(x.T, x, layout=True).layout
     'numerator'
+    >>> A = sn.matrix("A", "n", "n")
+    >>> compare(A.T, A, layout="denominator").layout
+    'denominator'
     """
+    transposed = "numerator" if layout is True else layout or None
     indices = dict(indices or {})
     full = reference if full is None else full
     hand = _fit_free_dims(hand, reference, full, *kinks)
@@ -428,7 +435,7 @@ def compare(hand: Any, reference: Any, *, full: Any = None, component: tuple = (
             out = _compare(hand.T, reference, full, component, indices, kinks, min_size,
                            sizes, seed, settings, points)
             if out.status != WRONG and out.status != UNDECIDED:
-                out.status, out.layout = LAYOUT, "numerator"
+                out.status, out.layout = LAYOUT, transposed
                 return out
             out.shape_mismatch = (f"shape mismatch: the claim {to_text(hand)} is "
                                   f"{_shape_words(got)}, but {what} is {_shape_words(want)} "
@@ -445,7 +452,7 @@ def compare(hand: Any, reference: Any, *, full: Any = None, component: tuple = (
         flipped = _compare(hand.T, reference, full, component, indices, kinks, min_size,
                            sizes, seed, settings, points)
         if flipped.status not in (WRONG, UNDECIDED):
-            flipped.status, flipped.layout = LAYOUT, "numerator"
+            flipped.status, flipped.layout = LAYOUT, transposed
             return flipped
     return out
 

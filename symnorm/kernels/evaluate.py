@@ -5,9 +5,11 @@ This is a reference evaluator, deliberately independent of the kernel generator 
 the numeric helpers kernels call: it walks the SymPy tree and multiplies explicit
 matrices in the order they are written, so matrices never commute, and it understands
 what hand derivations contain (components ``x[i, 0]``, ``Sum`` over an index, Hessian
-forms such as ``DiagMatrix(sign(x))``). :func:`symnorm.verify` uses it in float64; the
-numerical check compares value kernels with it, in mpmath (``digits=50``) where float64
-cannot decide (``norm(x, 2000)`` overflows any float64 formula that does not scale).
+forms such as ``DiagMatrix(sign(x))``, the functions of a whole vector or matrix by their
+defining formulas: ``softmax``, ``logsumexp``, ``det``, ...). :func:`symnorm.verify` uses
+it in float64; the numerical check compares value kernels with it, in mpmath
+(``digits=50``) where float64 cannot decide (``norm(x, 2000)`` overflows any float64
+formula that does not scale).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from .. import numeric
 from ..model.atoms import Elementwise, MaxAbsSelector, Norm, ScalarOf
 from ..model.errors import UnsupportedExpressionError
+from ..model.functions import ScalarFunction, VectorFunction
 from ..rules.matrix_maps import MatrixOrder
 
 __all__ = ["evaluate", "dimension_symbols"]
@@ -115,6 +118,17 @@ class _Float64:
     def inv(self, m: np.ndarray) -> np.ndarray:
         return np.linalg.inv(m)
 
+    def det(self, m: np.ndarray) -> Any:
+        return float(np.linalg.det(m))
+
+    def logdet(self, m: np.ndarray) -> Any:
+        sign, logabs = np.linalg.slogdet(m)  # finite where det itself overflows
+        return float(logabs) if sign > 0 else math.nan
+
+    def shift(self, v: np.ndarray) -> Any:
+        """What exponentials are shifted by so none overflows: the largest entry."""
+        return float(np.max(v)) if np.size(v) and np.isfinite(np.max(v)) else 0.0
+
     def matrix_power(self, m: np.ndarray, k: int) -> np.ndarray:
         return np.linalg.matrix_power(m, k)
 
@@ -188,6 +202,15 @@ class _Mp:
 
     def inv(self, m: np.ndarray) -> np.ndarray:
         return np.array((mpmath.matrix(m.tolist()) ** -1).tolist(), dtype=object)
+
+    def det(self, m: np.ndarray) -> Any:
+        return mpmath.det(mpmath.matrix(m.tolist()))
+
+    def logdet(self, m: np.ndarray) -> Any:
+        return _mp_log(self.det(m))
+
+    def shift(self, v: np.ndarray) -> Any:
+        return mpmath.mpf(0)  # mpmath does not overflow
 
     def matrix_power(self, m: np.ndarray, k: int) -> np.ndarray:
         return np.array((mpmath.matrix(m.tolist()) ** k).tolist(), dtype=object)
@@ -286,6 +309,8 @@ class _Evaluator:
             if fn is not None:
                 return fn(self.matrix(e.arg))
             return self.by_sympy(lambda v: e.scalar_func(v), self.matrix(e.arg))
+        if isinstance(e, VectorFunction):
+            return self.function(e)
         if isinstance(e, sp.DiagMatrix):
             v = np.ravel(self.matrix(e.args[0]))
             out = self.constant(np.zeros((v.size, v.size)))
@@ -366,6 +391,8 @@ class _Evaluator:
             return self.norm(e)
         if isinstance(e, ScalarOf):
             return self.matrix(e.mat)[0, 0]
+        if isinstance(e, ScalarFunction):
+            return self.function(e)
         if isinstance(e, MatrixElement):
             return self.matrix(e.parent)[self.size(e.i), self.size(e.j)]
         if isinstance(e, sp.Trace):
@@ -407,6 +434,41 @@ class _Evaluator:
                 return ar.from_sympy(value)
         raise UnsupportedExpressionError(
             f"no numeric evaluation for {type(e).__name__}: {e}")
+
+    def function(self, e: Any) -> Any:
+        """A function of a whole vector or matrix (:mod:`symnorm.model.functions`) by its
+        defining formula, with exponentials shifted by the largest entry in float64."""
+        ar = self.ar
+        u = self.matrix(e.arg)
+        name = e.name
+        if name in ("det", "logdet"):
+            return ar.det(u) if name == "det" else ar.logdet(u)
+        half = ar.from_sympy(sp.Rational(1, 2))
+        count = ar.num(np.size(u))
+        mean = ar.total(u) / count
+        if name == "sum":
+            return ar.total(u)
+        if name == "mean":
+            return mean
+        if name in ("logsumexp", "softmax"):
+            c = ar.shift(u)
+            exp = ar.elementwise("exp")(u - c)
+            total = ar.total(exp)
+            if name == "softmax":
+                return exp / total
+            return c + ar.scalar_function(sp.log)(total)
+        eps = self.scalar(e.args[1]) if len(e.args) > 1 else ar.num(0)
+        if name in ("var", "layer_norm", "layer_norm_scale"):
+            centred = u - mean
+            var = ar.total(centred * centred) / count
+            if name == "var":
+                return var
+            scale = ar.power(var + eps, half)
+            return scale if name == "layer_norm_scale" else centred / scale
+        if name in ("rms_norm", "rms_norm_scale"):
+            scale = ar.power(ar.total(u * u) / count + eps, half)
+            return scale if name == "rms_norm_scale" else u / scale
+        raise UnsupportedExpressionError(f"no numeric evaluation for {name}(): {e}")
 
     def condition(self, c: Any) -> bool:
         if isinstance(c, sp.Eq):

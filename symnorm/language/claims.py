@@ -8,6 +8,15 @@ The left sides read (``f`` a name, or the function written out; Unicode too)::
     \partial f/\partial X                  \frac{\partial f}{\partial x_i}   (every i)
     \frac{\partial \|x\|_1}{\partial x_i}  \frac{\partial^2 f}{\partial x \partial x^\top}
     \frac{df}{dx}     df/dx     \frac{d}{dt} f(t)     (\nabla f)_i     ∂f/∂x₁
+    J_x F             J_x \operatorname{softmax}(x)      D_x F      \mathbf{J}_{x} (Ax + b)
+
+A left side is a Jacobian when the function is vector-valued (``\frac{\partial F}{\partial
+x}``, ``\partial (x/\|x\|_2)/\partial x``, ``\nabla_x F``: that is decided where the
+function is known, :mod:`symnorm.targets`) or when it is written ``J_x F`` or ``D_x F`` (a
+``J`` or ``D``, the variable as its subscript, the function after it; ``J_F(x)`` is the
+textbook's name for the Jacobian of ``F`` at ``x``, but it is also how a function
+``J_\lambda(w)`` is named, so it is read as a name: :func:`jacobian_name` tells which
+where the functions are known).
 
 A definition (``f(x) = \|x\|_2``, ``L(w) := …``) names a function for later claims.
 :func:`~symnorm.language.relations.relation_pieces` cuts an equation at its top-level
@@ -20,35 +29,30 @@ import re
 from dataclasses import dataclass
 
 from ..model.errors import ParseError
-from .latex_lexer import _GREEK, _SIZES, _SPACING, _Raw, _raw_tokens
+from .claim_tokens import (
+    _NAME_FONTS,
+    Variable,
+    _d_marker,
+    _is_two,
+    _marker,
+    _plain_variable,
+    _script_items,
+    _simple_name,
+    _Tokens,
+    _variable,
+)
+from .latex_lexer import _GREEK
 from .relations import relation_pieces
-from .syntax import _error
 
-__all__ = ["ClaimHead", "Definition", "Variable", "read_definition", "read_head",
-           "relation_pieces", "starts_a_derivative"]
+__all__ = ["ClaimHead", "Definition", "Variable", "jacobian_name", "read_definition",
+           "read_head", "relation_pieces", "starts_a_derivative"]
 
 _FRACTIONS = ("frac", "dfrac", "tfrac", "cfrac")
-_VARIABLE_FONTS = ("mathbf", "boldsymbol", "bm", "vec", "mathit", "mathrm", "mathsf",
-                   "mathnormal", "pmb")
-_NAME_FONTS = _VARIABLE_FONTS + ("mathcal", "mathscr", "mathfrak", "operatorname")
-_D_FONTS = ("mathrm", "operatorname", "text", "textrm", "mathit", "mathsf", "mathnormal")
 _FORMS = (r"\nabla f, \nabla_x f(x), \nabla^2 f, \frac{\partial f}{\partial x}, "
           r"\frac{\partial}{\partial x} (...), \partial f/\partial x, "
-          r"\frac{\partial f}{\partial x_i}, df/dx")
-
-
-@dataclass(frozen=True)
-class Variable:
-    """What a derivative is taken with respect to, as written: ``x``, ``x_i`` (``index``
-    ``("i",)``), ``X_{ij}``, ``x^\top`` (``transposed``), ``x^2`` (``power`` 2, in
-    ``\\partial x^2``)."""
-
-    name: str
-    index: tuple[str, ...] = ()
-    transposed: bool = False
-    power: int = 1
-    start: int = 0
-    end: int = 0
+          r"\frac{\partial f}{\partial x_i}, df/dx, J_x F")
+# the letters of a Jacobian written J_x F or D_x F (also \mathbf{J}, \mathrm{D}, ...)
+_JACOBIAN_LETTERS = ("J", "D")
 
 
 @dataclass(frozen=True)
@@ -60,7 +64,8 @@ class ClaimHead:
     text does not say: ``\nabla f``); ``name`` and ``arguments`` the function's name
     (``f`` and ``("x",)`` in ``\nabla f(x)``), or ``function`` the function written out
     (``\\|x\\|_2`` in ``\nabla_x \\|x\\|_2``), starting at ``function_start``; ``start`` and
-    ``end`` the left side's span in the text.
+    ``end`` the left side's span in the text; ``jacobian`` is true for a left side
+    written as a Jacobian (``J_x F``, ``D_x F``), which a scalar function makes a row.
     """
 
     order: int
@@ -71,6 +76,7 @@ class ClaimHead:
     function_start: int
     start: int
     end: int
+    jacobian: bool = False
 
     @property
     def wrt(self) -> str | None:
@@ -105,189 +111,6 @@ class Definition:
     arguments: tuple[str, ...]
     start: int
     end: int
-
-
-# ----------------------------------------------------------------------------- tokens
-
-class _Tokens:
-    """The raw LaTeX tokens of ``text[lo:hi]`` (spacing and sizing commands left out), with
-    their positions in ``text``."""
-
-    def __init__(self, text: str, lo: int, hi: int) -> None:
-        self.text = text
-        try:  # f(x; theta): a semicolon separates arguments as a comma does
-            raw = _raw_tokens(text[lo:hi].replace(";", ","))
-        except ParseError as err:
-            raise _error(text, lo + (err.position or 0),
-                         str(err).split(" at line ")[0]) from None
-        self.toks = [_Raw(t.kind, t.value, t.start + lo, t.end + lo) for t in raw
-                     if not (t.kind == "cmd" and t.value[1:] in (*_SPACING, *_SIZES)
-                             and t.value != "\\|")]
-        self.hi = hi
-
-    def __len__(self) -> int:
-        return len(self.toks)
-
-    def at(self, i: int) -> _Raw | None:
-        return self.toks[i] if 0 <= i < len(self.toks) else None
-
-    def is_(self, i: int, *values: str) -> bool:
-        t = self.at(i)
-        return t is not None and t.value in values
-
-    def cmd(self, i: int, *names: str) -> bool:
-        t = self.at(i)
-        return t is not None and t.kind == "cmd" and t.value[1:] in names
-
-    def close(self, i: int) -> int:
-        """Index of the token closing the group opened at ``i`` (``{``, ``(``, ``[``)."""
-        pairs = {"{": "}", "(": ")", "[": "]"}
-        opening = self.toks[i].value
-        closing, depth = pairs[opening], 0
-        for j in range(i, len(self.toks)):
-            v = self.toks[j].value
-            if v == opening:
-                depth += 1
-            elif v == closing:
-                depth -= 1
-                if depth == 0:
-                    return j
-        raise self.error(i, f"'{opening}' is never closed")
-
-    def pos(self, i: int) -> int:
-        t = self.at(i)
-        return t.start if t is not None else self.hi
-
-    def error(self, i: int, what: str, detail: str = "") -> ParseError:
-        return _error(self.text, self.pos(i), what, detail)
-
-
-def _simple_name(t: _Tokens, i: int) -> tuple[str, int] | None:
-    """A one-letter name at ``i`` (``x``, ``\theta``, ``\\mathbf{x}``, ``\boldsymbol x``):
-    its name as the readers call it, and the index after it."""
-    tok = t.at(i)
-    if tok is None:
-        return None
-    if tok.kind == "letter":
-        return tok.value, i + 1
-    if tok.kind == "cmd" and tok.value[1:] in _GREEK:
-        return _GREEK[tok.value[1:]], i + 1
-    if tok.kind == "cmd" and tok.value[1:] in _VARIABLE_FONTS:
-        if t.is_(i + 1, "{"):
-            end = t.close(i + 1)
-            inner = _simple_name(t, i + 2)
-            if inner is None or inner[1] != end:
-                return None
-            return inner[0], end + 1
-        inner = _simple_name(t, i + 1)
-        return inner
-    return None
-
-
-def _script_items(t: _Tokens, i: int) -> tuple[tuple[str, ...], int] | None:
-    """A subscript's items (``_1``, ``_i``, ``_{ij}``, ``_{i,j}``, ``_{12}``) from ``i`` (the
-    token after ``_``)."""
-    tok = t.at(i)
-    if tok is None:
-        return None
-    if tok.value == "{":
-        end = t.close(i)
-        items: list[str] = []
-        for j in range(i + 1, end):
-            part = t.toks[j]
-            if part.value == ",":
-                continue
-            if part.kind in ("num", "letter"):
-                items.append(part.value)
-            elif part.kind == "cmd" and part.value[1:] in _GREEK:
-                items.append(_GREEK[part.value[1:]])
-            else:
-                return None
-        return (tuple(items), end + 1) if items else None
-    if tok.kind == "num" and len(tok.value) == 1 or tok.kind == "letter":
-        return (tok.value,), i + 1
-    return None
-
-
-def _is_top(t: _Tokens, i: int) -> int | None:
-    r"""``^\top``, ``^T``, ``^{\top}``, ``^{\mathsf{T}}`` from ``i`` (the token after ``^``):
-    the index after it."""
-    if t.cmd(i, "top", "intercal") or t.is_(i, "T"):
-        return i + 1
-    if t.cmd(i, "mathsf", "mathrm", "text") and t.is_(i + 1, "{") and t.is_(i + 2, "T") \
-            and t.is_(i + 3, "}"):
-        return i + 4
-    if t.is_(i, "{"):
-        end = t.close(i)
-        inner = _is_top(t, i + 1)
-        if inner == end:
-            return end + 1
-    return None
-
-
-def _is_two(t: _Tokens, i: int) -> int | None:
-    """``^2`` or ``^{2}`` from ``i`` (the token after ``^``): the index after it."""
-    if t.is_(i, "2"):
-        return i + 1
-    if t.is_(i, "{") and t.is_(i + 1, "2") and t.is_(i + 2, "}"):
-        return i + 3
-    return None
-
-
-def _variable(t: _Tokens, i: int) -> tuple[Variable, int] | None:
-    """A variable with its scripts: ``x``, ``x_i``, ``X_{ij}``, ``x^\top``, ``x_i^2``."""
-    found = _simple_name(t, i)
-    if found is None:
-        return None
-    name, j = found
-    index: tuple[str, ...] = ()
-    transposed, power = False, 1
-    while j < len(t) and t.at(j).value in ("_", "^"):  # type: ignore[union-attr]
-        if t.is_(j, "_") and not index:
-            items = _script_items(t, j + 1)
-            if items is None:
-                return None
-            index, j = items
-        elif t.is_(j, "^"):
-            top = _is_top(t, j + 1)
-            two = _is_two(t, j + 1)
-            if top is not None and not transposed:
-                transposed, j = True, top
-            elif two is not None and power == 1:
-                power, j = 2, two
-            else:
-                return None
-        else:
-            return None
-    return Variable(name, index, transposed, power, t.pos(i), t.toks[j - 1].end), j
-
-
-def _plain_variable(t: _Tokens, i: int) -> tuple[Variable, int] | None:
-    """A variable without scripts (the ``x`` of ``\nabla_x^2``)."""
-    found = _simple_name(t, i)
-    if found is None:
-        return None
-    return Variable(found[0], (), False, 1, t.pos(i), t.toks[found[1] - 1].end), found[1]
-
-
-def _d_marker(t: _Tokens, i: int) -> int | None:
-    """``d``, ``\\mathrm{d}``, ``\\operatorname{d}``, ``\text{d}``: the index after it."""
-    if t.is_(i, "d") and t.at(i).kind == "letter":  # type: ignore[union-attr]
-        return i + 1
-    if t.cmd(i, *_D_FONTS):
-        if t.is_(i + 1, "{") and t.is_(i + 2, "d") and t.is_(i + 3, "}"):
-            return i + 4
-        if t.is_(i + 1, "d"):
-            return i + 2
-    return None
-
-
-def _marker(t: _Tokens, i: int) -> tuple[str, int] | None:
-    r"""``\partial`` or a ``d`` at ``i``: which, and the index after it."""
-    if t.cmd(i, "partial"):
-        return "partial", i + 1
-    after = _d_marker(t, i)
-    return ("d", after) if after is not None else None
 
 
 # ----------------------------------------------------------------------------- names
@@ -391,6 +214,9 @@ def read_head(text: str, lo: int = 0, hi: int | None = None) -> ClaimHead | None
         return None
     if t.cmd(0, "nabla"):
         return _nabla(t, 0, len(t))
+    jacobian = _jacobian(t)
+    if jacobian is not None:
+        return jacobian
     if t.is_(0, "(", "[") and t.cmd(1, "nabla"):
         return _nabla_component(t)
     if t.cmd(0, *_FRACTIONS) and t.is_(1, "{") and _marker(t, 2) is not None:
@@ -407,6 +233,77 @@ def read_head(text: str, lo: int = 0, hi: int | None = None) -> ClaimHead | None
         raise t.error(first, "cannot read the derivative on the left of '='",
                       f"; the forms read are {_FORMS}")
     return None
+
+
+def _jacobian_letter(t: _Tokens, i: int) -> int | None:
+    r"""``J``, ``D``, ``\mathbf{J}``, ``\mathrm D``, ``\operatorname{D}`` at ``i``: the index
+    after it."""
+    tok = t.at(i)
+    if tok is None:
+        return None
+    if tok.kind == "letter":
+        return i + 1 if tok.value in _JACOBIAN_LETTERS else None
+    if tok.kind == "cmd" and tok.value[1:] in _NAME_FONTS:
+        if t.is_(i + 1, "{") and t.is_(i + 3, "}") and t.is_(i + 2, *_JACOBIAN_LETTERS):
+            return i + 4
+        if t.is_(i + 1, *_JACOBIAN_LETTERS) and t.at(i + 1).kind == "letter":  # type: ignore
+            return i + 2
+    return None
+
+
+def _jacobian(t: _Tokens) -> ClaimHead | None:
+    """``J_x F``, ``J_{x} F(x)``, ``D_x (Ax + b)``: a Jacobian, the variable as its subscript
+    and a function after it; None for any other text (``J_F(x)``, ``J_x``, ``D_1``: names)."""
+    j = _jacobian_letter(t, 0)
+    if j is None or not t.is_(j, "_"):
+        return None
+    group = t.is_(j + 1, "{")
+    found = _variable(t, j + 2) if group else _plain_variable(t, j + 1)
+    if found is None:
+        return None
+    inner_end = t.close(j + 1) if group else found[1]
+    if found[1] != inner_end or found[0].index or found[0].power != 1:
+        return None
+    after = inner_end + group
+    if after >= len(t) or _argument_list(t, after):
+        return None  # J_x alone, or J_F(x): a name (see jacobian_name)
+    head = _function(t, after, len(t), 1, (found[0],))
+    return ClaimHead(1, head.variables, head.name, head.arguments, head.function,
+                     head.function_start, t.pos(0), t.toks[-1].end, jacobian=True)
+
+
+def _argument_list(t: _Tokens, i: int) -> bool:
+    """Whether the tokens from ``i`` to the end are ``(a, b, ...)`` of plain names."""
+    if not t.is_(i, "(") or t.close(i) != len(t) - 1:
+        return False
+    k = i + 1
+    while k < len(t) - 1:
+        found = _simple_name(t, k)
+        if found is None:
+            return False
+        k = found[1]
+        if k < len(t) - 1:
+            if not t.is_(k, ","):
+                return False
+            k += 1
+    return k > i + 1
+
+
+def jacobian_name(definition: Definition, known: dict) -> str | None:
+    r"""The function a name such as ``J_F`` (of ``J_F(x) = ...``) is the Jacobian of, when
+    ``F`` is one of the ``known`` functions; None otherwise (``J_\lambda(w) = ...`` names a
+    function of its own).
+
+    >>> jacobian_name(read_definition("J_F(x)"), {"F": None})
+    'F'
+    >>> jacobian_name(read_definition("J_F(x)"), {}) is None
+    True
+    """
+    letter, sep, rest = definition.name.partition("_")
+    if not sep or letter.lstrip("\\") not in _JACOBIAN_LETTERS and not any(
+            letter == f"\\{font}{{{j}}}" for font in _NAME_FONTS for j in _JACOBIAN_LETTERS):
+        return None
+    return rest if rest in known else None
 
 
 def _top_level(t: _Tokens, value: str, lo: int, hi: int) -> int | None:

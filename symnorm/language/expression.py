@@ -22,7 +22,8 @@ elementwise on vectors and matrices); ``trace(M)`` of a square matrix. Of a whol
 matrix: ``sum(u)``, ``mean(u)``, ``var(u)`` (scalars, over every entry); of a column vector:
 ``logsumexp(u)`` (a scalar), ``softmax(u)``, ``layer_norm(u)``, ``layer_norm(u, eps)``,
 ``rms_norm(u)``, ``rms_norm(u, eps)`` (vectors; eps 1e-5 by default); of a square matrix:
-``inv(M)``, ``det(M)``, ``logdet(M)``. Matrix norm orders:
+``inv(M)``, ``det(M)``, ``logdet(M)``; ``diag(u)``, the diagonal matrix of a column
+vector (as Jacobians are written). Matrix norm orders:
 ``norm(X, fro)`` (or ``'fro'``), ``norm(X, nuc)`` (or ``'nuc'``), ``norm(X, 2)``,
 ``norm(X, 1)``, ``norm(X, oo)``.
 
@@ -97,17 +98,18 @@ __all__ = ["KNOWN_FUNCTIONS", "parse"]
 KNOWN_FUNCTIONS: tuple[str, ...] = ("norm", "sqrt", "log", "exp", "abs", "sign", "sigmoid",
                                     "max", "tanh", "relu", "softplus", "trace", "sum", "mean",
                                     "var", "logsumexp", "softmax", "layer_norm", "rms_norm",
-                                    "inv", "det", "logdet")
+                                    "inv", "det", "logdet", "diag")
 
 # functions of a whole vector or matrix: what each takes, and the constructor that builds it
 _ENTRIES = ("sum", "mean", "var")              # any vector or matrix -> a scalar
-_OF_VECTOR = ("logsumexp", "softmax", "layer_norm", "rms_norm")   # a column vector
+_OF_VECTOR = ("logsumexp", "softmax", "layer_norm", "rms_norm", "diag")  # a column vector
 _OF_SQUARE = ("inv", "det", "logdet")          # a square matrix
 _BUILD = {"sum": vector_functions.sum, "mean": vector_functions.mean,
           "var": vector_functions.var, "logsumexp": vector_functions.logsumexp,
           "softmax": vector_functions.softmax, "layer_norm": vector_functions.layer_norm,
           "rms_norm": vector_functions.rms_norm, "inv": matrix_functions.inv,
-          "det": matrix_functions.det, "logdet": matrix_functions.logdet}
+          "det": matrix_functions.det, "logdet": matrix_functions.logdet,
+          "diag": sp.DiagMatrix}
 
 # names of Sobolev spaces (H1, H2, W12): not norm orders; see symnorm.sobolev_norm
 _SOBOLEV_RE = re.compile(r"[HW][0-9]+(?:_?[0-9p]+)?")
@@ -117,7 +119,8 @@ _ARITY: dict[str, tuple[int, int, str]] = {
     "norm": (1, 2, "1 or 2 (norm(u) or norm(u, p))"),
     **{f: (1, 1, f"1 ({f}(s))") for f in ("sqrt", "log")},
     **{f: (1, 1, f"1 ({f}(u) of a vector or matrix u)") for f in _ENTRIES},
-    **{f: (1, 1, f"1 ({f}(u) of a column vector u)") for f in ("logsumexp", "softmax")},
+    **{f: (1, 1, f"1 ({f}(u) of a column vector u)") for f in ("logsumexp", "softmax",
+                                                               "diag")},
     **{f: (1, 2, f"1 or 2 ({f}(u) or {f}(u, eps))") for f in ("layer_norm", "rms_norm")},
     **{f: (1, 1, f"1 ({f}(M) of a square matrix M)") for f in _OF_SQUARE},
     "max": (2, 64, "2 or more scalars (max(a, b, ...))"),
@@ -482,6 +485,8 @@ class _Reader:
             return None
         if not self.dims.is_one(shape[1]):
             hint = (f"; write {name}(({arg}).T)" if self.dims.is_one(shape[0]) else
+                    "; diag(u) makes the diagonal matrix of a vector (the diagonal of a "
+                    "matrix is not in the language)" if name == "diag" else
                     "; a batch of vectors is the leading axes of a kernel's argument")
             raise ShapeError(f"{name}() takes a column vector, but '{arg}' in '{call}' is "
                              f"{self.describe(shape)}{hint}")
@@ -489,6 +494,8 @@ class _Reader:
             self.scalar_use(args[1], self.shape_of(args[1]),
                             f"the eps of {name}() must be a scalar, but '{{arg}}' in "
                             f"'{call}' is {{shape}}")
+        if name == "diag":
+            return (shape[0], shape[0])
         return None if name == "logsumexp" else shape
 
     def number(self, token: Token) -> sp.Rational:

@@ -16,7 +16,14 @@ What is read:
   ``_\infty``, ``_p``, ``_F``, ``_*`` (``\|u\|`` alone is the 2-norm), ``\|u\|_2^2`` and
   ``\|u\|^2_2``; absolute values ``|a|``, ``\lvert a \rvert`` (elementwise on vectors);
 * ``\operatorname{sign}``, ``\mathrm{sign}``, ``\text{sign}``, ``\sigma(\dots)`` (the
-  logistic sigmoid), ``\exp``, ``\log``, ``\ln``, ``\tanh``, ``e^{\dots}``;
+  logistic sigmoid), ``\exp``, ``\log``, ``\ln``, ``\tanh``, ``e^{\dots}``,
+  ``\operatorname{ReLU}``, ``\operatorname{softplus}``;
+* the functions of a whole vector or matrix, by name (``\operatorname{softmax}``,
+  ``logsumexp``, ``LSE``, ``sum``, ``mean``, ``var``, ``LayerNorm``, ``layer\_norm``,
+  ``RMSNorm``, ``inv``, ``det``, ``logdet``, ``tr``, ``trace``, ``diag``; ``\det``,
+  ``\tr``, ``\diag``) and in the notations of
+  :mod:`~symnorm.language.latex_functions` (``M^{-1}``, ``M^{-\top}``, ``\log\det M``,
+  ``\sum_i x_i``, ``\mathbf{1}^\top x``, ``\log\sum_i e^{x_i}``);
 * transposes ``x^\top``, ``x^T``, ``x^{\mathsf T}``, ``x^\intercal``; ``\odot`` and ``\circ``
   (elementwise product), ``u^{\circ p}`` (elementwise power);
 * components ``x_1``, ``x_{12}``, ``A_{12}``, ``A_{i,j}`` (1-based, as people write them)
@@ -49,9 +56,9 @@ from ..model.atoms import ScalarOf
 from ..model.errors import ParseError, ShapeError, UnknownNormError, UnsupportedExpressionError
 from ..model.symbols import dim
 from ..rules.constructors import norm
-from .expression import _Reader
+from .latex_functions import FunctionReader, index_sum
 from .latex_lexer import _GREEK, KNOWN_COMMANDS, _from_lark, _Lexer, _parser
-from .names import _Shape
+from .names import _DIM_NAMES, _Shape
 from .syntax import Token as ReaderToken
 from .syntax import Tree as ReaderTree
 from .syntax import _error
@@ -109,7 +116,7 @@ def _walk(tree: Any) -> Any:
         stack.extend(c for c in node.children if hasattr(c, "children"))
 
 
-_ELEMENTWISE_CALLS = frozenset({"abs", "sign", "exp", "sigmoid"})
+_ELEMENTWISE_CALLS = frozenset({"abs", "sign", "exp", "sigmoid", "relu", "softplus"})
 
 
 def _normalise(tree: Tree, declared: set[str]) -> None:
@@ -121,9 +128,15 @@ def _normalise(tree: Tree, declared: set[str]) -> None:
         if kind in ("sqrt", "abs"):
             node.data, node.children = "call", [_name_token(kind, node), *node.children]
         elif kind == "func":
-            func, arg = node.children
-            if str(func) != "tanh":
-                node.data, node.children = "call", [_name_token(str(func), func), arg]
+            func, *args = node.children
+            inner = args[0]
+            if str(func) == "log" and len(args) == 1 and isinstance(inner, Tree) \
+                    and inner.data == "func" and str(inner.children[0]) == "det" \
+                    and len(inner.children) == 2:  # \log\det M
+                node.data, node.children = "call", [_name_token("logdet", node),
+                                                    inner.children[1]]
+            elif str(func) != "tanh" or len(args) > 1:
+                node.data, node.children = "call", [_name_token(str(func), func), *args]
         elif kind == "pow":
             base = node.children[0]
             if isinstance(base, Tree) and base.data == "var" and base.children[0] == "e" \
@@ -161,8 +174,10 @@ def _normalise_norm(node: Tree) -> None:
     node.data, node.children = "call", [name, arg, p]
 
 
-class _LatexReader(_Reader):
-    """The expression language's reader, plus components, sums, identity and constants."""
+class _LatexReader(FunctionReader):
+    """The expression language's reader, plus components, sums, identity and constants
+    (and, from :class:`~symnorm.language.latex_functions.FunctionReader`, the notations of
+    the functions of a whole vector or matrix)."""
 
     def __init__(self, text: str, shapes: dict[str, object]) -> None:
         super().__init__(text, shapes)
@@ -174,13 +189,28 @@ class _LatexReader(_Reader):
         self.index_dims: dict[str, int] = {}        # sum index -> its dimension variable
 
     def collect_orders(self, tree: Tree) -> None:
-        """Letters in an exponent (``|x|^{p-1}``) are scalars, as norm orders are."""
+        r"""Letters in an exponent (``|x|^{p-1}``) are scalars, as norm orders are; a
+        dimension's name used only as a divisor and as the upper limit of sums
+        (``\frac{1}{n}\sum_{i=1}^n x_i``) is that dimension."""
         super().collect_orders(tree)
+        divisors: set[int] = set()
+        uses: dict[str, list[int]] = {}
         for node in _walk(tree):
             if node.data in ("pow", "hpow") and hasattr(node.children[-1], "children"):
                 for sub in _walk(node.children[-1]):
                     if sub.data == "var":
                         self.order_names.add(str(sub.children[0]))
+            elif node.data == "div" and getattr(node.children[1], "data", None) == "var":
+                divisors.add(id(node.children[1]))
+            elif node.data == "var":
+                uses.setdefault(str(node.children[0]), []).append(id(node))
+        limits = {id(node.children[0].children[2]) for node in _walk(tree)
+                  if node.data == "lsum" and len(node.children[0].children) == 3}
+        for name, ids in uses.items():
+            if name not in self.specs and name in ("n", *_DIM_NAMES) and \
+                    any(i in divisors for i in ids) and \
+                    all(i in divisors or i in limits for i in ids):
+                self.divisor_names.add(name)
 
     def shape_of(self, node: Tree) -> _Shape:
         kind = node.data
@@ -371,7 +401,7 @@ class _LatexReader(_Reader):
             name = str(upper.children[0])
             hi = next((d for spec in self.specs.values() for d in spec.dims
                        if isinstance(d, sp.Symbol) and d.name == name), None) or dim(name)
-        return sp.Sum(body, (i, lo, hi))
+        return index_sum(sp.Sum(body, (i, lo, hi)))
 
     def read(self, tree: Tree) -> sp.Basic:
         try:

@@ -32,10 +32,22 @@ _GREEK = {
     "Gamma": "Gamma", "Delta": "Delta", "Theta": "Theta", "Lambda": "Lambda", "Xi": "Xi",
     "Pi": "Pi", "Sigma": "Sigma", "Phi": "Phi", "Psi": "Psi", "Omega": "Omega",
 }
-_FUNCTION_COMMANDS = {"exp": "exp", "log": "log", "ln": "log", "tanh": "tanh"}
-# words inside \operatorname{...}, \mathrm{...}, \text{...}
+# commands, and the operator names people declare with \DeclareMathOperator (\tr, \diag)
+_FUNCTION_COMMANDS = {"exp": "exp", "log": "log", "ln": "log", "tanh": "tanh", "det": "det",
+                      "tr": "trace", "Tr": "trace", "diag": "diag"}
+# words inside \operatorname{...}, \mathrm{...}, \text{...} -> the expression language's name
 _FUNCTION_WORDS = {"sign": "sign", "sgn": "sign", "exp": "exp", "log": "log", "ln": "log",
-                   "tanh": "tanh", "sigmoid": "sigmoid", "abs": "abs"}
+                   "tanh": "tanh", "sigmoid": "sigmoid", "abs": "abs",
+                   "relu": "relu", "ReLU": "relu", "softplus": "softplus",
+                   # functions of a whole vector or matrix
+                   "sum": "sum", "mean": "mean", "var": "var", "Var": "var",
+                   "softmax": "softmax", "logsumexp": "logsumexp", "LSE": "logsumexp",
+                   "LayerNorm": "layer_norm", "layer_norm": "layer_norm",
+                   "layernorm": "layer_norm", "RMSNorm": "rms_norm", "rms_norm": "rms_norm",
+                   "rmsnorm": "rms_norm", "inv": "inv", "det": "det", "logdet": "logdet",
+                   "tr": "trace", "Tr": "trace", "trace": "trace", "diag": "diag"}
+# a bar or an overline: a mean, a complex conjugate, a closure or another point, by author
+_AMBIGUOUS = ("bar", "overline")
 _FONT_COMMANDS = ("operatorname", "mathrm", "text", "textrm", "textnormal", "mathsf",
                   "mathit", "mathbf", "boldsymbol", "bm", "vec", "mathnormal")
 _SIZES = ("left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr",
@@ -58,10 +70,10 @@ _OPERAND_END = frozenset({"ONES", "NUMBER", "LETTER", "GREEK", "INFTY", "TRANSPO
 _SINGLE_ARG = frozenset({"ONES", "LETTER", "GREEK", "INFTY", "TRANSPOSE", "NUCSTAR"})
 _PUNCT = {"+": "_PLUS", "-": "_MINUS", "*": "_TIMES", "/": "_SLASH", "^": "_CARET",
           "_": "_SUB", "(": "_LPAR", "[": "_LPAR", ")": "_RPAR", "]": "_RPAR",
-          "{": "_LBRACE", "}": "_RBRACE", "=": "_EQ", ",": "_COMMA"}
+          "{": "_LBRACE", "}": "_RBRACE", "=": "_EQ", ",": "_COMMA", ";": "_SEMI"}
 _RAW = re.compile(r"(?P<space>\s+|~)|(?P<cmd>\\(?:[A-Za-z]+|.))"
                   r"|(?P<num>[0-9]+(?:\.[0-9]+)?|\.[0-9]+)|(?P<letter>[A-Za-z])"
-                  r"|(?P<punct>[-+*/^_()\[\]{}|=,])|(?P<dot>\.)", re.S)
+                  r"|(?P<punct>[-+*/^_()\[\]{}|=,;])|(?P<dot>\.)", re.S)
 
 _TOKEN_TEXT = {
     "NUMBER": "a number", "LETTER": "a letter", "GREEK": "a Greek letter",
@@ -71,7 +83,7 @@ _TOKEN_TEXT = {
     "_RBRACE": "'}'", "_LBAR": "'|' (opening)", "_RBAR": "'|' (closing)",
     "_LDBAR": "'\\|' (opening a norm)", "_RDBAR": "'\\|' (closing a norm)",
     "_FRAC": "'\\frac'", "_SQRT": "'\\sqrt'", "_SUM": "'\\sum'", "_EQ": "'='",
-    "_COMMA": "','", "$END": "end of text",
+    "_COMMA": "','", "_SEMI": "';'", "$END": "end of text",
 }
 
 
@@ -176,10 +188,18 @@ class _Lexer:
             value, start = value[1:], start + 1
         self.emit("NUMBER", value, start, raw.end)
 
+    def in_exponent(self) -> bool:
+        """Whether the next token opens an exponent: after ``^``, ``^{`` or ``^{-`` (the
+        ``T`` of ``x^T``, ``x^{T}`` and ``M^{-T}``)."""
+        if self.last() == "_CARET":
+            return True
+        if self.last() == "_MINUS":
+            return self.last(2) == "_LBRACE" and self.last(3) == "_CARET"
+        return self.last() == "_LBRACE" and self.last(2) == "_CARET"
+
     def on_letter(self, raw: _Raw) -> None:
         after_caret = self.last() == "_CARET" or (
-            self.last() == "_LBRACE" and self.last(2) == "_CARET"
-            and (nxt := self.peek()) is not None and nxt.value == "}")
+            self.in_exponent() and (nxt := self.peek()) is not None and nxt.value == "}")
         if raw.value == "T" and after_caret:
             self.emit("TRANSPOSE", ".T", raw.start, raw.end)
         elif (word := self.function_word(raw)) is not None:
@@ -243,6 +263,12 @@ class _Lexer:
             self.emit("FUNC", _FUNCTION_COMMANDS[name], raw.start, raw.end)
         elif name in _FONT_COMMANDS:
             self.font(raw, name)
+        elif name in _AMBIGUOUS:
+            typed = self.text[raw.start:raw.end]
+            raise self.error(raw, f"'{typed}' is not read: a bar stands for a mean, a complex "
+                                  "conjugate or another point, depending on the author",
+                             "; write \\operatorname{mean}(x) for the mean of the entries of "
+                             "x, or a plain name (x_0, z) for another point")
         elif name in ("nabla", "partial"):
             typed = self.text[raw.start:raw.end]
             raise self.error(raw, f"'{typed}' begins a derivative, which is a claim's left "
@@ -295,13 +321,12 @@ class _Lexer:
                 j += 1
             if j == len(self.raw):
                 raise self.error(first, "'{' is never closed")
-            word = "".join(p.value for p in parts)
+            word = "".join(p.value for p in parts).replace("\\_", "_")  # layer\_norm
             start, end, self.i = first.start, self.raw[j].end, j + 1
         else:
             word, start, end = first.value, first.start, first.end
             self.i += 1
-        script = self.last() == "_CARET" or (self.last() == "_LBRACE"
-                                             and self.last(2) == "_CARET")
+        script = self.in_exponent()
         if word == "T" and script:
             self.emit("TRANSPOSE", ".T", start, end)
         elif word in _FUNCTION_WORDS:

@@ -61,7 +61,7 @@ def latex_pieces(text: str, pos: int) -> tuple[list[tuple[str, str, int, int]], 
 
     Kinds are those of the LaTeX lexer: ``space``, ``cmd``, ``num``, ``letter``,
     ``punct``. A run of superscripts (subscripts) becomes one ``^{...}`` (``_{...}``), so
-    ``x²³`` is ``x^{23}`` and ``x₁₂`` is ``x_{12}``.
+    ``x²³`` is ``x^{23}`` and ``x₁₂`` is ``x_{12}``; ``M⁻ᵀ`` is ``M^{-\top}``.
 
     >>> latex_pieces("λx", 0)
     ([('cmd', '\\\\lambda', 0, 1)], 1)
@@ -73,6 +73,10 @@ def latex_pieces(text: str, pos: int) -> tuple[list[tuple[str, str, int, int]], 
         return [], pos + 1
     if ch in GREEK:
         return [("cmd", "\\" + GREEK[ch], pos, pos + 1)], pos + 1
+    if text.startswith("⁻ᵀ", pos):  # M⁻ᵀ: the transposed inverse, M^{-\top}
+        return [("punct", "^", pos, pos + 1), ("punct", "{", pos, pos + 1),
+                ("punct", "-", pos, pos + 1), ("cmd", r"\top", pos + 1, pos + 2),
+                ("punct", "}", pos + 1, pos + 2)], pos + 2
     for table, script in ((SUPERSCRIPTS, "^"), (SUBSCRIPTS, "_")):
         if ch in table:
             end = pos

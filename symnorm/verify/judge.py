@@ -1,14 +1,17 @@
-r"""Verify a hand derivation: is the claimed gradient (or Hessian) the right one, and how
-sure is the answer?
+r"""Verify a hand derivation: is the claimed gradient (Hessian, Jacobian) the right one,
+and how sure is the answer?
 
 ``verify(claim)`` reads a claim as people write it, in one line with the derivative on
 the left (``\nabla f = \frac{x}{\|x\|_2}``, ``\frac{\partial \|x\|_1}{\partial x_i} =
 \operatorname{sign}(x_i)``, ``∇ₓ‖x‖₂ = x/‖x‖₂``; :mod:`symnorm.language.claims` lists the
 forms), or the right side alone with ``f`` and ``wrt`` given. It derives the gradient
-with :func:`symnorm.grad` and compares the two with :func:`symnorm.check.compare.compare`:
-symbolically (a proof for every ``n`` when the difference simplifies to 0), numerically at
-random points in several dimensions (and at every ``i`` for a claim about ``x_i``), at the
-kinks, and transposed (numerator layout). The verdict says how sure it is: ``proved``,
+with :func:`symnorm.grad` (the Jacobian with :func:`symnorm.jacobian` when ``f`` is
+vector-valued, or the left side is ``J_x F``) and compares the two with
+:func:`symnorm.check.compare.compare`: symbolically (a proof for every ``n`` when the
+difference simplifies to 0), numerically at random points in several dimensions (and at
+every ``i`` for a claim about ``x_i``), at the kinks, and transposed (a gradient written
+as a row is in numerator layout, a Jacobian written with a column for each output in
+denominator layout). The verdict says how sure it is: ``proved``,
 ``equal at random points``, ``equal up to layout``, ``equal almost everywhere``,
 ``wrong`` (with a counterexample) or ``could not decide``; never a false "equal".
 """
@@ -58,7 +61,7 @@ def verdict_from(c: Comparison, hand: Any, target: Target, reference: Any,
 def _convention(target: Target) -> str | None:
     """The space the gradient lives in, for a gradient with respect to a whole declared
     symmetric or diagonal matrix (see :data:`symnorm.calculus.engine.CONVENTIONS`)."""
-    if target.order != 1 or target.component:
+    if target.kind != "gradient" or target.component:
         return None
     space = structured_space(target.var)
     return None if space is None else CONVENTIONS[space].format(X=target.var.name)
@@ -114,7 +117,7 @@ def judge(claim: Any, target: Target, reference: Any, full: Any, *, bindings: di
                    wrt=target.wrt_shown, kind=target.kind)._what()
     c = compare(expr, reference, full=full, component=target.component,
                 indices=target.indices, kinks=(target.f,),
-                layout=target.order == 1 and not target.component, what=what,
+                layout=target.transposed_layout or False, what=what,
                 min_size=target.min_size, seed=seed, settings=settings, points=points)
     verdict = verdict_from(c, expr, target, reference, source)
     verdict.convention = _convention(target)
@@ -126,7 +129,12 @@ def judge(claim: Any, target: Target, reference: Any, full: Any, *, bindings: di
 def verify(hand: Any, f: Any = None, wrt: Any = None, *, hessian: bool = False,
            latex: bool | None = None, shapes: dict[str, object] | None = None,
            seed: int = 0, settings: int = 3, points: int = 3) -> Verdict:
-    r"""Check a claimed gradient (or Hessian) and say how sure the answer is.
+    r"""Check a claimed gradient (Hessian, Jacobian) and say how sure the answer is.
+
+    A claim about a vector-valued ``f`` (or written ``J_x F = ...``) is about its Jacobian,
+    in numerator layout (a row for each output) as :func:`symnorm.jacobian` derives it;
+    its transpose is ``"equal up to layout"`` with ``layout`` ``"denominator"``. A gradient
+    written as a row is ``"equal up to layout"`` with ``layout`` ``"numerator"``.
 
     Parameters
     ----------
@@ -135,11 +143,12 @@ def verify(hand: Any, f: Any = None, wrt: Any = None, *, hessian: bool = False,
         (``\nabla f = ...``, ``\nabla_x \|x\|_2 = ...``, ``\nabla^2 f = ...``,
         ``\frac{\partial f}{\partial x} = ...``, ``\partial f/\partial X = ...``,
         ``\frac{\partial f}{\partial x_i} = ...`` for every ``i``, ``df/dx = ...``,
-        Unicode ``∇ₓ‖x‖₂ = x/‖x‖₂``); or only its right side: an expression, text in the
-        expression language or LaTeX; or a derivation of several lines (a list, or LaTeX
-        with ``&=`` and ``\\``), each line checked.
+        ``J_x F = ...``, Unicode ``∇ₓ‖x‖₂ = x/‖x‖₂``); or only its right side: an
+        expression, text in the expression language or LaTeX; or a derivation of several
+        lines (a list, or LaTeX with ``&=`` and ``\\``), each line checked.
     f : expression or str, optional
-        The function: an expression, its text, or a definition ``"f(x) = ..."`` (then a
+        The function (scalar or vector-valued): an expression, its text, or a definition
+        ``"f(x) = ..."`` (then a
         left side naming another function is an error). Left out when the claim writes
         it on the left.
     wrt : symbol, component or str, optional
@@ -172,6 +181,9 @@ def verify(hand: Any, f: Any = None, wrt: Any = None, *, hessian: bool = False,
         than the one given (at its position in the text).
     symnorm.ShapeError
         A variable that does not occur in ``f``, or a component it does not have.
+    symnorm.UnsupportedExpressionError
+        A claim symnorm does not judge: the Hessian or one column of the Jacobian of a
+        vector-valued ``f``, a Jacobian with respect to a matrix.
 
     Examples
     --------
@@ -190,6 +202,12 @@ def verify(hand: Any, f: Any = None, wrt: Any = None, *, hessian: bool = False,
     >>> v = sn.verify(r"2(Ax - b)A^\top", sn.norm(A*x - b, 2)**2, x)
     >>> v.status, v.shape_mismatch.startswith("shape mismatch")
     ('wrong', True)
+    >>> sn.verify(r"J_x \operatorname{softmax}(x) = \operatorname{diag}(\operatorname{softmax}"
+    ...           r"(x)) - \operatorname{softmax}(x) \operatorname{softmax}(x)^\top").status
+    'proved'
+    >>> v = sn.verify(r"\frac{\partial F}{\partial x} = A^\top", A*x + b)
+    >>> v.status, v.kind, v.layout
+    ('equal up to layout', 'jacobian', 'denominator')
     """
     shapes = dict(shapes or {})
     name: str | None = None

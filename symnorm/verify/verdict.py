@@ -161,13 +161,16 @@ class Verdict:
       dimensions and points), though SymPy does not reduce the difference to 0;
     * ``"equal up to layout"``: the claim is the transpose of the gradient (``layout``
       is ``"numerator"``: a row where symnorm's gradient, in denominator layout, has the
-      shape of the variable);
+      shape of the variable), or of the Jacobian (``layout`` is ``"denominator"``: a column
+      for each output where symnorm's Jacobian, in numerator layout, has a row for each);
     * ``"equal almost everywhere"``: equal except on a null set (``where`` says which);
     * ``"wrong"``: ``counterexample`` gives a point where they differ (unless the shapes
       differ: ``shape_mismatch`` says how);
     * ``"could not decide"``: neither a proof nor a counterexample (``reason`` says why).
 
-    ``ok`` is true for the first four. ``symbolic`` and ``numeric`` are the evidence. For
+    ``kind`` is what was claimed: ``"gradient"``, ``"hessian"`` or ``"jacobian"``
+    (``"step"`` for one step of a chain). ``ok`` is true for the first four. ``symbolic``
+    and ``numeric`` are the evidence. For
     a derivation of several lines, ``lines`` holds one verdict a line and ``first_wrong``
     the index of the first one that does not hold (None when all do). ``summary()``
     is one line, ``str`` the full report; ``latex()`` and the Jupyter display show the
@@ -278,7 +281,7 @@ class Verdict:
     def _what(self) -> str:
         if self.kind == "step":
             return f"equal to the line before, {_where_text(self.reference)}"
-        op = "Hessian" if self.kind == "hessian" else "gradient"
+        op = {"hessian": "Hessian", "jacobian": "Jacobian"}.get(self.kind, "gradient")
         if isinstance(self.wrt, MatrixElement):
             op = "partial derivative"
             if self.kind == "hessian":
@@ -313,6 +316,10 @@ class Verdict:
         if self.status == SAMPLED:
             return (f"equal at {self.sampled()}: the claim is {what}, not proved "
                     "symbolically")
+        if self.status == LAYOUT and self.layout == "denominator":
+            return (f"equal up to layout: the claim is {what} in denominator layout (its "
+                    "transpose, a column for each output; symnorm's Jacobian, in numerator "
+                    "layout, has a row for each output)")
         if self.status == LAYOUT:
             shape = "a row" if self.hand is not None and getattr(self.hand, "shape", (0, 0))[
                 0] == 1 else "the transpose"
@@ -369,15 +376,16 @@ class Verdict:
     def _lhs(self) -> Math:
         if self.kind == "step":  # one step of a chain: the line before = the claim
             return Math(to_latex(self.reference), _where_text(self.reference))
-        symbol = "hessian" if self.kind == "hessian" else "grad"
+        symbol = {"hessian": "hessian", "jacobian": "jacobian"}.get(self.kind, "grad")
         if isinstance(self.wrt, MatrixElement):
             symbol = "partial"
         d = Differential(self.f, self.wrt, symbol)
         return Math(d.latex(), d.text())
 
     def _title_(self) -> Note:
-        what = "Hessian" if self.kind == "hessian" else \
-            "partial derivative" if isinstance(self.wrt, MatrixElement) else "gradient"
+        what = "Hessian" if self.kind == "hessian" else "Jacobian" if \
+            self.kind == "jacobian" else "partial derivative" if \
+            isinstance(self.wrt, MatrixElement) else "gradient"
         return note(f"A hand derivation of the {what} of ", Math(to_latex(self.f),
                     to_text(self.f)), " with respect to ", Math(to_latex(self.wrt),
                                                                  _wrt_text(self.wrt)))
