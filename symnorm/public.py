@@ -13,8 +13,9 @@ from .calculus.dual import DualNorm, dual
 from .calculus.jacobian import JacobianDerivation
 from .calculus.prox import Prox, prox
 from .calculus.regularization import optimality, proximal_gradient
-from .calculus.sobolev import first_variation, sobolev_energy, sobolev_norm
+from .calculus.sobolev import sobolev_energy, sobolev_norm
 from .calculus.subdiff.vector import Subdifferential, subdiff
+from .calculus.variation import first_variation
 from .check import CheckReport
 from .kernels.kernel import Kernel, kernel
 from .language import parse_latex
