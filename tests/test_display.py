@@ -378,3 +378,26 @@ def test_long_right_hand_sides_break_in_documents_at_their_signs() -> None:
     assert tex.count(r"\notag") >= 3 and tex.count(r"\tag{1}") == 1
     assert r"(1)\enspace A note." in tex and r"\par A sentence.\par" in tex
     assert np.all([len(line) < 400 for line in tex.splitlines()])
+
+
+def test_the_ones_vector_is_bold_in_products_and_plain_as_a_term() -> None:
+    # 1 1ᵀ/n in LayerNorm's Jacobian reads as a matrix, and reads back (a plain
+    # '1 1^\top' was read as two scalars); the 1 of y ⊙ (1 - y) stays the plain 1
+    x = sn.vector("x")
+    d = sn.jacobian(sn.layer_norm(x), x)
+    text = sn.latex(d.result)
+    assert r"\frac{\mathbf{1} \mathbf{1}^\top}{n}" in text
+    verdict = sn.verify(r"J_x \operatorname{LayerNorm}(x) = " + text, sn.layer_norm(x), x)
+    assert verdict.status == "equal at random points"
+    assert sn.latex(sp.OneMatrix(1, 3)) == r"\mathbf{1}^\top"
+    bp = sn.backprop(sn.mlp([2, 3, 2], norm="layer"))
+    assert r"\odot \left(1 - y\right)" in sn.latex(bp.deltas[2])
+    assert r"\operatorname{mean}(\hat{g}_{1}) \mathbf{1}" in sn.latex(bp.deltas[1])
+
+
+def test_the_backprop_check_table_names_parameters_as_the_derivation_does() -> None:
+    bp = sn.backprop(sn.mlp([2, 3, 2], norm="layer"))
+    table = sn.latex_document([bp]).split("relative error")[1]
+    for name in (r"W_{1}", r"g_{1}", r"\beta_{1}", r"W_{2}", "L"):
+        assert rf"$\displaystyle {name}$" in table
+    assert "beta1" not in table

@@ -9,7 +9,6 @@ direction ``D`` per parameter, the directional derivative ``<∂L/∂P, D>`` mus
 from __future__ import annotations
 
 import html
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +19,7 @@ from sympy.matrices.expressions import MatrixSymbol
 from ..model.errors import CheckFailedError
 from ..model.text import to_text
 from ..presentation.blocks import Block, Table, number
+from ..presentation.latex import latex
 from ..presentation.prose import Math, Note
 from .kernel import build_loss_function
 
@@ -81,11 +81,11 @@ class BackpropReport:
 
 
 def _name_latex(name: str) -> str:
-    """``W1`` -> ``W_{1}``, ``loss`` -> ``L``."""
+    """``W1`` -> ``W_{1}``, ``beta1`` -> ``\\beta_{1}``, ``loss`` -> ``L``: as the
+    derivation prints the parameter."""
     if name == "loss":
         return "L"
-    m = re.fullmatch(r"([A-Za-z]+?)(\d+)", name)
-    return f"{m.group(1)}_{{{m.group(2)}}}" if m else name
+    return latex(sp.Symbol(name))
 
 
 def _sizes(bp: "Backprop") -> dict:

@@ -192,9 +192,10 @@ class SymnormLatexPrinter(HandOrder, LatexPrinter):
 
     def _print_OneMatrix(self, expr: sp.Basic) -> str:
         rows, cols = expr.shape
+        # the vector of ones in bold, as textbooks write it (and the LaTeX reader reads)
         if rows == 1 and cols != 1:
-            return r"1^\top"
-        return r"1 1^\top" if rows != 1 and cols != 1 else "1"
+            return r"\mathbf{1}^\top"
+        return r"\mathbf{1} \mathbf{1}^\top" if rows != 1 and cols != 1 else r"\mathbf{1}"
 
     def _print_Step(self, expr: Step) -> str:
         """``1[|v| > lam]`` for the step of ``|v| - lam 1`` (soft thresholding's
@@ -232,7 +233,11 @@ class SymnormLatexPrinter(HandOrder, LatexPrinter):
         return f"{base}_{{{', '.join(rows)}}}"
 
     def _print_MatAdd(self, expr: MatAdd) -> str:
-        return signed_join([self._print(t) for t in self._as_ordered_terms(expr)])
+        # a ones vector alone as a term is the plain 1 of y ⊙ (1 - y); in a product
+        # (1 1ᵀ/n, mean(a) 1) it stays bold
+        return signed_join(["1" if isinstance(t, sp.OneMatrix) and 1 in t.shape
+                            and t.shape != (1, 1) else self._print(t)
+                            for t in self._as_ordered_terms(expr)])
 
     def _print_MatMul(self, expr: MatMul) -> str:
         num, den, mats = split_coeff(expr)
