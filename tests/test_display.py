@@ -401,3 +401,5 @@ def test_the_backprop_check_table_names_parameters_as_the_derivation_does() -> N
     for name in (r"W_{1}", r"g_{1}", r"\beta_{1}", r"W_{2}", "L"):
         assert rf"$\displaystyle {name}$" in table
     assert "beta1" not in table
+    assert r"{Backpropagation through a 2–3–2 network (sigmoid) with LayerNorm}" in \
+        sn.latex_document([bp])

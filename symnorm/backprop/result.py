@@ -403,7 +403,11 @@ class Backprop(Shown):
             return note("Backpropagation of ", Math(latex(self.loss), to_text(self.loss)))
         sizes = "–".join(map(str, net.sizes))
         acts = sorted(set(net.activations), key=net.activations.index)
-        return Note(f"Backpropagation through a {sizes} network ({', '.join(acts)})")
+        kinds = sorted({la.norm.kind for la in net.layers if la.norm is not None})
+        names = {"layer": "LayerNorm", "rms": "RMSNorm"}
+        with_norm = f" with {' and '.join(names[k] for k in kinds)}" if kinds else ""
+        return Note(f"Backpropagation through a {sizes} network ({', '.join(acts)})"
+                    + with_norm)
 
     def _blocks_(self) -> list[Block]:
         """The forward pass, the loss, then layer by layer the delta and the gradients;
