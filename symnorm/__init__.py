@@ -5,9 +5,9 @@
 >>> print(sn.to_text(sn.grad(sn.norm(x, 2)**2, x).result))
 2*x
 
-``import symnorm`` is light: the public names (``symnorm.__all__``) are loaded on first
-use, all at once, from :mod:`symnorm.public` (PEP 562), so ``symnorm --help`` and
-``symnorm --version`` start without SymPy.
+``import symnorm`` is light: each public name (``symnorm.__all__``) is loaded on first
+use from the module that defines it (PEP 562), so ``symnorm --help`` and
+``symnorm --version`` start without SymPy, and ``sn.grad`` without the LaTeX reader.
 """
 
 from __future__ import annotations
@@ -22,87 +22,54 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:  # for type checkers and editors; at run time the names load lazily
     from .public import *  # noqa: F403
 
-# Each public name, loaded with all the others on first use; the list is symnorm.public's.
-__all__ = [
-    "ArgumentError",
-    "DomainError",
-    "AxiomReport",
-    "CheckFailedError",
-    "CheckReport",
-    "Derivation",
-    "DualNorm",
-    "Kernel",
-    "Norm",
-    "ParseError",
-    "Prox",
-    "ScalarOf",
-    "ShapeError",
-    "Step",
-    "Subdifferential",
-    "SymnormError",
-    "UnknownNormError",
-    "UnsupportedExpressionError",
-    "axioms",
-    "check",
-    "dual",
-    "grad",
-    "group_labels",
-    "group_norm",
-    "hessian",
-    "kernel",
-    "latex",
-    "matrix",
-    "norm",
-    "optimality",
-    "parse",
-    "prox",
-    "proximal_gradient",
-    "scalar",
-    "subdiff",
-    "to_text",
-    "vector",
-    "Counterexample",
-    "DocumentReport",
-    "LatexError",
-    "Verdict",
-    "compile_pdf",
-    "latex_document",
-    "parse_latex",
-    "verify",
-    "verify_document",
-    "Backprop",
-    "BackpropKernel",
-    "Network",
-    "TrainResult",
-    "backprop",
-    "mlp",
-    "train",
-    "first_variation",
-    "sobolev_energy",
-    "sobolev_norm",
-    "trace",
-    "JacobianDerivation",
-    "det",
-    "inv",
-    "jacobian",
-    "layer_norm",
-    "logdet",
-    "logsumexp",
-    "mean",
-    "rms_norm",
-    "softmax",
-    "sum",
-    "var",
-]
+# Each public name and the module that defines it (symnorm.public imports the same names
+# from the same modules; tests/test_architecture.py keeps the two lists equal). The first
+# use of a name imports its module only: sn.grad does not load the LaTeX reader,
+# verify or backprop.
+_HOMES: dict[str, tuple[str, ...]] = {
+    "api": ("check", "grad", "hessian", "jacobian"),
+    "backprop": ("Backprop", "BackpropKernel", "Network", "TrainResult", "backprop", "mlp",
+                 "train"),
+    "calculus.axioms": ("AxiomReport", "axioms"),
+    "calculus.derivation": ("Derivation", "Step"),
+    "calculus.dual": ("DualNorm", "dual"),
+    "calculus.jacobian": ("JacobianDerivation",),
+    "calculus.prox": ("Prox", "prox"),
+    "calculus.regularization": ("optimality", "proximal_gradient"),
+    "calculus.sobolev": ("sobolev_energy", "sobolev_norm"),
+    "calculus.subdiff.vector": ("Subdifferential", "subdiff"),
+    "calculus.variation": ("first_variation",),
+    "check": ("CheckReport",),
+    "kernels.kernel": ("Kernel", "kernel"),
+    "language": ("parse_latex",),
+    "language.expression": ("parse",),
+    "model.atoms": ("Norm", "ScalarOf"),
+    "model.errors": ("ArgumentError", "CheckFailedError", "DomainError", "ParseError",
+                     "ShapeError", "SymnormError", "UnknownNormError",
+                     "UnsupportedExpressionError"),
+    "model.symbols": ("matrix", "scalar", "vector"),
+    "model.text": ("to_text",),
+    "notes": ("DocumentReport", "verify_document"),
+    "presentation.document": ("LatexError", "compile_pdf", "latex_document"),
+    "presentation.latex": ("latex",),
+    "rules.constructors": ("norm",),
+    "rules.group_norm": ("group_labels", "group_norm"),
+    "rules.matrix_functions": ("det", "inv", "logdet"),
+    "rules.matrix_norms": ("trace",),
+    "rules.vector_functions": ("layer_norm", "logsumexp", "mean", "rms_norm", "softmax", "sum",
+                               "var"),
+    "verify": ("Counterexample", "Verdict", "verify"),
+}
+_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
+__all__ = list(_HOME_OF)
 
 
 def __getattr__(name: str) -> Any:
-    if name not in __all__:
+    module = _HOME_OF.get(name)
+    if module is None:
         raise AttributeError(f"module 'symnorm' has no attribute {name!r}")
-    public = importlib.import_module("symnorm.public")
-    for each in public.__all__:  # every public name at once: one load, then plain lookups
-        globals()[each] = getattr(public, each)
-    return globals()[name]
+    value = globals()[name] = getattr(importlib.import_module(f"symnorm.{module}"), name)
+    return value
 
 
 def __dir__() -> list[str]:

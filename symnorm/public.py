@@ -1,8 +1,10 @@
 """Every public name of symnorm, imported from the module that defines it.
 
-``symnorm/__init__.py`` serves these names lazily: ``import symnorm`` loads nothing, and
-the first use of any public name imports this module, which loads the package (SymPy
-included) once. This module is the top of the layers (see ARCHITECTURE.md).
+``symnorm/__init__.py`` serves the same names lazily from the same modules (its
+``_HOMES`` table, kept equal to these imports by the tests): ``import symnorm`` loads
+nothing, and the first use of a name imports the module that defines it. Importing this
+module loads the whole package at once; it is the top of the layers (see
+ARCHITECTURE.md).
 """
 
 from .api import check, grad, hessian, jacobian

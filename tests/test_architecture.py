@@ -169,13 +169,28 @@ def test_public_names_are_served_lazily_from_symnorm_public():
     import symnorm
     import symnorm.public
 
-    assert symnorm.__all__ == symnorm.public.__all__
+    # the lazy table names the same names, from the same modules, as symnorm.public
+    assert sorted(symnorm.__all__) == sorted(symnorm.public.__all__)
     assert len(set(symnorm.__all__)) == len(symnorm.__all__)
+    imports = ast.parse((PACKAGE / "public.py").read_text())
+    homes = {a.name: node.module for node in imports.body
+             if isinstance(node, ast.ImportFrom) and node.level == 1 for a in node.names}
+    assert symnorm._HOME_OF == homes
     for name in symnorm.__all__:
         assert getattr(symnorm, name) is getattr(symnorm.public, name)
     assert set(symnorm.__all__) <= set(dir(symnorm))
     with pytest.raises(AttributeError, match="no attribute 'nonexistent'"):
         symnorm.nonexistent  # noqa: B018
+
+
+def test_the_first_use_of_a_name_loads_its_module_only():
+    # sn.grad needs the engine, the kernels and the check: not the LaTeX reader (lark),
+    # verify, the notes or backprop
+    out = _fresh("import sys, symnorm as sn\nx = sn.vector('x')\n"
+                 "d = sn.grad(sn.norm(x, 2), x)\n"
+                 "print(sorted(m for m in ('lark', 'symnorm.verify', 'symnorm.notes', "
+                 "'symnorm.backprop', 'symnorm.language.latex') if m in sys.modules))")
+    assert out.strip().splitlines()[-1] == "[]"
 
 
 def test_a_subpackage_imported_first_does_not_hide_the_public_name():

@@ -9,7 +9,7 @@ list the norms in: vector norms first.
 from . import vector_norms  # noqa: F401  (registration side effects)
 
 # isort: split
-from . import elementwise, group_norm, matrix_functions, matrix_norms, vector_functions  # noqa: F401  (registration side effects)  # noqa: F401  (registration side effects)
+from . import elementwise, group_norm, matrix_functions, matrix_norms, vector_functions  # noqa: F401  (registration side effects)
 from .registry import (
     ELEMENTWISE,
     FUNCTIONS,
