@@ -39,15 +39,17 @@ if __name__ == "__main__":  # run as a script: one thread before numpy loads (im
                                        "intra_op_parallelism_threads=1")
 
 import argparse  # noqa: E402
-import gc  # noqa: E402
 import platform  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
 from collections.abc import Callable, Sequence  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 import symnorm as sn  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_backprop import time_cases  # noqa: E402 - the sibling script's round-robin timer
 
 EPS = 1e-5
 SHAPES = ((64, 1024), (4096, 4096))
@@ -217,32 +219,6 @@ def vjp_cases(n: int, seed: int = 0) -> dict[str, Callable]:
             if not np.allclose(out, want, rtol=1e-9, atol=1e-15):
                 raise AssertionError(f"{label} disagrees with the closed form")
     return cases
-
-
-def time_cases(cases: dict[str, Callable], repeat: int, min_sample: float) -> dict[str, float]:
-    """Best seconds per call: warm-up, then ``repeat`` round-robin rounds, GC off."""
-    loops = {}
-    for label, f in cases.items():
-        f()
-        t0 = time.perf_counter()
-        f()
-        once = time.perf_counter() - t0
-        loops[label] = max(1, int(np.ceil(min_sample / max(once, 1e-9))))
-    best = {label: float("inf") for label in cases}
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        for _ in range(max(1, repeat)):
-            for label, f in cases.items():
-                n = loops[label]
-                t0 = time.perf_counter()
-                for _ in range(n):
-                    f()
-                best[label] = min(best[label], (time.perf_counter() - t0) / n)
-    finally:
-        if enabled:
-            gc.enable()
-    return best
 
 
 def run(shapes: Sequence[tuple[int, int]] = SHAPES, kinds: Sequence[str] = ("layer", "rms"),
