@@ -266,3 +266,19 @@ def test_a_jacobian_holds_up_to_layout_and_a_multiple_does_not(name: str, scale:
     else:
         assert v.layout is None
     assert sn.verify(scale * claim, F, x).status == "wrong"
+
+
+@pytest.mark.parametrize("fn, written", [
+    (lambda u: sn.layer_norm(u), r"\operatorname{LayerNorm}(x)"),
+    (lambda u: sn.rms_norm(u), r"\operatorname{RMSNorm}(x)"),
+    (lambda u: sn.layer_norm(u, sn.scalar("eps", positive=True)),
+     r"\operatorname{LayerNorm}(x, \epsilon)"),
+])
+def test_symnorms_own_normalisation_jacobians_read_back_proved(fn, written) -> None:
+    # the scale node prints as sqrt(var(x) + eps) and is that formula when the claim is
+    # compared: symnorm's own LaTeX, pasted back, is proved, not only sampled
+    F = fn(x)
+    J = sn.jacobian(F, x).result
+    assert sn.verify(rf"J_x {written} = {sn.latex(J)}", F, x).status == "proved"
+    text = sn.latex(J).replace(r"\frac{1}{\sqrt", r"\frac{2}{\sqrt", 1)
+    assert sn.verify(rf"J_x {written} = {text}", F, x).status == "wrong"

@@ -34,6 +34,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from ..kernels.evaluate import dimension_symbols, evaluate
 from ..model.atoms import Elementwise, MaxAbsSelector, Norm, ScalarOf
 from ..model.errors import SymnormError, UnsupportedExpressionError
+from ..model.functions import ScaleOf
 from ..model.symbols import structure_of
 from ..model.text import to_text
 
@@ -292,10 +293,20 @@ def _collects_to_zero(diff: Any) -> bool:
     return True
 
 
+def _unfold_scales(e: Any) -> Any:
+    if not isinstance(e, sp.Basic) or not e.has(ScaleOf):
+        return e
+    return e.replace(lambda a: isinstance(a, ScaleOf), lambda a: a.definition())
+
+
 def _symbolic(hand: Any, ref: Any) -> tuple[str, Any, bool]:
     """(evidence, difference, proved)."""
     h = hand.mat if isinstance(hand, ScalarOf) and hand.mat.shape == (1, 1) else hand
     if hand == ref or h == ref:
+        return "the claim is the derived result, term for term", sp.Integer(0), True
+    # a normalisation's scale node is its formula, as a hand derivation writes it
+    h, ref = _unfold_scales(h), _unfold_scales(ref)
+    if h == ref:
         return "the claim is the derived result, term for term", sp.Integer(0), True
     try:
         diff = _difference(h, ref)

@@ -20,7 +20,7 @@ from .atoms import _Opaque, _symnorm_latex
 from .errors import DomainError, ShapeError, UnsupportedExpressionError
 
 __all__ = ["DEFAULT_EPS", "Det", "LayerNorm", "LayerNormScale", "LogDet", "LogSumExp", "Mean",
-           "RmsNorm", "RmsNormScale", "ScalarFunction", "Softmax", "SumOf", "Var",
+           "RmsNorm", "RmsNormScale", "ScalarFunction", "ScaleOf", "Softmax", "SumOf", "Var",
            "VectorFunction", "eps_text", "eps_value"]
 
 #: the ``eps`` of ``layer_norm`` and ``rms_norm`` when none is given (PyTorch's default)
@@ -150,7 +150,7 @@ def eps_value(eps: Any, who: str = "layer_norm") -> sp.Expr:
     return eps
 
 
-class _ScaleOf(ScalarFunction):
+class ScaleOf(ScalarFunction):
     """The scale a normalisation layer divides by, ``sqrt(stat(u) + eps)``: a node of its
     own so kernels compute it without overflow (the variance of entries near 1e200
     overflows, the scale does not). It prints as its formula."""
@@ -158,7 +158,7 @@ class _ScaleOf(ScalarFunction):
     stat = "var"
     is_nonnegative = True
 
-    def __new__(cls, arg: Any, eps: Any = DEFAULT_EPS) -> "_ScaleOf":
+    def __new__(cls, arg: Any, eps: Any = DEFAULT_EPS) -> "ScaleOf":
         if not isinstance(arg, MatrixExpr) or arg.shape[1] != 1:
             raise ShapeError(f"{cls.name}() takes a column vector expression, got {arg!r}")
         return sp.Expr.__new__(cls, arg, eps_value(eps, cls.name))
@@ -173,6 +173,13 @@ class _ScaleOf(ScalarFunction):
             return self.explicit_value(sp.Matrix(arg))
         return type(self)(arg, self.eps)
 
+    def definition(self) -> sp.Expr:
+        """The formula it stands for, over the other function nodes: ``sqrt(var(u) +
+        eps)`` or ``sqrt(mean(u .* u) + eps)`` (what a hand derivation writes)."""
+        u = self.arg
+        stat = Var(u) if self.stat == "var" else Mean(sp.HadamardProduct(u, u))
+        return sp.sqrt(stat + self.eps)
+
     def _sympystr(self, printer: Any) -> str:
         u = printer._print(self.arg)
         eps = eps_text(self.eps) if self.eps.is_Rational else printer._print(self.eps)
@@ -184,7 +191,7 @@ def _factor(text: str) -> str:
     return text if text.replace("_", "").replace(".", "").isalnum() else f"({text})"
 
 
-class LayerNormScale(_ScaleOf):
+class LayerNormScale(ScaleOf):
     """``sqrt(var(u) + eps)``: what ``layer_norm(u, eps)`` divides ``u - mean(u)`` by."""
 
     name = "layer_norm_scale"
@@ -194,7 +201,7 @@ class LayerNormScale(_ScaleOf):
         return sp.sqrt(_mean([(e - mu) ** 2 for e in entries]) + self.eps)
 
 
-class RmsNormScale(_ScaleOf):
+class RmsNormScale(ScaleOf):
     """``sqrt(mean(u .* u) + eps)``: what ``rms_norm(u, eps)`` divides ``u`` by."""
 
     name = "rms_norm_scale"
