@@ -331,7 +331,10 @@ def _vjp(u: object, eps: object, g: object, out: Array | None, rms: bool,
             np.multiply(g1, r[:, None], out=t)
             if not rms:
                 t -= (r * np.mean(g1, axis=-1))[:, None]
-            t -= d * coef[:, None]
+            if rms:  # d is the input itself
+                t -= d * coef[:, None]
+            else:  # d is this block's own centred copy, no longer needed: scaled in place
+                t -= np.multiply(d, coef[:, None], out=d)
             # r³ is a normal float for these scales; other rows are redone scaled
             ok &= (total >= 2.0**-600) & (total <= 2.0**600) & np.isfinite(coef)
         for i in np.flatnonzero(~ok):
