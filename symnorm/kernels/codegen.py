@@ -118,7 +118,7 @@ class _Generator:
             return self.tmp(self.sum_code(e.args))
         if isinstance(e, Transpose):
             inner = self.emit(e.arg)
-            return inner if kind_of(e) in "vrs" else self.tmp(f"np.swapaxes({inner}, -1, -2)")
+            return inner if kind_of(e) in "vrs" else self.tmp(f"_nm.mT({inner})")
         if isinstance(e, HadamardProduct):
             parts = [self.emit(a) for a in e.args]
             if len(parts) == 2 and out:

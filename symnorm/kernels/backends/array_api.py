@@ -424,6 +424,9 @@ class XPNumeric(FunctionHelpers):
         return self.where(xp.any(xp.isnan(u), axis=-1), math.nan, count)
 
     # -- linear algebra over the last axes ------------------------------------------
+    def mT(self, a: Array) -> Array:
+        return self.xp.matrix_transpose(a)
+
     def mv(self, a: Array, v: Array) -> Array:
         return self.xp.matmul(a, v[..., None])[..., 0]
 
