@@ -247,3 +247,13 @@ def test_symnorms_own_results_written_as_latex_are_equal(f) -> None:
     assert sn.verify(claim, f, x).status == "proved", tex
     doubled = sn.verify(wrong, f, x)
     assert doubled.status == "wrong" and doubled.counterexample is not None
+
+
+def test_a_scalar_claimed_for_a_vector_gradient_says_which_shapes() -> None:
+    x = sn.vector("x")
+    v = sn.verify(r"\nabla_x \|x\|_2 = 0", sn.norm(x, 2), x)
+    assert v.status == "wrong"
+    text = str(v)
+    assert text.splitlines()[0] == "wrong: a shape mismatch"
+    assert ("the claim 0 is a scalar, but the gradient of norm(x, 2) with respect to x is "
+            "a column vector of shape (n, 1)") in text

@@ -352,6 +352,8 @@ class Verdict:
         if self.hand is not None:
             out.append(f"  claim:   {_where_text(self.hand)}")
         out.append(f"  derived: {_where_text(self.reference)}")
+        if self.shape_mismatch:  # which shapes: the headline only says that they differ
+            out.append(f"  {self.shape_mismatch}")
         if self.symbolic:
             out.append(f"  symbolic: {self.symbolic}")
         if self.reason and self.status != UNDECIDED:
@@ -399,7 +401,7 @@ class Verdict:
             text = (f"{self.status}: line {self.first_wrong + 1} is "
                     f"{'not' if bad.status == WRONG else 'perhaps not'} {self._what()}")
         elif self.shape_mismatch:
-            text = f"{self.status}: the shapes of the claim do not fit together"
+            text = f"{self.status}: a shape mismatch"
         status, sep, rest = text.partition(": ")
         if not sep:
             return Note.of(text)
