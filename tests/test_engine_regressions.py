@@ -550,3 +550,11 @@ def test_scalar_simplification_reaches_inside_atoms_without_breaking_them() -> N
     assert n.xreplace(to_scalar) == n
     y2 = sn.vector("y", 2)
     assert n.xreplace(Transform(lambda e: y2, lambda e: e == x2)) == sn.norm(y2 - a2, 2)
+
+
+def test_grad_of_text_or_of_a_vector_says_what_to_call_instead() -> None:
+    x = sn.vector("x")
+    with pytest.raises(sn.UnsupportedExpressionError, match=r"sn\.parse\('norm\(x, 2\)'\)"):
+        sn.grad("norm(x, 2)", x)
+    with pytest.raises(sn.ShapeError, match=r"its Jacobian: sn\.jacobian\(F, wrt\)"):
+        sn.grad(x / sn.norm(x, 2), x)

@@ -353,11 +353,15 @@ def as_scalar(f: Any) -> sp.Expr:
     if isinstance(f, MatrixExpr):
         if f.shape == (1, 1):
             return scalar_form(ScalarOf(f))
+        hint = ("; the derivative of a vector-valued map is its Jacobian: "
+                "sn.jacobian(F, wrt)") if f.shape[1] == 1 else ""
         raise ShapeError(f"can only differentiate a scalar; {to_text(f)} is a "
-                         f"{f.shape[0]}x{f.shape[1]} matrix expression")
+                         f"{f.shape[0]}x{f.shape[1]} matrix expression{hint}")
     if not isinstance(f, sp.Expr):
+        hint = (f"; read text with sn.parse first, e.g. sn.parse({f!r})"
+                if isinstance(f, str) else "")
         raise UnsupportedExpressionError(
-            f"expected a SymPy/symnorm expression, got {type(f).__name__}: {f!r}")
+            f"expected a SymPy/symnorm expression, got {type(f).__name__}: {f!r}{hint}")
     return scalar_form(f)
 
 
