@@ -549,3 +549,13 @@ def test_random_matrix_losses_against_central_differences(seed: int) -> None:
             e[i, j] = h
             fd[i, j] = (F(vals["X"] + e) - F(vals["X"] - e)) / (2 * h)
     np.testing.assert_allclose(g, fd, rtol=1e-4, atol=1e-5 * max(1.0, np.abs(fd).max()))
+
+
+def test_a_matrix_norm_order_on_a_vector_says_so() -> None:
+    x = sn.vector("x")
+    for p, what in (("fro", "x"), ("nuc", "x"), ("fro", "x.T")):
+        arg = x if what == "x" else x.T
+        with pytest.raises(sn.UnknownNormError,
+                           match=rf"'{p}' is a matrix norm order, but {what} is a vector of "
+                                 r"length n; for vectors use 1, 2, oo or p"):
+            sn.norm(arg, p)

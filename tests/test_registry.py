@@ -189,7 +189,7 @@ def test_rule_reports_kinks_and_classification(rule, p):
 def test_unknown_order_lists_registered_rules():
     x = sn.vector("x")
     with pytest.raises(sn.UnknownNormError) as err:
-        sn.norm(x, "fro")
+        sn.norm(x, (1, 2))  # a mixed-norm order: matrices only
     for rule in NORMS:
         assert rule.key in str(err.value)
 
@@ -198,6 +198,8 @@ def test_negative_and_complex_orders_are_rejected():
     x = sn.vector("x")
     with pytest.raises(sn.UnknownNormError, match="p = -1"):
         sn.norm(x, -1)
+    with pytest.raises(sn.UnknownNormError, match=r"p = p \(declared negative\)"):
+        sn.norm(x, sp.Symbol("p", negative=True))
     with pytest.raises(sn.UnknownNormError, match="real"):
         sn.norm(x, sp.I)
 

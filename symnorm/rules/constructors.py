@@ -8,6 +8,7 @@ from sympy.matrices.expressions import MatrixExpr
 from ..model.atoms import Norm, order
 from ..model.errors import ShapeError, UnknownNormError
 from ..model.shapes import check_shapes
+from ..model.text import to_text
 from .matrix_norms import matrix_norm
 from .registry import norm_rule
 
@@ -86,6 +87,11 @@ def norm(expr: object, p: object = 2, *, p_min: object = None) -> Norm:
     if rows != 1 and cols != 1:  # a matrix: 'fro', 'nuc', 2, 1, oo or (p, q)
 
         return matrix_norm(expr, p)
+    if isinstance(p, str) and p.strip().lower() in ("fro", "nuc"):
+        raise UnknownNormError(
+            f"{p!r} is a matrix norm order, but {to_text(expr)} is a vector of length "
+            f"{rows if cols == 1 else cols}; for vectors use 1, 2, oo or p (norm(x, 2) is "
+            f"the Frobenius and the nuclear norm of a vector)")
     if rows == 1 and cols != 1:
         expr = expr.T
     try:
@@ -97,7 +103,8 @@ def norm(expr: object, p: object = 2, *, p_min: object = None) -> Norm:
         raise UnknownNormError(f"norm order must be real, got {p!r}")
     if isinstance(q, sp.Float):
         q = sp.nsimplify(q)
-    if isinstance(q, sp.Expr) and q.is_number and q.is_negative:
-        raise UnknownNormError(f"norm order must be >= 0, got p = {q}")
+    if isinstance(q, sp.Expr) and q.is_negative:  # a number, or a symbol declared so
+        raise UnknownNormError(f"norm order must be >= 0, got p = {q}"
+                               + ("" if q.is_number else " (declared negative)"))
     norm_rule(q)  # raises UnknownNormError listing the registered rules
     return Norm(expr, q, p_min)
