@@ -41,6 +41,20 @@ def test_derive_json(capsys):
     assert data["check"]["ok"] is True and data["steps"]
 
 
+def test_derive_of_a_vector_valued_map_is_its_jacobian(capsys):
+    code, out, err = run(capsys, "derive", "softmax(x)", "--wrt", "x")
+    assert code == 0 and err == ""
+    assert "jacobian_x(softmax(x)) = diag(softmax(x)) - softmax(x)*softmax(x).T" in out
+    assert "PASS" in out
+    code, out, _ = run(capsys, "derive", "A*x + b", "--wrt", "x", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["kind"] == "jacobian" and data["result"] == "A" and data["ok"]
+    code, out, _ = run(capsys, "latex", "layer_norm(x)", "--wrt", "x", "--document")
+    assert code == 0 and r"\frac{\partial}{\partial x}" in out
+    code, _, err = run(capsys, "derive", "softmax(x)", "--wrt", "x", "--hessian")
+    assert code == 2 and "--hessian needs a scalar; 'softmax(x)' is a vector" in err
+
+
 def test_derive_hessian_and_index(capsys):
     code, out, _ = run(capsys, "derive", "norm(x, 2)", "--wrt", "x", "--hessian")
     assert code == 0 and "(I - x*x.T/norm(x, 2)**2)/norm(x, 2)" in out

@@ -12,10 +12,10 @@ from collections.abc import Callable
 from typing import Any
 
 import sympy as sp
-from sympy.matrices.expressions import MatrixSymbol
+from sympy.matrices.expressions import MatrixExpr, MatrixSymbol
 
 from ..api import check as check_gradient
-from ..api import grad, hessian
+from ..api import grad, hessian, jacobian
 from ..backprop import backprop, mlp
 from ..calculus.algebra import as_scalar
 from ..calculus.axioms import axioms
@@ -66,15 +66,23 @@ def _read(args: argparse.Namespace) -> tuple[Any, Any]:
     return expr, _find_wrt(expr, args.wrt)
 
 
+def _vector_valued(f: Any) -> bool:
+    return isinstance(f, MatrixExpr) and f.shape[1] == 1 and f.shape[0] != 1
+
+
 def cmd_derive(args: argparse.Namespace) -> int:
     f, wrt = _read(args)
-    f = as_scalar(f)
+    if _vector_valued(f) and args.hessian:
+        raise SymnormError(f"--hessian needs a scalar; {args.expression!r} is a vector, "
+                           "whose derivative (without --hessian) is its Jacobian")
+    vector = _vector_valued(f)
+    f = f if vector else as_scalar(f)
     try:
         if args.hessian:
             d = hessian(f, wrt, check=not args.no_check)
-        else:
-            d = grad(f, wrt, check=not args.no_check,
-                     index_notation=True if args.index else None)
+        else:  # a vector-valued map: its Jacobian, in numerator layout
+            d = (jacobian if vector else grad)(f, wrt, check=not args.no_check,
+                                               index_notation=True if args.index else None)
     except CheckFailedError as err:
         if args.json:
             print(json.dumps({"ok": False, "error": str(err)}, indent=2))
@@ -283,7 +291,8 @@ def _latex_document(args: argparse.Namespace, expr: Any) -> int:
     items: list[Any] = [("The expression", expr)]
     if args.wrt:
         wrt = _find_wrt(expr, args.wrt)
-        items.append(grad(as_scalar(expr), wrt))
+        items.append(jacobian(expr, wrt) if _vector_valued(expr) else
+                     grad(as_scalar(expr), wrt))
         if args.hessian:
             items.append(hessian(as_scalar(expr), wrt))
     if args.pdf and not args.output:

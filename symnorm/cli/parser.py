@@ -50,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "size 3), 3x4, or a matrix structure: spd, psd, sym, diag, "
                             "orth; repeatable")
 
-    d = sub.add_parser("derive", help="derive, check and print a gradient or Hessian")
+    d = sub.add_parser("derive", help="derive, check and print a gradient or Hessian (of a "
+                                      "vector-valued map: its Jacobian)")
     common(d)
     d.add_argument("--hessian", action="store_true", help="the Hessian instead")
     d.add_argument("--index", action="store_true", help="add index-notation steps")
