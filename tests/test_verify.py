@@ -257,3 +257,16 @@ def test_a_scalar_claimed_for_a_vector_gradient_says_which_shapes() -> None:
     assert text.splitlines()[0] == "wrong: a shape mismatch"
     assert ("the claim 0 is a scalar, but the gradient of norm(x, 2) with respect to x is "
             "a column vector of shape (n, 1)") in text
+
+
+def test_a_wrong_claim_with_names_the_function_lacks_says_how_it_read_them() -> None:
+    # r for Ax - b, s for softmax(x): each is read as a variable of its own
+    A, x, b = sn.matrix("A"), sn.vector("x"), sn.vector("b", "m")
+    v = sn.verify(r"\nabla_x \|Ax-b\|_2 = A^\top r/\|r\|_2", sn.norm(A * x - b, 2), x)
+    assert v.status == "wrong"
+    assert v.reason == ("r does not occur in norm(A*x - b, 2), so the claim reads it as an "
+                        "independent variable; write it out in terms of A, b, x")
+    assert "  note: r does not occur" in str(v)
+    right = sn.verify(r"\nabla_x \|Ax-b\|_2 = A^\top (Ax-b)/\|Ax-b\|_2",
+                      sn.norm(A * x - b, 2), x)
+    assert right.ok and right.reason is None

@@ -21,6 +21,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import sympy as sp
+from sympy.matrices.expressions import MatrixSymbol
 
 from ..calculus.engine import CONVENTIONS, structured_space
 from ..check.compare import RANK, WRONG, Comparison, Sampler, _close, compare, symbols_of
@@ -28,6 +30,7 @@ from ..kernels.evaluate import evaluate
 from ..language.claims import ClaimHead
 from ..model.errors import ParseError, ShapeError
 from ..model.symbols import structure_of
+from ..model.text import to_text
 from ..targets import (
     Target,
     claim_pieces,
@@ -48,14 +51,34 @@ def verdict_from(c: Comparison, hand: Any, target: Target, reference: Any,
     """The :class:`Verdict` of a :func:`~symnorm.check.compare.compare` of ``hand`` with
     ``reference`` for a claim about ``target``."""
     counter = None
+    reason = c.reason
     if c.point is not None and c.status == WRONG:
         p = c.point
         counter = Counterexample(p.values, p.dims, p.hand, p.reference, p.index)
+        reason = reason or _strangers(hand, target.f)
     return Verdict(status=c.status, hand=hand, reference=reference, f=target.f,
                    wrt=target.wrt_shown, kind=kind or target.kind, symbolic=c.symbolic,
                    difference=c.difference, numeric=c.numeric, counterexample=counter,
                    where=c.where, shape_mismatch=c.shape_mismatch, layout=c.layout,
-                   reason=c.reason, source=source)
+                   reason=reason, source=source)
+
+
+def _strangers(hand: Any, f: Any) -> str | None:
+    """A wrong claim with names that ``f`` does not have (``s`` for ``softmax(x)``, ``r``
+    for ``Ax - b``): said, since each is read as a variable of its own."""
+    def names(e: Any) -> set[str]:
+        if not isinstance(e, sp.Basic):
+            return set()
+        return ({a.name for a in e.atoms(MatrixSymbol)}
+                | {a.name for a in e.atoms(sp.Symbol) if not a.is_integer})
+    extra = sorted(names(hand) - names(f))
+    if not extra:
+        return None
+    one = len(extra) == 1
+    read = "it as an independent variable" if one else "them as independent variables"
+    return (f"{', '.join(extra)} {'does' if one else 'do'} not occur in {to_text(f)}, so "
+            f"the claim reads {read}; write {'it' if one else 'them'} out in terms of "
+            f"{', '.join(sorted(names(f)))}")
 
 
 def _convention(target: Target) -> str | None:
