@@ -105,10 +105,10 @@ def grad(f: Any, wrt: Any, *, check: bool = True, index_notation: bool | None = 
     >>> M = sn.matrix("M", "n", "n", symmetric=True)
     >>> print(sn.to_text(sn.grad(sn.ScalarOf(x.T*M*x), M).result))
     x*x.T
-    >>> sn.grad(A*x, x)
+    >>> sn.grad(A*x, x)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    symnorm.ShapeError: can only differentiate a scalar; A*x is a mx1 matrix expression
+    symnorm.ShapeError: can only differentiate a scalar; A*x is ...: sn.jacobian(F, wrt)
     """
     if index_notation is None:
         index_notation = _index_default(wrt)
