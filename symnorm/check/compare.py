@@ -302,11 +302,9 @@ def _unfold_scales(e: Any) -> Any:
 def _symbolic(hand: Any, ref: Any) -> tuple[str, Any, bool]:
     """(evidence, difference, proved)."""
     h = hand.mat if isinstance(hand, ScalarOf) and hand.mat.shape == (1, 1) else hand
-    if hand == ref or h == ref:
-        return "the claim is the derived result, term for term", sp.Integer(0), True
     # a normalisation's scale node is its formula, as a hand derivation writes it
-    h, ref = _unfold_scales(h), _unfold_scales(ref)
-    if h == ref:
+    hand, h, ref = _unfold_scales(hand), _unfold_scales(h), _unfold_scales(ref)
+    if hand == ref or h == ref:
         return "the claim is the derived result, term for term", sp.Integer(0), True
     try:
         diff = _difference(h, ref)

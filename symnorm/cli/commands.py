@@ -72,10 +72,10 @@ def _vector_valued(f: Any) -> bool:
 
 def cmd_derive(args: argparse.Namespace) -> int:
     f, wrt = _read(args)
-    if _vector_valued(f) and args.hessian:
+    vector = _vector_valued(f)
+    if vector and args.hessian:
         raise SymnormError(f"--hessian needs a scalar; {args.expression!r} is a vector, "
                            "whose derivative (without --hessian) is its Jacobian")
-    vector = _vector_valued(f)
     f = f if vector else as_scalar(f)
     try:
         if args.hessian:

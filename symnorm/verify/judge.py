@@ -71,14 +71,15 @@ def _strangers(hand: Any, f: Any) -> str | None:
             return set()
         return ({a.name for a in e.atoms(MatrixSymbol)}
                 | {a.name for a in e.atoms(sp.Symbol) if not a.is_integer})
-    extra = sorted(names(hand) - names(f))
+    known = names(f)
+    extra = sorted(names(hand) - known)
     if not extra:
         return None
     one = len(extra) == 1
     read = "it as an independent variable" if one else "them as independent variables"
     return (f"{', '.join(extra)} {'does' if one else 'do'} not occur in {to_text(f)}, so "
             f"the claim reads {read}; write {'it' if one else 'them'} out in terms of "
-            f"{', '.join(sorted(names(f)))}")
+            f"{', '.join(sorted(known))}")
 
 
 def _convention(target: Target) -> str | None:
